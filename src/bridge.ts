@@ -1,0 +1,128 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Logger } from 'pino';
+import type { Config } from './config/index.js';
+import { Dispatcher } from './delivery/dispatcher.js';
+import { Sender } from './delivery/sender.js';
+import type { Resolve } from './delivery/ssrf.js';
+import { DeliveryWorker } from './delivery/worker.js';
+import { createAdminApp } from './http/app.js';
+import { Poller } from './poller/poller.js';
+import { ClinikoClient } from './sources/cliniko/client.js';
+import { ClinikoFeed } from './sources/cliniko/feed.js';
+import { CLINIKO_RESOURCES } from './sources/cliniko/resources.js';
+import { Store } from './store/store.js';
+import { USER_AGENT, VERSION } from './version.js';
+
+/** A running bridge: its admin URL, its parts (for tests and the demo), and a clean stop. */
+export interface Bridge {
+  /** e.g. `http://127.0.0.1:3000` */
+  url: string;
+  store: Store;
+  poller: Poller;
+  worker: DeliveryWorker;
+  /** Stops polling and sending, waits for work in flight, flushes the store, closes the server. */
+  stop(): Promise<void>;
+}
+
+export interface BridgeOptions {
+  logger: Logger;
+  /** Start the poll schedule (default true); tests drive `poller.pollNow()` themselves. */
+  schedule?: boolean;
+  /** DNS resolver for the subscription URL check (tests stub it). */
+  resolve?: Resolve;
+}
+
+/**
+ * Wires source → poller → store → dispatcher → delivery worker, and serves the admin API.
+ * @throws StoreCorruptError if the store file cannot be read; nothing is started then.
+ */
+export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
+  const { logger } = options;
+  const store = new Store(config.bridge.dataDir);
+  await store.load();
+
+  const sender = new Sender({
+    timeoutMs: config.bridge.deliveryTimeoutMs,
+    concurrency: config.bridge.deliveryConcurrency,
+    allowPrivate: config.bridge.allowPrivateUrls,
+    userAgent: USER_AGENT,
+  });
+  const worker = new DeliveryWorker({
+    store,
+    sender,
+    logger,
+    retryScheduleMs: config.bridge.retryScheduleMs,
+    concurrency: config.bridge.deliveryConcurrency,
+  });
+  const dispatcher = new Dispatcher(store, (deliveries) => {
+    store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed after dispatch'));
+    worker.enqueue(deliveries);
+  });
+
+  const client = new ClinikoClient({
+    baseUrl: config.cliniko.baseUrl,
+    apiKey: config.cliniko.apiKey,
+    userAgent: config.cliniko.userAgent,
+    rateLimitPerMin: config.cliniko.rateLimitPerMin,
+    requestTimeoutMs: config.cliniko.requestTimeoutMs,
+  });
+  const feeds = CLINIKO_RESOURCES.filter((r) => config.bridge.resources.includes(r.path)).map(
+    (r) => new ClinikoFeed(r, client, { perPage: config.cliniko.perPage, overlapMs: config.cliniko.overlapMs }),
+  );
+  const poller = new Poller({
+    store,
+    feeds,
+    logger,
+    backfill: config.bridge.backfill,
+    onEvents: (ids) => dispatcher.dispatch(ids),
+  });
+
+  // Events a crash left undispatched, and deliveries still pending, resume first.
+  dispatcher.dispatchPending();
+  worker.start();
+
+  const app = createAdminApp({
+    store,
+    dispatcher,
+    worker,
+    poller,
+    logger,
+    adminToken: config.bridge.adminToken,
+    allowPrivateUrls: config.bridge.allowPrivateUrls,
+    resolve: options.resolve,
+    version: VERSION,
+  });
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  if (options.schedule !== false) {
+    poller.start(config.bridge.pollCron);
+    void poller.pollNow();
+  }
+  logger.info({ url, resources: feeds.map((f) => f.resource), cliniko: config.cliniko.baseUrl, store: store.file }, 'bridge started');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    url,
+    store,
+    poller,
+    worker,
+    stop: () =>
+      (stopping ??= (async () => {
+        await poller.stop();
+        await worker.stop();
+        await store.flush();
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        (server as Server).closeIdleConnections();
+        await closed;
+        await Promise.all([client.close(), sender.close()]);
+      })()),
+  };
+}

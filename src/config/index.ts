@@ -1,0 +1,213 @@
+import { readFileSync } from 'node:fs';
+import { Cron } from 'croner';
+import { z } from 'zod';
+import { CLINIKO_RESOURCE_PATHS } from '../sources/cliniko/resources.js';
+import { parseDurationMs } from './duration.js';
+import { ConfigError } from './errors.js';
+
+export { ConfigError } from './errors.js';
+
+/** The validated configuration every module receives; durations are milliseconds. */
+export interface Config {
+  cliniko: {
+    apiKey: string;
+    userAgent: string;
+    /** e.g. `https://api.au2.cliniko.com/v1`; never ends with a slash. */
+    baseUrl: string;
+    rateLimitPerMin: number;
+    requestTimeoutMs: number;
+    perPage: number;
+    /** How far before the cursor each incremental poll starts (late commits, same-second writes). */
+    overlapMs: number;
+  };
+  bridge: {
+    adminToken: string;
+    dataDir: string;
+    pollCron: string;
+    resources: string[];
+    /** Delays after the first attempt, one per retry. */
+    retryScheduleMs: number[];
+    deliveryTimeoutMs: number;
+    deliveryConcurrency: number;
+    allowPrivateUrls: boolean;
+    backfill: boolean;
+  };
+  http: { host: string; port: number };
+  log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+type Env = Record<string, string | undefined>;
+
+const DEFAULTS_URL = new URL('../../config/default.json', import.meta.url);
+
+const duration = (what: string) =>
+  z.string().transform((text, ctx) => {
+    const ms = parseDurationMs(text);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be a duration like 500ms, 15s, 5m, 2h or 5d (${what})` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const wholeNumber = (min: number, max: number) =>
+  z.union([z.number(), z.string()]).transform((v, ctx) => {
+    const n = typeof v === 'number' ? v : /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max}` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'boolean') return v;
+  if (/^(true|1|yes)$/i.test(v.trim())) return true;
+  if (/^(false|0|no)$/i.test(v.trim())) return false;
+  ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+  return z.NEVER;
+});
+
+const list = <T>(item: z.ZodType<T, string>) =>
+  z
+    .union([z.array(z.string()), z.string()])
+    .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(item).min(1, 'must list at least one value'));
+
+const required = (expect: string) =>
+  z.string({ error: `is required: ${expect}` }).trim().min(1, `is required: ${expect}`);
+
+const USER_AGENT = /^.+ \([^\s@()]+@[^\s@()]+\.[^\s@()]+\)$/;
+
+/**
+ * One row per setting: the environment variable that overrides it, where its default lives in
+ * `config/default.json`, and how it is validated. The README's configuration table mirrors this.
+ */
+const SETTINGS = {
+  CLINIKO_API_KEY: { path: 'cliniko.apiKey', schema: required('the API key from Cliniko → My Info → Manage API keys') },
+  CLINIKO_USER_AGENT: {
+    path: 'cliniko.userAgent',
+    schema: required('"Vendor name (contact@email)", sent as User-Agent').refine((v) => USER_AGENT.test(v), {
+      message: 'must look like "Vendor name (contact@example.com)" — Cliniko may block requests without a vendor name and email',
+    }),
+  },
+  CLINIKO_BASE_URL: {
+    path: 'cliniko.baseUrl',
+    schema: z.string().url('must be an absolute http(s) URL such as https://api.au1.cliniko.com/v1').optional(),
+  },
+  CLINIKO_RATE_LIMIT_PER_MIN: { path: 'cliniko.rateLimitPerMin', schema: wholeNumber(1, 10_000) },
+  CLINIKO_REQUEST_TIMEOUT: { path: 'cliniko.requestTimeout', schema: duration('per upstream request') },
+  CLINIKO_PER_PAGE: { path: 'cliniko.perPage', schema: wholeNumber(1, 100) },
+  CLINIKO_POLL_OVERLAP: { path: 'cliniko.overlap', schema: duration('lookback before the cursor') },
+  BRIDGE_ADMIN_TOKEN: {
+    path: 'bridge.adminToken',
+    schema: required('a bearer token of at least 16 characters for the admin API, e.g. `openssl rand -hex 24`').refine(
+      (v) => v.length >= 16,
+      { message: 'must be at least 16 characters (try `openssl rand -hex 24`)' },
+    ),
+  },
+  BRIDGE_DATA_DIR: { path: 'bridge.dataDir', schema: z.string().min(1, 'must be a directory path') },
+  BRIDGE_POLL_CRON: {
+    path: 'bridge.pollCron',
+    schema: z.string().refine(
+      (pattern) => {
+        try {
+          new Cron(pattern, { paused: true }).stop();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be a croner pattern, e.g. "*/15 * * * * *" (seconds field allowed)' },
+    ),
+  },
+  BRIDGE_RESOURCES: {
+    path: 'bridge.resources',
+    schema: list(
+      z.string().refine((r) => (CLINIKO_RESOURCE_PATHS as readonly string[]).includes(r), {
+        message: `must be a comma list of: ${CLINIKO_RESOURCE_PATHS.join(', ')}`,
+      }),
+    ),
+  },
+  BRIDGE_RETRY_SCHEDULE: { path: 'bridge.retrySchedule', schema: list(duration('comma list, e.g. 5s,5m,30m,2h')) },
+  BRIDGE_DELIVERY_TIMEOUT: { path: 'bridge.deliveryTimeout', schema: duration('per delivery attempt') },
+  BRIDGE_DELIVERY_CONCURRENCY: { path: 'bridge.deliveryConcurrency', schema: wholeNumber(1, 1000) },
+  BRIDGE_ALLOW_PRIVATE_URLS: { path: 'bridge.allowPrivateUrls', schema: bool },
+  BRIDGE_BACKFILL: { path: 'bridge.backfill', schema: bool },
+  HOST: { path: 'http.host', schema: z.string().min(1, 'must be a host name or address') },
+  PORT: { path: 'http.port', schema: wholeNumber(0, 65_535) },
+  LOG_LEVEL: {
+    path: 'log.level',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    }),
+  },
+} as const satisfies Record<string, { path: string; schema: z.ZodType<unknown> }>;
+
+/** The environment variables the bridge reads, in the order the README documents them. */
+export const CONFIG_VARIABLES = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[];
+
+function readPath(obj: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
+}
+
+/**
+ * The Cliniko base URL for an API key: the shard is the suffix after the last hyphen
+ * (`…-au2` → `https://api.au2.cliniko.com/v1`), `au1` when there is none (notes/cliniko-api.md, Requests).
+ */
+export function clinikoBaseUrlForKey(apiKey: string): string {
+  const suffix = /-([a-z]{2}\d{1,2})$/.exec(apiKey)?.[1];
+  return `https://api.${suffix ?? 'au1'}.cliniko.com/v1`;
+}
+
+/**
+ * Reads `config/default.json`, applies environment overrides and validates everything at once.
+ * @param env usually `process.env`; empty strings count as unset.
+ * @throws ConfigError naming each invalid or missing variable and what it expects.
+ */
+export function loadConfig(env: Env): Config {
+  const defaults: unknown = JSON.parse(readFileSync(DEFAULTS_URL, 'utf8'));
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const { path, schema } = SETTINGS[name];
+    const fromEnv = env[name]?.trim() ? env[name] : undefined;
+    // `null` in default.json means "no default": the same as unset.
+    const raw = fromEnv ?? readPath(defaults, path) ?? undefined;
+    const parsed = (schema as z.ZodType<unknown>).safeParse(raw);
+    if (parsed.success) {
+      values[name] = parsed.data;
+    } else {
+      const where = fromEnv === undefined ? ` (default from config/default.json ${path})` : '';
+      const got = fromEnv === undefined ? '' : ` (got ${JSON.stringify(fromEnv)})`;
+      problems.push(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}${got}${where}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const v = values as { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]['schema']> };
+  return {
+    cliniko: {
+      apiKey: v.CLINIKO_API_KEY,
+      userAgent: v.CLINIKO_USER_AGENT,
+      baseUrl: (v.CLINIKO_BASE_URL ?? clinikoBaseUrlForKey(v.CLINIKO_API_KEY)).replace(/\/+$/, ''),
+      rateLimitPerMin: v.CLINIKO_RATE_LIMIT_PER_MIN,
+      requestTimeoutMs: v.CLINIKO_REQUEST_TIMEOUT,
+      perPage: v.CLINIKO_PER_PAGE,
+      overlapMs: v.CLINIKO_POLL_OVERLAP,
+    },
+    bridge: {
+      adminToken: v.BRIDGE_ADMIN_TOKEN,
+      dataDir: v.BRIDGE_DATA_DIR,
+      pollCron: v.BRIDGE_POLL_CRON,
+      resources: v.BRIDGE_RESOURCES as string[],
+      retryScheduleMs: v.BRIDGE_RETRY_SCHEDULE as number[],
+      deliveryTimeoutMs: v.BRIDGE_DELIVERY_TIMEOUT,
+      deliveryConcurrency: v.BRIDGE_DELIVERY_CONCURRENCY,
+      allowPrivateUrls: v.BRIDGE_ALLOW_PRIVATE_URLS,
+      backfill: v.BRIDGE_BACKFILL,
+    },
+    http: { host: v.HOST, port: v.PORT },
+    log: { level: v.LOG_LEVEL },
+  };
+}

@@ -1,0 +1,20 @@
+import type { Logger } from 'pino';
+import type { Dispatcher } from '../delivery/dispatcher.js';
+import type { DeliveryWorker } from '../delivery/worker.js';
+import type { Resolve } from '../delivery/ssrf.js';
+import type { Poller } from '../poller/poller.js';
+import type { Store } from '../store/store.js';
+
+/** What the admin API needs from the rest of the bridge; built once in `main.ts`. */
+export interface AdminDeps {
+  store: Store;
+  dispatcher: Dispatcher;
+  worker: DeliveryWorker;
+  poller: Poller;
+  logger: Logger;
+  adminToken: string;
+  allowPrivateUrls: boolean;
+  /** Replaceable so tests can resolve names without leaving loopback. */
+  resolve?: Resolve;
+  version: string;
+}

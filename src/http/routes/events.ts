@@ -1,0 +1,101 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { matchesEventType, EVENT_TYPE_PATTERN } from '../../delivery/match.js';
+import type { StoredEvent } from '../../store/schema.js';
+import type { AdminDeps } from '../context.js';
+import { ApiError } from '../errors.js';
+import { decodeCursor, pageNewestFirst, pageQuery } from '../pagination.js';
+import { validate } from '../validate.js';
+
+const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-11-23T06:50:01Z' });
+
+const listQuery = z.object({
+  type: z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"').optional(),
+  resource_id: z.string().min(1).optional(),
+  since: isoTime.optional(),
+  ...pageQuery,
+});
+const replayOne = z.strictObject({ subscription_id: z.string().optional() });
+const replayMany = z.strictObject({
+  since: isoTime,
+  until: isoTime.optional(),
+  subscription_id: z.string().optional(),
+  event_types: z.array(z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"')).min(1).optional(),
+});
+
+/** `/v1/events` and `/v1/replay`: the event log, attempt history and redelivery. */
+export function eventRoutes(deps: AdminDeps) {
+  const { store, dispatcher } = deps;
+  const find = (id: string): StoredEvent => {
+    const e = store.getEvent(id);
+    if (!e) throw new ApiError(404, 'not_found', `No event ${id}`);
+    return e;
+  };
+  const deliveriesOf = (eventId: string) => Object.values(store.data.deliveries).filter((d) => d.event_id === eventId);
+  const activeSubscription = (id: string) => {
+    const sub = store.data.subscriptions[id];
+    if (!sub) throw new ApiError(404, 'not_found', `No subscription ${id}`);
+    if (sub.status !== 'active') throw new ApiError(409, 'subscription_disabled', `Subscription ${id} is disabled; enable it first`);
+    return sub;
+  };
+
+  const events = new Hono()
+    .get('/', validate('query', listQuery), (c) => {
+      const q = c.req.valid('query');
+      const since = q.since ? Date.parse(q.since) : undefined;
+      const keep = (e: StoredEvent) =>
+        (!q.type || matchesEventType([q.type], e.payload.type)) &&
+        (!q.resource_id || e.payload.data.id === q.resource_id) &&
+        (since === undefined || Date.parse(e.payload.timestamp) >= since);
+      const page = pageNewestFirst(store.data.events, (e) => e.payload.id, keep, q.limit, q.cursor ? decodeCursor(q.cursor, 'evt') : undefined);
+      return c.json({ data: page.data.map((e) => e.payload), next_cursor: page.next_cursor });
+    })
+    .get('/:id', (c) => {
+      const e = find(c.req.param('id'));
+      const deliveries = deliveriesOf(e.payload.id).map(({ attempts: _a, ...d }) => d);
+      return c.json({ ...e.payload, deliveries });
+    })
+    .get('/:id/attempts', (c) => {
+      const e = find(c.req.param('id'));
+      const data = deliveriesOf(e.payload.id)
+        .flatMap((d) => d.attempts.map((a) => ({ ...a, delivery_id: d.id, subscription_id: d.subscription_id })))
+        .sort((a, b) => a.id.localeCompare(b.id));
+      return c.json({ data });
+    })
+    .post('/:id/replay', validate('json', replayOne), async (c) => {
+      const e = find(c.req.param('id'));
+      const { subscription_id } = c.req.valid('json');
+      const targets = subscription_id
+        ? [activeSubscription(subscription_id)]
+        : Object.values(store.data.subscriptions).filter((s) => s.status === 'active' && matchesEventType(s.event_types, e.payload.type));
+      const created = dispatcher.replay(targets.map((s) => ({ eventId: e.payload.id, subscriptionId: s.id })));
+      await store.commit();
+      return c.json({ event_id: e.payload.id, deliveries: created.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) }, 202);
+    });
+
+  const replay = new Hono().post('/', validate('json', replayMany), async (c) => {
+    const body = c.req.valid('json');
+    const since = Date.parse(body.since);
+    const until = body.until ? Date.parse(body.until) : Infinity;
+    if (until <= since) throw new ApiError(400, 'invalid_request', 'until must be after since');
+    const subs = body.subscription_id
+      ? [activeSubscription(body.subscription_id)]
+      : Object.values(store.data.subscriptions).filter((s) => s.status === 'active');
+    const targets: Array<{ eventId: string; subscriptionId: string }> = [];
+    let eventCount = 0;
+    for (const e of store.data.events) {
+      const t = Date.parse(e.payload.timestamp);
+      if (t < since || t >= until) continue;
+      if (body.event_types && !matchesEventType(body.event_types, e.payload.type)) continue;
+      const matching = subs.filter((s) => matchesEventType(s.event_types, e.payload.type));
+      if (matching.length === 0) continue;
+      eventCount += 1;
+      for (const s of matching) targets.push({ eventId: e.payload.id, subscriptionId: s.id });
+    }
+    const created = dispatcher.replay(targets);
+    await store.commit();
+    return c.json({ events: eventCount, deliveries: created.length }, 202);
+  });
+
+  return { events, replay };
+}

@@ -1,0 +1,151 @@
+import { Agent, request, errors as undiciErrors } from 'undici';
+import { RateLimiter } from '../rate-limiter.js';
+import { UpstreamError } from '../errors.js';
+
+/** Connection settings of a Cliniko API client (notes/cliniko-api.md, Requests). */
+export interface ClinikoClientOptions {
+  /** e.g. `https://api.au1.cliniko.com/v1`, no trailing slash. */
+  baseUrl: string;
+  apiKey: string;
+  /** `Vendor name (email)`. */
+  userAgent: string;
+  rateLimitPerMin: number;
+  requestTimeoutMs: number;
+  now?: () => number;
+}
+
+/** Query values; arrays repeat the key (`q[]=a&q[]=b`). */
+export type Query = Record<string, string | number | readonly string[] | undefined>;
+
+const MAX_ERROR_BODY_BYTES = 2048;
+
+/**
+ * A read-only Cliniko API v1 client: Basic auth with the key, `Accept` and `User-Agent` on every
+ * request, one request budget per key, request timeout. Every failure becomes an `UpstreamError`:
+ * 429 (waits for `X-RateLimit-Reset`, or `Retry-After` when present), 5xx, timeouts, network errors,
+ * malformed JSON.
+ */
+export class ClinikoClient {
+  readonly limiter: RateLimiter;
+  private readonly authorization: string;
+  private readonly agent: Agent;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ClinikoClientOptions) {
+    this.now = options.now ?? Date.now;
+    this.limiter = new RateLimiter(options.rateLimitPerMin, this.now);
+    this.authorization = `Basic ${Buffer.from(`${options.apiKey}:`).toString('base64')}`;
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      headersTimeout: options.requestTimeoutMs,
+      bodyTimeout: options.requestTimeoutMs,
+      connect: { timeout: options.requestTimeoutMs },
+    });
+  }
+
+  /** Absolute URL for a path under the base URL (`patients/deleted`) and a query. */
+  url(path: string, query: Query = {}): string {
+    const url = new URL(`${this.options.baseUrl}/${path.replace(/^\/+/, '')}`);
+    for (const [key, value] of Object.entries(query)) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) url.searchParams.append(key, v);
+      else url.searchParams.set(key, String(value));
+    }
+    return url.toString();
+  }
+
+  /**
+   * GETs an absolute URL (e.g. a `links.next`) and parses the JSON body.
+   * @throws UpstreamError for anything but a 2xx with a JSON object body.
+   */
+  async getJson(url: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    await this.limiter.acquire(signal);
+    let res;
+    try {
+      res = await request(url, {
+        method: 'GET',
+        dispatcher: this.agent,
+        headers: { authorization: this.authorization, accept: 'application/json', 'user-agent': this.options.userAgent },
+        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.options.requestTimeoutMs)]) : AbortSignal.timeout(this.options.requestTimeoutMs),
+      });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      const timedOut =
+        err instanceof undiciErrors.HeadersTimeoutError ||
+        err instanceof undiciErrors.ConnectTimeoutError ||
+        (err as Error).name === 'TimeoutError' ||
+        (err as Error).name === 'AbortError';
+      throw new UpstreamError(timedOut ? 'timeout' : 'network', `GET ${redactUrl(url)}: ${(err as Error).message}`);
+    }
+
+    const { statusCode, headers, body } = res;
+    if (statusCode < 200 || statusCode >= 300) {
+      const excerpt = await readExcerpt(body);
+      if (statusCode === 429) {
+        const retryAfterMs = this.retryAfterMs(headers);
+        this.limiter.pauseUntil(this.now() + retryAfterMs);
+        throw new UpstreamError('rate_limited', `GET ${redactUrl(url)}: 429 rate limited for ${retryAfterMs} ms`, 429, retryAfterMs);
+      }
+      const kind = statusCode >= 500 ? 'server' : statusCode === 401 || statusCode === 403 ? 'auth' : 'client';
+      throw new UpstreamError(kind, `GET ${redactUrl(url)}: ${statusCode} ${excerpt}`, statusCode);
+    }
+
+    let text: string;
+    try {
+      text = await body.text();
+    } catch (err) {
+      throw new UpstreamError('network', `GET ${redactUrl(url)}: body failed: ${(err as Error).message}`, statusCode);
+    }
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // fall through: a truncated or non-JSON body is the same failure as a wrong shape
+    }
+    throw new UpstreamError('malformed', `GET ${redactUrl(url)}: response is not a JSON object`, statusCode);
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** Milliseconds to wait after a 429: `Retry-After` if present, else `X-RateLimit-Reset` (UNIX s), else 60 s. */
+  private retryAfterMs(headers: Record<string, string | string[] | undefined>): number {
+    const retryAfter = header(headers, 'retry-after');
+    if (retryAfter !== undefined) {
+      const seconds = Number(retryAfter);
+      const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - this.now();
+      if (Number.isFinite(ms)) return Math.max(0, ms);
+    }
+    const reset = Number(header(headers, 'x-ratelimit-reset'));
+    if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - this.now());
+    return 60_000;
+  }
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Reads at most a small excerpt of an error body, then discards the rest without buffering it. */
+async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  let out = '';
+  try {
+    for await (const chunk of body) {
+      out += chunk.toString('utf8');
+      if (out.length >= MAX_ERROR_BODY_BYTES) break;
+    }
+  } catch {
+    // the status code is what matters; a broken error body adds nothing
+  } finally {
+    body.destroy();
+  }
+  return out.slice(0, MAX_ERROR_BODY_BYTES);
+}
+
+/** URLs carry filters but never credentials; strip anything after `?` longer than needed for logs. */
+function redactUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.pathname}${u.search ? '?…' : ''}`;
+}

@@ -1,0 +1,19 @@
+/** Why an upstream request failed; decides how the poller backs off. */
+export type UpstreamErrorKind = 'rate_limited' | 'server' | 'timeout' | 'network' | 'malformed' | 'client' | 'auth';
+
+/**
+ * An upstream API request that did not produce usable data. The poller never advances a cursor past
+ * it. `retryAfterMs` is set when the upstream said how long to wait (429 `X-RateLimit-Reset` or
+ * `Retry-After`).
+ */
+export class UpstreamError extends Error {
+  override name = 'UpstreamError';
+  constructor(
+    readonly kind: UpstreamErrorKind,
+    message: string,
+    readonly status?: number,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+}

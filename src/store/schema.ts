@@ -1,0 +1,95 @@
+/**
+ * The persisted shape of the bridge's state (one lowdb file, `<BRIDGE_DATA_DIR>/bridge.json`).
+ * Times are ISO 8601 UTC strings; durations are milliseconds.
+ */
+
+/** A URL that receives events. `secret` is `whsec_` + base64 of 24 random bytes (Standard Webhooks). */
+export interface Subscription {
+  id: string;
+  url: string;
+  /** `*`, exact types (`contact.updated`) or prefixes (`attendee.*`). */
+  event_types: string[];
+  description: string | null;
+  status: 'active' | 'disabled';
+  disabled_reason: string | null;
+  secret: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The body delivered to receivers, byte for byte `JSON.stringify` of this object. */
+export interface EventPayload {
+  id: string;
+  type: string;
+  timestamp: string;
+  data: {
+    source: string;
+    resource: string;
+    id: string;
+    object: Record<string, unknown>;
+    previous_attributes?: Record<string, unknown>;
+  };
+}
+
+export interface StoredEvent {
+  payload: EventPayload;
+  /** False until the dispatcher created its deliveries; undispatched events are dispatched at startup. */
+  dispatched: boolean;
+}
+
+/** One HTTP attempt of a delivery. `error` is a class (`timeout`, `connection`, `http_status`, …). */
+export interface Attempt {
+  id: string;
+  attempted_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  /** First bytes of the response body, for debugging receivers. */
+  response_excerpt: string | null;
+}
+
+/** An event on its way to one subscription. `failed` is the dead letter: retried only by hand. */
+export interface Delivery {
+  id: string;
+  event_id: string;
+  subscription_id: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  /** Why it exists: first dispatch, or a replay asked for through the admin API. */
+  trigger: 'dispatch' | 'replay';
+  attempt_count: number;
+  next_attempt_at: string | null;
+  created_at: string;
+  updated_at: string;
+  attempts: Attempt[];
+}
+
+/** The last version of a record the bridge has seen: what the next read is diffed against. */
+export interface Snapshot {
+  /** The highest server version time (`updated_at`/`deleted_at`) seen for this record. */
+  version: string;
+  record: Record<string, unknown>;
+}
+
+/** Per source resource: the feed cursor and what `GET /v1/sources` shows. */
+export interface ResourceState {
+  cursor: unknown;
+  last_poll_at: string | null;
+  last_success_at: string | null;
+  last_error: { message: string; at: string } | null;
+}
+
+export interface StoreData {
+  version: 1;
+  subscriptions: Record<string, Subscription>;
+  /** Keyed `source:resource`, e.g. `cliniko:patients`. */
+  resources: Record<string, ResourceState>;
+  /** Keyed `source:resource`, then record id. */
+  snapshots: Record<string, Record<string, Snapshot>>;
+  /** In detection order (ids are ULIDs, so also sorted by id). */
+  events: StoredEvent[];
+  deliveries: Record<string, Delivery>;
+}
+
+export function emptyStore(): StoreData {
+  return { version: 1, subscriptions: {}, resources: {}, snapshots: {}, events: [], deliveries: {} };
+}

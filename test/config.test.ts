@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, clinikoBaseUrlForKey, loadConfig } from '../src/config/index.js';
+
+const valid = {
+  CLINIKO_API_KEY: 'MS0xLWFiY2RlZmc-uk2',
+  CLINIKO_USER_AGENT: 'Acme Bridge (ops@acme.example)',
+  BRIDGE_ADMIN_TOKEN: 'a-token-of-at-least-16-chars',
+};
+
+function problems(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('applies config/default.json and derives the shard URL from the key', () => {
+    const config = loadConfig(valid);
+    expect(config.cliniko.baseUrl).toBe('https://api.uk2.cliniko.com/v1');
+    expect(config.cliniko.rateLimitPerMin).toBe(200);
+    expect(config.bridge.pollCron).toBe('*/15 * * * * *');
+    expect(config.bridge.retryScheduleMs).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    expect(config.bridge.deliveryTimeoutMs).toBe(15_000);
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(config.bridge.resources).toEqual(['patients', 'contacts', 'attendees', 'individual_appointments', 'group_appointments']);
+  });
+
+  it('uses au1 for a key without a shard suffix', () => {
+    expect(clinikoBaseUrlForKey('MS0xLWFiY2RlZmc')).toBe('https://api.au1.cliniko.com/v1');
+    expect(clinikoBaseUrlForKey('abc-ca1')).toBe('https://api.ca1.cliniko.com/v1');
+  });
+
+  it('lets the environment override every kind of value', () => {
+    const config = loadConfig({
+      ...valid,
+      CLINIKO_BASE_URL: 'http://127.0.0.1:4010/v1/',
+      BRIDGE_RETRY_SCHEDULE: '500ms, 2s',
+      BRIDGE_RESOURCES: 'patients,attendees',
+      BRIDGE_ALLOW_PRIVATE_URLS: 'true',
+      PORT: '0',
+      BRIDGE_POLL_CRON: '*/2 * * * * *',
+    });
+    expect(config.cliniko.baseUrl).toBe('http://127.0.0.1:4010/v1');
+    expect(config.bridge.retryScheduleMs).toEqual([500, 2000]);
+    expect(config.bridge.resources).toEqual(['patients', 'attendees']);
+    expect(config.bridge.allowPrivateUrls).toBe(true);
+    expect(config.http.port).toBe(0);
+  });
+
+  it('names every missing required variable and what to put there', () => {
+    const message = problems({});
+    expect(message).toContain('CLINIKO_API_KEY is required');
+    expect(message).toContain('CLINIKO_USER_AGENT is required');
+    expect(message).toContain('BRIDGE_ADMIN_TOKEN is required');
+  });
+
+  it.each([
+    ['CLINIKO_RATE_LIMIT_PER_MIN', 'fast', 'must be a whole number from 1 to 10000'],
+    ['BRIDGE_RETRY_SCHEDULE', '5s,5 minutes', 'must be a duration like 500ms, 15s, 5m, 2h or 5d'],
+    ['BRIDGE_DELIVERY_TIMEOUT', '15', 'must be a duration'],
+    ['BRIDGE_RESOURCES', 'patients,invoices', 'must be a comma list of: patients'],
+    ['BRIDGE_POLL_CRON', 'every minute', 'must be a croner pattern'],
+    ['BRIDGE_ALLOW_PRIVATE_URLS', 'maybe', 'must be true or false'],
+    ['BRIDGE_ADMIN_TOKEN', 'short', 'at least 16 characters'],
+    ['CLINIKO_USER_AGENT', 'curl/8', 'must look like "Vendor name (contact@example.com)"'],
+    ['CLINIKO_BASE_URL', 'not a url', 'must be an absolute http(s) URL'],
+    ['LOG_LEVEL', 'loud', 'must be one of'],
+    ['PORT', '70000', 'from 0 to 65535'],
+  ])('rejects %s=%s naming the variable, the value and what is expected', (name, value, expected) => {
+    const message = problems({ ...valid, [name]: value });
+    expect(message).toContain(`${name} `);
+    expect(message).toContain(expected);
+    expect(message).toContain(JSON.stringify(value));
+  });
+});
