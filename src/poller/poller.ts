@@ -32,6 +32,7 @@ export class Poller {
   private cron: Cron | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  private againIgnoresBackoff = false;
   private readonly abort = new AbortController();
   private readonly backoff = new Map<string, { until: number; failures: number }>();
   private readonly now: () => number;
@@ -45,25 +46,35 @@ export class Poller {
     this.cron = new Cron(
       pattern,
       { protect: true, catch: (err) => this.options.logger.error({ err }, 'poll cycle crashed') },
-      () => this.pollNow(),
+      () => this.run(false),
     );
   }
 
   /**
-   * Polls every feed once. If a cycle is running, one more cycle runs after it and this resolves
+   * Polls every feed once, including those backing off after an error (the rate limiter still
+   * holds requests after a 429). If a cycle is running, one more runs after it and this resolves
    * when that one ends, so a change made before the call is always picked up.
    */
   pollNow(): Promise<void> {
+    return this.run(true);
+  }
+
+  private run(ignoreBackoff: boolean): Promise<void> {
     if (this.running) {
       this.again = true;
+      this.againIgnoresBackoff ||= ignoreBackoff;
       return this.running;
     }
     this.running = (async () => {
       try {
-        do {
+        let force = ignoreBackoff;
+        for (;;) {
           this.again = false;
-          await this.cycle();
-        } while (this.again && !this.abort.signal.aborted);
+          this.againIgnoresBackoff = false;
+          await this.cycle(force);
+          if (!this.again || this.abort.signal.aborted) break;
+          force = this.againIgnoresBackoff;
+        }
       } finally {
         this.running = null;
       }
@@ -91,11 +102,11 @@ export class Poller {
     });
   }
 
-  private async cycle(): Promise<void> {
+  private async cycle(ignoreBackoff: boolean): Promise<void> {
     for (const feed of this.options.feeds) {
       if (this.abort.signal.aborted) return;
       const b = this.backoff.get(keyOf(feed));
-      if (b && b.until > this.now()) continue;
+      if (!ignoreBackoff && b && b.until > this.now()) continue;
       await this.pollFeed(feed);
     }
   }

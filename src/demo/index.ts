@@ -1,0 +1,114 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { startBridge } from '../bridge.js';
+import { loadConfig } from '../config/index.js';
+import { createLogger } from '../logger.js';
+import { ClinikoSimulator } from '../simulator/index.js';
+import { CLINIKO_RESOURCES } from '../sources/cliniko/resources.js';
+import { Receiver } from './receiver.js';
+
+/** How long `DEMO_EXIT_AFTER=N` waits for N verified deliveries before failing. */
+const DEMO_DEADLINE_MS = 60_000;
+const CHANGE_EVERY_MS = 3_000;
+const CHANGES_PER_ROUND = 3;
+
+/**
+ * `npm run demo`: the built-in Cliniko simulator with a generated account, the bridge polling it
+ * every 3 s (ten requests a cycle fit the simulated 200/min limit), and a local receiver subscribed to
+ * `*` that verifies every delivery with the
+ * `standardwebhooks` library. A few records change every 3 s; each verified delivery is printed.
+ * `DEMO_EXIT_AFTER=N` exits 0 after N verified deliveries, 1 if they do not arrive within 60 s.
+ */
+async function main(): Promise<void> {
+  const exitAfter = process.env.DEMO_EXIT_AFTER ? Number(process.env.DEMO_EXIT_AFTER) : undefined;
+  if (exitAfter !== undefined && !(Number.isInteger(exitAfter) && exitAfter > 0)) {
+    process.stderr.write(`DEMO_EXIT_AFTER must be a whole number above 0 (got ${JSON.stringify(process.env.DEMO_EXIT_AFTER)})\n`);
+    process.exit(2);
+  }
+
+  const sim = new ClinikoSimulator({ rateLimitPerMin: 200 });
+  sim.seed({ patients: 40, contacts: 15, individual_appointments: 40, group_appointments: 4, attendees: 16 });
+  const { baseUrl } = await sim.listen();
+
+  const receiver = await new Receiver().start();
+  const dataDir = await mkdtemp(join(tmpdir(), 'clinic-event-bridge-demo-'));
+  const adminToken = randomBytes(18).toString('hex');
+  const config = loadConfig({
+    CLINIKO_API_KEY: 'sim-key-au1',
+    CLINIKO_USER_AGENT: 'clinic-event-bridge demo (demo@example.com)',
+    CLINIKO_BASE_URL: baseUrl,
+    BRIDGE_ADMIN_TOKEN: adminToken,
+    BRIDGE_DATA_DIR: dataDir,
+    BRIDGE_POLL_CRON: '*/3 * * * * *',
+    BRIDGE_ALLOW_PRIVATE_URLS: 'true',
+    BRIDGE_RETRY_SCHEDULE: '1s,5s,30s',
+    PORT: process.env.PORT ?? '0',
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  });
+  const bridge = await startBridge(config, { logger: createLogger(config.log.level) });
+
+  const res = await fetch(`${bridge.url}/v1/subscriptions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: receiver.url, event_types: ['*'], description: 'demo receiver' }),
+  });
+  const subscription = (await res.json()) as { id: string; secret: string };
+  receiver.secret = subscription.secret;
+
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out('clinic-event-bridge demo');
+  out(`  Cliniko simulator  ${baseUrl}`);
+  out(`  bridge admin API   ${bridge.url}   (Authorization: Bearer ${adminToken})`);
+  out(`  receiver           ${receiver.url}  subscribed to * as ${subscription.id}`);
+  out(`  data directory     ${dataDir} (removed on exit)`);
+  out('The first poll records a silent baseline; then a few records change every 3 s.\n');
+
+  // When each record was changed, to print end-to-end latency (change → verified delivery).
+  const changedAt = new Map<string, number>();
+  let verified = 0;
+  let finished = false;
+  const finish = async (code: number, why?: string) => {
+    if (finished) return;
+    finished = true;
+    if (why) out(why);
+    clearInterval(churn);
+    clearTimeout(deadline);
+    await bridge.stop();
+    await receiver.close();
+    await sim.close();
+    await rm(dataDir, { recursive: true, force: true });
+    process.exit(code);
+  };
+
+  receiver.onDelivery = (d) => {
+    const key = `${d.payload.data.resource}:${d.payload.data.id}`;
+    const since = changedAt.get(key);
+    const latency = since === undefined ? '' : `  latency ${Date.now() - since} ms`;
+    if (!d.verified) {
+      out(`✗ ${d.payload.type.padEnd(34)} signature did NOT verify`);
+      return;
+    }
+    verified += 1;
+    out(`✓ verified  ${d.payload.type.padEnd(34)} id ${d.payload.data.id}${latency}`);
+    if (exitAfter !== undefined && verified >= exitAfter) void finish(0, `\n${verified} verified deliveries; exiting as DEMO_EXIT_AFTER asked.`);
+  };
+
+  const churn = setInterval(() => {
+    for (let i = 0; i < CHANGES_PER_ROUND; i++) {
+      const change = sim.randomChange();
+      const name = CLINIKO_RESOURCES.find((r) => r.path === change.resource)?.name ?? change.resource;
+      changedAt.set(`${name}:${change.id}`, Date.now());
+      out(`  changed   ${`${change.resource} ${change.action}`.padEnd(34)} id ${change.id}`);
+    }
+  }, CHANGE_EVERY_MS);
+  const deadline =
+    exitAfter === undefined
+      ? undefined
+      : setTimeout(() => void finish(1, `Only ${verified} of ${exitAfter} verified deliveries within ${DEMO_DEADLINE_MS / 1000} s.`), DEMO_DEADLINE_MS);
+
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void finish(0));
+}
+
+await main();

@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { Webhook } from 'standardwebhooks';
+
+/** One request the receiver got, with the outcome of its signature check. */
+export interface ReceivedDelivery {
+  id: string;
+  timestamp: string;
+  body: string;
+  payload: { id: string; type: string; timestamp: string; data: { source: string; resource: string; id: string; object: Record<string, unknown>; previous_attributes?: Record<string, unknown> } };
+  verified: boolean;
+  userAgent: string | null;
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 that verifies every request with the `standardwebhooks` library,
+ * exactly as a user's receiver would, and answers with the statuses queued in `respondWith`, then
+ * 204. The demo prints what it receives; the tests assert on it.
+ */
+export class Receiver {
+  readonly received: ReceivedDelivery[] = [];
+  /** Called for every request, verified or not. */
+  onDelivery?: (delivery: ReceivedDelivery) => void;
+  /** Statuses to answer with, in order; when empty, 204. */
+  readonly respondWith: number[] = [];
+  secret = '';
+  url = '';
+  private server: Server | null = null;
+
+  async start(): Promise<this> {
+    const app = new Hono().post('/hook', async (c) => {
+      const body = await c.req.text();
+      const headers = Object.fromEntries(c.req.raw.headers.entries());
+      let verified = false;
+      try {
+        new Webhook(this.secret).verify(body, headers);
+        verified = true;
+      } catch {
+        verified = false;
+      }
+      const delivery: ReceivedDelivery = {
+        id: headers['webhook-id'] ?? '',
+        timestamp: headers['webhook-timestamp'] ?? '',
+        body,
+        payload: JSON.parse(body) as ReceivedDelivery['payload'],
+        verified,
+        userAgent: headers['user-agent'] ?? null,
+      };
+      this.received.push(delivery);
+      this.onDelivery?.(delivery);
+      const status = this.respondWith.shift() ?? 204;
+      return status === 204 ? c.body(null, 204) : c.json({ received: true }, status as 200);
+    });
+    await new Promise<void>((resolve) => {
+      this.server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve()) as Server;
+    });
+    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/hook`;
+    return this;
+  }
+
+  /** Verified deliveries of one type. */
+  ofType(type: string): ReceivedDelivery[] {
+    return this.received.filter((r) => r.verified && r.payload.type === type);
+  }
+
+  types(): string[] {
+    return this.received.map((r) => r.payload.type);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server?.close(() => resolve());
+      this.server?.closeAllConnections();
+    });
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startBridge, type Bridge } from '../../src/bridge.js';
+import { loadConfig } from '../../src/config/index.js';
+import { ClinikoSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
+import { Receiver } from '../../src/demo/receiver.js';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const USER_AGENT = 'Bridge tests (tests@example.com)';
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A simulator, a verifying receiver and a bridge wired together on loopback, with a temp data dir. */
+export class Harness {
+  sim!: ClinikoSimulator;
+  simUrl = '';
+  receiver!: Receiver;
+  bridge!: Bridge;
+  dataDir = '';
+  env: Record<string, string> = {};
+
+  static async create(opts: { sim?: SimulatorOptions; env?: Record<string, string>; seed?: Parameters<ClinikoSimulator['seed']>[0] } = {}): Promise<Harness> {
+    const h = new Harness();
+    h.sim = new ClinikoSimulator({ rateLimitPerMin: 0, ...opts.sim });
+    if (opts.seed) h.sim.seed(opts.seed);
+    h.simUrl = (await h.sim.listen()).baseUrl;
+    h.receiver = await new Receiver().start();
+    h.dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'));
+    h.env = {
+      CLINIKO_API_KEY: 'sim-key-au1',
+      CLINIKO_USER_AGENT: USER_AGENT,
+      CLINIKO_BASE_URL: h.simUrl,
+      BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
+      BRIDGE_DATA_DIR: h.dataDir,
+      BRIDGE_ALLOW_PRIVATE_URLS: 'true',
+      BRIDGE_RETRY_SCHEDULE: '100ms,200ms',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...opts.env,
+    };
+    await h.startBridge();
+    return h;
+  }
+
+  async startBridge(): Promise<Bridge> {
+    this.bridge = await startBridge(loadConfig(this.env), { logger: pino({ level: 'silent' }), schedule: false });
+    return this.bridge;
+  }
+
+  /** Calls the admin API with the admin token; returns status and parsed JSON (or null). */
+  async api(method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<{ status: number; json: any }> {
+    const res = await fetch(`${this.bridge.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null };
+  }
+
+  /** Subscribes the receiver (default: every event) and gives it the secret. */
+  async subscribe(eventTypes: string[] = ['*']): Promise<string> {
+    const { status, json } = await this.api('POST', '/v1/subscriptions', { url: this.receiver.url, event_types: eventTypes });
+    if (status !== 201) throw new Error(`subscribe failed: ${status} ${JSON.stringify(json)}`);
+    this.receiver.secret = json.secret;
+    return json.id as string;
+  }
+
+  poll(): Promise<void> {
+    return this.bridge.poller.pollNow();
+  }
+
+  async close(): Promise<void> {
+    await this.bridge?.stop();
+    await this.receiver?.close();
+    await this.sim?.close();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
