@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { Dispatcher } from './delivery/dispatcher.js';
 import { Sender } from './delivery/sender.js';
-import type { Resolve } from './delivery/ssrf.js';
+import { UrlPolicy, type Resolve } from './delivery/ssrf.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
@@ -30,7 +30,7 @@ export interface BridgeOptions {
   logger: Logger;
   /** Start the poll schedule (default true); tests drive `poller.pollNow()` themselves. */
   schedule?: boolean;
-  /** DNS resolver for the subscription URL check (tests stub it). */
+  /** DNS resolver of the SSRF guard, at subscription time and at send time (tests stub it). */
   resolve?: Resolve;
 }
 
@@ -43,10 +43,16 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
   const store = new Store(config.bridge.dataDir);
   await store.load();
 
+  const policy = new UrlPolicy({
+    allowPrivate: config.bridge.allowPrivateUrls,
+    allowedCidrs: config.bridge.allowedCidrs,
+    httpsOnly: config.bridge.httpsOnly,
+    resolve: options.resolve,
+  });
   const sender = new Sender({
     timeoutMs: config.bridge.deliveryTimeoutMs,
-    concurrency: config.bridge.deliveryConcurrency,
-    allowPrivate: config.bridge.allowPrivateUrls,
+    connectionsPerOrigin: config.bridge.deliveryConcurrency,
+    policy,
     userAgent: USER_AGENT,
   });
   const worker = new DeliveryWorker({
@@ -54,6 +60,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     sender,
     logger,
     retryScheduleMs: config.bridge.retryScheduleMs,
+    disableAfterMs: config.bridge.disableAfterMs,
     concurrency: config.bridge.deliveryConcurrency,
   });
   const dispatcher = new Dispatcher(store, (deliveries) => {
@@ -90,8 +97,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     poller,
     logger,
     adminToken: config.bridge.adminToken,
-    allowPrivateUrls: config.bridge.allowPrivateUrls,
-    resolve: options.resolve,
+    policy,
     version: VERSION,
   });
   const server = await new Promise<ServerType>((resolve, reject) => {

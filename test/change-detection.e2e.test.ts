@@ -89,8 +89,9 @@ describe('change detection', () => {
     ['a 500', { status: 500 }],
     ['a 429 with X-RateLimit-Reset', { status: 429, retryAfterSeconds: 1 }],
     ['a malformed body', { malformed: true }],
+    ['a response slower than CLINIKO_REQUEST_TIMEOUT', { delayMs: 1500 }],
   ])('never advances the cursor past %s, and catches up afterwards', async (_name, fault) => {
-    h = await Harness.create({ seed: { contacts: 3 }, env: { BRIDGE_RESOURCES: 'contacts' } });
+    h = await Harness.create({ seed: { contacts: 3 }, env: { BRIDGE_RESOURCES: 'contacts', CLINIKO_REQUEST_TIMEOUT: '500ms' } });
     await h.subscribe();
     await h.poll();
     const before = (await h.api('GET', '/v1/sources')).json.data[0];

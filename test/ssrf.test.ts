@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressRange, assertSafeUrl, UnsafeUrlError } from '../src/delivery/ssrf.js';
+import { addressRange, UnsafeUrlError, UrlPolicy } from '../src/delivery/ssrf.js';
 
 // Names resolve through a stub: no test sends a packet anywhere, let alone off loopback.
 const resolve = async (host: string) => ({ 'hooks.example.com': ['93.184.216.34'], 'rebind.example.com': ['127.0.0.1'] })[host] ?? [];
@@ -19,16 +19,31 @@ describe('subscriber URL check', () => {
     'http://224.0.0.1/hook',
     'http://rebind.example.com/hook',
   ])('refuses %s', async (url) => {
-    await expect(assertSafeUrl(url, { allowPrivate: false, resolve })).rejects.toBeInstanceOf(UnsafeUrlError);
+    await expect(new UrlPolicy({ allowPrivate: false, resolve }).check(url)).rejects.toBeInstanceOf(UnsafeUrlError);
   });
 
   it('accepts a public address and allows private ones when configured', async () => {
-    await expect(assertSafeUrl('https://hooks.example.com/in', { allowPrivate: false, resolve })).resolves.toBeInstanceOf(URL);
-    await expect(assertSafeUrl('http://127.0.0.1:9/x', { allowPrivate: true, resolve })).resolves.toBeInstanceOf(URL);
+    await expect(new UrlPolicy({ allowPrivate: false, resolve }).check('https://hooks.example.com/in')).resolves.toBeInstanceOf(URL);
+    await expect(new UrlPolicy({ allowPrivate: true, resolve }).check('http://127.0.0.1:9/x')).resolves.toBeInstanceOf(URL);
   });
 
   it.each(['ftp://example.com/x', 'not a url', 'https://user:pw@hooks.example.com/'])('refuses %s in any mode', async (url) => {
-    await expect(assertSafeUrl(url, { allowPrivate: true, resolve })).rejects.toBeInstanceOf(UnsafeUrlError);
+    await expect(new UrlPolicy({ allowPrivate: true, resolve }).check(url)).rejects.toBeInstanceOf(UnsafeUrlError);
+  });
+
+  it('opens exactly the ranges in BRIDGE_ALLOWED_CIDRS', async () => {
+    const policy = new UrlPolicy({ allowPrivate: false, allowedCidrs: ['10.20.0.0/16', 'fd12::/16'], resolve });
+    await expect(policy.check('http://10.20.3.4/hook')).resolves.toBeInstanceOf(URL);
+    await expect(policy.check('http://[::ffff:10.20.3.4]/hook')).resolves.toBeInstanceOf(URL);
+    await expect(policy.check('http://[fd12::1]/hook')).resolves.toBeInstanceOf(URL);
+    await expect(policy.check('http://10.21.0.1/hook')).rejects.toBeInstanceOf(UnsafeUrlError);
+    await expect(policy.check('http://127.0.0.1/hook')).rejects.toBeInstanceOf(UnsafeUrlError);
+  });
+
+  it('refuses plain http when BRIDGE_HTTPS_ONLY is set', async () => {
+    const policy = new UrlPolicy({ allowPrivate: true, httpsOnly: true, resolve });
+    await expect(policy.check('http://hooks.example.com/x')).rejects.toThrow(/https/);
+    await expect(policy.check('https://hooks.example.com/x')).resolves.toBeInstanceOf(URL);
   });
 
   it('classifies IPv4-mapped IPv6 by the IPv4 address', () => {

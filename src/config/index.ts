@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { CLINIKO_RESOURCE_PATHS } from '../sources/cliniko/resources.js';
 import { parseDurationMs } from './duration.js';
@@ -29,7 +30,12 @@ export interface Config {
     retryScheduleMs: number[];
     deliveryTimeoutMs: number;
     deliveryConcurrency: number;
+    /** A subscription whose deliveries only failed for this long is disabled. */
+    disableAfterMs: number;
     allowPrivateUrls: boolean;
+    /** CIDR ranges subscriber URLs may resolve to although not public. */
+    allowedCidrs: string[];
+    httpsOnly: boolean;
     backfill: boolean;
   };
   http: { host: string; port: number };
@@ -132,7 +138,27 @@ const SETTINGS = {
   BRIDGE_RETRY_SCHEDULE: { path: 'bridge.retrySchedule', schema: list(duration('comma list, e.g. 5s,5m,30m,2h')) },
   BRIDGE_DELIVERY_TIMEOUT: { path: 'bridge.deliveryTimeout', schema: duration('per delivery attempt') },
   BRIDGE_DELIVERY_CONCURRENCY: { path: 'bridge.deliveryConcurrency', schema: wholeNumber(1, 1000) },
+  BRIDGE_DISABLE_AFTER: { path: 'bridge.disableAfter', schema: duration('failing time before a subscription is disabled') },
   BRIDGE_ALLOW_PRIVATE_URLS: { path: 'bridge.allowPrivateUrls', schema: bool },
+  BRIDGE_ALLOWED_CIDRS: {
+    path: 'bridge.allowedCidrs',
+    schema: z
+      .union([z.array(z.string()), z.string()])
+      .transform((v) => (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean))
+      .pipe(
+        z.array(
+          z.string().refine((c) => {
+            try {
+              ipaddr.parseCIDR(c);
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'must be a comma list of CIDR ranges such as 10.20.0.0/16,fd00::/8'),
+        ),
+      ),
+  },
+  BRIDGE_HTTPS_ONLY: { path: 'bridge.httpsOnly', schema: bool },
   BRIDGE_BACKFILL: { path: 'bridge.backfill', schema: bool },
   HOST: { path: 'http.host', schema: z.string().min(1, 'must be a host name or address') },
   PORT: { path: 'http.port', schema: wholeNumber(0, 65_535) },
@@ -204,7 +230,10 @@ export function loadConfig(env: Env): Config {
       retryScheduleMs: v.BRIDGE_RETRY_SCHEDULE as number[],
       deliveryTimeoutMs: v.BRIDGE_DELIVERY_TIMEOUT,
       deliveryConcurrency: v.BRIDGE_DELIVERY_CONCURRENCY,
+      disableAfterMs: v.BRIDGE_DISABLE_AFTER,
       allowPrivateUrls: v.BRIDGE_ALLOW_PRIVATE_URLS,
+      allowedCidrs: v.BRIDGE_ALLOWED_CIDRS,
+      httpsOnly: v.BRIDGE_HTTPS_ONLY,
       backfill: v.BRIDGE_BACKFILL,
     },
     http: { host: v.HOST, port: v.PORT },

@@ -56,6 +56,7 @@ export class Dispatcher {
       trigger,
       attempt_count: 0,
       next_attempt_at: at,
+      final_attempt: false,
       created_at: at,
       updated_at: at,
       attempts: [],

@@ -1,58 +1,79 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import type { LookupFunction } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import { Agent, request } from 'undici';
-import { addressRange } from './ssrf.js';
+import { parseRetryAfter } from './outcome.js';
+import type { UrlPolicy } from './ssrf.js';
 
-/** What one HTTP attempt produced. `error` classes: `timeout`, `connection`, `unsafe_address`, `redirect`, `http_status`. */
+/** Error classes of a failed attempt. */
+export type AttemptError = 'timeout' | 'connection' | 'unsafe_address' | 'redirect' | 'http_status';
+
+/** What one HTTP attempt produced. */
 export interface AttemptOutcome {
   ok: boolean;
   statusCode: number | null;
-  error: string | null;
+  error: AttemptError | null;
   errorMessage: string | null;
   durationMs: number;
+  /** First `RESPONSE_EXCERPT_BYTES` of the body, as UTF-8. */
   responseExcerpt: string | null;
+  /** The response headers worth keeping for debugging (`KEPT_HEADERS`). */
+  responseHeaders: Record<string, string>;
+  /** `Retry-After` of a 429 or 503, in ms from now. */
+  retryAfterMs: number | null;
+}
+
+/** Sends one signed delivery; the worker's only view of the network. */
+export interface DeliverySender {
+  post(url: string, body: string, headers: Record<string, string>): Promise<AttemptOutcome>;
+  close(): Promise<void>;
 }
 
 export interface SenderOptions {
   timeoutMs: number;
-  /** Global cap on attempts in flight, across receivers. */
-  concurrency: number;
-  allowPrivate: boolean;
+  /** Connections per origin (keep-alive); the worker caps attempts in flight globally. */
+  connectionsPerOrigin: number;
+  policy: UrlPolicy;
   userAgent: string;
 }
 
-/** Response bytes kept per attempt; the rest is discarded without being buffered. */
+/** Response bytes kept per attempt; the rest is never read into memory. */
 export const RESPONSE_EXCERPT_BYTES = 4096;
+const KEPT_HEADERS = ['content-type', 'content-length', 'retry-after', 'location', 'date', 'server', 'x-request-id'];
 
 /**
  * POSTs signed deliveries with one shared keep-alive undici Agent. Redirects are never followed
- * (a 3xx is a failure). Unless private URLs are allowed, the address is checked after DNS
- * resolution, inside the connection's own lookup, so the checked address is the one connected to.
+ * (a 3xx is a failure). The URL policy runs inside the connection's DNS lookup, so the address
+ * checked is the address connected to; IP-literal hosts are checked before connecting.
  */
-export class Sender {
+export class Sender implements DeliverySender {
   private readonly agent: Agent;
 
   constructor(private readonly options: SenderOptions) {
     this.agent = new Agent({
       keepAliveTimeout: 10_000,
-      connections: options.concurrency,
+      connections: options.connectionsPerOrigin,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
-      connect: { timeout: options.timeoutMs, ...(options.allowPrivate ? {} : { lookup: guardedLookup }) },
+      connect: { timeout: options.timeoutMs, lookup: options.policy.lookup },
     });
   }
 
-  /** One attempt; never throws. `headers` must include the `webhook-*` headers. */
   async post(url: string, body: string, headers: Record<string, string>): Promise<AttemptOutcome> {
     const started = performance.now();
-    const done = (o: Omit<AttemptOutcome, 'durationMs'>): AttemptOutcome => ({ ...o, durationMs: Math.round(performance.now() - started) });
+    const done = (o: Partial<AttemptOutcome> & Pick<AttemptOutcome, 'ok'>): AttemptOutcome => ({
+      statusCode: null,
+      error: null,
+      errorMessage: null,
+      responseExcerpt: null,
+      responseHeaders: {},
+      retryAfterMs: null,
+      ...o,
+      durationMs: Math.round(performance.now() - started),
+    });
 
-    if (!this.options.allowPrivate) {
-      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-      if (ipaddr.isValid(host) && addressRange(host) !== 'unicast') {
-        return done({ ok: false, statusCode: null, error: 'unsafe_address', errorMessage: `${host} is not a public address`, responseExcerpt: null });
-      }
+    try {
+      // Re-checked at every send: the configuration may have changed since the URL was accepted.
+      this.options.policy.checkForm(url);
+    } catch (err) {
+      return done({ ok: false, error: 'unsafe_address', errorMessage: (err as Error).message });
     }
 
     try {
@@ -60,23 +81,36 @@ export class Sender {
         method: 'POST',
         dispatcher: this.agent,
         body,
-        headers: { 'content-type': 'application/json', 'user-agent': this.options.userAgent, ...headers },
+        headers: { ...headers, 'content-type': 'application/json', 'user-agent': this.options.userAgent },
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
       const responseExcerpt = await readExcerpt(res.body);
       const { statusCode } = res;
-      if (statusCode >= 200 && statusCode < 300) return done({ ok: true, statusCode, error: null, errorMessage: null, responseExcerpt });
-      const error = statusCode >= 300 && statusCode < 400 ? 'redirect' : 'http_status';
-      return done({ ok: false, statusCode, error, errorMessage: `receiver answered ${statusCode}`, responseExcerpt });
+      const responseHeaders: Record<string, string> = {};
+      for (const name of KEPT_HEADERS) {
+        const v = res.headers[name];
+        if (v !== undefined) responseHeaders[name] = Array.isArray(v) ? v.join(', ') : v;
+      }
+      if (statusCode >= 200 && statusCode < 300) return done({ ok: true, statusCode, responseExcerpt, responseHeaders });
+      const retryAfterMs = statusCode === 429 || statusCode === 503 ? parseRetryAfter(responseHeaders['retry-after'], Date.now()) : null;
+      return done({
+        ok: false,
+        statusCode,
+        error: statusCode >= 300 && statusCode < 400 ? 'redirect' : 'http_status',
+        errorMessage: `receiver answered ${statusCode}`,
+        responseExcerpt,
+        responseHeaders,
+        retryAfterMs,
+      });
     } catch (err) {
-      const e = err as Error & { code?: string };
-      const error =
-        e.name === 'TimeoutError' || e.name === 'AbortError' || /Timeout/.test(e.name) || e.code === 'UND_ERR_HEADERS_TIMEOUT'
-          ? 'timeout'
-          : e.code === 'UNSAFE_ADDRESS' || (e.cause as { code?: string } | undefined)?.code === 'UNSAFE_ADDRESS'
-            ? 'unsafe_address'
+      const e = err as Error & { code?: string; cause?: { code?: string } };
+      const error: AttemptError =
+        e.code === 'UNSAFE_ADDRESS' || e.cause?.code === 'UNSAFE_ADDRESS'
+          ? 'unsafe_address'
+          : e.name === 'TimeoutError' || e.name === 'AbortError' || /Timeout/.test(e.name) || /TIMEOUT/.test(e.code ?? '')
+            ? 'timeout'
             : 'connection';
-      return done({ ok: false, statusCode: null, error, errorMessage: e.message, responseExcerpt: null });
+      return done({ ok: false, error, errorMessage: e.message });
     }
   }
 
@@ -85,6 +119,7 @@ export class Sender {
   }
 }
 
+/** Keeps the first bytes of a body and destroys the stream: a 50 MB answer costs 4 KB. */
 async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string | null> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -102,18 +137,3 @@ async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown })
   if (size === 0) return null;
   return Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8');
 }
-
-/** `net.connect` lookup that refuses non-public addresses (SSRF guard at send time, no second lookup). */
-const guardedLookup: LookupFunction = (hostname, options, callback) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
-    if (err) return callback(err, '', 0);
-    const unsafe = addresses.find((a) => addressRange(a.address) !== 'unicast');
-    if (unsafe) {
-      const e = Object.assign(new Error(`${hostname} resolves to ${unsafe.address}, which is not a public address`), { code: 'UNSAFE_ADDRESS' });
-      return callback(e, '', 0);
-    }
-    if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
-    const first = addresses[0]!;
-    callback(null, first.address, first.family);
-  });
-};

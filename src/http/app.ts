@@ -5,7 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { AdminDeps } from './context.js';
 import { ApiError } from './errors.js';
 import { eventRoutes } from './routes/events.js';
-import { subscriptionRoutes } from './routes/subscriptions.js';
+import { deliveryRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { systemRoutes } from './routes/system.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -37,6 +37,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     }),
   );
   app.route('/v1/subscriptions', subscriptionRoutes(deps));
+  app.route('/v1/deliveries', deliveryRoutes(deps));
   app.route('/v1/events', events);
   app.route('/v1/replay', replay);
   app.route('/v1', systemRoutes(deps));

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { DeliveryWorker } from '../delivery/worker.js';
-import type { Resolve } from '../delivery/ssrf.js';
+import type { UrlPolicy } from '../delivery/ssrf.js';
 import type { Poller } from '../poller/poller.js';
 import type { Store } from '../store/store.js';
 
@@ -13,8 +13,7 @@ export interface AdminDeps {
   poller: Poller;
   logger: Logger;
   adminToken: string;
-  allowPrivateUrls: boolean;
-  /** Replaceable so tests can resolve names without leaving loopback. */
-  resolve?: Resolve;
+  /** The SSRF guard subscriber URLs must pass. */
+  policy: UrlPolicy;
   version: string;
 }

@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../util/sleep.js';
 
 const WINDOW_MS = 60_000;
 
@@ -51,7 +51,7 @@ export class RateLimiter {
         this.starts.push(now);
         return;
       }
-      await sleep(waitMs, undefined, { signal });
+      await sleep(waitMs, signal);
     }
   }
 }

@@ -3,6 +3,9 @@
  * Times are ISO 8601 UTC strings; durations are milliseconds.
  */
 
+/** Why a subscription is disabled: by an admin, a 410 Gone, or only failures for `BRIDGE_DISABLE_AFTER`. */
+export type DisabledReason = 'manual' | 'gone' | 'failing';
+
 /** A URL that receives events. `secret` is `whsec_` + base64 of 24 random bytes (Standard Webhooks). */
 export interface Subscription {
   id: string;
@@ -11,10 +14,41 @@ export interface Subscription {
   event_types: string[];
   description: string | null;
   status: 'active' | 'disabled';
-  disabled_reason: string | null;
+  disabled_reason: DisabledReason | null;
   secret: string;
+  /** Secrets replaced by a rotation, still signed with until `expires_at`. */
+  previous_secrets: Array<{ secret: string; expires_at: string }>;
+  /** Extra request headers; never override `webhook-*`, `content-type` or `user-agent`. */
+  headers: Record<string, string>;
+  /** Attempts started per second for this subscription; null = no limit. */
+  rate_limit_per_second: number | null;
+  /** Attempts in flight at once for this subscription; null = only the global limit. */
+  max_in_flight: number | null;
+  /** `per_record`: events of one record arrive in detection order (see README). */
+  ordering: 'none' | 'per_record';
+  /** Since when every attempt failed (no success since); null when healthy. */
+  failing_since: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** Fills fields added after a store file was written, so older files load unchanged. */
+export function withSubscriptionDefaults(s: Partial<Subscription> & Pick<Subscription, 'id' | 'url' | 'secret'>): Subscription {
+  return {
+    event_types: ['*'],
+    description: null,
+    status: 'active',
+    disabled_reason: null,
+    previous_secrets: [],
+    headers: {},
+    rate_limit_per_second: null,
+    max_in_flight: null,
+    ordering: 'none',
+    failing_since: null,
+    created_at: new Date(0).toISOString(),
+    updated_at: new Date(0).toISOString(),
+    ...s,
+  };
 }
 
 /** The body delivered to receivers, byte for byte `JSON.stringify` of this object. */
@@ -44,8 +78,12 @@ export interface Attempt {
   duration_ms: number;
   status_code: number | null;
   error: string | null;
-  /** First bytes of the response body, for debugging receivers. */
+  /** First 4 KB of the response body, for debugging receivers. */
   response_excerpt: string | null;
+  /** Response headers worth keeping (content-type, retry-after, location, date, server, x-request-id). */
+  response_headers: Record<string, string>;
+  /** Why this attempt ran: on schedule, or asked for (`POST /v1/deliveries/:id/retry`, recover). */
+  trigger: 'schedule' | 'manual';
 }
 
 /** An event on its way to one subscription. `failed` is the dead letter: retried only by hand. */
@@ -58,6 +96,8 @@ export interface Delivery {
   trigger: 'dispatch' | 'replay';
   attempt_count: number;
   next_attempt_at: string | null;
+  /** Set by a manual retry of a `failed` delivery: one attempt, then `failed` again if it fails. */
+  final_attempt: boolean;
   created_at: string;
   updated_at: string;
   attempts: Attempt[];

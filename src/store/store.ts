@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { DurableJsonFile } from './durable-file.js';
-import { emptyStore, type StoreData, type StoredEvent } from './schema.js';
+import { emptyStore, withSubscriptionDefaults, type StoreData, type StoredEvent } from './schema.js';
 
 /**
  * The bridge's state in one lowdb file, with group commit.
@@ -37,6 +37,7 @@ export class Store {
     await this.adapter.removeStaleTemp();
     await this.db.read();
     this.db.data = { ...emptyStore(), ...this.db.data };
+    for (const [id, sub] of Object.entries(this.db.data.subscriptions)) this.db.data.subscriptions[id] = withSubscriptionDefaults(sub);
     this.eventIndex.clear();
     for (const e of this.db.data.events) this.eventIndex.set(e.payload.id, e);
   }

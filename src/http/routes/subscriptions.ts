@@ -2,8 +2,8 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { EVENT_TYPE_PATTERN } from '../../delivery/match.js';
 import { generateSecret } from '../../delivery/sign.js';
-import { assertSafeUrl, UnsafeUrlError } from '../../delivery/ssrf.js';
-import type { Subscription } from '../../store/schema.js';
+import { UnsafeUrlError } from '../../delivery/ssrf.js';
+import type { Delivery, Subscription } from '../../store/schema.js';
 import { newId } from '../../util/ids.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -16,26 +16,50 @@ const eventTypes = z
   .max(100);
 const url = z.string().max(2048).url('must be an absolute http(s) URL');
 const description = z.string().max(500).nullable();
+/** Headers the bridge owns: a subscription's custom headers can never set these. */
+const RESERVED_HEADER = /^(webhook-.*|content-type|content-length|user-agent|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer)$/i;
+const headers = z
+  .record(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid header name')
+      .refine((name) => !RESERVED_HEADER.test(name), 'is set by the bridge and cannot be overridden'),
+    z.string().max(1024).regex(/^[^\r\n]*$/, 'must not contain line breaks'),
+  )
+  .refine((h) => Object.keys(h).length <= 20, 'at most 20 custom headers');
+const options = {
+  headers: headers.optional(),
+  rate_limit_per_second: z.number().int().min(1).max(10_000).nullable().optional(),
+  max_in_flight: z.number().int().min(1).max(1000).nullable().optional(),
+  ordering: z.enum(['none', 'per_record']).optional(),
+};
+const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-11-23T06:50:01Z' });
 
-const createBody = z.strictObject({
-  url,
-  event_types: eventTypes.default(['*']),
-  description: description.optional(),
-});
+const createBody = z.strictObject({ url, event_types: eventTypes.default(['*']), description: description.optional(), ...options });
 const patchBody = z.strictObject({
   url: url.optional(),
   event_types: eventTypes.optional(),
   description: description.optional(),
   status: z.enum(['active', 'disabled']).optional(),
+  ...options,
 });
+const deliveriesQuery = z.object({ status: z.enum(['pending', 'succeeded', 'failed']).optional(), ...pageQuery });
+const recoverBody = z.strictObject({ since: isoTime, until: isoTime.optional() });
+const rotateBody = z.strictObject({ grace_period_seconds: z.number().int().min(0).max(30 * 86_400).default(86_400) });
 
-/** A subscription as the API shows it: everything but the secret (`GET …/secret` reveals it). */
-export function publicSubscription(s: Subscription): Omit<Subscription, 'secret'> {
-  const { secret: _secret, ...rest } = s;
-  return rest;
+/** A subscription as the API shows it: everything but its secrets (`GET …/secret` reveals the current one). */
+export function publicSubscription(s: Subscription) {
+  const { secret: _secret, previous_secrets, ...rest } = s;
+  return { ...rest, previous_secret_expires_at: previous_secrets.at(-1)?.expires_at ?? null };
 }
 
-/** `/v1/subscriptions`: create, list, read, change, delete, read secret. */
+/** A delivery as the API shows it: its state and its last attempt, not the whole history. */
+export function publicDelivery(d: Delivery) {
+  const { attempts, final_attempt: _f, ...rest } = d;
+  return { ...rest, last_attempt: attempts.at(-1) ?? null };
+}
+
+/** `/v1/subscriptions`: create, list, read, change, delete, secrets, deliveries and recover. */
 export function subscriptionRoutes(deps: AdminDeps) {
   const { store, worker } = deps;
   const find = (id: string): Subscription => {
@@ -45,18 +69,19 @@ export function subscriptionRoutes(deps: AdminDeps) {
   };
   const checkUrl = async (raw: string) => {
     try {
-      await assertSafeUrl(raw, { allowPrivate: deps.allowPrivateUrls, resolve: deps.resolve });
+      await deps.policy.check(raw);
     } catch (err) {
       if (err instanceof UnsafeUrlError) throw new ApiError(422, 'unsafe_url', err.message);
       throw err;
     }
   };
+  const now = () => new Date().toISOString();
 
   return new Hono()
     .post('/', validate('json', createBody), async (c) => {
       const body = c.req.valid('json');
       await checkUrl(body.url);
-      const at = new Date().toISOString();
+      const at = now();
       const sub: Subscription = {
         id: newId('sub'),
         url: body.url,
@@ -65,6 +90,12 @@ export function subscriptionRoutes(deps: AdminDeps) {
         status: 'active',
         disabled_reason: null,
         secret: generateSecret(),
+        previous_secrets: [],
+        headers: body.headers ?? {},
+        rate_limit_per_second: body.rate_limit_per_second ?? null,
+        max_in_flight: body.max_in_flight ?? null,
+        ordering: body.ordering ?? 'none',
+        failing_since: null,
         created_at: at,
         updated_at: at,
       };
@@ -81,6 +112,19 @@ export function subscriptionRoutes(deps: AdminDeps) {
     })
     .get('/:id', (c) => c.json(publicSubscription(find(c.req.param('id')))))
     .get('/:id/secret', (c) => c.json({ secret: find(c.req.param('id')).secret }))
+    .post('/:id/secret/rotate', validate('json', rotateBody), async (c) => {
+      const sub = find(c.req.param('id'));
+      const { grace_period_seconds } = c.req.valid('json');
+      const nowMs = Date.now();
+      const kept = sub.previous_secrets.filter((p) => Date.parse(p.expires_at) > nowMs);
+      const expires_at = new Date(nowMs + grace_period_seconds * 1000).toISOString();
+      sub.previous_secrets = grace_period_seconds > 0 ? [...kept, { secret: sub.secret, expires_at }] : kept;
+      sub.secret = generateSecret();
+      sub.updated_at = new Date(nowMs).toISOString();
+      await store.commit();
+      deps.logger.info({ subscription: sub.id, grace_period_seconds }, 'subscription secret rotated');
+      return c.json({ secret: sub.secret, previous_secret_expires_at: grace_period_seconds > 0 ? expires_at : null });
+    })
     .patch('/:id', validate('json', patchBody), async (c) => {
       const sub = find(c.req.param('id'));
       const body = c.req.valid('json');
@@ -88,11 +132,17 @@ export function subscriptionRoutes(deps: AdminDeps) {
       if (body.url !== undefined) sub.url = body.url;
       if (body.event_types !== undefined) sub.event_types = body.event_types;
       if (body.description !== undefined) sub.description = body.description;
+      if (body.headers !== undefined) sub.headers = body.headers;
+      if (body.rate_limit_per_second !== undefined) sub.rate_limit_per_second = body.rate_limit_per_second;
+      if (body.max_in_flight !== undefined) sub.max_in_flight = body.max_in_flight;
+      if (body.ordering !== undefined) sub.ordering = body.ordering;
       if (body.status !== undefined && body.status !== sub.status) {
         sub.status = body.status;
         sub.disabled_reason = body.status === 'disabled' ? 'manual' : null;
+        // Re-enabled: its failing window starts again, and its pending work resumes.
+        if (body.status === 'active') sub.failing_since = null;
       }
-      sub.updated_at = new Date().toISOString();
+      sub.updated_at = now();
       await store.commit();
       worker.wake();
       return c.json(publicSubscription(sub));
@@ -107,5 +157,48 @@ export function subscriptionRoutes(deps: AdminDeps) {
       await store.commit();
       deps.logger.info({ subscription: sub.id }, 'subscription deleted');
       return c.body(null, 204);
+    })
+    .get('/:id/deliveries', validate('query', deliveriesQuery), (c) => {
+      const sub = find(c.req.param('id'));
+      const { status, limit, cursor } = c.req.valid('query');
+      const mine = Object.values(store.data.deliveries)
+        .filter((d) => d.subscription_id === sub.id)
+        .sort((a, b) => a.id.localeCompare(b.id));
+      const page = pageNewestFirst(mine, (d) => d.id, (d) => !status || d.status === status, limit, cursor ? decodeCursor(cursor, 'dlv') : undefined);
+      return c.json({ data: page.data.map(publicDelivery), next_cursor: page.next_cursor });
+    })
+    .post('/:id/recover', validate('json', recoverBody), async (c) => {
+      const sub = find(c.req.param('id'));
+      if (sub.status !== 'active') throw new ApiError(409, 'subscription_disabled', `Subscription ${sub.id} is disabled; enable it first`);
+      const { since, until } = c.req.valid('json');
+      const from = Date.parse(since);
+      const to = until ? Date.parse(until) : Infinity;
+      if (to <= from) throw new ApiError(400, 'invalid_request', 'until must be after since');
+      let count = 0;
+      for (const d of Object.values(store.data.deliveries)) {
+        if (d.subscription_id !== sub.id || d.status !== 'failed') continue;
+        const created = Date.parse(d.created_at);
+        if (created < from || created >= to) continue;
+        if (worker.retryNow(d.id)) count += 1;
+      }
+      await store.commit();
+      deps.logger.info({ subscription: sub.id, deliveries: count }, 'recover requested');
+      return c.json({ deliveries: count }, 202);
     });
+}
+
+/** `/v1/deliveries/:id/retry`: one more attempt now. */
+export function deliveryRoutes(deps: AdminDeps) {
+  return new Hono().post('/:id/retry', async (c) => {
+    const id = c.req.param('id');
+    const d = deps.store.data.deliveries[id];
+    if (!d) throw new ApiError(404, 'not_found', `No delivery ${id}`);
+    if (d.status === 'succeeded') throw new ApiError(409, 'already_succeeded', `Delivery ${id} already succeeded; replay its event instead`);
+    if (deps.store.data.subscriptions[d.subscription_id]?.status !== 'active') {
+      throw new ApiError(409, 'subscription_disabled', `Subscription ${d.subscription_id} is disabled; enable it first`);
+    }
+    deps.worker.retryNow(id);
+    await deps.store.commit();
+    return c.json(publicDelivery(d), 202);
+  });
 }

@@ -1,0 +1,18 @@
+/**
+ * Resolves after `ms` milliseconds, or rejects with the signal's reason when it aborts. Built on the
+ * global `setTimeout` (not `node:timers/promises`) so that fake timers in tests control it.
+ */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
