@@ -12,6 +12,10 @@ export interface ReceivedDelivery {
   payload: { id: string; type: string; timestamp: string; data: { source: string; resource: string; id: string; object: Record<string, unknown>; previous_attributes?: Record<string, unknown> } };
   verified: boolean;
   userAgent: string | null;
+  /** All request headers, lower-cased names. */
+  headers: Record<string, string>;
+  /** When it arrived (epoch ms). */
+  receivedAt: number;
 }
 
 /**
@@ -23,6 +27,14 @@ export class Receiver {
   readonly received: ReceivedDelivery[] = [];
   /** Called for every request, verified or not. */
   onDelivery?: (delivery: ReceivedDelivery) => void;
+  /**
+   * Decides the answer to a request (tests: failures, `Retry-After`, redirects, slow answers).
+   * Returning undefined falls back to `respondWith`, then 204.
+   */
+  respond?: (delivery: ReceivedDelivery) => { status: number; headers?: Record<string, string>; delayMs?: number } | undefined;
+  /** Requests being handled right now, and the most at once. */
+  active = 0;
+  maxActive = 0;
   /** Statuses to answer with, in order; when empty, 204. */
   readonly respondWith: number[] = [];
   secret = '';
@@ -31,33 +43,50 @@ export class Receiver {
 
   async start(): Promise<this> {
     const app = new Hono().post('/hook', async (c) => {
-      const body = await c.req.text();
-      const headers = Object.fromEntries(c.req.raw.headers.entries());
-      let verified = false;
+      this.active += 1;
+      this.maxActive = Math.max(this.maxActive, this.active);
       try {
-        new Webhook(this.secret).verify(body, headers);
-        verified = true;
-      } catch {
-        verified = false;
+        return await this.handle(c.req.raw);
+      } finally {
+        this.active -= 1;
       }
-      const delivery: ReceivedDelivery = {
-        id: headers['webhook-id'] ?? '',
-        timestamp: headers['webhook-timestamp'] ?? '',
-        body,
-        payload: JSON.parse(body) as ReceivedDelivery['payload'],
-        verified,
-        userAgent: headers['user-agent'] ?? null,
-      };
-      this.received.push(delivery);
-      this.onDelivery?.(delivery);
-      const status = this.respondWith.shift() ?? 204;
-      return status === 204 ? c.body(null, 204) : c.json({ received: true }, status as 200);
     });
     await new Promise<void>((resolve) => {
       this.server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve()) as Server;
     });
     this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}/hook`;
     return this;
+  }
+
+  private async handle(req: Request): Promise<Response> {
+    const body = await req.text();
+    const headers = Object.fromEntries(req.headers.entries());
+    let verified = false;
+    try {
+      new Webhook(this.secret).verify(body, headers);
+      verified = true;
+    } catch {
+      verified = false;
+    }
+    const delivery: ReceivedDelivery = {
+      id: headers['webhook-id'] ?? '',
+      timestamp: headers['webhook-timestamp'] ?? '',
+      body,
+      payload: JSON.parse(body) as ReceivedDelivery['payload'],
+      verified,
+      userAgent: headers['user-agent'] ?? null,
+      headers,
+      receivedAt: Date.now(),
+    };
+    this.received.push(delivery);
+    this.onDelivery?.(delivery);
+    const answer = this.respond?.(delivery) ?? { status: this.respondWith.shift() ?? 204 };
+    if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+    const noBody = answer.status === 204 || (answer.status >= 300 && answer.status < 400);
+    return new Response(noBody ? null : JSON.stringify({ received: true }), {
+      status: answer.status,
+      headers: { ...(noBody ? {} : { 'content-type': 'application/json' }), ...answer.headers },
+    });
   }
 
   /** Verified deliveries of one type. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { startBridge, type Bridge } from '../../src/bridge.js';
 import { loadConfig } from '../../src/config/index.js';
+import type { Resolve } from '../../src/delivery/ssrf.js';
 import { ClinikoSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { Receiver } from '../../src/demo/receiver.js';
 
@@ -30,8 +31,13 @@ export class Harness {
   dataDir = '';
   env: Record<string, string> = {};
 
-  static async create(opts: { sim?: SimulatorOptions; env?: Record<string, string>; seed?: Parameters<ClinikoSimulator['seed']>[0] } = {}): Promise<Harness> {
+  resolve?: Resolve;
+
+  static async create(
+    opts: { sim?: SimulatorOptions; env?: Record<string, string>; seed?: Parameters<ClinikoSimulator['seed']>[0]; resolve?: Resolve } = {},
+  ): Promise<Harness> {
     const h = new Harness();
+    h.resolve = opts.resolve;
     h.sim = new ClinikoSimulator({ rateLimitPerMin: 0, ...opts.sim });
     if (opts.seed) h.sim.seed(opts.seed);
     h.simUrl = (await h.sim.listen()).baseUrl;
@@ -54,7 +60,7 @@ export class Harness {
   }
 
   async startBridge(): Promise<Bridge> {
-    this.bridge = await startBridge(loadConfig(this.env), { logger: pino({ level: 'silent' }), schedule: false });
+    this.bridge = await startBridge(loadConfig(this.env), { logger: pino({ level: 'silent' }), schedule: false, resolve: this.resolve });
     return this.bridge;
   }
 
