@@ -1,0 +1,156 @@
+/**
+ * What the simulator knows about each Cliniko resource it serves: lifecycle columns that hide
+ * records, the old `/deleted`, `/cancelled`, `/archived` lists, and searchable columns with their
+ * filter types. Facts from notes/cliniko-api.md ("Lists", "Resources that matter") and the seeds
+ * (attendees and contacts "you can filter them by" sections).
+ */
+
+export const SIM_RESOURCES = [
+  'patients',
+  'contacts',
+  'attendees',
+  'individual_appointments',
+  'group_appointments',
+] as const;
+
+/** A resource path the simulator serves under `/v1`. */
+export type SimResource = (typeof SIM_RESOURCES)[number];
+
+/** Columns that, when set, hide a record from normal lists unless a filter names them. */
+export type LifecycleColumn = 'cancelled_at' | 'archived_at' | 'deleted_at';
+
+/** The older docs' extra lists (seeds): `/resource/deleted`, `/cancelled`, `/archived`. */
+export type OldList = 'deleted' | 'cancelled' | 'archived';
+
+/**
+ * Filter types from the README "Filtering Results" section: `id` is an int64 integer kept as a
+ * string, `int` a small integer, `date` a `YYYY-MM-DD` with `*` wildcards.
+ */
+export type ColumnType = 'id' | 'int' | 'string' | 'datetime' | 'date';
+
+/** A `*_id` column that real records only expose as a link object, e.g. `patient.links.self`. */
+export interface LinkColumn {
+  /** Record field holding `{ links: { self } }`. */
+  field: string;
+  /** Collection path the link points at. */
+  collection: string;
+}
+
+export interface ResourceSpec {
+  lifecycle: readonly LifecycleColumn[];
+  oldLists: readonly OldList[];
+  /** Searchable (and sortable) columns. */
+  columns: Readonly<Record<string, ColumnType>>;
+  linkColumns: Readonly<Record<string, LinkColumn>>;
+  /** Fields rewritten to whole-second UTC on write. */
+  dateTimeFields: readonly string[];
+}
+
+const link = (field: string, collection: string): LinkColumn => ({ field, collection });
+
+const PATIENT = link('patient', 'patients');
+const PRACTITIONER = link('practitioner', 'practitioners');
+const BUSINESS = link('business', 'businesses');
+const APPOINTMENT_TYPE = link('appointment_type', 'appointment_types');
+// Cliniko links an attendee to its appointment through the bookings union (seed: attendees).
+const BOOKING = link('booking', 'bookings');
+
+function spec(
+  lifecycle: readonly LifecycleColumn[],
+  oldLists: readonly OldList[],
+  own: Record<string, ColumnType>,
+  linkColumns: Record<string, LinkColumn> = {},
+  dateTimeFields: readonly string[] = [],
+): ResourceSpec {
+  const columns: Record<string, ColumnType> = { id: 'id', created_at: 'datetime', updated_at: 'datetime' };
+  for (const column of lifecycle) columns[column] = 'datetime';
+  Object.assign(columns, own);
+  return {
+    lifecycle,
+    oldLists,
+    columns,
+    linkColumns,
+    dateTimeFields: [...lifecycle, ...dateTimeFields],
+  };
+}
+
+const APPOINTMENT_LINKS = {
+  practitioner_id: PRACTITIONER,
+  business_id: BUSINESS,
+  appointment_type_id: APPOINTMENT_TYPE,
+};
+
+export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
+  patients: spec(['archived_at', 'deleted_at'], ['deleted', 'archived'], {
+    first_name: 'string',
+    last_name: 'string',
+    email: 'string',
+    date_of_birth: 'date',
+  }, {}, ['merged_at']),
+  contacts: spec(['archived_at', 'deleted_at'], ['archived'], {
+    first_name: 'string',
+    last_name: 'string',
+    email: 'string',
+    type_code: 'int',
+  }),
+  attendees: spec(['cancelled_at', 'archived_at', 'deleted_at'], ['deleted', 'cancelled'], {
+    patient_id: 'id',
+    booking_id: 'id',
+  }, { patient_id: PATIENT, booking_id: BOOKING }),
+  individual_appointments: spec(
+    ['cancelled_at', 'archived_at', 'deleted_at'],
+    ['deleted', 'cancelled'],
+    {
+      patient_id: 'id',
+      practitioner_id: 'id',
+      business_id: 'id',
+      appointment_type_id: 'id',
+      starts_at: 'datetime',
+      ends_at: 'datetime',
+    },
+    { patient_id: PATIENT, ...APPOINTMENT_LINKS },
+    ['starts_at', 'ends_at'],
+  ),
+  group_appointments: spec(
+    ['archived_at', 'deleted_at'],
+    ['deleted'],
+    {
+      practitioner_id: 'id',
+      business_id: 'id',
+      appointment_type_id: 'id',
+      starts_at: 'datetime',
+      ends_at: 'datetime',
+    },
+    APPOINTMENT_LINKS,
+    ['starts_at', 'ends_at'],
+  ),
+};
+
+/** Old `/deleted` lists accept only these filters (notes/cliniko-api.md "Lists"). */
+export const DELETED_LIST_COLUMNS: Readonly<Record<string, ColumnType>> = {
+  id: 'id',
+  deleted_at: 'datetime',
+};
+
+export function isSimResource(value: string): value is SimResource {
+  return (SIM_RESOURCES as readonly string[]).includes(value);
+}
+
+/**
+ * A column's value on a stored record. Link columns (`patient_id`) are read from the link's last
+ * path segment, because Cliniko records carry links, not foreign keys.
+ */
+export function columnValue(spec: ResourceSpec, record: Record<string, unknown>, column: string): unknown {
+  const linkColumn = spec.linkColumns[column];
+  if (!linkColumn) return record[column];
+  const self = linkSelf(record[linkColumn.field]);
+  return self === undefined ? null : self.slice(self.lastIndexOf('/') + 1);
+}
+
+function linkSelf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const links = (value as { links?: unknown }).links;
+  if (typeof links !== 'object' || links === null) return undefined;
+  const self = (links as { self?: unknown }).self;
+  return typeof self === 'string' ? self : undefined;
+}
