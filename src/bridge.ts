@@ -9,9 +9,8 @@ import { UrlPolicy, type Resolve } from './delivery/ssrf.js';
 import { DeliveryWorker } from './delivery/worker.js';
 import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
-import { ClinikoClient } from './sources/cliniko/client.js';
-import { ClinikoFeed } from './sources/cliniko/feed.js';
-import { CLINIKO_RESOURCES } from './sources/cliniko/resources.js';
+import { PollerGroup } from './poller/group.js';
+import { createSources } from './sources/index.js';
 import { Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
@@ -20,7 +19,7 @@ export interface Bridge {
   /** e.g. `http://127.0.0.1:3000` */
   url: string;
   store: Store;
-  poller: Poller;
+  poller: PollerGroup;
   worker: DeliveryWorker;
   /** Stops polling and sending, waits for work in flight, flushes the store, closes the server. */
   stop(): Promise<void>;
@@ -68,29 +67,26 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     worker.enqueue(deliveries);
   });
 
-  const client = new ClinikoClient({
-    baseUrl: config.cliniko.baseUrl,
-    apiKey: config.cliniko.apiKey,
-    userAgent: config.cliniko.userAgent,
-    rateLimitPerMin: config.cliniko.rateLimitPerMin,
-    requestTimeoutMs: config.cliniko.requestTimeoutMs,
-  });
-  const feeds = CLINIKO_RESOURCES.filter((r) => config.bridge.resources.includes(r.path)).map(
-    (r) => new ClinikoFeed(r, client, { perPage: config.cliniko.perPage, overlapMs: config.cliniko.overlapMs }),
+  const sources = createSources(config);
+  const poller = new PollerGroup(
+    sources.map(
+      (source) =>
+        new Poller({
+          store,
+          feeds: source.feeds,
+          logger: logger.child({ source: source.name }),
+          backfill: config.bridge.backfill,
+          onEvents: (ids) => dispatcher.dispatch(ids),
+        }),
+    ),
   );
-  const poller = new Poller({
-    store,
-    feeds,
-    logger,
-    backfill: config.bridge.backfill,
-    onEvents: (ids) => dispatcher.dispatch(ids),
-  });
 
   // Events a crash left undispatched, and deliveries still pending, resume first.
   dispatcher.dispatchPending();
   worker.start();
 
   const app = createAdminApp({
+    sourceActions: sources.flatMap((s) => (s.actions ? [{ name: s.name, app: s.actions }] : [])),
     store,
     dispatcher,
     worker,
@@ -109,10 +105,13 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
   const url = `http://${host}:${address.port}`;
 
   if (options.schedule !== false) {
-    poller.start(config.bridge.pollCron);
+    sources.forEach((source, i) => poller.pollers[i]!.start(source.pollCron));
     void poller.pollNow();
   }
-  logger.info({ url, resources: feeds.map((f) => f.resource), cliniko: config.cliniko.baseUrl, store: store.file }, 'bridge started');
+  logger.info(
+    { url, sources: sources.map((s) => ({ name: s.name, resources: s.feeds.map((f) => f.resource) })), store: store.file },
+    'bridge started',
+  );
 
   let stopping: Promise<void> | null = null;
   return {
@@ -128,7 +127,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         (server as Server).closeIdleConnections();
         await closed;
-        await Promise.all([client.close(), sender.close()]);
+        await Promise.all([...sources.map((s) => s.close()), sender.close()]);
       })()),
   };
 }

@@ -20,8 +20,8 @@ function problems(env: Record<string, string>): string {
 describe('configuration', () => {
   it('applies config/default.json and derives the shard URL from the key', () => {
     const config = loadConfig(valid);
-    expect(config.cliniko.baseUrl).toBe('https://api.uk2.cliniko.com/v1');
-    expect(config.cliniko.rateLimitPerMin).toBe(200);
+    expect(config.cliniko!.baseUrl).toBe('https://api.uk2.cliniko.com/v1');
+    expect(config.cliniko!.rateLimitPerMin).toBe(200);
     expect(config.bridge.pollCron).toBe('*/15 * * * * *');
     expect(config.bridge.retryScheduleMs).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
     expect(config.bridge.deliveryTimeoutMs).toBe(15_000);
@@ -44,7 +44,7 @@ describe('configuration', () => {
       PORT: '0',
       BRIDGE_POLL_CRON: '*/2 * * * * *',
     });
-    expect(config.cliniko.baseUrl).toBe('http://127.0.0.1:4010/v1');
+    expect(config.cliniko!.baseUrl).toBe('http://127.0.0.1:4010/v1');
     expect(config.bridge.retryScheduleMs).toEqual([500, 2000]);
     expect(config.bridge.resources).toEqual(['patients', 'attendees']);
     expect(config.bridge.allowPrivateUrls).toBe(true);
@@ -53,9 +53,18 @@ describe('configuration', () => {
 
   it('names every missing required variable and what to put there', () => {
     const message = problems({});
-    expect(message).toContain('CLINIKO_API_KEY is required');
-    expect(message).toContain('CLINIKO_USER_AGENT is required');
     expect(message).toContain('BRIDGE_ADMIN_TOKEN is required');
+    expect(problems({ BRIDGE_ADMIN_TOKEN: valid.BRIDGE_ADMIN_TOKEN })).toContain('CLINIKO_API_KEY is required (with CLINIKO_USER_AGENT), or ESTEEM_USER_TOKEN');
+    expect(problems({ ...valid, CLINIKO_USER_AGENT: '' })).toContain('CLINIKO_USER_AGENT is required when CLINIKO_API_KEY is set');
+    expect(problems({ BRIDGE_ADMIN_TOKEN: valid.BRIDGE_ADMIN_TOKEN, ESTEEM_USER_TOKEN: 'tok' })).toContain('ESTEEM_BASE_URL is required when ESTEEM_USER_TOKEN is set');
+  });
+
+  it('runs each source whose credentials are set: Esteem alone needs no Cliniko variable', () => {
+    const esteemOnly = loadConfig({ BRIDGE_ADMIN_TOKEN: valid.BRIDGE_ADMIN_TOKEN, ESTEEM_USER_TOKEN: 'tok', ESTEEM_BASE_URL: 'http://127.0.0.1:4020/' });
+    expect(esteemOnly.cliniko).toBeNull();
+    expect(esteemOnly.esteem).toMatchObject({ userToken: 'tok', baseUrl: 'http://127.0.0.1:4020', window: { beforeMs: 7 * 86_400_000, afterMs: 90 * 86_400_000 } });
+    expect(loadConfig(valid).esteem).toBeNull();
+    expect(problems({ ...valid, ESTEEM_WINDOW: '7d..90d' })).toContain('ESTEEM_WINDOW must look like -7d..+90d');
   });
 
   it.each([

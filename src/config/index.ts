@@ -8,9 +8,8 @@ import { ConfigError } from './errors.js';
 
 export { ConfigError } from './errors.js';
 
-/** The validated configuration every module receives; durations are milliseconds. */
-export interface Config {
-  cliniko: {
+/** Cliniko source settings; present when `CLINIKO_API_KEY` is set. */
+export interface ClinikoConfig {
     apiKey: string;
     userAgent: string;
     /** e.g. `https://api.au2.cliniko.com/v1`; never ends with a slash. */
@@ -20,7 +19,25 @@ export interface Config {
     perPage: number;
     /** How far before the cursor each incremental poll starts (late commits, same-second writes). */
     overlapMs: number;
-  };
+}
+
+/** Esteem (Clinic Appointments API) source settings; present when `ESTEEM_USER_TOKEN` is set. */
+export interface EsteemConfig {
+  userToken: string;
+  /** e.g. `https://api.example-clinic.com`, no trailing slash; paths start with `/v1/clinic/…`. */
+  baseUrl: string;
+  /** The rolling window re-read each poll: from `now - beforeMs` to `now + afterMs`. */
+  window: { beforeMs: number; afterMs: number };
+  pollCron: string;
+  requestTimeoutMs: number;
+}
+
+/** The validated configuration every module receives; durations are milliseconds. */
+export interface Config {
+  /** Null when Cliniko is not configured (no Cliniko poller runs). */
+  cliniko: ClinikoConfig | null;
+  /** Null when Esteem is not configured. */
+  esteem: EsteemConfig | null;
   bridge: {
     adminToken: string;
     dataDir: string;
@@ -82,6 +99,30 @@ const list = <T>(item: z.ZodType<T, string>) =>
 
 const required = (expect: string) =>
   z.string({ error: `is required: ${expect}` }).trim().min(1, `is required: ${expect}`);
+/** Set only for some setups; whether it is needed is decided after parsing (see `loadConfig`). */
+const optionalText = z.string().trim().optional();
+
+const cronPattern = z.string().refine(
+  (pattern) => {
+    try {
+      new Cron(pattern, { paused: true }).stop();
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be a croner pattern, e.g. "*/15 * * * * *" (seconds field allowed)' },
+);
+
+const WINDOW = /^-(\d+(?:ms|s|m|h|d))\.\.\+(\d+(?:ms|s|m|h|d))$/;
+const window = z.string().transform((text, ctx) => {
+  const m = WINDOW.exec(text.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: 'must look like -7d..+90d (how far back and ahead of now to read)' });
+    return z.NEVER;
+  }
+  return { beforeMs: parseDurationMs(m[1]!)!, afterMs: parseDurationMs(m[2]!)! };
+});
 
 const USER_AGENT = /^.+ \([^\s@()]+@[^\s@()]+\.[^\s@()]+\)$/;
 
@@ -90,10 +131,10 @@ const USER_AGENT = /^.+ \([^\s@()]+@[^\s@()]+\.[^\s@()]+\)$/;
  * `config/default.json`, and how it is validated. The README's configuration table mirrors this.
  */
 const SETTINGS = {
-  CLINIKO_API_KEY: { path: 'cliniko.apiKey', schema: required('the API key from Cliniko → My Info → Manage API keys') },
+  CLINIKO_API_KEY: { path: 'cliniko.apiKey', schema: optionalText },
   CLINIKO_USER_AGENT: {
     path: 'cliniko.userAgent',
-    schema: required('"Vendor name (contact@email)", sent as User-Agent').refine((v) => USER_AGENT.test(v), {
+    schema: optionalText.refine((v) => v === undefined || USER_AGENT.test(v), {
       message: 'must look like "Vendor name (contact@example.com)" — Cliniko may block requests without a vendor name and email',
     }),
   },
@@ -113,20 +154,12 @@ const SETTINGS = {
     ),
   },
   BRIDGE_DATA_DIR: { path: 'bridge.dataDir', schema: z.string().min(1, 'must be a directory path') },
-  BRIDGE_POLL_CRON: {
-    path: 'bridge.pollCron',
-    schema: z.string().refine(
-      (pattern) => {
-        try {
-          new Cron(pattern, { paused: true }).stop();
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      { message: 'must be a croner pattern, e.g. "*/15 * * * * *" (seconds field allowed)' },
-    ),
-  },
+  ESTEEM_USER_TOKEN: { path: 'esteem.userToken', schema: optionalText },
+  ESTEEM_BASE_URL: { path: 'esteem.baseUrl', schema: z.string().url('must be an absolute http(s) URL such as https://api.example.com').optional() },
+  ESTEEM_WINDOW: { path: 'esteem.window', schema: window },
+  ESTEEM_POLL_CRON: { path: 'esteem.pollCron', schema: cronPattern },
+  ESTEEM_REQUEST_TIMEOUT: { path: 'esteem.requestTimeout', schema: duration('per upstream request') },
+  BRIDGE_POLL_CRON: { path: 'bridge.pollCron', schema: cronPattern },
   BRIDGE_RESOURCES: {
     path: 'bridge.resources',
     schema: list(
@@ -209,19 +242,45 @@ export function loadConfig(env: Env): Config {
       problems.push(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}${got}${where}`);
     }
   }
+  const v = values as { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]['schema']> };
+  // Which sources run depends on which credentials are set; at least one must be.
+  if (problems.length === 0) {
+    if (v.CLINIKO_API_KEY && !v.CLINIKO_USER_AGENT) {
+      problems.push('CLINIKO_USER_AGENT is required when CLINIKO_API_KEY is set: "Vendor name (contact@email)", sent as User-Agent');
+    }
+    if (v.ESTEEM_USER_TOKEN && !v.ESTEEM_BASE_URL) {
+      problems.push('ESTEEM_BASE_URL is required when ESTEEM_USER_TOKEN is set: the API origin, e.g. https://api.example.com');
+    }
+    if (!v.CLINIKO_API_KEY && !v.ESTEEM_USER_TOKEN) {
+      problems.push(
+        'CLINIKO_API_KEY is required (with CLINIKO_USER_AGENT), or ESTEEM_USER_TOKEN (with ESTEEM_BASE_URL): ' +
+          'no source is configured. Try `npm run demo` to see the bridge without an account.',
+      );
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const v = values as { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]['schema']> };
   return {
-    cliniko: {
-      apiKey: v.CLINIKO_API_KEY,
-      userAgent: v.CLINIKO_USER_AGENT,
-      baseUrl: (v.CLINIKO_BASE_URL ?? clinikoBaseUrlForKey(v.CLINIKO_API_KEY)).replace(/\/+$/, ''),
-      rateLimitPerMin: v.CLINIKO_RATE_LIMIT_PER_MIN,
-      requestTimeoutMs: v.CLINIKO_REQUEST_TIMEOUT,
-      perPage: v.CLINIKO_PER_PAGE,
-      overlapMs: v.CLINIKO_POLL_OVERLAP,
-    },
+    cliniko: v.CLINIKO_API_KEY
+      ? {
+          apiKey: v.CLINIKO_API_KEY,
+          userAgent: v.CLINIKO_USER_AGENT!,
+          baseUrl: (v.CLINIKO_BASE_URL ?? clinikoBaseUrlForKey(v.CLINIKO_API_KEY)).replace(/\/+$/, ''),
+          rateLimitPerMin: v.CLINIKO_RATE_LIMIT_PER_MIN,
+          requestTimeoutMs: v.CLINIKO_REQUEST_TIMEOUT,
+          perPage: v.CLINIKO_PER_PAGE,
+          overlapMs: v.CLINIKO_POLL_OVERLAP,
+        }
+      : null,
+    esteem: v.ESTEEM_USER_TOKEN
+      ? {
+          userToken: v.ESTEEM_USER_TOKEN,
+          baseUrl: v.ESTEEM_BASE_URL!.replace(/\/+$/, ''),
+          window: v.ESTEEM_WINDOW,
+          pollCron: v.ESTEEM_POLL_CRON,
+          requestTimeoutMs: v.ESTEEM_REQUEST_TIMEOUT,
+        }
+      : null,
     bridge: {
       adminToken: v.BRIDGE_ADMIN_TOKEN,
       dataDir: v.BRIDGE_DATA_DIR,

@@ -40,6 +40,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.route('/v1/deliveries', deliveryRoutes(deps));
   app.route('/v1/events', events);
   app.route('/v1/replay', replay);
+  for (const action of deps.sourceActions ?? []) app.mount(`/v1/sources/${action.name}`, action.app.fetch as (r: Request) => Response | Promise<Response>);
   app.route('/v1', systemRoutes(deps));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));

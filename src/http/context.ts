@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { DeliveryWorker } from '../delivery/worker.js';
 import type { UrlPolicy } from '../delivery/ssrf.js';
-import type { Poller } from '../poller/poller.js';
+import type { PollerGroup } from '../poller/group.js';
 import type { Store } from '../store/store.js';
 
 /** What the admin API needs from the rest of the bridge; built once in `main.ts`. */
@@ -10,7 +10,9 @@ export interface AdminDeps {
   store: Store;
   dispatcher: Dispatcher;
   worker: DeliveryWorker;
-  poller: Poller;
+  poller: PollerGroup;
+  /** Admin actions of sources, mounted at `/v1/sources/<name>` (e.g. Esteem's reschedule). */
+  sourceActions?: Array<{ name: string; app: { fetch: (request: Request, ...rest: never[]) => Response | Promise<Response> } }>;
   logger: Logger;
   adminToken: string;
   /** The SSRF guard subscriber URLs must pass. */

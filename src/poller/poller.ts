@@ -1,11 +1,11 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { UpstreamError } from '../sources/errors.js';
-import type { Batch, ChangeFeed } from '../sources/types.js';
+import type { Batch, ChangeFeed, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
 import type { EventPayload, ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
 import { newId } from '../util/ids.js';
-import { diffRecord } from './diff.js';
+import { diffRecord, type RecordChange } from './diff.js';
 
 export interface PollerOptions {
   store: Store;
@@ -119,7 +119,13 @@ export class Poller {
     state.last_poll_at = startedAt;
     let emitted = 0;
     try {
-      for await (const batch of feed.read(state.cursor, this.abort.signal)) {
+      const snapshots = (store.data.snapshots[key] ??= {});
+      const context: ReadContext = {
+        signal: this.abort.signal,
+        snapshot: (id) => snapshots[id]?.record as SourceRecord | undefined,
+        known: () => liveRecords(snapshots),
+      };
+      for await (const batch of feed.read(state.cursor, context)) {
         const events = this.record(feed, batch, state);
         // Durable before anyone sees the events: a crash now re-reads from the old cursor instead.
         await store.commit();
@@ -157,7 +163,7 @@ export class Poller {
     const events: StoredEvent[] = [];
     const timestamp = new Date(this.now()).toISOString();
 
-    const emit = (kind: string, record: Record<string, unknown>, previous?: Record<string, unknown>) => {
+    const emit = (kind: string, record: Record<string, unknown>, previous?: Record<string, unknown>, extra?: Record<string, unknown>) => {
       const payload: EventPayload = {
         id: newId('evt'),
         type: `${feed.eventPrefix}.${kind}`,
@@ -168,9 +174,17 @@ export class Poller {
           id: String(record.id),
           object: record,
           ...(previous ? { previous_attributes: previous } : {}),
+          ...extra,
         },
       };
       events.push({ payload, dispatched: false });
+    };
+    const emitChange = (previous: SourceRecord | undefined, record: SourceRecord, change: RecordChange) => {
+      for (const kind of change.kinds) emit(kind, record, change.previous_attributes);
+      const changed = Object.keys(change.previous_attributes ?? {});
+      for (const derived of feed.deriveEvents?.(previous, record, changed) ?? []) {
+        emit(derived.kind, record, change.previous_attributes, derived.data);
+      }
     };
 
     for (const record of batch.records) {
@@ -182,23 +196,33 @@ export class Poller {
       snapshots[record.id] = { version: snapshot && snapshot.version > version ? snapshot.version : version, record };
       if (!change || silent) continue;
       if (batch.baseline && change.kinds[0] !== 'created') continue;
-      for (const kind of change.kinds) emit(kind, record, change.previous_attributes);
+      emitChange(snapshot?.record as SourceRecord | undefined, record, change);
     }
 
     for (const deletion of batch.deletions) {
       const snapshot = snapshots[deletion.id];
       // Never seen (created and deleted between polls, or before the baseline): nothing to report.
       if (!snapshot || snapshot.record.deleted_at) continue;
-      const record = deletion.record ?? { ...snapshot.record, deleted_at: deletion.deleted_at };
+      if (deletion.kind) {
+        emit(deletion.kind, snapshot.record);
+        delete snapshots[deletion.id];
+        continue;
+      }
+      const deletedAt = deletion.deleted_at ?? timestamp;
+      const record = deletion.record ?? { ...(snapshot.record as SourceRecord), deleted_at: deletedAt };
       const change = diffRecord(snapshot.record, record, feed.lifecycle);
-      snapshots[deletion.id] = { version: deletion.deleted_at > snapshot.version ? deletion.deleted_at : snapshot.version, record };
-      if (change) for (const kind of change.kinds) emit(kind, record, change.previous_attributes);
+      snapshots[deletion.id] = { version: deletedAt > snapshot.version ? deletedAt : snapshot.version, record };
+      if (change) emitChange(snapshot.record as SourceRecord, record, change);
     }
 
     state.cursor = batch.cursor;
     store.appendEvents(events);
     return events;
   }
+}
+
+function* liveRecords(snapshots: Record<string, Snapshot>): Iterable<SourceRecord> {
+  for (const s of Object.values(snapshots)) if (!s.record.deleted_at) yield s.record as SourceRecord;
 }
 
 function keyOf(feed: ChangeFeed): string {

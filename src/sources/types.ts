@@ -22,11 +22,36 @@ export interface LifecycleColumn {
   cleared?: string;
 }
 
-/** A record the source reports as deleted. `record` is the full object when the API returns one. */
+/**
+ * A record that is gone. By default a deletion (`<prefix>.deleted`, the snapshot kept as a tombstone
+ * with `deleted_at` set). With `kind`, a removal of another kind (Esteem: `removed`, gone from a window
+ * it should still be in): `<prefix>.<kind>` with the last known object, and the snapshot is dropped,
+ * so a record that comes back is `created` again.
+ */
 export interface Deletion {
   id: string;
-  deleted_at: string;
+  /** Server time of the deletion, when the API gives one (Cliniko `deleted_at`). */
+  deleted_at?: string;
+  /** The full object, when the API returns one. */
   record?: SourceRecord;
+  kind?: string;
+}
+
+/** An event derived from a change, emitted in addition to the generic one (Stripe's `invoice.paid`). */
+export interface DerivedEvent {
+  /** Event suffix, e.g. `rescheduled` → `<prefix>.rescheduled`. */
+  kind: string;
+  /** Extra fields for the event's `data`, e.g. `{ from: 10, to: 20 }`. */
+  data?: Record<string, unknown>;
+}
+
+/** What a feed may look at while reading: the bridge's own snapshots of this resource. */
+export interface ReadContext {
+  signal?: AbortSignal;
+  /** The last version the bridge recorded of a record. */
+  snapshot(id: string): SourceRecord | undefined;
+  /** Every record the bridge holds a live snapshot of (not deleted). */
+  known(): Iterable<SourceRecord>;
 }
 
 /**
@@ -59,5 +84,27 @@ export interface ChangeFeed {
    * @throws UpstreamError on rate limits, 5xx, timeouts, network or malformed responses; batches
    *   already yielded stay valid.
    */
-  read(cursor: unknown, signal?: AbortSignal): AsyncIterable<Batch>;
+  read(cursor: unknown, context: ReadContext): AsyncIterable<Batch>;
+  /**
+   * Domain events of a change, in addition to the generic ones (`created`, `updated`, lifecycle).
+   * @param previous the snapshot (undefined for a new record)
+   * @param changedFields top-level fields whose value differs (empty for a new record)
+   */
+  deriveEvents?(previous: SourceRecord | undefined, current: SourceRecord, changedFields: readonly string[]): DerivedEvent[];
+}
+
+/**
+ * A configured practice-management system: its feeds, the schedule they are polled on, and optional
+ * admin actions (a Hono app mounted at `/v1/sources/<name>`, behind the admin token). Built by
+ * `createSources` from configuration; the rest of the bridge sees only this.
+ */
+export interface Source {
+  /** Goes into every event as `data.source`. */
+  readonly name: string;
+  readonly feeds: readonly ChangeFeed[];
+  /** croner pattern. */
+  readonly pollCron: string;
+  /** Admin routes of this source (e.g. Esteem's reschedule action). Typed loosely to keep HTTP out of here. */
+  readonly actions?: { fetch: (request: Request, ...rest: never[]) => Response | Promise<Response> };
+  close(): Promise<void>;
 }

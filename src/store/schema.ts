@@ -62,6 +62,8 @@ export interface EventPayload {
     id: string;
     object: Record<string, unknown>;
     previous_attributes?: Record<string, unknown>;
+    /** Domain events add fields of their own, e.g. `from` and `to`. */
+    [extra: string]: unknown;
   };
 }
 

@@ -1,5 +1,5 @@
 import { UpstreamError } from '../errors.js';
-import type { Batch, ChangeFeed, Deletion, SourceRecord } from '../types.js';
+import type { Batch, ChangeFeed, Deletion, ReadContext, SourceRecord } from '../types.js';
 import type { ClinikoClient } from './client.js';
 import type { ClinikoResource } from './resources.js';
 
@@ -54,7 +54,8 @@ export class ClinikoFeed implements ChangeFeed {
     this.lifecycle = spec.lifecycle;
   }
 
-  async *read(rawCursor: unknown, signal?: AbortSignal): AsyncIterable<Batch> {
+  async *read(rawCursor: unknown, context: ReadContext): AsyncIterable<Batch> {
+    const { signal } = context;
     const start = parseCursor(rawCursor);
     const cursor: ClinikoCursor = { ...start };
     const baseline = !start.baseline_done;
