@@ -50,6 +50,14 @@ export interface Config {
     /** A subscription whose deliveries only failed for this long is disabled. */
     disableAfterMs: number;
     allowPrivateUrls: boolean;
+    /** Delivered events older than this many days, and their attempts, are dropped by compaction. */
+    retentionDays: number;
+    /** 32-byte AES-256-GCM key for the store files, when set. */
+    encryptionKey: Buffer | null;
+    /** HMAC key for hashed snapshots; derived from the encryption key when null. */
+    hashKey: Buffer | null;
+    /** `full` keeps old values (for previous_attributes); `hashed` keeps a keyed hash per field. */
+    snapshotMode: 'full' | 'hashed';
     /** CIDR ranges subscriber URLs may resolve to although not public. */
     allowedCidrs: string[];
     httpsOnly: boolean;
@@ -124,6 +132,21 @@ const window = z.string().transform((text, ctx) => {
   return { beforeMs: parseDurationMs(m[1]!)!, afterMs: parseDurationMs(m[2]!)! };
 });
 
+/** A 32-byte key written as base64; absent means the feature is off. */
+const key32 = (hint: string) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === '') return null;
+      const bytes = Buffer.from(v.trim(), 'base64');
+      if (bytes.length !== 32 || bytes.toString('base64') !== v.trim()) {
+        ctx.addIssue({ code: 'custom', message: `must be 32 bytes written as base64 (${hint})` });
+        return z.NEVER;
+      }
+      return bytes;
+    });
+
 const USER_AGENT = /^.+ \([^\s@()]+@[^\s@()]+\.[^\s@()]+\)$/;
 
 /**
@@ -192,6 +215,13 @@ const SETTINGS = {
       ),
   },
   BRIDGE_HTTPS_ONLY: { path: 'bridge.httpsOnly', schema: bool },
+  BRIDGE_RETENTION_DAYS: { path: 'bridge.retentionDays', schema: wholeNumber(1, 3650) },
+  BRIDGE_ENCRYPTION_KEY: { path: 'bridge.encryptionKey', schema: key32('generate one with `openssl rand -base64 32`') },
+  BRIDGE_HASH_KEY: { path: 'bridge.hashKey', schema: key32('generate one with `openssl rand -base64 32`') },
+  BRIDGE_SNAPSHOT_MODE: {
+    path: 'bridge.snapshotMode',
+    schema: z.enum(['full', 'hashed'], { error: 'must be full (keeps old values for previous_attributes) or hashed' }),
+  },
   BRIDGE_BACKFILL: { path: 'bridge.backfill', schema: bool },
   HOST: { path: 'http.host', schema: z.string().min(1, 'must be a host name or address') },
   PORT: { path: 'http.port', schema: wholeNumber(0, 65_535) },
@@ -293,6 +323,10 @@ export function loadConfig(env: Env): Config {
       allowPrivateUrls: v.BRIDGE_ALLOW_PRIVATE_URLS,
       allowedCidrs: v.BRIDGE_ALLOWED_CIDRS,
       httpsOnly: v.BRIDGE_HTTPS_ONLY,
+      retentionDays: v.BRIDGE_RETENTION_DAYS,
+      encryptionKey: v.BRIDGE_ENCRYPTION_KEY,
+      hashKey: v.BRIDGE_HASH_KEY,
+      snapshotMode: v.BRIDGE_SNAPSHOT_MODE,
       backfill: v.BRIDGE_BACKFILL,
     },
     http: { host: v.HOST, port: v.PORT },
