@@ -123,7 +123,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
       (stopping ??= (async () => {
         await poller.stop();
         await worker.stop();
-        await store.flush();
+        await store.close();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         (server as Server).closeIdleConnections();
         await closed;

@@ -2,6 +2,7 @@ import { startBridge } from './bridge.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
 import { StoreCorruptError } from './store/durable-file.js';
+import { StoreLockedError } from './store/lock.js';
 
 /** `npm start`: reads configuration from the environment and runs until SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   try {
     bridge = await startBridge(config, { logger });
   } catch (err) {
-    if (err instanceof StoreCorruptError) {
+    if (err instanceof StoreCorruptError || err instanceof StoreLockedError) {
       logger.fatal(err.message);
       process.exit(1);
     }

@@ -26,6 +26,7 @@ export class Dispatcher {
         if (matchesEventType(sub.event_types, event.payload.type)) created.push(this.createDelivery(id, sub.id, 'dispatch'));
       }
       event.dispatched = true;
+      this.store.touchEvent(id);
     }
     this.finish(created);
     return created;
@@ -61,7 +62,7 @@ export class Dispatcher {
       updated_at: at,
       attempts: [],
     };
-    this.store.data.deliveries[delivery.id] = delivery;
+    this.store.putDelivery(delivery);
     return delivery;
   }
 

@@ -73,6 +73,7 @@ export class DeliveryWorker {
     }
     d.next_attempt_at = new Date(this.now()).toISOString();
     d.updated_at = d.next_attempt_at;
+    this.options.store.touchDelivery(d.id);
     this.manual.add(d.id);
     this.pending.add(d.id);
     this.wake();
@@ -231,12 +232,16 @@ export class DeliveryWorker {
     delivery.next_attempt_at = decision.nextAttemptAt === null ? null : new Date(decision.nextAttemptAt).toISOString();
     delivery.updated_at = new Date(now).toISOString();
     if (delivery.status !== 'pending') this.pending.delete(delivery.id);
+    store.touchDelivery(delivery.id);
 
-    sub.failing_since = decision.failingSince === null ? null : new Date(decision.failingSince).toISOString();
+    const failingSince = decision.failingSince === null ? null : new Date(decision.failingSince).toISOString();
+    if (failingSince !== sub.failing_since) store.touchSubscription(sub.id);
+    sub.failing_since = failingSince;
     if (decision.disable && sub.status === 'active') {
       sub.status = 'disabled';
       sub.disabled_reason = decision.disable;
       sub.updated_at = new Date(now).toISOString();
+      store.touchSubscription(sub.id);
       logger.warn({ subscription: sub.id, reason: decision.disable }, 'subscription disabled');
     }
 

@@ -114,12 +114,13 @@ export class Poller {
   private async pollFeed(feed: ChangeFeed): Promise<void> {
     const { store, logger } = this.options;
     const key = keyOf(feed);
-    const state = (store.data.resources[key] ??= { cursor: null, last_poll_at: null, last_success_at: null, last_error: null });
+    const state = store.resourceState(key);
     const startedAt = new Date(this.now()).toISOString();
     state.last_poll_at = startedAt;
+    store.touchResource(key);
     let emitted = 0;
     try {
-      const snapshots = (store.data.snapshots[key] ??= {});
+      const snapshots = store.snapshots(key);
       const context: ReadContext = {
         signal: this.abort.signal,
         snapshot: (id) => snapshots[id]?.record as SourceRecord | undefined,
@@ -127,13 +128,21 @@ export class Poller {
       };
       for await (const batch of feed.read(state.cursor, context)) {
         const events = this.record(feed, batch, state);
-        // Durable before anyone sees the events: a crash now re-reads from the old cursor instead.
-        await store.commit();
-        if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
-        emitted += events.length;
+        if (events.length > 0) {
+          // Durable before anyone sees the events: a crash now re-reads from the old cursor instead.
+          await store.commit();
+          this.options.onEvents(events.map((e) => e.payload.id));
+          emitted += events.length;
+        } else {
+          // Nothing to dispatch: let the group commit carry this batch while the next page loads.
+          // Journal lines keep their order, so a later batch never becomes durable before this one.
+          store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed'));
+        }
       }
       state.last_success_at = startedAt;
       state.last_error = null;
+      store.touchResource(key);
+      store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed'));
       this.backoff.delete(key);
       if (emitted > 0) logger.info({ source: feed.source, resource: feed.resource, events: emitted }, 'changes detected');
     } catch (err) {
@@ -146,6 +155,7 @@ export class Poller {
       this.backoff.set(key, { until: this.now() + waitMs, failures });
       const message = err instanceof Error ? err.message : String(err);
       state.last_error = { message, at: new Date(this.now()).toISOString() };
+      store.touchResource(key);
       logger.warn(
         { source: feed.source, resource: feed.resource, kind: err instanceof UpstreamError ? err.kind : 'internal', retryInMs: waitMs, err: message },
         'poll failed; cursor kept, will retry',
@@ -158,7 +168,7 @@ export class Poller {
   private record(feed: ChangeFeed, batch: Batch, state: ResourceState): StoredEvent[] {
     const { store, backfill } = this.options;
     const key = keyOf(feed);
-    const snapshots = (store.data.snapshots[key] ??= {});
+    const snapshots = store.snapshots(key);
     const silent = batch.baseline && !backfill;
     const events: StoredEvent[] = [];
     const timestamp = new Date(this.now()).toISOString();
@@ -193,7 +203,7 @@ export class Poller {
       // An older copy than we hold (a stale page, or a live row after its deletion): ignore it.
       if (snapshot && version < snapshot.version) continue;
       const change = diffRecord(snapshot?.record, record, feed.lifecycle);
-      snapshots[record.id] = { version: snapshot && snapshot.version > version ? snapshot.version : version, record };
+      store.putSnapshot(key, record.id, { version: snapshot && snapshot.version > version ? snapshot.version : version, record });
       if (!change || silent) continue;
       if (batch.baseline && change.kinds[0] !== 'created') continue;
       emitChange(snapshot?.record as SourceRecord | undefined, record, change);
@@ -205,23 +215,24 @@ export class Poller {
       if (!snapshot || snapshot.record.deleted_at) continue;
       if (deletion.kind) {
         emit(deletion.kind, snapshot.record);
-        delete snapshots[deletion.id];
+        store.deleteSnapshot(key, deletion.id);
         continue;
       }
       const deletedAt = deletion.deleted_at ?? timestamp;
       const record = deletion.record ?? { ...(snapshot.record as SourceRecord), deleted_at: deletedAt };
       const change = diffRecord(snapshot.record, record, feed.lifecycle);
-      snapshots[deletion.id] = { version: deletedAt > snapshot.version ? deletedAt : snapshot.version, record };
+      store.putSnapshot(key, deletion.id, { version: deletedAt > snapshot.version ? deletedAt : snapshot.version, record });
       if (change) emitChange(snapshot.record as SourceRecord, record, change);
     }
 
     state.cursor = batch.cursor;
+    store.touchResource(key);
     store.appendEvents(events);
     return events;
   }
 }
 
-function* liveRecords(snapshots: Record<string, Snapshot>): Iterable<SourceRecord> {
+function* liveRecords(snapshots: Readonly<Record<string, Snapshot>>): Iterable<SourceRecord> {
   for (const s of Object.values(snapshots)) if (!s.record.deleted_at) yield s.record as SourceRecord;
 }
 

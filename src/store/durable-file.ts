@@ -1,37 +1,47 @@
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
+import { plainCodec, type Codec } from './codec.js';
 
-/** The store file exists but cannot be parsed: startup stops instead of overwriting it. */
+/** A store file exists but cannot be read: startup stops instead of overwriting anything. */
 export class StoreCorruptError extends Error {
   override name = 'StoreCorruptError';
   constructor(
     readonly file: string,
     cause: unknown,
+    hint = 'It was left untouched. `npm run store -- check` reports the damage; `npm run store -- restore` puts the previous checkpoint (manifest.json.bak) back.',
   ) {
-    super(
-      `Store file ${file} is not valid JSON (${(cause as Error).message}). ` +
-        'It was left untouched; move it aside to start from an empty store, or restore it from a backup.',
-    );
+    super(`Store file ${file} cannot be read (${(cause as Error)?.message ?? String(cause)}). ${hint}`);
+  }
+}
+
+/** fsyncs a directory so a rename or unlink in it survives a power cut. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
 /**
- * A lowdb adapter whose writes are atomic and durable: the JSON goes to a temp file that is fsynced,
- * renamed over the store file, and the directory is fsynced so the rename survives a power cut.
- * (lowdb's own JSONFile uses steno, which renames but never fsyncs — notes/stack.md.)
- *
- * `write` serialises synchronously before its first await, so the file reflects the data exactly as
- * it was when `write` was called.
+ * A lowdb adapter whose writes are atomic and durable: the text goes to a temp file that is fsynced,
+ * renamed over the target, and the directory is fsynced so the rename survives a power cut
+ * (lowdb's own JSONFile uses steno, which renames but never fsyncs — notes/stack.md). A codec
+ * (encryption) sits between JSON and the disk.
  */
 export class DurableJsonFile<T> implements Adapter<T> {
   private readonly tmp: string;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    private readonly codec: Codec = plainCodec,
+  ) {
     this.tmp = join(dirname(file), `.${basename(file)}.tmp`);
   }
 
-  /** @throws StoreCorruptError when the file exists but is empty, truncated or not JSON. */
+  /** @throws StoreCorruptError when the file exists but is empty, truncated, undecodable or not JSON. */
   async read(): Promise<T | null> {
     let text: string;
     try {
@@ -41,14 +51,19 @@ export class DurableJsonFile<T> implements Adapter<T> {
       throw err;
     }
     try {
-      return JSON.parse(text) as T;
+      return JSON.parse(this.codec.decode(text)) as T;
     } catch (err) {
       throw new StoreCorruptError(this.file, err);
     }
   }
 
+  /** Serialises synchronously (before the first await), so the file holds the data as it was at the call. */
   async write(data: T): Promise<void> {
-    const text = JSON.stringify(data);
+    await this.writeText(this.codec.encode(JSON.stringify(data)));
+  }
+
+  /** Writes text already serialised and encoded (a checkpoint serialises every part at one instant). */
+  async writeText(text: string): Promise<void> {
     const handle = await open(this.tmp, 'w');
     try {
       await handle.writeFile(text, 'utf8');
@@ -57,15 +72,10 @@ export class DurableJsonFile<T> implements Adapter<T> {
       await handle.close();
     }
     await rename(this.tmp, this.file);
-    const dir = await open(dirname(this.file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await syncDir(dirname(this.file));
   }
 
-  /** Removes a temp file left by a crash between write and rename; the store file is intact. */
+  /** Removes a temp file left by a crash between write and rename; the target file is intact. */
   async removeStaleTemp(): Promise<void> {
     await unlink(this.tmp).catch(() => undefined);
   }

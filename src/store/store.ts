@@ -1,56 +1,224 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, unlink, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
-import { DurableJsonFile } from './durable-file.js';
-import { emptyStore, withSubscriptionDefaults, type StoreData, type StoredEvent } from './schema.js';
+import { plainCodec, type Codec } from './codec.js';
+import { DurableJsonFile, StoreCorruptError, syncDir } from './durable-file.js';
+import { Journal, readJournal } from './journal.js';
+import { acquireLock } from './lock.js';
+import { deliveryPart, eventPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
+import type { Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
+import { emptyStore, withSubscriptionDefaults } from './schema.js';
+
+/** `manifest.json`: which file holds each part at the last checkpoint, and its generation. */
+interface Manifest {
+  version: 2;
+  gen: number;
+  parts: Record<string, string>;
+}
+
+/** One change in the journal: a whole entity's new value, or its removal (`v` absent). Replays are idempotent. */
+type Op =
+  | { t: 'sub'; id: string; v?: Subscription }
+  | { t: 'res'; k: string; v?: ResourceState }
+  | { t: 'snap'; k: string; id: string; v?: Snapshot }
+  | { t: 'evt'; id: string; v?: StoredEvent }
+  | { t: 'dlv'; id: string; v?: Delivery };
+
+interface JournalLine {
+  seq: number;
+  ops: Op[];
+}
+
+type PartContent =
+  | { kind: 'meta'; subscriptions: StoreData['subscriptions']; resources: StoreData['resources'] }
+  | { kind: 'snap'; key: string; snapshots: Record<string, Snapshot> }
+  | { kind: 'evt'; events: StoredEvent[] }
+  | { kind: 'dlv'; deliveries: Delivery[] };
+
+export interface StoreOptions {
+  /** Encryption of every file (issue "Patient data"); plain JSON by default. */
+  codec?: Codec;
+  /** Checkpoint when the journal grows past this many bytes. */
+  checkpointBytes?: number;
+  /** Checkpoint at least this often while anything changed (ms). */
+  checkpointIntervalMs?: number;
+  /** Open for inspection only: never truncates, writes or checkpoints (`npm run store -- check`). */
+  readOnly?: boolean;
+}
+
+const SEP = '\u0000';
 
 /**
- * The bridge's state in one lowdb file, with group commit.
+ * The bridge's state: in memory for reads, on disk as lowdb part files (a checkpoint) plus an
+ * append-only journal of every change since (docs/storage.md).
  *
- * Callers change `data` synchronously, then call `commit()`. Commits that arrive while a write is in
- * flight share the next write, so a burst of changes costs one or two file writes, not one each.
- * A caller that must not continue before its change is on disk (the poller before it dispatches
- * events, the admin API before it answers 201/202) awaits `commit()`.
+ * Writers change `data` synchronously, tell the store what they changed (`putSnapshot`,
+ * `touchDelivery`, …), then call `commit()`. A commit appends the new values of everything changed
+ * since the last one as one fsynced journal line, so all changes made together (the poller's events,
+ * snapshots and cursor) become durable together. Commits arriving while one is being written share the
+ * next line (group commit). Callers that must not go on before their change is on disk await
+ * `commit()`.
+ *
+ * A checkpoint writes the changed parts to new files, then switches `manifest.json` to them in one
+ * rename; the previous manifest stays as `manifest.json.bak` with every file and journal it needs.
  */
 export class Store {
-  readonly file: string;
-  private readonly db: Low<StoreData>;
-  private readonly adapter: DurableJsonFile<StoreData>;
+  data: StoreData = emptyStore();
+  readonly dir: string;
+  /** Write counts and durations (ms), for logs, metrics and benchmarks. */
+  readonly stats = { commits: 0, lastCommitMs: 0, checkpoints: 0, lastCheckpointMs: 0, tornTailDropped: false };
+
+  private readonly codec: Codec;
+  private readonly options: Required<Omit<StoreOptions, 'codec'>>;
+  private readonly eventIndex = new Map<string, StoredEvent>();
+  /** Entities changed since the last commit: `kind\0key[\0id]`. */
+  private pending = new Set<string>();
+  /** Parts changed since the last checkpoint cut. */
+  private dirtyParts = new Set<string>();
+  /** Part of each event/delivery, remembered so a removal dirties the right part. */
+  private readonly partOf = new Map<string, string>();
+  private manifest: Manifest = { version: 2, gen: 0, parts: {} };
+  private gen = 0;
+  private seq = 0;
+  private journal: Journal | null = null;
   private inFlight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
-  private readonly eventIndex = new Map<string, StoredEvent>();
-  /** Write count and last write duration (ms), for logs and benchmarks. */
-  readonly stats = { writes: 0, lastWriteMs: 0 };
+  private checkpointing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private releaseLock: (() => Promise<void>) | null = null;
 
-  constructor(dataDir: string) {
-    this.file = join(dataDir, 'bridge.json');
-    this.adapter = new DurableJsonFile<StoreData>(this.file);
-    this.db = new Low(this.adapter, emptyStore());
+  constructor(dataDir: string, options: StoreOptions = {}) {
+    this.dir = dataDir;
+    this.codec = options.codec ?? plainCodec;
+    this.options = {
+      checkpointBytes: options.checkpointBytes ?? 32 * 1024 * 1024,
+      checkpointIntervalMs: options.checkpointIntervalMs ?? 5 * 60_000,
+      readOnly: options.readOnly ?? false,
+    };
+  }
+
+  get file(): string {
+    return join(this.dir, 'manifest.json');
   }
 
   /**
-   * Loads the file (an empty store when there is none).
-   * @throws StoreCorruptError when the file is unreadable; it is never overwritten then.
+   * Loads the last checkpoint and replays the journals written since.
+   * @throws StoreCorruptError naming the file when a manifest, part or journal line cannot be read;
+   *   nothing is modified then.
    */
   async load(): Promise<void> {
-    await mkdir(join(this.file, '..'), { recursive: true });
-    await this.adapter.removeStaleTemp();
-    await this.db.read();
-    this.db.data = { ...emptyStore(), ...this.db.data };
-    for (const [id, sub] of Object.entries(this.db.data.subscriptions)) this.db.data.subscriptions[id] = withSubscriptionDefaults(sub);
-    this.eventIndex.clear();
-    for (const e of this.db.data.events) this.eventIndex.set(e.payload.id, e);
+    if (!this.options.readOnly) {
+      await mkdir(this.dir, { recursive: true });
+      this.releaseLock = await acquireLock(this.dir);
+    }
+    const manifestDb = new Low<Manifest | null>(new DurableJsonFile<Manifest | null>(this.file, this.codec), null);
+    await manifestDb.read();
+    const manifest = manifestDb.data;
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    if (!manifest && names.some((n) => /^(snap|evt|dlv|meta)\..*\.json$/.test(n))) {
+      throw new StoreCorruptError(this.file, new Error('manifest.json is missing but part files exist'));
+    }
+    if (manifest && (manifest.version !== 2 || typeof manifest.gen !== 'number' || typeof manifest.parts !== 'object')) {
+      throw new StoreCorruptError(this.file, new Error('not a store manifest'));
+    }
+    this.manifest = manifest ?? { version: 2, gen: 0, parts: {} };
+
+    const data = emptyStore();
+    for (const [part, fileName] of Object.entries(this.manifest.parts)) {
+      const partDb = new Low<PartContent | null>(new DurableJsonFile<PartContent | null>(join(this.dir, fileName), this.codec), null);
+      await partDb.read();
+      const content = partDb.data;
+      if (!content) throw new StoreCorruptError(join(this.dir, fileName), new Error('listed in manifest.json but missing'));
+      this.loadPart(data, part, content);
+    }
+    this.data = data;
+    this.reindex();
+
+    const journals = names
+      .map((n) => JOURNAL_FILE.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .filter((g) => g >= this.manifest.gen)
+      .sort((a, b) => a - b);
+    const removed = new Set<string>();
+    for (const g of journals) {
+      const file = join(this.dir, journalFile(g));
+      const { lines, tornTail } = await readJournal<JournalLine>(file, this.codec.decode, !this.options.readOnly);
+      if (tornTail) this.stats.tornTailDropped = true;
+      for (const line of lines) {
+        this.seq = Math.max(this.seq, line.seq);
+        for (const op of line.ops) this.apply(op, removed);
+      }
+    }
+    if (removed.size > 0) this.data.events = this.data.events.filter((e) => !removed.has(e.payload.id));
+    this.data.events.sort((a, b) => (a.payload.id < b.payload.id ? -1 : a.payload.id > b.payload.id ? 1 : 0));
+    for (const [id, sub] of Object.entries(this.data.subscriptions)) this.data.subscriptions[id] = withSubscriptionDefaults(sub);
+    this.reindex();
+
+    this.gen = Math.max(this.manifest.gen, ...journals, 0);
+    if (this.options.readOnly) return;
+    // Everything replayed lives only in the journal: the next checkpoint must write those parts.
+    if (journals.length > 0) for (const part of this.allParts()) this.dirtyParts.add(part);
+    this.journal = new Journal(join(this.dir, journalFile(this.gen)));
+    this.timer = setInterval(() => {
+      if (this.dirtyParts.size > 0) void this.checkpoint().catch(() => undefined);
+    }, this.options.checkpointIntervalMs);
+    this.timer.unref();
   }
 
-  get data(): StoreData {
-    return this.db.data;
+  // ---- change tracking -------------------------------------------------------------------------
+
+  /** Adds or replaces a subscription. */
+  putSubscription(sub: Subscription): void {
+    this.data.subscriptions[sub.id] = sub;
+    this.touchSubscription(sub.id);
   }
 
-  /** Appends events (already in detection order) and indexes them. Persisted by the next commit. */
+  /** Records that a subscription object was changed in place. */
+  touchSubscription(id: string): void {
+    this.mark(`sub${SEP}${id}`, META_PART);
+  }
+
+  /** Removes a subscription and every delivery of it. @returns the removed delivery ids. */
+  deleteSubscription(id: string): string[] {
+    delete this.data.subscriptions[id];
+    this.touchSubscription(id);
+    const removed = Object.values(this.data.deliveries).filter((d) => d.subscription_id === id).map((d) => d.id);
+    for (const dId of removed) this.deleteDelivery(dId);
+    return removed;
+  }
+
+  /** The state of a source resource, created empty on first use; changes to it must be followed by `touchResource`. */
+  resourceState(key: string): ResourceState {
+    return (this.data.resources[key] ??= { cursor: null, last_poll_at: null, last_success_at: null, last_error: null });
+  }
+
+  touchResource(key: string): void {
+    this.mark(`res${SEP}${key}`, META_PART);
+  }
+
+  /** The snapshots of one source resource (read-only view; write with `putSnapshot`). */
+  snapshots(key: string): Readonly<Record<string, Snapshot>> {
+    return (this.data.snapshots[key] ??= {});
+  }
+
+  putSnapshot(key: string, id: string, snapshot: Snapshot): void {
+    (this.data.snapshots[key] ??= {})[id] = snapshot;
+    this.mark(`snap${SEP}${key}${SEP}${id}`, snapshotPart(key));
+  }
+
+  deleteSnapshot(key: string, id: string): void {
+    const map = this.data.snapshots[key];
+    if (map) delete map[id];
+    this.mark(`snap${SEP}${key}${SEP}${id}`, snapshotPart(key));
+  }
+
+  /** Appends events (in detection order) and indexes them. */
   appendEvents(events: StoredEvent[]): void {
     for (const e of events) {
-      this.db.data.events.push(e);
+      this.data.events.push(e);
       this.eventIndex.set(e.payload.id, e);
+      this.touchEvent(e.payload.id);
     }
   }
 
@@ -58,38 +226,286 @@ export class Store {
     return this.eventIndex.get(id);
   }
 
+  /** Records that an event was changed in place (its `dispatched` flag). */
+  touchEvent(id: string): void {
+    const e = this.eventIndex.get(id);
+    const part = e ? eventPart(e.payload.timestamp) : this.partOf.get(`evt${SEP}${id}`);
+    if (e) this.partOf.set(`evt${SEP}${id}`, eventPart(e.payload.timestamp));
+    this.mark(`evt${SEP}${id}`, part ?? META_PART);
+  }
+
+  /** Removes events (retention). */
+  dropEvents(ids: ReadonlySet<string>): void {
+    if (ids.size === 0) return;
+    for (const id of ids) {
+      this.touchEvent(id);
+      this.eventIndex.delete(id);
+    }
+    this.data.events = this.data.events.filter((e) => !ids.has(e.payload.id));
+  }
+
+  putDelivery(d: Delivery): void {
+    this.data.deliveries[d.id] = d;
+    this.touchDelivery(d.id);
+  }
+
+  /** Records that a delivery was changed in place (status, attempts). */
+  touchDelivery(id: string): void {
+    const d = this.data.deliveries[id];
+    const key = `dlv${SEP}${id}`;
+    if (d) this.partOf.set(key, deliveryPart(d.created_at));
+    this.mark(key, this.partOf.get(key) ?? META_PART);
+  }
+
+  deleteDelivery(id: string): void {
+    this.touchDelivery(id);
+    delete this.data.deliveries[id];
+  }
+
+  // ---- durability ------------------------------------------------------------------------------
+
   /**
-   * Schedules a write of the whole state and resolves once a write that started after this call
-   * finished (so it includes every change made before the call).
-   * @throws the file system error if that write failed; the in-memory state is kept and the next
-   *   commit tries again.
+   * Makes every change recorded so far durable: resolves once a journal line holding them is fsynced.
+   * Concurrent commits share a line.
+   * @throws the file system error if the write failed; the changes stay pending for the next commit.
    */
   commit(): Promise<void> {
+    if (this.options.readOnly) return Promise.reject(new Error('store is open read-only'));
     if (this.queued) return this.queued;
     const previous = this.inFlight;
     const next = (async () => {
-      // Always yield before serialising: `this.queued` must be assigned (below) before it is
-      // cleared here, and commits made in the same tick share this write.
+      // Always yield before collecting: `this.queued` must be assigned (below) before it is cleared
+      // here, and commits made in the same tick share this line.
       await (previous ?? Promise.resolve()).catch(() => undefined);
-      // From here on, new commits must queue behind this write: it serialises now.
       this.queued = null;
+      if (this.pending.size === 0) return;
+      const keys = this.pending;
+      this.pending = new Set();
+      const line = this.codec.encode(JSON.stringify({ seq: ++this.seq, ops: [...keys].map((k) => this.opFor(k)) } satisfies JournalLine));
       const started = performance.now();
-      const write = this.db.write();
+      const write = this.journal!.append(line);
       this.inFlight = write;
       try {
         await write;
-        this.stats.writes += 1;
-        this.stats.lastWriteMs = performance.now() - started;
+        this.stats.commits += 1;
+        this.stats.lastCommitMs = performance.now() - started;
+      } catch (err) {
+        for (const k of keys) this.pending.add(k);
+        throw err;
       } finally {
         if (this.inFlight === write) this.inFlight = null;
       }
+      if (this.journal!.size > this.options.checkpointBytes && !this.checkpointing) void this.checkpoint().catch(() => undefined);
     })();
     this.queued = next;
     return next;
+  }
+
+  /**
+   * Writes every part changed since the last checkpoint to new files and switches `manifest.json` to
+   * them atomically; older files and journals no longer needed by the current or backup manifest are
+   * removed. Commits continue meanwhile (into the next journal).
+   */
+  checkpoint(): Promise<void> {
+    if (this.options.readOnly) return Promise.resolve();
+    this.checkpointing ??= this.runCheckpoint().finally(() => {
+      this.checkpointing = null;
+    });
+    return this.checkpointing;
+  }
+
+  private async runCheckpoint(): Promise<void> {
+    const started = performance.now();
+    // The cut: one synchronous step serialises every changed part, so the parts are a consistent
+    // view of memory, and later commits go to the next journal. Changes still pending are in the parts
+    // and will also be journaled; replaying them is harmless (every op is a whole value).
+    const parts = [...this.dirtyParts];
+    this.dirtyParts = new Set();
+    const contents = parts.map((part) => {
+      const content = this.partContent(part);
+      return { part, empty: isEmptyPart(content), text: isEmptyPart(content) ? '' : this.codec.encode(JSON.stringify(content)) };
+    });
+    const newGen = this.gen + 1;
+    this.gen = newGen;
+    const oldJournal = this.journal!;
+    this.journal = new Journal(join(this.dir, journalFile(newGen)));
+    // A commit collected before the cut may still be writing to the old journal.
+    await this.inFlight?.catch(() => undefined);
+    await oldJournal.close();
+
+    try {
+      const manifest: Manifest = { version: 2, gen: newGen, parts: { ...this.manifest.parts } };
+      for (const { part, empty, text } of contents) {
+        if (empty) {
+          delete manifest.parts[part];
+          continue;
+        }
+        const fileName = partFile(part, newGen);
+        await new DurableJsonFile<PartContent>(join(this.dir, fileName), this.codec).writeText(text);
+        manifest.parts[part] = fileName;
+      }
+      // Keep the previous checkpoint as the backup, then switch in one rename.
+      const backup = this.manifest;
+      if (backup.gen > 0 || Object.keys(backup.parts).length > 0) await copyFile(this.file, `${this.file}.bak`);
+      await new Low<Manifest>(new DurableJsonFile<Manifest>(this.file, this.codec), manifest).write();
+      this.manifest = manifest;
+      await this.removeUnreferenced(backup, manifest);
+      this.stats.checkpoints += 1;
+      this.stats.lastCheckpointMs = performance.now() - started;
+    } catch (err) {
+      for (const part of parts) this.dirtyParts.add(part);
+      throw err;
+    }
   }
 
   /** Waits for every scheduled write. */
   async flush(): Promise<void> {
     while (this.queued || this.inFlight) await (this.queued ?? this.inFlight)!.catch(() => undefined);
   }
+
+  /** Commits, checkpoints and closes the journal. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (this.options.readOnly) return;
+    await this.flush();
+    if (this.pending.size > 0) await this.commit();
+    await this.checkpointing?.catch(() => undefined);
+    if (this.dirtyParts.size > 0) await this.checkpoint();
+    await this.journal?.close();
+    await this.releaseLock?.();
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private mark(key: string, part: string): void {
+    this.pending.add(key);
+    this.dirtyParts.add(part);
+  }
+
+  /** The journal op for a changed entity: its current value, or its removal. */
+  private opFor(key: string): Op {
+    const [t, a, b] = key.split(SEP) as [Op['t'], string, string | undefined];
+    switch (t) {
+      case 'sub':
+        return { t, id: a, v: this.data.subscriptions[a] };
+      case 'res':
+        return { t, k: a, v: this.data.resources[a] };
+      case 'snap':
+        return { t, k: a, id: b!, v: this.data.snapshots[a]?.[b!] };
+      case 'evt':
+        return { t, id: a, v: this.eventIndex.get(a) };
+      case 'dlv':
+        return { t, id: a, v: this.data.deliveries[a] };
+    }
+  }
+
+  private apply(op: Op, removedEvents: Set<string>): void {
+    switch (op.t) {
+      case 'sub':
+        if (op.v) this.data.subscriptions[op.id] = op.v;
+        else delete this.data.subscriptions[op.id];
+        return;
+      case 'res':
+        if (op.v) this.data.resources[op.k] = op.v;
+        else delete this.data.resources[op.k];
+        return;
+      case 'snap': {
+        const map = (this.data.snapshots[op.k] ??= {});
+        if (op.v) map[op.id] = op.v;
+        else delete map[op.id];
+        return;
+      }
+      case 'evt': {
+        const existing = this.eventIndex.get(op.id);
+        if (!op.v) {
+          removedEvents.add(op.id);
+          this.eventIndex.delete(op.id);
+        } else if (existing) {
+          Object.assign(existing, op.v);
+          removedEvents.delete(op.id);
+        } else {
+          this.data.events.push(op.v);
+          this.eventIndex.set(op.id, op.v);
+          removedEvents.delete(op.id);
+        }
+        return;
+      }
+      case 'dlv':
+        if (op.v) this.data.deliveries[op.id] = op.v;
+        else delete this.data.deliveries[op.id];
+        return;
+    }
+  }
+
+  private loadPart(data: StoreData, part: string, content: PartContent): void {
+    switch (content.kind) {
+      case 'meta':
+        data.subscriptions = content.subscriptions;
+        data.resources = content.resources;
+        return;
+      case 'snap':
+        data.snapshots[content.key] = content.snapshots;
+        return;
+      case 'evt':
+        for (const e of content.events) data.events.push(e);
+        return;
+      case 'dlv':
+        for (const d of content.deliveries) data.deliveries[d.id] = d;
+        return;
+      default:
+        throw new StoreCorruptError(join(this.dir, this.manifest.parts[part] ?? part), new Error('unknown part kind'));
+    }
+  }
+
+  private reindex(): void {
+    this.eventIndex.clear();
+    this.partOf.clear();
+    for (const e of this.data.events) {
+      this.eventIndex.set(e.payload.id, e);
+      this.partOf.set(`evt${SEP}${e.payload.id}`, eventPart(e.payload.timestamp));
+    }
+    for (const d of Object.values(this.data.deliveries)) this.partOf.set(`dlv${SEP}${d.id}`, deliveryPart(d.created_at));
+  }
+
+  /** Every part the current data occupies. */
+  private allParts(): Set<string> {
+    const parts = new Set<string>([META_PART, ...Object.keys(this.manifest.parts)]);
+    for (const key of Object.keys(this.data.snapshots)) parts.add(snapshotPart(key));
+    for (const e of this.data.events) parts.add(eventPart(e.payload.timestamp));
+    for (const d of Object.values(this.data.deliveries)) parts.add(deliveryPart(d.created_at));
+    return parts;
+  }
+
+  private partContent(part: string): PartContent {
+    if (part === META_PART) return { kind: 'meta', subscriptions: this.data.subscriptions, resources: this.data.resources };
+    const [kind, ...rest] = part.split('.');
+    if (kind === 'snap') {
+      const key = Object.keys(this.data.snapshots).find((k) => snapshotPart(k) === part) ?? rest.join(':');
+      return { kind: 'snap', key, snapshots: this.data.snapshots[key] ?? {} };
+    }
+    if (kind === 'evt') return { kind: 'evt', events: this.data.events.filter((e) => eventPart(e.payload.timestamp) === part) };
+    return { kind: 'dlv', deliveries: Object.values(this.data.deliveries).filter((d) => deliveryPart(d.created_at) === part) };
+  }
+
+  /** Removes part files and journals that neither the current nor the backup manifest needs. */
+  private async removeUnreferenced(backup: Manifest, current: Manifest): Promise<void> {
+    const keep = new Set([...Object.values(backup.parts), ...Object.values(current.parts)]);
+    const oldestJournal = Math.min(backup.gen, current.gen);
+    for (const name of await readdir(this.dir)) {
+      const journal = JOURNAL_FILE.exec(name);
+      const isPart = /\.g\d+\.json$/.test(name);
+      if ((journal && Number(journal[1]) < oldestJournal) || (isPart && !keep.has(name))) {
+        await unlink(join(this.dir, name)).catch(() => undefined);
+      }
+    }
+    await syncDir(this.dir);
+  }
 }
+
+function isEmptyPart(content: PartContent): boolean {
+  if (content.kind === 'evt') return content.events.length === 0;
+  if (content.kind === 'dlv') return content.deliveries.length === 0;
+  if (content.kind === 'snap') return Object.keys(content.snapshots).length === 0;
+  return false;
+}
+

@@ -99,7 +99,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
         created_at: at,
         updated_at: at,
       };
-      store.data.subscriptions[sub.id] = sub;
+      store.putSubscription(sub);
       await store.commit();
       deps.logger.info({ subscription: sub.id, event_types: sub.event_types }, 'subscription created');
       return c.json({ ...publicSubscription(sub), secret: sub.secret }, 201);
@@ -121,6 +121,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       sub.previous_secrets = grace_period_seconds > 0 ? [...kept, { secret: sub.secret, expires_at }] : kept;
       sub.secret = generateSecret();
       sub.updated_at = new Date(nowMs).toISOString();
+      store.touchSubscription(sub.id);
       await store.commit();
       deps.logger.info({ subscription: sub.id, grace_period_seconds }, 'subscription secret rotated');
       return c.json({ secret: sub.secret, previous_secret_expires_at: grace_period_seconds > 0 ? expires_at : null });
@@ -143,17 +144,15 @@ export function subscriptionRoutes(deps: AdminDeps) {
         if (body.status === 'active') sub.failing_since = null;
       }
       sub.updated_at = now();
+      store.touchSubscription(sub.id);
       await store.commit();
       worker.wake();
       return c.json(publicSubscription(sub));
     })
     .delete('/:id', async (c) => {
       const sub = find(c.req.param('id'));
-      delete store.data.subscriptions[sub.id];
       // Its deliveries (and their attempts) go with it; pending ones are never sent.
-      const removed = Object.values(store.data.deliveries).filter((d) => d.subscription_id === sub.id).map((d) => d.id);
-      for (const id of removed) delete store.data.deliveries[id];
-      worker.forget(removed);
+      worker.forget(store.deleteSubscription(sub.id));
       await store.commit();
       deps.logger.info({ subscription: sub.id }, 'subscription deleted');
       return c.body(null, 204);

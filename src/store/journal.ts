@@ -1,0 +1,78 @@
+import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
+import { StoreCorruptError } from './durable-file.js';
+
+/**
+ * An append-only log of store changes, one JSON line per group commit: `{"seq":N,"ops":[...]}`.
+ * `append` returns once the line is on disk (fdatasync), so a commit is durable when it resolves.
+ * A crash can leave a torn last line: it was never acknowledged, so `readJournal` drops it; a bad line
+ * anywhere else is corruption.
+ */
+export class Journal {
+  private handle: FileHandle | null = null;
+  private opening: Promise<void> | null = null;
+  /** Bytes in the file, for deciding when to checkpoint. */
+  size = 0;
+
+  constructor(readonly file: string) {}
+
+  async open(): Promise<void> {
+    this.opening ??= (async () => {
+      const handle = await open(this.file, 'a');
+      this.size = (await handle.stat()).size;
+      this.handle = handle;
+    })();
+    await this.opening;
+  }
+
+  /** Appends one line and waits until it is durable (opens the file on first use). */
+  async append(line: string): Promise<void> {
+    if (!this.handle) await this.open();
+    const handle = this.handle!;
+    const bytes = Buffer.from(`${line}\n`, 'utf8');
+    await handle.write(bytes);
+    await handle.datasync();
+    this.size += bytes.length;
+  }
+
+  async close(): Promise<void> {
+    await this.opening?.catch(() => undefined);
+    await this.handle?.close();
+    this.handle = null;
+    this.opening = null;
+  }
+}
+
+/**
+ * Reads a journal's lines in order. A missing file is an empty journal. A torn final line (text
+ * after the last newline) is dropped, and with `repair` cut off the file so appends continue cleanly.
+ * @returns the parsed lines and whether a torn tail was found.
+ * @throws StoreCorruptError when a complete line is not valid (JSON, or for the codec).
+ */
+export async function readJournal<T>(
+  file: string,
+  decode: (line: string) => string = (l) => l,
+  repair = true,
+): Promise<{ lines: T[]; tornTail: boolean }> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], tornTail: false };
+    throw err;
+  }
+  // Every acknowledged line ends with a newline; text after the last newline is a torn write.
+  const end = text.lastIndexOf('\n') + 1;
+  const lines: T[] = [];
+  for (const row of text.slice(0, end).split('\n').slice(0, -1)) {
+    try {
+      lines.push(JSON.parse(decode(row)) as T);
+    } catch (err) {
+      throw new StoreCorruptError(file, err);
+    }
+  }
+  if (end < text.length) {
+    if (repair) await truncate(file, Buffer.byteLength(text.slice(0, end), 'utf8'));
+    return { lines, tornTail: true };
+  }
+  return { lines, tornTail: false };
+}
