@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { Dispatcher } from './delivery/dispatcher.js';
@@ -11,6 +12,7 @@ import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
 import { createSources } from './sources/index.js';
+import { compact } from './store/retention.js';
 import { Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
@@ -81,6 +83,15 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     ),
   );
 
+  // Retention: hourly, and once now, drop delivered events older than BRIDGE_RETENTION_DAYS.
+  const runCompaction = () => {
+    const dropped = compact(store, config.bridge.retentionDays);
+    if (dropped.events > 0) logger.info(dropped, 'retention: dropped delivered events');
+    return store.commit();
+  };
+  const compaction = new Cron('23 * * * *', { protect: true, catch: (err) => logger.error({ err }, 'compaction failed') }, runCompaction);
+  await runCompaction();
+
   // Events a crash left undispatched, and deliveries still pending, resume first.
   dispatcher.dispatchPending();
   worker.start();
@@ -121,6 +132,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     worker,
     stop: () =>
       (stopping ??= (async () => {
+        compaction.stop();
         await poller.stop();
         await worker.stop();
         await store.close();

@@ -111,6 +111,16 @@ export class Store {
       await mkdir(this.dir, { recursive: true });
       this.releaseLock = await acquireLock(this.dir);
     }
+    try {
+      await this.loadFiles();
+    } catch (err) {
+      await this.releaseLock?.();
+      this.releaseLock = null;
+      throw err;
+    }
+  }
+
+  private async loadFiles(): Promise<void> {
     const manifestDb = new Low<Manifest | null>(new DurableJsonFile<Manifest | null>(this.file, this.codec), null);
     await manifestDb.read();
     const manifest = manifestDb.data;
