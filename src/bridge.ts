@@ -41,7 +41,7 @@ export interface BridgeOptions {
  */
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
-  const store = new Store(config.bridge.dataDir);
+  const store = new Store(config.bridge.dataDir, { checkpointIntervalMs: config.bridge.checkpointIntervalMs });
   await store.load();
 
   const policy = new UrlPolicy({

@@ -52,6 +52,8 @@ export interface Config {
     allowPrivateUrls: boolean;
     /** Delivered events older than this many days, and their attempts, are dropped by compaction. */
     retentionDays: number;
+    /** How often changed store parts are checkpointed from the journal into part files. */
+    checkpointIntervalMs: number;
     /** 32-byte AES-256-GCM key for the store files, when set. */
     encryptionKey: Buffer | null;
     /** HMAC key for hashed snapshots; derived from the encryption key when null. */
@@ -216,6 +218,7 @@ const SETTINGS = {
   },
   BRIDGE_HTTPS_ONLY: { path: 'bridge.httpsOnly', schema: bool },
   BRIDGE_RETENTION_DAYS: { path: 'bridge.retentionDays', schema: wholeNumber(1, 3650) },
+  BRIDGE_CHECKPOINT_INTERVAL: { path: 'bridge.checkpointInterval', schema: duration('how often the journal is folded into part files') },
   BRIDGE_ENCRYPTION_KEY: { path: 'bridge.encryptionKey', schema: key32('generate one with `openssl rand -base64 32`') },
   BRIDGE_HASH_KEY: { path: 'bridge.hashKey', schema: key32('generate one with `openssl rand -base64 32`') },
   BRIDGE_SNAPSHOT_MODE: {
@@ -324,6 +327,7 @@ export function loadConfig(env: Env): Config {
       allowedCidrs: v.BRIDGE_ALLOWED_CIDRS,
       httpsOnly: v.BRIDGE_HTTPS_ONLY,
       retentionDays: v.BRIDGE_RETENTION_DAYS,
+      checkpointIntervalMs: v.BRIDGE_CHECKPOINT_INTERVAL,
       encryptionKey: v.BRIDGE_ENCRYPTION_KEY,
       hashKey: v.BRIDGE_HASH_KEY,
       snapshotMode: v.BRIDGE_SNAPSHOT_MODE,
