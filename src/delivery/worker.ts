@@ -3,6 +3,7 @@ import type { Store } from '../store/store.js';
 import type { Delivery, Subscription } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { decide } from './outcome.js';
+import { DueQueue, type Due } from './queue.js';
 import type { DeliverySender } from './sender.js';
 import { HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign } from './sign.js';
 
@@ -30,14 +31,25 @@ const RATE_WINDOW_MS = 1_000;
  * concurrency, each subscription's `max_in_flight` and `rate_limit_per_second`, and `per_record`
  * ordering. State changes go through the store's group commit. Pending work survives a restart: it is
  * read back from the store in `start()`.
+ *
+ * Scheduling costs O(log n) per attempt: due attempts wait in a min-heap; of a per-record
+ * subscription's deliveries for one record only the oldest is in the heap; attempts held back by a
+ * subscription's limits wait in that subscription's queue until a slot frees.
  */
 export class DeliveryWorker {
   private readonly pending = new Set<string>();
+  private readonly queue = new DueQueue();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly inFlightBySub = new Map<string, number>();
   private readonly startsBySub = new Map<string, number[]>();
+  /** Per-record ordering: pending delivery ids of one (subscription, record), oldest event first. */
+  private readonly recordQueues = new Map<string, Delivery[]>();
+  /** Attempts due but held back by their subscription's `max_in_flight` or rate limit. */
+  private readonly heldBySub = new Map<string, Due[]>();
   private readonly manual = new Set<string>();
+  private readonly rateTimers = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
   private stopped = true;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -49,13 +61,12 @@ export class DeliveryWorker {
 
   start(): void {
     this.stopped = false;
-    for (const d of Object.values(this.options.store.data.deliveries)) if (d.status === 'pending') this.pending.add(d.id);
-    this.wake();
+    this.rebuild();
   }
 
   /** Adds new deliveries and sends the due ones. */
   enqueue(deliveries: readonly Delivery[]): void {
-    for (const d of deliveries) if (d.status === 'pending') this.pending.add(d.id);
+    for (const d of deliveries) this.schedule(d);
     this.wake();
   }
 
@@ -75,21 +86,19 @@ export class DeliveryWorker {
     d.updated_at = d.next_attempt_at;
     this.options.store.touchDelivery(d.id);
     this.manual.add(d.id);
-    this.pending.add(d.id);
+    this.schedule(d);
     this.wake();
     return true;
   }
 
-  /** Forgets deliveries removed from the store (their subscription was deleted). */
-  forget(deliveryIds: readonly string[]): void {
-    for (const id of deliveryIds) this.pending.delete(id);
+  /** Re-reads every pending delivery: after a subscription is enabled, changed or deleted. */
+  refresh(): void {
+    this.rebuild();
   }
 
-  /** Looks for due work now (after a subscription is re-enabled, for instance). */
-  wake(): void {
-    if (this.stopped) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), 0);
+  /** Forgets deliveries removed from the store (their subscription was deleted). */
+  forget(deliveryIds: readonly string[]): void {
+    if (deliveryIds.length > 0) this.rebuild();
   }
 
   /** Stops starting attempts and waits for those in flight. */
@@ -104,90 +113,152 @@ export class DeliveryWorker {
     return this.pending.size;
   }
 
+  private rebuild(): void {
+    this.pending.clear();
+    this.queue.clear();
+    this.recordQueues.clear();
+    this.heldBySub.clear();
+    const pending = Object.values(this.options.store.data.deliveries).filter((d) => d.status === 'pending');
+    pending.sort((a, b) => a.event_id.localeCompare(b.event_id));
+    for (const d of pending) this.schedule(d);
+    this.wake();
+  }
+
+  private dueOf(d: Delivery): Due {
+    return { id: d.id, at: d.next_attempt_at ? Date.parse(d.next_attempt_at) : 0, eventId: d.event_id };
+  }
+
+  private recordKey(d: Delivery, sub: Subscription): string | null {
+    if (sub.ordering !== 'per_record') return null;
+    const event = this.options.store.getEvent(d.event_id);
+    return event ? `${sub.id}|${event.payload.data.resource}|${event.payload.data.id}` : null;
+  }
+
+  /** Puts a pending delivery where it waits: the heap, or behind an older event of its record. */
+  private schedule(d: Delivery): void {
+    if (d.status !== 'pending') return;
+    this.pending.add(d.id);
+    const sub = this.options.store.data.subscriptions[d.subscription_id];
+    // A disabled subscription's work waits for `refresh()` after it is enabled again.
+    if (!sub || sub.status !== 'active') return;
+    const key = this.recordKey(d, sub);
+    if (key) {
+      const q = this.recordQueues.get(key) ?? [];
+      if (!q.includes(d)) {
+        q.push(d);
+        q.sort((a, b) => a.event_id.localeCompare(b.event_id));
+        this.recordQueues.set(key, q);
+      }
+      if (q[0] !== d || this.inFlight.has(d.id)) return;
+    }
+    this.queue.push(this.dueOf(d));
+  }
+
+  /** Runs `tick` soon, unless it is already due sooner. */
+  private wake(at = this.now()): void {
+    if (this.stopped || at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, at - this.now()));
+  }
+
   private tick(): void {
     this.timer = null;
+    this.timerAt = Infinity;
     if (this.stopped) return;
     const { store } = this.options;
     const now = this.now();
-    let nextWake = now + MAX_SLEEP_MS;
-
-    // Per-record ordering: only the oldest pending event of a (subscription, record) may be sent.
-    const heads = new Map<string, string>();
-    const busyKeys = new Set<string>();
-    const live: Array<{ d: Delivery; sub: Subscription; key: string | null }> = [];
-    for (const id of this.pending) {
-      const d = store.data.deliveries[id];
-      if (!d || d.status !== 'pending') {
-        this.pending.delete(id);
-        continue;
-      }
+    while (this.inFlight.size < this.options.concurrency) {
+      const top = this.queue.peek();
+      if (!top || top.at > now) break;
+      this.queue.pop();
+      const d = store.data.deliveries[top.id];
+      // Stale entries: the delivery finished, was rescheduled, or is already being attempted.
+      if (!d || d.status !== 'pending' || this.inFlight.has(d.id) || this.dueOf(d).at !== top.at) continue;
       const sub = store.data.subscriptions[d.subscription_id];
-      if (!sub) {
-        this.pending.delete(id);
+      if (!sub || sub.status !== 'active') continue;
+      const key = this.recordKey(d, sub);
+      if (key && this.recordQueues.get(key)?.[0] !== d) continue;
+      if (!this.hasSlot(sub, now)) {
+        const held = this.heldBySub.get(sub.id) ?? [];
+        held.push(top);
+        this.heldBySub.set(sub.id, held);
         continue;
       }
-      let key: string | null = null;
-      if (sub.ordering === 'per_record') {
-        const event = store.getEvent(d.event_id);
-        key = event ? `${sub.id}|${event.payload.data.resource}|${event.payload.data.id}` : null;
-        if (key) {
-          const head = heads.get(key);
-          if (!head || d.event_id < head) heads.set(key, d.event_id);
-          if (this.inFlight.has(id)) busyKeys.add(key);
-        }
-      }
-      live.push({ d, sub, key });
+      this.launch(d, sub, now);
     }
-
-    const due: Array<{ d: Delivery; sub: Subscription; key: string | null }> = [];
-    for (const { d, sub, key } of live) {
-      if (this.inFlight.has(d.id) || sub.status !== 'active') continue;
-      if (key && (busyKeys.has(key) || heads.get(key) !== d.event_id)) continue;
-      const at = d.next_attempt_at ? Date.parse(d.next_attempt_at) : now;
-      if (at <= now) due.push({ d, sub, key });
-      else nextWake = Math.min(nextWake, at);
-    }
-    due.sort((a, b) => (a.d.next_attempt_at ?? '').localeCompare(b.d.next_attempt_at ?? '') || a.d.event_id.localeCompare(b.d.event_id));
-
-    for (const { d, sub, key } of due) {
-      if (this.inFlight.size >= this.options.concurrency) break;
-      if (sub.max_in_flight !== null && (this.inFlightBySub.get(sub.id) ?? 0) >= sub.max_in_flight) continue;
-      if (sub.rate_limit_per_second !== null) {
-        const starts = (this.startsBySub.get(sub.id) ?? []).filter((t) => t > now - RATE_WINDOW_MS);
-        this.startsBySub.set(sub.id, starts);
-        if (starts.length >= sub.rate_limit_per_second) {
-          nextWake = Math.min(nextWake, starts[0]! + RATE_WINDOW_MS);
-          continue;
-        }
-        starts.push(now);
-      }
-      if (key) {
-        // A record's deliveries go one at a time (two can share the head event after a replay).
-        if (busyKeys.has(key)) continue;
-        busyKeys.add(key);
-      }
-      this.launch(d, sub);
-    }
-    if (!this.timer && !this.stopped) this.timer = setTimeout(() => this.tick(), Math.max(0, nextWake - now));
+    const next = this.queue.peek();
+    this.wake(Math.min(next ? next.at : Infinity, now + MAX_SLEEP_MS));
   }
 
-  private launch(d: Delivery, sub: Subscription): void {
+  /** Whether a subscription may start one more attempt now; when its rate limit says no, wakes when it will. */
+  private hasSlot(sub: Subscription, now: number): boolean {
+    if (sub.max_in_flight !== null && (this.inFlightBySub.get(sub.id) ?? 0) >= sub.max_in_flight) return false;
+    if (sub.rate_limit_per_second === null) return true;
+    const starts = (this.startsBySub.get(sub.id) ?? []).filter((t) => t > now - RATE_WINDOW_MS);
+    this.startsBySub.set(sub.id, starts);
+    if (starts.length < sub.rate_limit_per_second) return true;
+    if (!this.rateTimers.has(sub.id)) {
+      this.rateTimers.add(sub.id);
+      setTimeout(() => {
+        this.rateTimers.delete(sub.id);
+        this.release(sub.id);
+      }, Math.max(0, starts[0]! + RATE_WINDOW_MS - now)).unref();
+    }
+    return false;
+  }
+
+  /** A slot of a subscription freed: its held attempts go back to the heap. */
+  private release(subId: string): void {
+    const held = this.heldBySub.get(subId);
+    if (!held || held.length === 0) return;
+    this.heldBySub.delete(subId);
+    for (const due of held) this.queue.push(due);
+    this.wake();
+  }
+
+  private launch(d: Delivery, sub: Subscription, now: number): void {
+    if (sub.rate_limit_per_second !== null) this.startsBySub.get(sub.id)!.push(now);
     this.inFlightBySub.set(sub.id, (this.inFlightBySub.get(sub.id) ?? 0) + 1);
     const run = this.attempt(d, sub)
       .catch((err: unknown) => this.options.logger.error({ err, delivery: d.id }, 'delivery attempt crashed'))
       .finally(() => {
         this.inFlight.delete(d.id);
         this.inFlightBySub.set(sub.id, (this.inFlightBySub.get(sub.id) ?? 1) - 1);
+        this.afterAttempt(d, sub);
+        this.release(sub.id);
         this.wake();
       });
     this.inFlight.set(d.id, run);
+  }
+
+  /** Requeues a retry, or lets the next event of the record go once this delivery is final. */
+  private afterAttempt(d: Delivery, sub: Subscription): void {
+    if (d.status === 'pending') {
+      this.schedule(d);
+      return;
+    }
+    this.pending.delete(d.id);
+    const key = this.recordKey(d, sub);
+    if (!key) return;
+    const q = this.recordQueues.get(key);
+    if (!q) return;
+    const rest = q.filter((x) => x !== d && x.status === 'pending');
+    if (rest.length === 0) this.recordQueues.delete(key);
+    else {
+      this.recordQueues.set(key, rest);
+      this.queue.push(this.dueOf(rest[0]!));
+    }
   }
 
   private async attempt(delivery: Delivery, sub: Subscription): Promise<void> {
     const { store, sender, logger } = this.options;
     const event = store.getEvent(delivery.event_id);
     if (!event) {
-      this.pending.delete(delivery.id);
+      // Cannot happen through retention (it keeps events with unfinished deliveries); never spin on it.
+      delivery.status = 'failed';
+      delivery.next_attempt_at = null;
+      store.touchDelivery(delivery.id);
       return;
     }
     const manual = this.manual.delete(delivery.id);
@@ -231,7 +302,6 @@ export class DeliveryWorker {
     delivery.final_attempt = false;
     delivery.next_attempt_at = decision.nextAttemptAt === null ? null : new Date(decision.nextAttemptAt).toISOString();
     delivery.updated_at = new Date(now).toISOString();
-    if (delivery.status !== 'pending') this.pending.delete(delivery.id);
     store.touchDelivery(delivery.id);
 
     const failingSince = decision.failingSince === null ? null : new Date(decision.failingSince).toISOString();

@@ -146,7 +146,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       sub.updated_at = now();
       store.touchSubscription(sub.id);
       await store.commit();
-      worker.wake();
+      worker.refresh();
       return c.json(publicSubscription(sub));
     })
     .delete('/:id', async (c) => {
