@@ -3,8 +3,9 @@
  * split so a checkpoint rewrites only what changed:
  * - `meta`: subscriptions and per-resource cursors;
  * - `snap.<source>.<resource>`: the snapshots of one resource;
- * - `evt.<YYYY-MM-DD>`: events detected that UTC day;
- * - `dlv.<YYYY-MM-DD>`: deliveries created that UTC day.
+ * - `evt.<YYYY-MM-DDTHH>`: events detected in that UTC hour;
+ * - `dlv.<YYYY-MM-DDTHH>`: deliveries created in that UTC hour.
+ * Hourly, so a checkpoint during a busy day serialises one hour of events, not the whole day.
  */
 export const META_PART = 'meta';
 
@@ -12,17 +13,17 @@ export function snapshotPart(resourceKey: string): string {
   return `snap.${resourceKey.replace(/[^a-z0-9_]+/gi, '.')}`;
 }
 
-/** The UTC day of an ISO time, e.g. `2026-11-23`. */
-export function dayOf(iso: string): string {
-  return iso.slice(0, 10);
+/** The UTC hour of an ISO time, e.g. `2026-11-23T06`. */
+export function hourOf(iso: string): string {
+  return iso.slice(0, 13);
 }
 
 export function eventPart(timestamp: string): string {
-  return `evt.${dayOf(timestamp)}`;
+  return `evt.${hourOf(timestamp)}`;
 }
 
 export function deliveryPart(createdAt: string): string {
-  return `dlv.${dayOf(createdAt)}`;
+  return `dlv.${hourOf(createdAt)}`;
 }
 
 /** The file of a part written at checkpoint generation `gen`: files are never overwritten in place. */

@@ -331,10 +331,11 @@ export class Store {
     // and will also be journaled; replaying them is harmless (every op is a whole value).
     const parts = [...this.dirtyParts];
     this.dirtyParts = new Set();
-    const contents = parts.map((part) => {
-      const content = this.partContent(part);
-      return { part, empty: isEmptyPart(content), text: isEmptyPart(content) ? '' : this.codec.encode(JSON.stringify(content)) };
-    });
+    const contents = this.partContents(new Set(parts)).map(({ part, content }) => ({
+      part,
+      empty: isEmptyPart(content),
+      text: isEmptyPart(content) ? '' : this.codec.encode(JSON.stringify(content)),
+    }));
     const newGen = this.gen + 1;
     this.gen = newGen;
     const oldJournal = this.journal!;
@@ -486,15 +487,31 @@ export class Store {
     return parts;
   }
 
-  private partContent(part: string): PartContent {
-    if (part === META_PART) return { kind: 'meta', subscriptions: this.data.subscriptions, resources: this.data.resources };
-    const [kind, ...rest] = part.split('.');
-    if (kind === 'snap') {
-      const key = Object.keys(this.data.snapshots).find((k) => snapshotPart(k) === part) ?? rest.join(':');
-      return { kind: 'snap', key, snapshots: this.data.snapshots[key] ?? {} };
+  /** The content of each wanted part, gathered in one pass over events and deliveries. */
+  private partContents(wanted: ReadonlySet<string>): Array<{ part: string; content: PartContent }> {
+    const out = new Map<string, PartContent>();
+    for (const part of wanted) {
+      if (part === META_PART) out.set(part, { kind: 'meta', subscriptions: this.data.subscriptions, resources: this.data.resources });
+      else if (part.startsWith('evt.')) out.set(part, { kind: 'evt', events: [] });
+      else if (part.startsWith('dlv.')) out.set(part, { kind: 'dlv', deliveries: [] });
+      else if (part.startsWith('snap.')) {
+        const key = Object.keys(this.data.snapshots).find((k) => snapshotPart(k) === part);
+        out.set(part, { kind: 'snap', key: key ?? part, snapshots: key ? this.data.snapshots[key]! : {} });
+      }
     }
-    if (kind === 'evt') return { kind: 'evt', events: this.data.events.filter((e) => eventPart(e.payload.timestamp) === part) };
-    return { kind: 'dlv', deliveries: Object.values(this.data.deliveries).filter((d) => deliveryPart(d.created_at) === part) };
+    if ([...wanted].some((p) => p.startsWith('evt.'))) {
+      for (const e of this.data.events) {
+        const c = out.get(eventPart(e.payload.timestamp));
+        if (c?.kind === 'evt') c.events.push(e);
+      }
+    }
+    if ([...wanted].some((p) => p.startsWith('dlv.'))) {
+      for (const d of Object.values(this.data.deliveries)) {
+        const c = out.get(deliveryPart(d.created_at));
+        if (c?.kind === 'dlv') c.deliveries.push(d);
+      }
+    }
+    return [...out].map(([part, content]) => ({ part, content }));
   }
 
   /** Removes part files and journals that neither the current nor the backup manifest needs. */

@@ -1,0 +1,278 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { startBridge } from '../src/bridge.js';
+import { loadConfig } from '../src/config/index.js';
+import { Dispatcher } from '../src/delivery/dispatcher.js';
+import { Sender } from '../src/delivery/sender.js';
+import { UrlPolicy } from '../src/delivery/ssrf.js';
+import { DeliveryWorker } from '../src/delivery/worker.js';
+import { ClinikoSimulator } from '../src/simulator/index.js';
+import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
+import { Store } from '../src/store/store.js';
+import { newId } from '../src/util/ids.js';
+
+/**
+ * `npm run bench`: the four benchmarks of issue "A store that survives crashes and stays fast".
+ * Prints a table per benchmark with the machine, and writes bench/results.json. Loopback only.
+ * `BENCH_ONLY=poll,sync,delivery,memory` runs a subset; `BENCH_QUICK=1` uses smaller sizes.
+ */
+const quick = process.env.BENCH_QUICK === '1';
+const only = new Set((process.env.BENCH_ONLY ?? 'poll,sync,delivery,memory').split(','));
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform, date: new Date().toISOString() };
+const results: Record<string, unknown> = { machine };
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const silent = pino({ level: 'silent' });
+const ADMIN = 'bench-admin-token-0123456789';
+
+function table(title: string, rows: Array<Record<string, string | number>>): void {
+  log(`\n${title}  (${machine.cpus} × ${machine.cpu}, Node ${machine.node})`);
+  const cols = Object.keys(rows[0] ?? {});
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
+  log(cols.map((c, i) => c.padEnd(width[i]!)).join('  '));
+  for (const r of rows) log(cols.map((c, i) => String(r[c]).padEnd(width[i]!)).join('  '));
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
+
+/** Starts a bench helper script in its own process and resolves with the JSON it prints first. */
+async function child<T>(script: string, ...args: string[]): Promise<{ proc: ChildProcess; info: T }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join('bench', script), ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const info = await new Promise<T>((resolve, reject) => {
+    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    createInterface({ input: proc.stdout! }).once('line', (line) => resolve(JSON.parse(line) as T));
+  });
+  return { proc, info };
+}
+
+async function bridgeAgainst(baseUrl: string, dataDir: string) {
+  const config = loadConfig({
+    CLINIKO_API_KEY: 'sim-key-au1',
+    CLINIKO_USER_AGENT: 'Bench (bench@example.com)',
+    CLINIKO_BASE_URL: baseUrl,
+    CLINIKO_RATE_LIMIT_PER_MIN: '10000',
+    BRIDGE_RESOURCES: 'patients',
+    BRIDGE_ADMIN_TOKEN: ADMIN,
+    BRIDGE_DATA_DIR: dataDir,
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+  });
+  return startBridge(config, { logger: silent, schedule: false });
+}
+
+async function pollCost(): Promise<void> {
+  const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+  const rows = [];
+  for (const size of sizes) {
+    const { proc, info } = await child<{ baseUrl: string }>('sim-server.ts', String(size));
+    const dir = await mkdtemp(join(tmpdir(), 'bench-poll-'));
+    const bridge = await bridgeAgainst(info.baseUrl, dir);
+    await bridge.poller.pollNow(); // the baseline
+    const requests: number[] = [];
+    const cpu: number[] = [];
+    const wall: number[] = [];
+    let lines = 0;
+    const servedCount = () => new Promise<number>((resolve) => {
+      proc.once('message', (n) => resolve(n as number));
+      proc.send('count');
+    });
+    for (let i = 0; i < 7; i++) {
+      const servedBefore = await servedCount();
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      const before = bridge.store.stats.commits;
+      await bridge.poller.pollNow();
+      await bridge.store.flush();
+      wall.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
+      requests.push((await servedCount()) - servedBefore);
+      lines += bridge.store.stats.commits - before;
+    }
+    rows.push({
+      records: size,
+      'requests/cycle': median(requests),
+      'bridge CPU ms/cycle (median)': median(cpu).toFixed(1),
+      'wall ms/cycle (median)': median(wall).toFixed(1),
+      'journal lines/cycle': (lines / 7).toFixed(1),
+    });
+    await bridge.stop();
+    proc.kill('SIGTERM');
+    await rm(dir, { recursive: true, force: true });
+  }
+  table('1. Idle incremental poll cycle vs account size (simulator in its own process)', rows);
+  results.pollCost = rows;
+}
+
+async function initialSync(): Promise<void> {
+  const size = quick ? 20_000 : 100_000;
+  const sim = new ClinikoSimulator({ rateLimitPerMin: 0 });
+  sim.seed({ patients: size });
+  const { baseUrl } = await sim.listen();
+  const dir = await mkdtemp(join(tmpdir(), 'bench-sync-'));
+  const bridge = await bridgeAgainst(baseUrl, dir);
+  const t0 = performance.now();
+  const progress = setInterval(() => {
+    const n = Object.keys(bridge.store.data.snapshots['cliniko:patients'] ?? {}).length;
+    log(`  initial sync: ${n} / ${size} records (${((n / (performance.now() - t0)) * 1000).toFixed(0)} records/s)`);
+  }, 1000);
+  await bridge.poller.pollNow();
+  await bridge.store.flush();
+  const ms = performance.now() - t0;
+  clearInterval(progress);
+  const rows = [{ records: size, 'wall s': (ms / 1000).toFixed(2), 'records/s': Math.round((size / ms) * 1000), requests: sim.served.length, target: '≥ 20000 records/s' }];
+  table('2. Initial sync through the poller into snapshots (simulator in process: its serving cost included)', rows);
+  results.initialSync = rows;
+  await bridge.stop();
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
+function fakeEvent(objectTemplate: Record<string, unknown>, i: number, timestamp: string): StoredEvent {
+  const id = newId('evt');
+  return {
+    payload: { id, type: 'patient.updated', timestamp, data: { source: 'cliniko', resource: 'patient', id: String(1e18 + i), object: { ...objectTemplate, id: String(1e18 + i) }, previous_attributes: { notes: 'before' } } },
+    dispatched: true,
+  };
+}
+
+async function deliveryThroughput(): Promise<void> {
+  const retainedSizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
+  const total = quick ? 5_000 : 20_000;
+  const template = (() => {
+    const sim = new ClinikoSimulator();
+    sim.seed({ patients: 1 });
+    return sim.all('patients')[0]!;
+  })();
+  const { proc, info } = await child<{ url: string }>('receiver.ts');
+  const rows = [];
+  for (const retained of retainedSizes) {
+    for (const mode of ['burst', 'steady 2000/s'] as const) {
+      const dir = await mkdtemp(join(tmpdir(), 'bench-delivery-'));
+      const store = new Store(dir);
+      await store.load();
+      store.putSubscription(withSubscriptionDefaults({ id: 'sub_bench', url: info.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }));
+      // Retained events spread over the 30-day retention window, as a running bridge holds them.
+      for (let i = 0; i < retained; i++) {
+        const old = new Date(Date.now() - 3_600_000 - Math.floor((i / retained) * 30 * 86_400_000)).toISOString();
+        const e = fakeEvent(template, i, old);
+        store.appendEvents([e]);
+        store.putDelivery({ id: newId('dlv'), event_id: e.payload.id, subscription_id: 'sub_bench', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: old, updated_at: old, attempts: [] });
+      }
+      await store.commit();
+      await store.checkpoint();
+      const sender = new Sender({ timeoutMs: 15_000, connectionsPerOrigin: 32, policy: new UrlPolicy({ allowPrivate: true }), userAgent: 'bench' });
+      const worker = new DeliveryWorker({ store, sender, logger: silent, retryScheduleMs: [5_000], disableAfterMs: 86_400_000, concurrency: 32 });
+      worker.start();
+      const dispatcher = new Dispatcher(store, (d) => {
+        store.commit().catch(() => undefined);
+        worker.enqueue(d);
+      });
+      const created: string[] = [];
+      const t0 = performance.now();
+      const batch = 200;
+      const perBatchMs = mode === 'burst' ? 0 : (batch / 2000) * 1000;
+      for (let sent = 0; sent < total; sent += batch) {
+        const now = new Date().toISOString();
+        const events = Array.from({ length: batch }, (_, i) => ({ ...fakeEvent(template, retained + sent + i, now), dispatched: false }));
+        store.appendEvents(events);
+        await store.commit();
+        dispatcher.dispatch(events.map((e) => e.payload.id));
+        created.push(...events.map((e) => e.payload.id));
+        if (perBatchMs) await new Promise((r) => setTimeout(r, Math.max(0, t0 + ((sent + batch) / 2000) * 1000 - performance.now())));
+      }
+      await new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (worker.pendingCount() === 0) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 20);
+      });
+      const ms = performance.now() - t0;
+      await store.flush();
+      const latencies: number[] = [];
+      const createdSet = new Set(created);
+      for (const d of Object.values(store.data.deliveries)) {
+        if (!createdSet.has(d.event_id)) continue;
+        const a = d.attempts.at(-1)!;
+        const event = store.getEvent(d.event_id)!;
+        latencies.push(Date.parse(a.attempted_at) + a.duration_ms - Date.parse(event.payload.timestamp));
+      }
+      rows.push({
+        retained,
+        mode,
+        deliveries: latencies.length,
+        'deliveries/s': Math.round((latencies.length / ms) * 1000),
+        'p50 ms': percentile(latencies, 0.5),
+        'p99 ms': percentile(latencies, 0.99),
+        'journal lines': store.stats.commits,
+      });
+      await worker.stop();
+      await sender.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  proc.kill('SIGTERM');
+  table(`3. Delivery throughput: ${total} events to a loopback 204 receiver, every attempt persisted (target ≥ 2000/s, p99 < 1 s at 100k retained)`, rows);
+  results.delivery = rows;
+}
+
+async function memory(): Promise<void> {
+  const size = quick ? 20_000 : 100_000;
+  const sim = new ClinikoSimulator();
+  sim.seed({ patients: 1 });
+  const template = sim.all('patients')[0]!;
+  await sim.close();
+  const dir = await mkdtemp(join(tmpdir(), 'bench-memory-'));
+  const store = new Store(dir);
+  await store.load();
+  const ts = new Date().toISOString();
+  for (let i = 0; i < size; i++) {
+    const e = fakeEvent(template, i, ts);
+    store.appendEvents([e]);
+    store.putDelivery({ id: newId('dlv'), event_id: e.payload.id, subscription_id: 'sub_x', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: ts, updated_at: ts, attempts: [{ id: newId('att'), attempted_at: ts, duration_ms: 3, status_code: 204, error: null, response_excerpt: null, response_headers: {}, trigger: 'schedule' }] });
+    store.putSnapshot('cliniko:patients', String(1e18 + i), { version: ts, record: { ...template, id: String(1e18 + i) } });
+  }
+  await store.commit();
+  await store.close();
+  // Measured in a fresh process that only loads the store, as a restarted bridge would.
+  const { info } = await child<{ rssMb: number; heapMb: number; baselineMb: number; loadMs: number }>('load-store.ts', dir);
+  const rows = [
+    { events: size, snapshots: size, deliveries: size, 'RSS MB': info.rssMb.toFixed(0), 'heap MB': info.heapMb.toFixed(0), 'empty process RSS MB': info.baselineMb.toFixed(0), 'load ms': info.loadMs.toFixed(0), target: '< 300 MB' },
+  ];
+  table('4. Memory of a process holding the loaded store', rows);
+  results.memory = rows;
+  await rm(dir, { recursive: true, force: true });
+}
+
+const benchmarks: Record<string, () => Promise<void>> = { poll: pollCost, sync: initialSync, delivery: deliveryThroughput, memory };
+
+if (process.env.BENCH_CHILD === '1') {
+  // One benchmark in this process; the parent collects its figures.
+  for (const name of only) await benchmarks[name]!();
+  process.stdout.write(`RESULT ${JSON.stringify(results)}\n`);
+  process.exit(0);
+}
+
+// Each benchmark runs in a fresh process, so one's heap does not weigh on the next's figures.
+for (const name of Object.keys(benchmarks)) {
+  if (!only.has(name)) continue;
+  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/run.ts'], {
+    env: { ...process.env, BENCH_CHILD: '1', BENCH_ONLY: name },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    if (line.startsWith('RESULT ')) Object.assign(results, JSON.parse(line.slice(7)), { machine });
+    else log(line);
+  });
+  const code = await new Promise<number>((resolve) => proc.once('exit', (c) => resolve(c ?? 1)));
+  if (code !== 0) throw new Error(`benchmark ${name} failed with exit code ${code}`);
+}
+await writeFile(new URL('./results.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+log('\nwrote bench/results.json');
