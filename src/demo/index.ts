@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { startBridge } from '../bridge.js';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logger.js';
+import { EsteemSimulator } from '../simulator/esteem/index.js';
 import { ClinikoSimulator } from '../simulator/index.js';
 import { CLINIKO_RESOURCES } from '../sources/cliniko/resources.js';
 import { Receiver } from './receiver.js';
@@ -13,12 +14,15 @@ import { Receiver } from './receiver.js';
 const DEMO_DEADLINE_MS = 60_000;
 const CHANGE_EVERY_MS = 3_000;
 const CHANGES_PER_ROUND = 3;
+const ESTEEM_CHANGES_PER_ROUND = 2;
+const ESTEEM_DEMO_TOKEN = 'esteem-demo-token';
 
 /**
- * `npm run demo`: the built-in Cliniko simulator with a generated account, the bridge polling it
- * every 3 s (ten requests a cycle fit the simulated 200/min limit), and a local receiver subscribed to
- * `*` that verifies every delivery with the
- * `standardwebhooks` library. A few records change every 3 s; each verified delivery is printed.
+ * `npm run demo`: the built-in Cliniko and Esteem simulators with generated data, the bridge polling
+ * both every 3 s (ten Cliniko requests a cycle fit the simulated 200/min limit; Esteem re-reads its
+ * window in 7-day chunks), and a local receiver subscribed to `*` that verifies every delivery with
+ * the `standardwebhooks` library. A few records of each change every 3 s; each verified delivery is
+ * printed with its source.
  * `DEMO_EXIT_AFTER=N` exits 0 after N verified deliveries, 1 if they do not arrive within 60 s.
  */
 async function main(): Promise<void> {
@@ -31,6 +35,9 @@ async function main(): Promise<void> {
   const sim = new ClinikoSimulator({ rateLimitPerMin: 200 });
   sim.seed({ patients: 40, contacts: 15, individual_appointments: 40, group_appointments: 4, attendees: 16 });
   const { baseUrl } = await sim.listen();
+  const esteem = new EsteemSimulator({ userToken: ESTEEM_DEMO_TOKEN });
+  esteem.seed(60);
+  const { baseUrl: esteemUrl } = await esteem.listen();
 
   const receiver = await new Receiver().start();
   const dataDir = await mkdtemp(join(tmpdir(), 'clinic-event-bridge-demo-'));
@@ -39,6 +46,9 @@ async function main(): Promise<void> {
     CLINIKO_API_KEY: 'sim-key-au1',
     CLINIKO_USER_AGENT: 'clinic-event-bridge demo (demo@example.com)',
     CLINIKO_BASE_URL: baseUrl,
+    ESTEEM_USER_TOKEN: ESTEEM_DEMO_TOKEN,
+    ESTEEM_BASE_URL: esteemUrl,
+    ESTEEM_POLL_CRON: '*/3 * * * * *',
     BRIDGE_ADMIN_TOKEN: adminToken,
     BRIDGE_DATA_DIR: dataDir,
     BRIDGE_POLL_CRON: '*/3 * * * * *',
@@ -60,10 +70,11 @@ async function main(): Promise<void> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out('clinic-event-bridge demo');
   out(`  Cliniko simulator  ${baseUrl}`);
+  out(`  Esteem simulator   ${esteemUrl}   (X-User-Token: ${ESTEEM_DEMO_TOKEN})`);
   out(`  bridge admin API   ${bridge.url}   (Authorization: Bearer ${adminToken})`);
   out(`  receiver           ${receiver.url}  subscribed to * as ${subscription.id}`);
   out(`  data directory     ${dataDir} (removed on exit)`);
-  out('The first poll records a silent baseline; then a few records change every 3 s.\n');
+  out('The first poll of each source records a silent baseline; then a few records of each change every 3 s.\n');
 
   // When each record was changed, to print end-to-end latency (change → verified delivery).
   const changedAt = new Map<string, number>();
@@ -78,20 +89,22 @@ async function main(): Promise<void> {
     await bridge.stop();
     await receiver.close();
     await sim.close();
+    await esteem.close();
     await rm(dataDir, { recursive: true, force: true });
     process.exit(code);
   };
 
   receiver.onDelivery = (d) => {
-    const key = `${d.payload.data.resource}:${d.payload.data.id}`;
-    const since = changedAt.get(key);
+    if (finished) return;
+    const { source, resource, id } = d.payload.data;
+    const since = changedAt.get(`${source}:${resource}:${id}`);
     const latency = since === undefined ? '' : `  latency ${Date.now() - since} ms`;
     if (!d.verified) {
-      out(`✗ ${d.payload.type.padEnd(34)} signature did NOT verify`);
+      out(`✗ ${source.padEnd(8)} ${d.payload.type.padEnd(36)} signature did NOT verify`);
       return;
     }
     verified += 1;
-    out(`✓ verified  ${d.payload.type.padEnd(34)} id ${d.payload.data.id}${latency}`);
+    out(`✓ verified  ${source.padEnd(8)} ${d.payload.type.padEnd(36)} id ${id}${latency}`);
     if (exitAfter !== undefined && verified >= exitAfter) void finish(0, `\n${verified} verified deliveries; exiting as DEMO_EXIT_AFTER asked.`);
   };
 
@@ -99,8 +112,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < CHANGES_PER_ROUND; i++) {
       const change = sim.randomChange();
       const name = CLINIKO_RESOURCES.find((r) => r.path === change.resource)?.name ?? change.resource;
-      changedAt.set(`${name}:${change.id}`, Date.now());
-      out(`  changed   ${`${change.resource} ${change.action}`.padEnd(34)} id ${change.id}`);
+      changedAt.set(`cliniko:${name}:${change.id}`, Date.now());
+      out(`  changed   ${'cliniko'.padEnd(8)} ${`${change.resource} ${change.action}`.padEnd(36)} id ${change.id}`);
+    }
+    for (let i = 0; i < ESTEEM_CHANGES_PER_ROUND; i++) {
+      const change = esteem.randomChange();
+      changedAt.set(`esteem:appointment:${change.id}`, Date.now());
+      out(`  changed   ${'esteem'.padEnd(8)} ${`appointment ${change.action}`.padEnd(36)} id ${change.id}`);
     }
   }, CHANGE_EVERY_MS);
   const deadline =

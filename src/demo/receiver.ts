@@ -9,7 +9,12 @@ export interface ReceivedDelivery {
   id: string;
   timestamp: string;
   body: string;
-  payload: { id: string; type: string; timestamp: string; data: { source: string; resource: string; id: string; object: Record<string, unknown>; previous_attributes?: Record<string, unknown> } };
+  payload: {
+    id: string;
+    type: string;
+    timestamp: string;
+    data: { source: string; resource: string; id: string; object: Record<string, unknown>; previous_attributes?: Record<string, unknown>; [extra: string]: unknown };
+  };
   verified: boolean;
   userAgent: string | null;
   /** All request headers, lower-cased names. */

@@ -2,6 +2,7 @@ import type { Config } from '../config/index.js';
 import { ClinikoClient } from './cliniko/client.js';
 import { ClinikoFeed } from './cliniko/feed.js';
 import { CLINIKO_RESOURCES } from './cliniko/resources.js';
+import { createEsteemSource } from './esteem/index.js';
 import type { Source } from './types.js';
 
 /**
@@ -28,5 +29,6 @@ export function createSources(config: Config): Source[] {
       close: () => client.close(),
     });
   }
+  if (config.esteem) sources.push(createEsteemSource(config.esteem));
   return sources;
 }

@@ -1,0 +1,90 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import { ApiError } from '../../http/errors.js';
+import { validate } from '../../http/validate.js';
+import { UpstreamError } from '../errors.js';
+import type { EsteemClient } from './client.js';
+
+/** `POST /appointments/:id/reschedule`: what may be changed, at least one of the first two. */
+const RescheduleBody = z
+  .strictObject({
+    scheduled_at: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a zone, e.g. 2026-10-27T14:30:00Z' }).optional(),
+    provider_id: z.number().int().positive({ error: 'must be a positive whole number (an Esteem provider id)' }).optional(),
+    reason: z.string().trim().min(1).max(1000).optional(),
+  })
+  .refine((b) => b.scheduled_at !== undefined || b.provider_id !== undefined, { message: 'give scheduled_at, provider_id or both' });
+
+/**
+ * The Esteem source's admin actions, mounted by the bridge at `/v1/sources/esteem` behind the admin
+ * token: `POST /appointments/:id/reschedule` calls Esteem's `PUT …/reschedule_appointments/{id}`
+ * and answers with Esteem's own answer. Esteem's 404 → 404 `not_found`; its 422 → 422
+ * `validation_failed` with its field errors in `fields`; anything else that is not 2xx, or no
+ * answer → 502 `upstream_error`. The change itself arrives later as `appointment.rescheduled`.
+ */
+export function createEsteemActions(client: EsteemClient): Hono {
+  const app = new Hono();
+
+  app.post('/appointments/:id/reschedule', validate('json', RescheduleBody), async (c) => {
+    const id = c.req.param('id');
+    if (!/^\d+$/.test(id)) throw new ApiError(400, 'invalid_request', 'id: must be a whole number (an Esteem appointment id)');
+    const res = await client.reschedule(id, c.req.valid('json'));
+    if (res.status >= 200 && res.status < 300) {
+      return res.body === null ? c.body(null, res.status as 204) : c.json(res.body as object, res.status as ContentfulStatusCode);
+    }
+    if (res.status === 404) throw new ApiError(404, 'not_found', `Esteem has no appointment ${id} (${esteemMessage(res.body) ?? 'not found'})`);
+    if (res.status === 422) {
+      const fields = fieldErrors(res.body);
+      throw new FieldsError(esteemMessage(res.body) ?? 'Esteem rejected the change', fields);
+    }
+    const auth = res.status === 401 || res.status === 403 ? ' (check ESTEEM_USER_TOKEN)' : '';
+    throw new ApiError(502, 'upstream_error', `Esteem answered ${res.status}${auth}`);
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError((err, c) => {
+    if (err instanceof FieldsError) return c.json({ error: { code: 'validation_failed', message: err.message, fields: err.fields } }, 422);
+    if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message } }, err.status);
+    if (err instanceof UpstreamError) {
+      // A write that timed out may still have been applied: the next poll shows whether it was.
+      const message = `no usable answer from Esteem (${err.kind}); whether the change was applied shows in the next poll`;
+      return c.json({ error: { code: 'upstream_error', message } }, 502);
+    }
+    if (err instanceof HTTPException) {
+      const code = /JSON/i.test(err.message) ? 'invalid_json' : 'bad_request';
+      return c.json({ error: { code, message: err.message || 'bad request' } }, err.status);
+    }
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  });
+  return app;
+}
+
+/** Esteem's 422: `{ "errors": { "field": ["…"] } }`, relayed as `error.fields`. */
+class FieldsError extends Error {
+  constructor(
+    message: string,
+    readonly fields: Record<string, string[]>,
+  ) {
+    super(message);
+  }
+}
+
+function fieldErrors(body: unknown): Record<string, string[]> {
+  const errors = body && typeof body === 'object' ? (body as { errors?: unknown }).errors : undefined;
+  if (!errors || typeof errors !== 'object' || Array.isArray(errors)) return {};
+  const out: Record<string, string[]> = {};
+  for (const [field, messages] of Object.entries(errors)) {
+    out[field] = (Array.isArray(messages) ? messages : [messages]).map(String);
+  }
+  return out;
+}
+
+/** A 404/401-style `{ "errors": "…" }` message, or a summary of 422 field errors. */
+function esteemMessage(body: unknown): string | undefined {
+  const errors = body && typeof body === 'object' ? (body as { errors?: unknown }).errors : undefined;
+  if (typeof errors === 'string') return errors;
+  const fields = fieldErrors(body);
+  const parts = Object.entries(fields).map(([field, messages]) => `${field} ${messages.join(', ')}`);
+  return parts.length > 0 ? `Esteem rejected the change: ${parts.join('; ')}` : undefined;
+}

@@ -1,0 +1,25 @@
+import type { EsteemConfig } from '../../config/index.js';
+import type { Source } from '../types.js';
+import { createEsteemActions } from './actions.js';
+import { EsteemClient } from './client.js';
+import { EsteemAppointmentsFeed } from './feed.js';
+
+export { EsteemClient } from './client.js';
+export { EsteemAppointmentsFeed, type EsteemCursor, type EsteemFeedOptions } from './feed.js';
+export { ESTEEM_EVENT_TYPES } from './events.js';
+
+/**
+ * The Esteem (Clinic Appointments API) source: one feed over the rolling appointment window and
+ * the pending-documentation list, polled on `ESTEEM_POLL_CRON`, and the reschedule action mounted
+ * at `/v1/sources/esteem`.
+ */
+export function createEsteemSource(config: EsteemConfig): Source {
+  const client = new EsteemClient({ baseUrl: config.baseUrl, userToken: config.userToken, requestTimeoutMs: config.requestTimeoutMs });
+  return {
+    name: 'esteem',
+    feeds: [new EsteemAppointmentsFeed(client, { window: config.window })],
+    pollCron: config.pollCron,
+    actions: createEsteemActions(client),
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,106 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { startBridge, type Bridge } from '../../src/bridge.js';
+import { loadConfig } from '../../src/config/index.js';
+import { Receiver } from '../../src/demo/receiver.js';
+import { EsteemSimulator, type EsteemSimulatorOptions } from '../../src/simulator/esteem/index.js';
+
+export const ADMIN_TOKEN = 'esteem-test-admin-token-0123456789';
+/** The Esteem user token of these tests; it must never show up in logs. */
+export const ESTEEM_TOKEN = 'esteem-user-token-9f8e7d6c5b4a';
+export const DAY = 86_400_000;
+
+/** An ISO time `days` from now (fractions allowed), on a whole minute. */
+export function daysFromNow(days: number, now = Date.now()): string {
+  return new Date(Math.floor((now + days * DAY) / 60_000) * 60_000).toISOString();
+}
+
+/**
+ * An Esteem simulator, a verifying receiver and a bridge configured with **only** Esteem variables
+ * (no Cliniko variable at all), on loopback with a temp data dir. The bridge does not schedule
+ * polls; tests call `poll()`.
+ */
+export class EsteemHarness {
+  sim!: EsteemSimulator;
+  simUrl = '';
+  receiver!: Receiver;
+  bridge!: Bridge;
+  dataDir = '';
+  env: Record<string, string> = {};
+  logger: Logger = pino({ level: 'silent' });
+
+  static async create(opts: { sim?: EsteemSimulatorOptions; env?: Record<string, string>; logger?: Logger } = {}): Promise<EsteemHarness> {
+    const h = new EsteemHarness();
+    if (opts.logger) h.logger = opts.logger;
+    h.sim = new EsteemSimulator({ userToken: ESTEEM_TOKEN, ...opts.sim });
+    h.simUrl = (await h.sim.listen()).baseUrl;
+    h.receiver = await new Receiver().start();
+    h.dataDir = await mkdtemp(join(tmpdir(), 'bridge-esteem-test-'));
+    h.env = {
+      ESTEEM_USER_TOKEN: ESTEEM_TOKEN,
+      ESTEEM_BASE_URL: h.simUrl,
+      ESTEEM_REQUEST_TIMEOUT: '2s',
+      BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
+      BRIDGE_DATA_DIR: h.dataDir,
+      BRIDGE_ALLOW_PRIVATE_URLS: 'true',
+      BRIDGE_RETRY_SCHEDULE: '100ms,200ms',
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...opts.env,
+    };
+    h.bridge = await startBridge(loadConfig(h.env), { logger: h.logger, schedule: false });
+    return h;
+  }
+
+  /** Calls the admin API (admin token by default); returns status and parsed JSON (or null). */
+  async api(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<{ status: number; json: any }> {
+    const headers: Record<string, string> = {};
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${this.bridge.url}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null };
+  }
+
+  /** Subscribes the receiver (default: every event) and gives it the secret. */
+  async subscribe(eventTypes: string[] = ['*']): Promise<string> {
+    const { status, json } = await this.api('POST', '/v1/subscriptions', { url: this.receiver.url, event_types: eventTypes });
+    if (status !== 201) throw new Error(`subscribe failed: ${status} ${JSON.stringify(json)}`);
+    this.receiver.secret = json.secret;
+    return json.id as string;
+  }
+
+  poll(): Promise<void> {
+    return this.bridge.poller.pollNow();
+  }
+
+  /** Event types the bridge recorded, oldest first (from the admin API). */
+  async eventTypes(): Promise<string[]> {
+    const { json } = await this.api('GET', '/v1/events?limit=100');
+    return (json.data as Array<{ type: string }>).map((e) => e.type).reverse();
+  }
+
+  /** The Esteem resource row of `GET /v1/sources`. */
+  async sourceState(): Promise<any> {
+    const { json } = await this.api('GET', '/v1/sources');
+    return (json.data as Array<{ source: string }>).find((r) => r.source === 'esteem');
+  }
+
+  /** `in_date_range` requests served so far. */
+  rangeRequests() {
+    return this.sim.served.filter((s) => s.path.endsWith('/in_date_range'));
+  }
+
+  async close(): Promise<void> {
+    await this.bridge?.stop();
+    await this.receiver?.close();
+    await this.sim?.close();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
