@@ -12,6 +12,7 @@ import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
 import { createSources } from './sources/index.js';
+import { codecFor } from './store/encryption.js';
 import { compact } from './store/retention.js';
 import { Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
@@ -41,7 +42,10 @@ export interface BridgeOptions {
  */
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
-  const store = new Store(config.bridge.dataDir, { checkpointIntervalMs: config.bridge.checkpointIntervalMs });
+  const store = new Store(config.bridge.dataDir, {
+    checkpointIntervalMs: config.bridge.checkpointIntervalMs,
+    codec: codecFor(config.bridge.encryptionKey),
+  });
   await store.load();
 
   const policy = new UrlPolicy({

@@ -2,6 +2,7 @@ import { startBridge } from './bridge.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
 import { StoreCorruptError } from './store/durable-file.js';
+import { StoreKeyError } from './store/encryption.js';
 import { StoreLockedError } from './store/lock.js';
 
 /** `npm start`: reads configuration from the environment and runs until SIGTERM/SIGINT. */
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   try {
     bridge = await startBridge(config, { logger });
   } catch (err) {
-    if (err instanceof StoreCorruptError || err instanceof StoreLockedError) {
+    if (err instanceof StoreCorruptError || err instanceof StoreLockedError || err instanceof StoreKeyError) {
       logger.fatal(err.message);
       process.exit(1);
     }

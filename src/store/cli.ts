@@ -1,6 +1,7 @@
 import { copyFile, readdir, rename, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { codecFor } from './encryption.js';
 import { Store } from './store.js';
 
 /**
@@ -10,21 +11,58 @@ import { Store } from './store.js';
  * - `restore` sets the damaged `manifest.json` aside and puts `manifest.json.bak` (the previous
  *   checkpoint) back; the journals written since are replayed on the next start, so nothing committed
  *   is lost unless a journal itself is damaged. Then it checks again.
+ * - `encrypt` (plain → `BRIDGE_ENCRYPTION_KEY`), `decrypt` (`BRIDGE_ENCRYPTION_KEY` → plain) and
+ *   `rekey` (`BRIDGE_ENCRYPTION_KEY` → `BRIDGE_NEW_ENCRYPTION_KEY`) rewrite every file.
+ * Keys are 32 bytes in base64, as in the bridge's configuration.
  */
 async function main(): Promise<number> {
   const command = process.argv[2];
   const defaults = JSON.parse(readFileSync(new URL('../../config/default.json', import.meta.url), 'utf8')) as { bridge: { dataDir: string } };
   const dir = resolve(process.env.BRIDGE_DATA_DIR || defaults.bridge.dataDir);
-  if (command === 'check') return check(dir);
-  if (command === 'restore') return restore(dir);
-  process.stderr.write('usage: npm run store -- check|restore   (uses BRIDGE_DATA_DIR, default ./data)\n');
+  const key = parseKey('BRIDGE_ENCRYPTION_KEY');
+  if (command === 'check') return check(dir, key);
+  if (command === 'restore') return restore(dir, key);
+  if (command === 'encrypt') return migrate(dir, null, key, 'encrypted with BRIDGE_ENCRYPTION_KEY');
+  if (command === 'decrypt') return migrate(dir, key, null, 'decrypted: the files are plain JSON again');
+  if (command === 'rekey') return migrate(dir, key, parseKey('BRIDGE_NEW_ENCRYPTION_KEY'), 're-encrypted with BRIDGE_NEW_ENCRYPTION_KEY');
+  process.stderr.write('usage: npm run store -- check|restore|encrypt|decrypt|rekey   (uses BRIDGE_DATA_DIR, default ./data)\n');
   return 2;
 }
 
-async function check(dir: string): Promise<number> {
+/** A 32-byte base64 key from the environment, or null when unset. Exits 2 on a malformed key. */
+function parseKey(name: string): Buffer | null {
+  const text = process.env[name]?.trim();
+  if (!text) return null;
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== 32 || key.toString('base64') !== text) {
+    process.stderr.write(`${name} must be 32 bytes written as base64 (generate one with \`openssl rand -base64 32\`)\n`);
+    process.exit(2);
+  }
+  return key;
+}
+
+async function migrate(dir: string, from: Buffer | null, to: Buffer | null, done: string): Promise<number> {
+  if (!from && !to) {
+    process.stdout.write('✗ set BRIDGE_ENCRYPTION_KEY (and BRIDGE_NEW_ENCRYPTION_KEY for rekey)\n');
+    return 2;
+  }
+  const store = new Store(dir, { codec: codecFor(from) });
+  try {
+    await store.load();
+  } catch (err) {
+    process.stdout.write(`✗ ${(err as Error).message}\n`);
+    return 1;
+  }
+  await store.reencode(codecFor(to));
+  await store.close();
+  process.stdout.write(`✓ store in ${dir} ${done}\n`);
+  return check(dir, to);
+}
+
+async function check(dir: string, key: Buffer | null): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
-  out(`store in ${dir}`);
-  const store = new Store(dir, { readOnly: true });
+  out(`store in ${dir}${key ? ' (encrypted)' : ''}`);
+  const store = new Store(dir, { readOnly: true, codec: codecFor(key) });
   try {
     await store.load();
   } catch (err) {
@@ -46,7 +84,7 @@ async function check(dir: string): Promise<number> {
   return 0;
 }
 
-async function restore(dir: string): Promise<number> {
+async function restore(dir: string, key: Buffer | null): Promise<number> {
   const manifest = join(dir, 'manifest.json');
   const backup = `${manifest}.bak`;
   try {
@@ -59,7 +97,7 @@ async function restore(dir: string): Promise<number> {
   await rename(manifest, aside).catch(() => undefined);
   await copyFile(backup, manifest);
   process.stdout.write(`restored ${backup} → ${manifest} (the damaged one is kept as ${aside})\n`);
-  return check(dir);
+  return check(dir, key);
 }
 
 process.exitCode = await main();

@@ -50,8 +50,16 @@ export class DurableJsonFile<T> implements Adapter<T> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
+    let decoded: string;
     try {
-      return JSON.parse(this.codec.decode(text)) as T;
+      decoded = this.codec.decode(text);
+    } catch (err) {
+      // A key problem is not corruption: say which file and why, and touch nothing.
+      if ((err as Error).name === 'StoreKeyError') throw Object.assign(err as Error, { message: `${(err as Error).message} (${this.file})` });
+      throw new StoreCorruptError(this.file, err);
+    }
+    try {
+      return JSON.parse(decoded) as T;
     } catch (err) {
       throw new StoreCorruptError(this.file, err);
     }

@@ -64,8 +64,15 @@ export async function readJournal<T>(
   const end = text.lastIndexOf('\n') + 1;
   const lines: T[] = [];
   for (const row of text.slice(0, end).split('\n').slice(0, -1)) {
+    let json: string;
     try {
-      lines.push(JSON.parse(decode(row)) as T);
+      json = decode(row);
+    } catch (err) {
+      if ((err as Error).name === 'StoreKeyError') throw Object.assign(err as Error, { message: `${(err as Error).message} (${file})` });
+      throw new StoreCorruptError(file, err);
+    }
+    try {
+      lines.push(JSON.parse(json) as T);
     } catch (err) {
       throw new StoreCorruptError(file, err);
     }

@@ -68,7 +68,7 @@ export class Store {
   /** Write counts and durations (ms), for logs, metrics and benchmarks. */
   readonly stats = { commits: 0, lastCommitMs: 0, checkpoints: 0, lastCheckpointMs: 0, tornTailDropped: false };
 
-  private readonly codec: Codec;
+  private codec: Codec;
   private readonly options: Required<Omit<StoreOptions, 'codec'>>;
   private readonly eventIndex = new Map<string, StoredEvent>();
   /** Entities changed since the last commit: `kind\0key[\0id]`. */
@@ -367,6 +367,22 @@ export class Store {
       for (const part of parts) this.dirtyParts.add(part);
       throw err;
     }
+  }
+
+  /**
+   * Rewrites the whole store with another codec (`npm run store -- encrypt|decrypt|rekey`): every
+   * part is written anew, then every file of the old encoding — backup manifest and journals included —
+   * is removed, so no plaintext (or old-key) copy is left behind.
+   */
+  async reencode(codec: Codec): Promise<void> {
+    await this.flush();
+    if (this.pending.size > 0) await this.commit();
+    await this.checkpointing?.catch(() => undefined);
+    this.codec = codec;
+    for (const part of this.allParts()) this.dirtyParts.add(part);
+    await this.checkpoint();
+    await unlink(`${this.file}.bak`).catch(() => undefined);
+    await this.removeUnreferenced(this.manifest, this.manifest);
   }
 
   /** Waits for every scheduled write. */
