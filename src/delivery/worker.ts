@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { Delivery, Subscription } from '../store/schema.js';
 import { newId } from '../util/ids.js';
+import { deliveryBody } from './body.js';
 import { decide } from './outcome.js';
 import { DueQueue, type Due } from './queue.js';
 import type { DeliverySender } from './sender.js';
@@ -262,7 +263,7 @@ export class DeliveryWorker {
       return;
     }
     const manual = this.manual.delete(delivery.id);
-    const body = JSON.stringify(event.payload);
+    const body = deliveryBody(event.payload, sub);
     const timestamp = Math.floor(this.now() / 1000);
     const attemptedAt = new Date(this.now()).toISOString();
     const outcome = await sender.post(sub.url, body, {

@@ -26,6 +26,10 @@ export interface Subscription {
   max_in_flight: number | null;
   /** `per_record`: events of one record arrive in detection order (see README). */
   ordering: 'none' | 'per_record';
+  /** `full`: record values; `thin`: ids, changed field names and links only (src/delivery/body.ts). */
+  payload: 'full' | 'thin';
+  /** With `full`, only these record fields (and `id`) are sent; null = all. */
+  fields: string[] | null;
   /** Since when every attempt failed (no success since); null when healthy. */
   failing_since: string | null;
   created_at: string;
@@ -44,6 +48,8 @@ export function withSubscriptionDefaults(s: Partial<Subscription> & Pick<Subscri
     rate_limit_per_second: null,
     max_in_flight: null,
     ordering: 'none',
+    payload: 'full',
+    fields: null,
     failing_since: null,
     created_at: new Date(0).toISOString(),
     updated_at: new Date(0).toISOString(),

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { startBridge, type Bridge } from '../../src/bridge.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Resolve } from '../../src/delivery/ssrf.js';
@@ -32,12 +32,14 @@ export class Harness {
   env: Record<string, string> = {};
 
   resolve?: Resolve;
+  logger: Logger = pino({ level: 'silent' });
 
   static async create(
-    opts: { sim?: SimulatorOptions; env?: Record<string, string>; seed?: Parameters<ClinikoSimulator['seed']>[0]; resolve?: Resolve } = {},
+    opts: { sim?: SimulatorOptions; env?: Record<string, string>; seed?: Parameters<ClinikoSimulator['seed']>[0]; resolve?: Resolve; logger?: Logger } = {},
   ): Promise<Harness> {
     const h = new Harness();
     h.resolve = opts.resolve;
+    if (opts.logger) h.logger = opts.logger;
     h.sim = new ClinikoSimulator({ rateLimitPerMin: 0, ...opts.sim });
     if (opts.seed) h.sim.seed(opts.seed);
     h.simUrl = (await h.sim.listen()).baseUrl;
@@ -60,7 +62,7 @@ export class Harness {
   }
 
   async startBridge(): Promise<Bridge> {
-    this.bridge = await startBridge(loadConfig(this.env), { logger: pino({ level: 'silent' }), schedule: false, resolve: this.resolve });
+    this.bridge = await startBridge(loadConfig(this.env), { logger: this.logger, schedule: false, resolve: this.resolve });
     return this.bridge;
   }
 

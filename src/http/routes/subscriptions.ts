@@ -32,6 +32,8 @@ const options = {
   rate_limit_per_second: z.number().int().min(1).max(10_000).nullable().optional(),
   max_in_flight: z.number().int().min(1).max(1000).nullable().optional(),
   ordering: z.enum(['none', 'per_record']).optional(),
+  payload: z.enum(['full', 'thin']).optional(),
+  fields: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a top-level field name')).min(1).max(200).nullable().optional(),
 };
 const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-11-23T06:50:01Z' });
 
@@ -95,6 +97,8 @@ export function subscriptionRoutes(deps: AdminDeps) {
         rate_limit_per_second: body.rate_limit_per_second ?? null,
         max_in_flight: body.max_in_flight ?? null,
         ordering: body.ordering ?? 'none',
+        payload: body.payload ?? 'full',
+        fields: body.fields ?? null,
         failing_since: null,
         created_at: at,
         updated_at: at,
@@ -137,6 +141,8 @@ export function subscriptionRoutes(deps: AdminDeps) {
       if (body.rate_limit_per_second !== undefined) sub.rate_limit_per_second = body.rate_limit_per_second;
       if (body.max_in_flight !== undefined) sub.max_in_flight = body.max_in_flight;
       if (body.ordering !== undefined) sub.ordering = body.ordering;
+      if (body.payload !== undefined) sub.payload = body.payload;
+      if (body.fields !== undefined) sub.fields = body.fields;
       if (body.status !== undefined && body.status !== sub.status) {
         sub.status = body.status;
         sub.disabled_reason = body.status === 'disabled' ? 'manual' : null;
