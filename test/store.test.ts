@@ -157,7 +157,7 @@ describe('retention', () => {
     dlv('dlv_3', 'evt_03', 'pending');
     dlv('dlv_5', 'evt_05', 'succeeded');
     // evt_04 had no subscriber at all.
-    expect(compact(s, 30, now)).toEqual({ events: 2, deliveries: 1 });
+    expect(compact(s, 30, now)).toEqual({ events: 2, deliveries: 1, audit: 0 });
     expect(s.data.events.map((e) => e.payload.id)).toEqual(['evt_02', 'evt_03', 'evt_05']);
     expect(Object.keys(s.data.deliveries).sort()).toEqual(['dlv_2', 'dlv_3', 'dlv_5']);
     await s.commit();

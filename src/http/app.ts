@@ -2,6 +2,11 @@ import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { secureHeaders } from 'hono/secure-headers';
+import { z } from 'zod';
+import { decodeCursor, pageNewestFirst, pageQuery } from './pagination.js';
+import { validate } from './validate.js';
 import type { AdminDeps } from './context.js';
 import { ApiError } from './errors.js';
 import { eventRoutes } from './routes/events.js';
@@ -18,6 +23,19 @@ const MAX_BODY_BYTES = 64 * 1024;
 export function createAdminApp(deps: AdminDeps): Hono {
   const app = new Hono();
   const { events, replay } = eventRoutes(deps);
+
+  // Every response carries an X-Request-Id (the caller's, or a new one) and the secure-headers set.
+  // CORS stays off: no route answers cross-origin browsers.
+  app.use('*', requestId(), secureHeaders());
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    // Method, path and status only: never headers, query values or bodies.
+    deps.logger.info(
+      { request_id: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      'admin request',
+    );
+  });
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
@@ -42,6 +60,11 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.route('/v1/replay', replay);
   for (const action of deps.sourceActions ?? []) app.mount(`/v1/sources/${action.name}`, action.app.fetch as (r: Request) => Response | Promise<Response>);
   app.route('/v1', systemRoutes(deps));
+  app.get('/v1/audit', validate('query', z.object({ since: z.iso.datetime({ offset: true }).optional(), ...pageQuery })), (c) => {
+    const { since, limit, cursor } = c.req.valid('query');
+    const page = pageNewestFirst(deps.store.data.audit, (e) => e.id, (e) => !since || e.at >= new Date(since).toISOString(), limit, cursor ? decodeCursor(cursor, 'aud') : undefined);
+    return c.json(page);
+  });
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => {

@@ -27,6 +27,10 @@ export function deliveryPart(createdAt: string): string {
 }
 
 /** The file of a part written at checkpoint generation `gen`: files are never overwritten in place. */
+export function auditPart(at: string): string {
+  return `aud.${hourOf(at)}`;
+}
+
 export function partFile(part: string, gen: number): string {
   return `${part}.g${gen}.json`;
 }

@@ -5,9 +5,10 @@ import type { Store } from './store.js';
  * than `retentionDays` ago whose every delivery succeeded (or that had none), with those deliveries and
  * their attempts. Events with a pending or failed delivery are kept until it is retried or its
  * subscription is deleted. Snapshots are never dropped: they are what the next poll diffs against.
- * @returns how many events and deliveries were dropped; the caller commits.
+ * Audit entries older than the same window are dropped too.
+ * @returns how many events, deliveries and audit entries were dropped; the caller commits.
  */
-export function compact(store: Store, retentionDays: number, now = Date.now()): { events: number; deliveries: number } {
+export function compact(store: Store, retentionDays: number, now = Date.now()): { events: number; deliveries: number; audit: number } {
   const cutoff = new Date(now - retentionDays * 86_400_000).toISOString();
   const byEvent = new Map<string, string[]>();
   const keep = new Set<string>();
@@ -31,5 +32,6 @@ export function compact(store: Store, retentionDays: number, now = Date.now()): 
     }
   }
   store.dropEvents(drop);
-  return { events: drop.size, deliveries };
+  const audit = store.dropAuditBefore(cutoff);
+  return { events: drop.size, deliveries, audit };
 }

@@ -126,6 +126,21 @@ export interface ResourceState {
   last_error: { message: string; at: string } | null;
 }
 
+/** One admin action, for the audit trail (`GET /v1/audit`). Never holds secrets or record values. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  /** e.g. `subscription.created`, `subscription.secret_rotated`, `event.replayed`. */
+  action: string;
+  /** Who: the admin token (`admin`), later an API key's name. */
+  actor: string;
+  /** The `X-Request-Id` of the admin request. */
+  request_id: string | null;
+  /** The id acted on (subscription, event, delivery), if any. */
+  target: string | null;
+  details: Record<string, unknown>;
+}
+
 export interface StoreData {
   version: 1;
   subscriptions: Record<string, Subscription>;
@@ -136,8 +151,10 @@ export interface StoreData {
   /** In detection order (ids are ULIDs, so also sorted by id). */
   events: StoredEvent[];
   deliveries: Record<string, Delivery>;
+  /** In time order; retained like events. */
+  audit: AuditEntry[];
 }
 
 export function emptyStore(): StoreData {
-  return { version: 1, subscriptions: {}, resources: {}, snapshots: {}, events: [], deliveries: {} };
+  return { version: 1, subscriptions: {}, resources: {}, snapshots: {}, events: [], deliveries: {}, audit: [] };
 }

@@ -5,8 +5,8 @@ import { plainCodec, type Codec } from './codec.js';
 import { DurableJsonFile, StoreCorruptError, syncDir } from './durable-file.js';
 import { Journal, readJournal } from './journal.js';
 import { acquireLock } from './lock.js';
-import { deliveryPart, eventPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
-import type { Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
+import { auditPart, deliveryPart, eventPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
+import type { AuditEntry, Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
 import { emptyStore, withSubscriptionDefaults } from './schema.js';
 
 /** `manifest.json`: which file holds each part at the last checkpoint, and its generation. */
@@ -22,7 +22,8 @@ type Op =
   | { t: 'res'; k: string; v?: ResourceState }
   | { t: 'snap'; k: string; id: string; v?: Snapshot }
   | { t: 'evt'; id: string; v?: StoredEvent }
-  | { t: 'dlv'; id: string; v?: Delivery };
+  | { t: 'dlv'; id: string; v?: Delivery }
+  | { t: 'aud'; id: string; v?: AuditEntry };
 
 interface JournalLine {
   seq: number;
@@ -33,7 +34,8 @@ type PartContent =
   | { kind: 'meta'; subscriptions: StoreData['subscriptions']; resources: StoreData['resources'] }
   | { kind: 'snap'; key: string; snapshots: Record<string, Snapshot> }
   | { kind: 'evt'; events: StoredEvent[] }
-  | { kind: 'dlv'; deliveries: Delivery[] };
+  | { kind: 'dlv'; deliveries: Delivery[] }
+  | { kind: 'aud'; entries: AuditEntry[] };
 
 export interface StoreOptions {
   /** Encryption of every file (issue "Patient data"); plain JSON by default. */
@@ -71,6 +73,7 @@ export class Store {
   private codec: Codec;
   private readonly options: Required<Omit<StoreOptions, 'codec'>>;
   private readonly eventIndex = new Map<string, StoredEvent>();
+  private readonly auditIndex = new Map<string, AuditEntry>();
   /** Entities changed since the last commit: `kind\0key[\0id]`. */
   private pending = new Set<string>();
   /** Parts changed since the last checkpoint cut. */
@@ -125,7 +128,7 @@ export class Store {
     await manifestDb.read();
     const manifest = manifestDb.data;
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    if (!manifest && names.some((n) => /^(snap|evt|dlv|meta)\..*\.json$/.test(n))) {
+    if (!manifest && names.some((n) => /^(snap|evt|dlv|aud|meta)\..*\.json$/.test(n))) {
       throw new StoreCorruptError(this.file, new Error('manifest.json is missing but part files exist'));
     }
     if (manifest && (manifest.version !== 2 || typeof manifest.gen !== 'number' || typeof manifest.parts !== 'object')) {
@@ -162,6 +165,7 @@ export class Store {
     }
     if (removed.size > 0) this.data.events = this.data.events.filter((e) => !removed.has(e.payload.id));
     this.data.events.sort((a, b) => (a.payload.id < b.payload.id ? -1 : a.payload.id > b.payload.id ? 1 : 0));
+    this.data.audit.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const [id, sub] of Object.entries(this.data.subscriptions)) this.data.subscriptions[id] = withSubscriptionDefaults(sub);
     this.reindex();
 
@@ -270,6 +274,25 @@ export class Store {
   deleteDelivery(id: string): void {
     this.touchDelivery(id);
     delete this.data.deliveries[id];
+  }
+
+  /** Appends an audit entry (in time order). */
+  appendAudit(entry: AuditEntry): void {
+    this.data.audit.push(entry);
+    this.auditIndex.set(entry.id, entry);
+    this.mark(`aud${SEP}${entry.id}`, auditPart(entry.at));
+  }
+
+  /** Drops audit entries older than `cutoff` (ISO time): retention. @returns how many. */
+  dropAuditBefore(cutoff: string): number {
+    let n = 0;
+    while (n < this.data.audit.length && this.data.audit[n]!.at < cutoff) n += 1;
+    for (const e of this.data.audit.slice(0, n)) {
+      this.auditIndex.delete(e.id);
+      this.mark(`aud${SEP}${e.id}`, auditPart(e.at));
+    }
+    this.data.audit.splice(0, n);
+    return n;
   }
 
   // ---- durability ------------------------------------------------------------------------------
@@ -423,6 +446,8 @@ export class Store {
         return { t, id: a, v: this.eventIndex.get(a) };
       case 'dlv':
         return { t, id: a, v: this.data.deliveries[a] };
+      case 'aud':
+        return { t, id: a, v: this.auditIndex.get(a) };
     }
   }
 
@@ -461,6 +486,14 @@ export class Store {
         if (op.v) this.data.deliveries[op.id] = op.v;
         else delete this.data.deliveries[op.id];
         return;
+      case 'aud':
+        if (op.v && !this.auditIndex.has(op.id)) {
+          this.data.audit.push(op.v);
+          this.auditIndex.set(op.id, op.v);
+        } else if (!op.v && this.auditIndex.delete(op.id)) {
+          this.data.audit = this.data.audit.filter((e) => e.id !== op.id);
+        }
+        return;
     }
   }
 
@@ -479,12 +512,17 @@ export class Store {
       case 'dlv':
         for (const d of content.deliveries) data.deliveries[d.id] = d;
         return;
+      case 'aud':
+        for (const e of content.entries) data.audit.push(e);
+        return;
       default:
         throw new StoreCorruptError(join(this.dir, this.manifest.parts[part] ?? part), new Error('unknown part kind'));
     }
   }
 
   private reindex(): void {
+    this.auditIndex.clear();
+    for (const e of this.data.audit) this.auditIndex.set(e.id, e);
     this.eventIndex.clear();
     this.partOf.clear();
     for (const e of this.data.events) {
@@ -500,6 +538,7 @@ export class Store {
     for (const key of Object.keys(this.data.snapshots)) parts.add(snapshotPart(key));
     for (const e of this.data.events) parts.add(eventPart(e.payload.timestamp));
     for (const d of Object.values(this.data.deliveries)) parts.add(deliveryPart(d.created_at));
+    for (const e of this.data.audit) parts.add(auditPart(e.at));
     return parts;
   }
 
@@ -510,6 +549,7 @@ export class Store {
       if (part === META_PART) out.set(part, { kind: 'meta', subscriptions: this.data.subscriptions, resources: this.data.resources });
       else if (part.startsWith('evt.')) out.set(part, { kind: 'evt', events: [] });
       else if (part.startsWith('dlv.')) out.set(part, { kind: 'dlv', deliveries: [] });
+      else if (part.startsWith('aud.')) out.set(part, { kind: 'aud', entries: [] });
       else if (part.startsWith('snap.')) {
         const key = Object.keys(this.data.snapshots).find((k) => snapshotPart(k) === part);
         out.set(part, { kind: 'snap', key: key ?? part, snapshots: key ? this.data.snapshots[key]! : {} });
@@ -525,6 +565,12 @@ export class Store {
       for (const d of Object.values(this.data.deliveries)) {
         const c = out.get(deliveryPart(d.created_at));
         if (c?.kind === 'dlv') c.deliveries.push(d);
+      }
+    }
+    if ([...wanted].some((p) => p.startsWith('aud.'))) {
+      for (const e of this.data.audit) {
+        const c = out.get(auditPart(e.at));
+        if (c?.kind === 'aud') c.entries.push(e);
       }
     }
     return [...out].map(([part, content]) => ({ part, content }));
@@ -549,6 +595,7 @@ function isEmptyPart(content: PartContent): boolean {
   if (content.kind === 'evt') return content.events.length === 0;
   if (content.kind === 'dlv') return content.deliveries.length === 0;
   if (content.kind === 'snap') return Object.keys(content.snapshots).length === 0;
+  if (content.kind === 'aud') return content.entries.length === 0;
   return false;
 }
 

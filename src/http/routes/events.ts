@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { matchesEventType, EVENT_TYPE_PATTERN } from '../../delivery/match.js';
 import type { StoredEvent } from '../../store/schema.js';
+import { audit } from '../audit.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { decodeCursor, pageNewestFirst, pageQuery } from '../pagination.js';
@@ -69,6 +70,7 @@ export function eventRoutes(deps: AdminDeps) {
         ? [activeSubscription(subscription_id)]
         : Object.values(store.data.subscriptions).filter((s) => s.status === 'active' && matchesEventType(s.event_types, e.payload.type));
       const created = dispatcher.replay(targets.map((s) => ({ eventId: e.payload.id, subscriptionId: s.id })));
+      audit(store, c, 'event.replayed', e.payload.id, { subscriptions: targets.map((s) => s.id) });
       await store.commit();
       return c.json({ event_id: e.payload.id, deliveries: created.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) }, 202);
     });
@@ -93,6 +95,7 @@ export function eventRoutes(deps: AdminDeps) {
       for (const s of matching) targets.push({ eventId: e.payload.id, subscriptionId: s.id });
     }
     const created = dispatcher.replay(targets);
+    audit(store, c, 'events.replayed', body.subscription_id ?? null, { since: body.since, until: body.until ?? null, event_types: body.event_types ?? null, events: eventCount, deliveries: created.length });
     await store.commit();
     return c.json({ events: eventCount, deliveries: created.length }, 202);
   });

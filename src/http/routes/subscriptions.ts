@@ -5,6 +5,7 @@ import { generateSecret } from '../../delivery/sign.js';
 import { UnsafeUrlError } from '../../delivery/ssrf.js';
 import type { Delivery, Subscription } from '../../store/schema.js';
 import { newId } from '../../util/ids.js';
+import { audit } from '../audit.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { decodeCursor, pageNewestFirst, pageQuery } from '../pagination.js';
@@ -104,6 +105,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
         updated_at: at,
       };
       store.putSubscription(sub);
+      audit(store, c, 'subscription.created', sub.id, { url: sub.url, event_types: sub.event_types });
       await store.commit();
       deps.logger.info({ subscription: sub.id, event_types: sub.event_types }, 'subscription created');
       return c.json({ ...publicSubscription(sub), secret: sub.secret }, 201);
@@ -126,6 +128,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       sub.secret = generateSecret();
       sub.updated_at = new Date(nowMs).toISOString();
       store.touchSubscription(sub.id);
+      audit(store, c, 'subscription.secret_rotated', sub.id, { grace_period_seconds });
       await store.commit();
       deps.logger.info({ subscription: sub.id, grace_period_seconds }, 'subscription secret rotated');
       return c.json({ secret: sub.secret, previous_secret_expires_at: grace_period_seconds > 0 ? expires_at : null });
@@ -151,6 +154,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       }
       sub.updated_at = now();
       store.touchSubscription(sub.id);
+      audit(store, c, 'subscription.updated', sub.id, { fields: Object.keys(body) });
       await store.commit();
       worker.refresh();
       return c.json(publicSubscription(sub));
@@ -159,6 +163,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       const sub = find(c.req.param('id'));
       // Its deliveries (and their attempts) go with it; pending ones are never sent.
       worker.forget(store.deleteSubscription(sub.id));
+      audit(store, c, 'subscription.deleted', sub.id, { url: sub.url });
       await store.commit();
       deps.logger.info({ subscription: sub.id }, 'subscription deleted');
       return c.body(null, 204);
@@ -186,6 +191,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
         if (created < from || created >= to) continue;
         if (worker.retryNow(d.id)) count += 1;
       }
+      audit(store, c, 'subscription.recovered', sub.id, { since, until: until ?? null, deliveries: count });
       await store.commit();
       deps.logger.info({ subscription: sub.id, deliveries: count }, 'recover requested');
       return c.json({ deliveries: count }, 202);
@@ -203,6 +209,7 @@ export function deliveryRoutes(deps: AdminDeps) {
       throw new ApiError(409, 'subscription_disabled', `Subscription ${d.subscription_id} is disabled; enable it first`);
     }
     deps.worker.retryNow(id);
+    audit(deps.store, c, 'delivery.retried', id, { event_id: d.event_id, subscription_id: d.subscription_id });
     await deps.store.commit();
     return c.json(publicDelivery(d), 202);
   });
