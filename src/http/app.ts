@@ -1,5 +1,4 @@
 import { Hono } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
@@ -7,7 +6,9 @@ import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
 import { decodeCursor, pageNewestFirst, pageQuery } from './pagination.js';
 import { validate } from './validate.js';
+import { authenticate, authorize } from './auth.js';
 import type { AdminDeps } from './context.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
 import { ApiError } from './errors.js';
 import { eventRoutes } from './routes/events.js';
 import { deliveryRoutes, subscriptionRoutes } from './routes/subscriptions.js';
@@ -17,8 +18,9 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * The admin API (issue "The bridge end to end on Cliniko", Admin API): `/healthz` without auth,
- * everything under `/v1` behind `Authorization: Bearer <BRIDGE_ADMIN_TOKEN>` (hono's bearerAuth
- * compares in constant time). Every error is `{ "error": { "code", "message" } }`.
+ * everything under `/v1` behind `Authorization: Bearer <token>` — the admin token or an API key with
+ * scopes (src/http/auth.ts): 401 without a valid token, 403 without the scope. Every error is
+ * `{ "error": { "code", "message" } }`.
  */
 export function createAdminApp(deps: AdminDeps): Hono {
   const app = new Hono();
@@ -41,12 +43,8 @@ export function createAdminApp(deps: AdminDeps): Hono {
 
   app.use(
     '/v1/*',
-    bearerAuth({
-      token: deps.adminToken,
-      noAuthenticationHeader: { message: { error: { code: 'unauthorized', message: 'Authorization: Bearer <token> is required' } } },
-      invalidAuthenticationHeader: { message: { error: { code: 'unauthorized', message: 'Authorization header must be "Bearer <token>"' } } },
-      invalidToken: { message: { error: { code: 'unauthorized', message: 'invalid admin token' } } },
-    }),
+    authenticate(deps.store, deps.adminToken),
+    authorize(),
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
@@ -54,6 +52,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
       },
     }),
   );
+  app.route('/v1/api-keys', apiKeyRoutes(deps));
   app.route('/v1/subscriptions', subscriptionRoutes(deps));
   app.route('/v1/deliveries', deliveryRoutes(deps));
   app.route('/v1/events', events);

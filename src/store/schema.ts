@@ -3,6 +3,34 @@
  * Times are ISO 8601 UTC strings; durations are milliseconds.
  */
 
+/** What an API key may do; the admin token may do everything. */
+export const SCOPES = [
+  'subscriptions:read',
+  'subscriptions:write',
+  'events:read',
+  'events:write',
+  'deliveries:write',
+  'sources:read',
+  'sources:write',
+  'audit:read',
+] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** An API key (`POST /v1/api-keys`). The key itself is shown once; only its SHA-256 is kept. */
+export interface ApiKey {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  /** `own`: the key sees and changes only subscriptions it created; `all`: every subscription. */
+  subscriptions: 'own' | 'all';
+  /** Hex SHA-256 of the key. Keys are 32 random bytes, so a fast hash is enough. */
+  hash: string;
+  /** The key's first characters, to tell keys apart in lists. */
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+}
+
 /** Why a subscription is disabled: by an admin, a 410 Gone, or only failures for `BRIDGE_DISABLE_AFTER`. */
 export type DisabledReason = 'manual' | 'gone' | 'failing';
 
@@ -32,6 +60,8 @@ export interface Subscription {
   fields: string[] | null;
   /** Since when every attempt failed (no success since); null when healthy. */
   failing_since: string | null;
+  /** The API key that created it; null for the admin token. */
+  owner: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -51,6 +81,7 @@ export function withSubscriptionDefaults(s: Partial<Subscription> & Pick<Subscri
     payload: 'full',
     fields: null,
     failing_since: null,
+    owner: null,
     created_at: new Date(0).toISOString(),
     updated_at: new Date(0).toISOString(),
     ...s,
@@ -153,8 +184,9 @@ export interface StoreData {
   deliveries: Record<string, Delivery>;
   /** In time order; retained like events. */
   audit: AuditEntry[];
+  api_keys: Record<string, ApiKey>;
 }
 
 export function emptyStore(): StoreData {
-  return { version: 1, subscriptions: {}, resources: {}, snapshots: {}, events: [], deliveries: {}, audit: [] };
+  return { version: 1, subscriptions: {}, resources: {}, snapshots: {}, events: [], deliveries: {}, audit: [], api_keys: {} };
 }

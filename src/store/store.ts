@@ -6,7 +6,7 @@ import { DurableJsonFile, StoreCorruptError, syncDir } from './durable-file.js';
 import { Journal, readJournal } from './journal.js';
 import { acquireLock } from './lock.js';
 import { auditPart, deliveryPart, eventPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
-import type { AuditEntry, Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
+import type { ApiKey, AuditEntry, Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
 import { emptyStore, withSubscriptionDefaults } from './schema.js';
 
 /** `manifest.json`: which file holds each part at the last checkpoint, and its generation. */
@@ -23,7 +23,8 @@ type Op =
   | { t: 'snap'; k: string; id: string; v?: Snapshot }
   | { t: 'evt'; id: string; v?: StoredEvent }
   | { t: 'dlv'; id: string; v?: Delivery }
-  | { t: 'aud'; id: string; v?: AuditEntry };
+  | { t: 'aud'; id: string; v?: AuditEntry }
+  | { t: 'key'; id: string; v?: ApiKey };
 
 interface JournalLine {
   seq: number;
@@ -31,7 +32,7 @@ interface JournalLine {
 }
 
 type PartContent =
-  | { kind: 'meta'; subscriptions: StoreData['subscriptions']; resources: StoreData['resources'] }
+  | { kind: 'meta'; subscriptions: StoreData['subscriptions']; resources: StoreData['resources']; api_keys?: StoreData['api_keys'] }
   | { kind: 'snap'; key: string; snapshots: Record<string, Snapshot> }
   | { kind: 'evt'; events: StoredEvent[] }
   | { kind: 'dlv'; deliveries: Delivery[] }
@@ -186,6 +187,13 @@ export class Store {
   putSubscription(sub: Subscription): void {
     this.data.subscriptions[sub.id] = sub;
     this.touchSubscription(sub.id);
+  }
+
+  /** Adds, replaces or (with `undefined`) removes an API key. */
+  putApiKey(id: string, key: ApiKey | undefined): void {
+    if (key) this.data.api_keys[id] = key;
+    else delete this.data.api_keys[id];
+    this.mark(`key${SEP}${id}`, META_PART);
   }
 
   /** Records that a subscription object was changed in place. */
@@ -448,6 +456,8 @@ export class Store {
         return { t, id: a, v: this.data.deliveries[a] };
       case 'aud':
         return { t, id: a, v: this.auditIndex.get(a) };
+      case 'key':
+        return { t, id: a, v: this.data.api_keys[a] };
     }
   }
 
@@ -486,6 +496,10 @@ export class Store {
         if (op.v) this.data.deliveries[op.id] = op.v;
         else delete this.data.deliveries[op.id];
         return;
+      case 'key':
+        if (op.v) this.data.api_keys[op.id] = op.v;
+        else delete this.data.api_keys[op.id];
+        return;
       case 'aud':
         if (op.v && !this.auditIndex.has(op.id)) {
           this.data.audit.push(op.v);
@@ -502,6 +516,7 @@ export class Store {
       case 'meta':
         data.subscriptions = content.subscriptions;
         data.resources = content.resources;
+        data.api_keys = content.api_keys ?? {};
         return;
       case 'snap':
         data.snapshots[content.key] = content.snapshots;
@@ -546,7 +561,7 @@ export class Store {
   private partContents(wanted: ReadonlySet<string>): Array<{ part: string; content: PartContent }> {
     const out = new Map<string, PartContent>();
     for (const part of wanted) {
-      if (part === META_PART) out.set(part, { kind: 'meta', subscriptions: this.data.subscriptions, resources: this.data.resources });
+      if (part === META_PART) out.set(part, { kind: 'meta', subscriptions: this.data.subscriptions, resources: this.data.resources, api_keys: this.data.api_keys });
       else if (part.startsWith('evt.')) out.set(part, { kind: 'evt', events: [] });
       else if (part.startsWith('dlv.')) out.set(part, { kind: 'dlv', deliveries: [] });
       else if (part.startsWith('aud.')) out.set(part, { kind: 'aud', entries: [] });

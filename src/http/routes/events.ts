@@ -1,8 +1,9 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { matchesEventType, EVENT_TYPE_PATTERN } from '../../delivery/match.js';
 import type { StoredEvent } from '../../store/schema.js';
 import { audit } from '../audit.js';
+import { canSee } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { decodeCursor, pageNewestFirst, pageQuery } from '../pagination.js';
@@ -12,8 +13,10 @@ const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 tim
 
 const listQuery = z.object({
   type: z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"').optional(),
+  resource: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a resource name such as individual_appointment').optional(),
   resource_id: z.string().min(1).optional(),
   since: isoTime.optional(),
+  until: isoTime.optional(),
   ...pageQuery,
 });
 const replayOne = z.strictObject({ subscription_id: z.string().optional() });
@@ -32,10 +35,14 @@ export function eventRoutes(deps: AdminDeps) {
     if (!e) throw new ApiError(404, 'not_found', `No event ${id}`);
     return e;
   };
-  const deliveriesOf = (eventId: string) => Object.values(store.data.deliveries).filter((d) => d.event_id === eventId);
-  const activeSubscription = (id: string) => {
+  const deliveriesOf = (c: Context, eventId: string) =>
+    Object.values(store.data.deliveries).filter((d) => {
+      const sub = store.data.subscriptions[d.subscription_id];
+      return d.event_id === eventId && (!sub || canSee(c, sub));
+    });
+  const activeSubscription = (c: Context, id: string) => {
     const sub = store.data.subscriptions[id];
-    if (!sub) throw new ApiError(404, 'not_found', `No subscription ${id}`);
+    if (!sub || !canSee(c, sub)) throw new ApiError(404, 'not_found', `No subscription ${id}`);
     if (sub.status !== 'active') throw new ApiError(409, 'subscription_disabled', `Subscription ${id} is disabled; enable it first`);
     return sub;
   };
@@ -43,22 +50,29 @@ export function eventRoutes(deps: AdminDeps) {
   const events = new Hono()
     .get('/', validate('query', listQuery), (c) => {
       const q = c.req.valid('query');
-      const since = q.since ? Date.parse(q.since) : undefined;
-      const keep = (e: StoredEvent) =>
-        (!q.type || matchesEventType([q.type], e.payload.type)) &&
-        (!q.resource_id || e.payload.data.id === q.resource_id) &&
-        (since === undefined || Date.parse(e.payload.timestamp) >= since);
+      const since = q.since ? Date.parse(q.since) : -Infinity;
+      const until = q.until ? Date.parse(q.until) : Infinity;
+      const keep = (e: StoredEvent) => {
+        const t = Date.parse(e.payload.timestamp);
+        return (
+          (!q.type || matchesEventType([q.type], e.payload.type)) &&
+          (!q.resource || e.payload.data.resource === q.resource) &&
+          (!q.resource_id || e.payload.data.id === q.resource_id) &&
+          t >= since &&
+          t < until
+        );
+      };
       const page = pageNewestFirst(store.data.events, (e) => e.payload.id, keep, q.limit, q.cursor ? decodeCursor(q.cursor, 'evt') : undefined);
       return c.json({ data: page.data.map((e) => e.payload), next_cursor: page.next_cursor });
     })
     .get('/:id', (c) => {
       const e = find(c.req.param('id'));
-      const deliveries = deliveriesOf(e.payload.id).map(({ attempts: _a, ...d }) => d);
+      const deliveries = deliveriesOf(c, e.payload.id).map(({ attempts: _a, ...d }) => d);
       return c.json({ ...e.payload, deliveries });
     })
     .get('/:id/attempts', (c) => {
       const e = find(c.req.param('id'));
-      const data = deliveriesOf(e.payload.id)
+      const data = deliveriesOf(c, e.payload.id)
         .flatMap((d) => d.attempts.map((a) => ({ ...a, delivery_id: d.id, subscription_id: d.subscription_id })))
         .sort((a, b) => a.id.localeCompare(b.id));
       return c.json({ data });
@@ -67,8 +81,8 @@ export function eventRoutes(deps: AdminDeps) {
       const e = find(c.req.param('id'));
       const { subscription_id } = c.req.valid('json');
       const targets = subscription_id
-        ? [activeSubscription(subscription_id)]
-        : Object.values(store.data.subscriptions).filter((s) => s.status === 'active' && matchesEventType(s.event_types, e.payload.type));
+        ? [activeSubscription(c, subscription_id)]
+        : Object.values(store.data.subscriptions).filter((s) => s.status === 'active' && canSee(c, s) && matchesEventType(s.event_types, e.payload.type));
       const created = dispatcher.replay(targets.map((s) => ({ eventId: e.payload.id, subscriptionId: s.id })));
       audit(store, c, 'event.replayed', e.payload.id, { subscriptions: targets.map((s) => s.id) });
       await store.commit();
@@ -81,8 +95,8 @@ export function eventRoutes(deps: AdminDeps) {
     const until = body.until ? Date.parse(body.until) : Infinity;
     if (until <= since) throw new ApiError(400, 'invalid_request', 'until must be after since');
     const subs = body.subscription_id
-      ? [activeSubscription(body.subscription_id)]
-      : Object.values(store.data.subscriptions).filter((s) => s.status === 'active');
+      ? [activeSubscription(c, body.subscription_id)]
+      : Object.values(store.data.subscriptions).filter((s) => s.status === 'active' && canSee(c, s));
     const targets: Array<{ eventId: string; subscriptionId: string }> = [];
     let eventCount = 0;
     for (const e of store.data.events) {

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { z } from 'zod';
 import { EVENT_TYPE_PATTERN } from '../../delivery/match.js';
 import { generateSecret } from '../../delivery/sign.js';
@@ -6,6 +6,7 @@ import { UnsafeUrlError } from '../../delivery/ssrf.js';
 import type { Delivery, Subscription } from '../../store/schema.js';
 import { newId } from '../../util/ids.js';
 import { audit } from '../audit.js';
+import { canSee, principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { decodeCursor, pageNewestFirst, pageQuery } from '../pagination.js';
@@ -65,9 +66,10 @@ export function publicDelivery(d: Delivery) {
 /** `/v1/subscriptions`: create, list, read, change, delete, secrets, deliveries and recover. */
 export function subscriptionRoutes(deps: AdminDeps) {
   const { store, worker } = deps;
-  const find = (id: string): Subscription => {
+  const find = (c: Context, id: string): Subscription => {
     const s = store.data.subscriptions[id];
-    if (!s) throw new ApiError(404, 'not_found', `No subscription ${id}`);
+    // Another key's subscription is as unknown as a missing one.
+    if (!s || !canSee(c, s)) throw new ApiError(404, 'not_found', `No subscription ${id}`);
     return s;
   };
   const checkUrl = async (raw: string) => {
@@ -101,6 +103,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
         payload: body.payload ?? 'full',
         fields: body.fields ?? null,
         failing_since: null,
+        owner: principalOf(c).keyId,
         created_at: at,
         updated_at: at,
       };
@@ -112,14 +115,16 @@ export function subscriptionRoutes(deps: AdminDeps) {
     })
     .get('/', validate('query', z.object(pageQuery)), (c) => {
       const { limit, cursor } = c.req.valid('query');
-      const all = Object.values(store.data.subscriptions).sort((a, b) => a.id.localeCompare(b.id));
+      const all = Object.values(store.data.subscriptions)
+        .filter((s) => canSee(c, s))
+        .sort((a, b) => a.id.localeCompare(b.id));
       const page = pageNewestFirst(all, (s) => s.id, () => true, limit, cursor ? decodeCursor(cursor, 'sub') : undefined);
       return c.json({ data: page.data.map(publicSubscription), next_cursor: page.next_cursor });
     })
-    .get('/:id', (c) => c.json(publicSubscription(find(c.req.param('id')))))
-    .get('/:id/secret', (c) => c.json({ secret: find(c.req.param('id')).secret }))
+    .get('/:id', (c) => c.json(publicSubscription(find(c, c.req.param('id')))))
+    .get('/:id/secret', (c) => c.json({ secret: find(c, c.req.param('id')).secret }))
     .post('/:id/secret/rotate', validate('json', rotateBody), async (c) => {
-      const sub = find(c.req.param('id'));
+      const sub = find(c, c.req.param('id'));
       const { grace_period_seconds } = c.req.valid('json');
       const nowMs = Date.now();
       const kept = sub.previous_secrets.filter((p) => Date.parse(p.expires_at) > nowMs);
@@ -134,7 +139,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       return c.json({ secret: sub.secret, previous_secret_expires_at: grace_period_seconds > 0 ? expires_at : null });
     })
     .patch('/:id', validate('json', patchBody), async (c) => {
-      const sub = find(c.req.param('id'));
+      const sub = find(c, c.req.param('id'));
       const body = c.req.valid('json');
       if (body.url !== undefined) await checkUrl(body.url);
       if (body.url !== undefined) sub.url = body.url;
@@ -160,7 +165,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       return c.json(publicSubscription(sub));
     })
     .delete('/:id', async (c) => {
-      const sub = find(c.req.param('id'));
+      const sub = find(c, c.req.param('id'));
       // Its deliveries (and their attempts) go with it; pending ones are never sent.
       worker.forget(store.deleteSubscription(sub.id));
       audit(store, c, 'subscription.deleted', sub.id, { url: sub.url });
@@ -169,7 +174,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       return c.body(null, 204);
     })
     .get('/:id/deliveries', validate('query', deliveriesQuery), (c) => {
-      const sub = find(c.req.param('id'));
+      const sub = find(c, c.req.param('id'));
       const { status, limit, cursor } = c.req.valid('query');
       const mine = Object.values(store.data.deliveries)
         .filter((d) => d.subscription_id === sub.id)
@@ -178,7 +183,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       return c.json({ data: page.data.map(publicDelivery), next_cursor: page.next_cursor });
     })
     .post('/:id/recover', validate('json', recoverBody), async (c) => {
-      const sub = find(c.req.param('id'));
+      const sub = find(c, c.req.param('id'));
       if (sub.status !== 'active') throw new ApiError(409, 'subscription_disabled', `Subscription ${sub.id} is disabled; enable it first`);
       const { since, until } = c.req.valid('json');
       const from = Date.parse(since);
@@ -203,7 +208,8 @@ export function deliveryRoutes(deps: AdminDeps) {
   return new Hono().post('/:id/retry', async (c) => {
     const id = c.req.param('id');
     const d = deps.store.data.deliveries[id];
-    if (!d) throw new ApiError(404, 'not_found', `No delivery ${id}`);
+    const owner = d ? deps.store.data.subscriptions[d.subscription_id] : undefined;
+    if (!d || (owner && !canSee(c, owner))) throw new ApiError(404, 'not_found', `No delivery ${id}`);
     if (d.status === 'succeeded') throw new ApiError(409, 'already_succeeded', `Delivery ${id} already succeeded; replay its event instead`);
     if (deps.store.data.subscriptions[d.subscription_id]?.status !== 'active') {
       throw new ApiError(409, 'subscription_disabled', `Subscription ${d.subscription_id} is disabled; enable it first`);

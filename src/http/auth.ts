@@ -1,0 +1,92 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import type { Scope, Subscription } from '../store/schema.js';
+import type { Store } from '../store/store.js';
+import { ApiError } from './errors.js';
+
+/** Who is calling: the admin token, or an API key with its scopes. */
+export interface Principal {
+  actor: string;
+  keyId: string | null;
+  scopes: ReadonlySet<Scope> | 'all';
+  /** True for keys limited to the subscriptions they created. */
+  ownSubscriptionsOnly: boolean;
+}
+
+const ADMIN: Principal = { actor: 'admin', keyId: null, scopes: 'all', ownSubscriptionsOnly: false };
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * `Authorization: Bearer <token>` for everything under `/v1`: the admin token (compared in constant
+ * time, on digests so lengths never leak) or an API key (looked up by its SHA-256). Missing or wrong
+ * → 401 `{ error: { code: "unauthorized" } }`.
+ */
+export function authenticate(store: Store, adminToken: string): MiddlewareHandler {
+  const adminDigest = createHash('sha256').update(adminToken).digest();
+  const unauthorized = (message: string) => ({ message: { error: { code: 'unauthorized', message } } });
+  return bearerAuth({
+    verifyToken: (token, c) => {
+      if (timingSafeEqual(createHash('sha256').update(token).digest(), adminDigest)) {
+        c.set('principal' as never, ADMIN as never);
+        c.set('actor' as never, 'admin' as never);
+        return true;
+      }
+      const hash = sha256(token);
+      const key = Object.values(store.data.api_keys).find((k) => k.hash === hash);
+      if (!key) return false;
+      key.last_used_at = new Date().toISOString();
+      const principal: Principal = { actor: `key:${key.name}`, keyId: key.id, scopes: new Set(key.scopes), ownSubscriptionsOnly: key.subscriptions === 'own' };
+      c.set('principal' as never, principal as never);
+      c.set('actor' as never, principal.actor as never);
+      return true;
+    },
+    noAuthenticationHeader: unauthorized('Authorization: Bearer <token> is required'),
+    invalidAuthenticationHeader: unauthorized('Authorization header must be "Bearer <token>"'),
+    invalidToken: unauthorized('invalid token'),
+  });
+}
+
+export function principalOf(c: Context): Principal {
+  return (c.get('principal' as never) as Principal | undefined) ?? ADMIN;
+}
+
+/** 403 `forbidden` unless the caller holds `scope` (the admin token holds every scope). */
+export function requireScope(c: Context, scope: Scope | 'admin'): void {
+  const p = principalOf(c);
+  if (p.scopes === 'all') return;
+  if (scope === 'admin' || !p.scopes.has(scope)) {
+    throw new ApiError(403, 'forbidden', scope === 'admin' ? 'only the admin token may do this' : `this key lacks the ${scope} scope`);
+  }
+}
+
+/**
+ * The scope a request needs, from its method and path (issue "Zapier REST hooks, … API keys with
+ * scopes"): reads need `<family>:read`, changes `<family>:write`.
+ */
+export function scopeFor(method: string, path: string): Scope | 'admin' {
+  const read = method === 'GET' || method === 'HEAD';
+  if (path.startsWith('/v1/api-keys')) return 'admin';
+  if (path.startsWith('/v1/audit')) return 'audit:read';
+  if (path.startsWith('/v1/deliveries')) return 'deliveries:write';
+  if (path.startsWith('/v1/subscriptions') || path.startsWith('/v1/hooks')) return read ? 'subscriptions:read' : 'subscriptions:write';
+  if (path.startsWith('/v1/events') || path.startsWith('/v1/replay') || path.startsWith('/v1/event-types')) return read ? 'events:read' : 'events:write';
+  return read ? 'sources:read' : 'sources:write';
+}
+
+/** Scope check for every `/v1` request (after `authenticate`). */
+export function authorize(): MiddlewareHandler {
+  return async (c, next) => {
+    requireScope(c, scopeFor(c.req.method, c.req.path));
+    await next();
+  };
+}
+
+/** Whether the caller may see a subscription: keys limited to their own see only those they created. */
+export function canSee(c: Context, sub: Subscription): boolean {
+  const p = principalOf(c);
+  return !p.ownSubscriptionsOnly || sub.owner === p.keyId;
+}

@@ -1,0 +1,73 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Harness } from './helpers/harness.js';
+
+describe('API keys with scopes', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await Harness.create({ seed: { contacts: 2 }, env: { BRIDGE_RESOURCES: 'contacts' } });
+  });
+  afterEach(async () => h?.close());
+
+  const issue = async (name: string, scopes: string[], subscriptions?: 'own' | 'all') => {
+    const res = await h.api('POST', '/v1/api-keys', { name, scopes, ...(subscriptions ? { subscriptions } : {}) });
+    expect(res.status).toBe(201);
+    return res.json as { id: string; key: string; name: string; scopes: string[] };
+  };
+
+  it('issues a key once, lists keys without their value, and revokes them', async () => {
+    const k = await issue('zapier', ['subscriptions:read', 'subscriptions:write']);
+    expect(k.key).toMatch(/^ceb_[A-Za-z0-9_-]{43}$/);
+    const list = await h.api('GET', '/v1/api-keys');
+    expect(list.json.data).toEqual([expect.objectContaining({ id: k.id, name: 'zapier', scopes: ['subscriptions:read', 'subscriptions:write'], subscriptions: 'own' })]);
+    expect(JSON.stringify(list.json)).not.toContain(k.key);
+    expect(JSON.stringify(h.bridge.store.data)).not.toContain(k.key);
+    expect((await h.api('GET', '/v1/subscriptions', undefined, k.key)).status).toBe(200);
+    expect((await h.api('DELETE', `/v1/api-keys/${k.id}`)).status).toBe(204);
+    const revoked = await h.api('GET', '/v1/subscriptions', undefined, k.key);
+    expect(revoked.status).toBe(401);
+    expect(revoked.json.error.code).toBe('unauthorized');
+  });
+
+  it('answers 403 for a valid key without the scope, 401 for a wrong token', async () => {
+    const k = await issue('reader', ['subscriptions:read']);
+    for (const [method, path, body] of [
+      ['GET', '/v1/events', undefined],
+      ['POST', '/v1/subscriptions', { url: h.receiver.url }],
+      ['POST', '/v1/poll', undefined],
+      ['GET', '/v1/audit', undefined],
+      ['GET', '/v1/api-keys', undefined],
+      ['POST', '/v1/api-keys', { name: 'x', scopes: ['events:read'] }],
+    ] as const) {
+      const res = await h.api(method, path, body, k.key);
+      expect(res.status, `${method} ${path}`).toBe(403);
+      expect(res.json.error.code).toBe('forbidden');
+    }
+    expect((await h.api('GET', '/v1/events', undefined, 'ceb_not-a-key-at-all-000000000000000000000')).status).toBe(401);
+  });
+
+  it('keeps a key limited to its own subscriptions out of everyone else’s', async () => {
+    const a = await issue('clinic-a', ['subscriptions:read', 'subscriptions:write', 'events:write', 'audit:read']);
+    const b = await issue('clinic-b', ['subscriptions:read', 'subscriptions:write', 'events:write']);
+    const all = await issue('ops', ['subscriptions:read'], 'all');
+    const subA = (await h.api('POST', '/v1/subscriptions', { url: h.receiver.url }, a.key)).json;
+    const subB = (await h.api('POST', '/v1/subscriptions', { url: h.receiver.url }, b.key)).json;
+    const adminSub = (await h.api('POST', '/v1/subscriptions', { url: h.receiver.url })).json;
+
+    expect((await h.api('GET', '/v1/subscriptions', undefined, a.key)).json.data.map((s: { id: string }) => s.id)).toEqual([subA.id]);
+    for (const [method, path, body] of [
+      ['GET', `/v1/subscriptions/${subB.id}`, undefined],
+      ['GET', `/v1/subscriptions/${subB.id}/secret`, undefined],
+      ['PATCH', `/v1/subscriptions/${subB.id}`, { description: 'mine now' }],
+      ['DELETE', `/v1/subscriptions/${adminSub.id}`, undefined],
+      ['POST', `/v1/subscriptions/${subB.id}/secret/rotate`, {}],
+      ['POST', '/v1/replay', { since: new Date(0).toISOString(), subscription_id: subB.id }],
+    ] as const) {
+      const res = await h.api(method, path, body, a.key);
+      expect(res.status, `${method} ${path}`).toBe(404);
+    }
+    expect((await h.api('GET', `/v1/subscriptions/${subB.id}`)).json.description).toBeNull();
+    expect((await h.api('GET', '/v1/subscriptions', undefined, all.key)).json.data).toHaveLength(3);
+    const auditLog = await h.api('GET', '/v1/audit', undefined, a.key);
+    expect(auditLog.json.data.find((e: { target: string }) => e.target === subA.id).actor).toBe('key:clinic-a');
+  });
+});
