@@ -136,13 +136,16 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     worker,
     stop: () =>
       (stopping ??= (async () => {
+        // 1. No new admin requests; those in flight finish (each awaits its own commit).
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        (server as Server).closeIdleConnections();
+        // 2. No new polls or attempts; attempts in flight finish (each bounded by its timeout).
         compaction.stop();
         await poller.stop();
         await worker.stop();
-        await store.close();
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        (server as Server).closeIdleConnections();
         await closed;
+        // 3. Everything recorded is committed and checkpointed.
+        await store.close();
         await Promise.all([...sources.map((s) => s.close()), sender.close()]);
       })()),
   };

@@ -5,7 +5,14 @@ import { StoreCorruptError } from './store/durable-file.js';
 import { StoreKeyError } from './store/encryption.js';
 import { StoreLockedError } from './store/lock.js';
 
-/** `npm start`: reads configuration from the environment and runs until SIGTERM/SIGINT. */
+/** How long a SIGTERM/SIGINT waits for work in flight before exiting anyway (ms). */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
+/**
+ * `npm start`: reads configuration from the environment and runs until SIGTERM/SIGINT, then stops
+ * cleanly (src/bridge.ts `stop`): exit 0 when everything in flight finished and the store is flushed
+ * within 30 s, exit 1 otherwise (committed work is safe either way; only attempts in flight repeat).
+ */
 async function main(): Promise<void> {
   let config;
   try {
@@ -31,6 +38,10 @@ async function main(): Promise<void> {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.info({ signal }, 'stopping');
+      setTimeout(() => {
+        logger.error({ timeoutMs: SHUTDOWN_TIMEOUT_MS }, 'stop timed out; exiting with work still in flight');
+        process.exit(1);
+      }, SHUTDOWN_TIMEOUT_MS).unref();
       bridge.stop().then(
         () => process.exit(0),
         (err: unknown) => {
