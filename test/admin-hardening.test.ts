@@ -129,3 +129,24 @@ describe('admin API hardening and audit', () => {
     expect((await h.api('GET', '/v1/audit')).json.data.map((e: { action: string }) => e.action)).toEqual(['subscription.created']);
   });
 });
+
+describe('readiness', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('is 503 until every resource has polled, 200 after, and stays 200 while a failed resource is within its backoff', async () => {
+    h = await Harness.create({ seed: { contacts: 2 }, env: { BRIDGE_RESOURCES: 'contacts' } });
+    const ready = async () => {
+      const res = await fetch(`${h.bridge.url}/readyz`);
+      return { status: res.status, json: (await res.json()) as { status: string; waiting: unknown[] } };
+    };
+    expect(await ready()).toMatchObject({ status: 503, json: { status: 'not_ready' } });
+    await h.poll();
+    expect(await ready()).toMatchObject({ status: 200, json: { status: 'ready', waiting: [] } });
+    h.sim.injectFault({ status: 500, times: 1 });
+    await h.poll();
+    // Failed, but within its backoff: still ready.
+    expect((await ready()).status).toBe(200);
+    expect((await fetch(`${h.bridge.url}/healthz`)).status).toBe(200);
+  });
+});

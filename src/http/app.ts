@@ -39,7 +39,22 @@ export function createAdminApp(deps: AdminDeps): Hono {
     );
   });
 
+  // Liveness: the process answers.
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Readiness: the store is loaded (it is, or the app would not exist) and every resource's last poll
+  // succeeded or failed recently enough to still be within its backoff.
+  app.get('/readyz', (c) => {
+    const now = Date.now();
+    const waiting = deps.poller
+      .describe()
+      .filter((r) => {
+        const ok = r.state?.last_success_at && !r.state.last_error;
+        const backingOff = r.state?.last_error && r.backoff_until && Date.parse(r.backoff_until) > now;
+        return !ok && !backingOff;
+      })
+      .map((r) => ({ source: r.source, resource: r.resource, last_error: r.state?.last_error?.message ?? null }));
+    return c.json({ status: waiting.length === 0 ? 'ready' : 'not_ready', waiting }, waiting.length === 0 ? 200 : 503);
+  });
 
   app.use(
     '/v1/*',
