@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, clinikoBaseUrlForKey, loadConfig } from '../src/config/index.js';
+import { CLINIKO_RESOURCE_PATHS } from '../src/sources/cliniko/resources.js';
 
 const valid = {
   CLINIKO_API_KEY: 'MS0xLWFiY2RlZmc-uk2',
@@ -26,7 +27,7 @@ describe('configuration', () => {
     expect(config.bridge.retryScheduleMs).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
     expect(config.bridge.deliveryTimeoutMs).toBe(15_000);
     expect(config.http).toEqual({ host: '127.0.0.1', port: 3000 });
-    expect(config.bridge.resources).toEqual(['patients', 'contacts', 'attendees', 'individual_appointments', 'group_appointments']);
+    expect(config.bridge.resources).toEqual(CLINIKO_RESOURCE_PATHS);
   });
 
   it('uses au1 for a key without a shard suffix', () => {
@@ -71,7 +72,7 @@ describe('configuration', () => {
     ['CLINIKO_RATE_LIMIT_PER_MIN', 'fast', 'must be a whole number from 1 to 10000'],
     ['BRIDGE_RETRY_SCHEDULE', '5s,5 minutes', 'must be a duration like 500ms, 15s, 5m, 2h or 5d'],
     ['BRIDGE_DELIVERY_TIMEOUT', '15', 'must be a duration'],
-    ['BRIDGE_RESOURCES', 'patients,invoices', 'must be a comma list of: patients'],
+    ['BRIDGE_RESOURCES', 'patients,widgets', 'must be "all" or a comma list of: patients'],
     ['BRIDGE_POLL_CRON', 'every minute', 'must be a croner pattern'],
     ['BRIDGE_ALLOW_PRIVATE_URLS', 'maybe', 'must be true or false'],
     ['BRIDGE_ADMIN_TOKEN', 'short', 'at least 16 characters'],

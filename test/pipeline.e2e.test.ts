@@ -2,13 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, waitFor } from './helpers/harness.js';
 
 const SEED = { patients: 6, contacts: 4, individual_appointments: 6, group_appointments: 2, attendees: 4 };
+// The five resources these tests are about (every resource is the default; bookings would repeat
+// the appointments' events).
+const FIVE = { BRIDGE_RESOURCES: 'patients,contacts,attendees,individual_appointments,group_appointments' };
 
 describe('the bridge end to end against the simulator', () => {
   let h: Harness;
   afterEach(async () => h?.close());
 
   it('records a silent baseline, then delivers each event type of each resource, signed and verifiable', async () => {
-    h = await Harness.create({ seed: SEED });
+    h = await Harness.create({ seed: SEED, env: FIVE });
     await h.subscribe(['*']);
     await h.poll();
     const sources = await h.api('GET', '/v1/sources');
@@ -97,7 +100,7 @@ describe('the bridge end to end against the simulator', () => {
   });
 
   it('filters deliveries by event type pattern', async () => {
-    h = await Harness.create({ seed: SEED });
+    h = await Harness.create({ seed: SEED, env: FIVE });
     await h.subscribe(['attendee.*']);
     await h.poll();
     h.sim.update('contacts', h.sim.all('contacts')[0]!.id, { notes: 'x' });

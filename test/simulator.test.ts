@@ -95,7 +95,7 @@ describe('auth', () => {
 
   it('answers unknown routes and ids with 404 JSON', async () => {
     const { request, sim } = await start();
-    expect((await request('/invoices')).status).toBe(404);
+    expect((await request('/widgets')).status).toBe(404);
     expect((await request('/patients/123')).body).toEqual({ message: expect.any(String) });
     expect((await request('/patients/abc')).status).toBe(404);
     const patient = sim.create('patients');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Cron } from 'croner';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
-import { CLINIKO_RESOURCE_PATHS } from '../sources/cliniko/resources.js';
+import { CLINIKO_RESOURCE_PATHS, type ClinikoTier } from '../sources/cliniko/resources.js';
 import { parseDurationMs } from './duration.js';
 import { ConfigError } from './errors.js';
 
@@ -15,10 +15,14 @@ export interface ClinikoConfig {
     /** e.g. `https://api.au2.cliniko.com/v1`; never ends with a slash. */
     baseUrl: string;
     rateLimitPerMin: number;
+    /** Percent of `rateLimitPerMin` left unused for the clinic's other tools. */
+    headroomPercent: number;
     requestTimeoutMs: number;
     perPage: number;
     /** How far before the cursor each incremental poll starts (late commits, same-second writes). */
     overlapMs: number;
+    /** Scheduling tier of every resource path (`warm` for one no tier list names). */
+    tiers: Record<string, ClinikoTier>;
 }
 
 /** Esteem (Clinic Appointments API) source settings; present when `ESTEEM_USER_TOKEN` is set. */
@@ -151,6 +155,21 @@ const key32 = (hint: string) =>
 
 const USER_AGENT = /^.+ \([^\s@()]+@[^\s@()]+\.[^\s@()]+\)$/;
 
+const resourcePathsText = CLINIKO_RESOURCE_PATHS.join(', ');
+
+/** Cliniko resource paths, or `all` (every supported resource). */
+const resourceList = (allowAll: boolean) =>
+  z.union([z.array(z.string()), z.string()]).transform((v, ctx) => {
+    const items = (typeof v === 'string' ? v.split(',') : v).map((s) => s.trim()).filter(Boolean);
+    if (allowAll && items.length === 1 && (items[0] === 'all' || items[0] === '*')) return [...CLINIKO_RESOURCE_PATHS];
+    const unknown = items.find((r) => !(CLINIKO_RESOURCE_PATHS as readonly string[]).includes(r));
+    if (unknown !== undefined || (allowAll && items.length === 0)) {
+      ctx.addIssue({ code: 'custom', message: `must be ${allowAll ? '"all" or ' : ''}a comma list of: ${resourcePathsText}` });
+      return z.NEVER;
+    }
+    return items;
+  });
+
 /**
  * One row per setting: the environment variable that overrides it, where its default lives in
  * `config/default.json`, and how it is validated. The README's configuration table mirrors this.
@@ -168,6 +187,10 @@ const SETTINGS = {
     schema: z.string().url('must be an absolute http(s) URL such as https://api.au1.cliniko.com/v1').optional(),
   },
   CLINIKO_RATE_LIMIT_PER_MIN: { path: 'cliniko.rateLimitPerMin', schema: wholeNumber(1, 10_000) },
+  CLINIKO_RATE_LIMIT_HEADROOM: { path: 'cliniko.rateLimitHeadroomPercent', schema: wholeNumber(0, 90) },
+  CLINIKO_TIER_HOT: { path: 'cliniko.tiers.hot', schema: resourceList(false) },
+  CLINIKO_TIER_WARM: { path: 'cliniko.tiers.warm', schema: resourceList(false) },
+  CLINIKO_TIER_COLD: { path: 'cliniko.tiers.cold', schema: resourceList(false) },
   CLINIKO_REQUEST_TIMEOUT: { path: 'cliniko.requestTimeout', schema: duration('per upstream request') },
   CLINIKO_PER_PAGE: { path: 'cliniko.perPage', schema: wholeNumber(1, 100) },
   CLINIKO_POLL_OVERLAP: { path: 'cliniko.overlap', schema: duration('lookback before the cursor') },
@@ -185,14 +208,7 @@ const SETTINGS = {
   ESTEEM_POLL_CRON: { path: 'esteem.pollCron', schema: cronPattern },
   ESTEEM_REQUEST_TIMEOUT: { path: 'esteem.requestTimeout', schema: duration('per upstream request') },
   BRIDGE_POLL_CRON: { path: 'bridge.pollCron', schema: cronPattern },
-  BRIDGE_RESOURCES: {
-    path: 'bridge.resources',
-    schema: list(
-      z.string().refine((r) => (CLINIKO_RESOURCE_PATHS as readonly string[]).includes(r), {
-        message: `must be a comma list of: ${CLINIKO_RESOURCE_PATHS.join(', ')}`,
-      }),
-    ),
-  },
+  BRIDGE_RESOURCES: { path: 'bridge.resources', schema: resourceList(true) },
   BRIDGE_RETRY_SCHEDULE: { path: 'bridge.retrySchedule', schema: list(duration('comma list, e.g. 5s,5m,30m,2h')) },
   BRIDGE_DELIVERY_TIMEOUT: { path: 'bridge.deliveryTimeout', schema: duration('per delivery attempt') },
   BRIDGE_DELIVERY_CONCURRENCY: { path: 'bridge.deliveryConcurrency', schema: wholeNumber(1, 1000) },
@@ -253,6 +269,18 @@ export function clinikoBaseUrlForKey(apiKey: string): string {
 }
 
 /**
+ * Each resource path's tier: the hottest list naming it (so `CLINIKO_TIER_HOT=contacts` promotes
+ * contacts without editing the warm list), `warm` when no list does.
+ */
+function tiersOf(hot: readonly string[], warm: readonly string[], cold: readonly string[]): Record<string, ClinikoTier> {
+  const tiers: Record<string, ClinikoTier> = {};
+  for (const path of CLINIKO_RESOURCE_PATHS) {
+    tiers[path] = hot.includes(path) ? 'hot' : warm.includes(path) ? 'warm' : cold.includes(path) ? 'cold' : 'warm';
+  }
+  return tiers;
+}
+
+/**
  * Reads `config/default.json`, applies environment overrides and validates everything at once.
  * @param env usually `process.env`; empty strings count as unset.
  * @throws ConfigError naming each invalid or missing variable and what it expects.
@@ -300,9 +328,11 @@ export function loadConfig(env: Env): Config {
           userAgent: v.CLINIKO_USER_AGENT!,
           baseUrl: (v.CLINIKO_BASE_URL ?? clinikoBaseUrlForKey(v.CLINIKO_API_KEY)).replace(/\/+$/, ''),
           rateLimitPerMin: v.CLINIKO_RATE_LIMIT_PER_MIN,
+          headroomPercent: v.CLINIKO_RATE_LIMIT_HEADROOM,
           requestTimeoutMs: v.CLINIKO_REQUEST_TIMEOUT,
           perPage: v.CLINIKO_PER_PAGE,
           overlapMs: v.CLINIKO_POLL_OVERLAP,
+          tiers: tiersOf(v.CLINIKO_TIER_HOT, v.CLINIKO_TIER_WARM, v.CLINIKO_TIER_COLD),
         }
       : null,
     esteem: v.ESTEEM_USER_TOKEN

@@ -10,6 +10,7 @@ import { authenticate, authorize } from './auth.js';
 import type { AdminDeps } from './context.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { ApiError } from './errors.js';
+import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { deliveryRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { systemRoutes } from './routes/system.js';
@@ -72,6 +73,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.route('/v1/deliveries', deliveryRoutes(deps));
   app.route('/v1/events', events);
   app.route('/v1/replay', replay);
+  app.route('/v1/event-types', eventTypeRoutes());
   for (const action of deps.sourceActions ?? []) app.mount(`/v1/sources/${action.name}`, action.app.fetch as (r: Request) => Response | Promise<Response>);
   app.route('/v1', systemRoutes(deps));
   app.get('/v1/audit', validate('query', z.object({ since: z.iso.datetime({ offset: true }).optional(), ...pageQuery })), (c) => {

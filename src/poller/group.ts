@@ -1,4 +1,4 @@
-import type { Poller } from './poller.js';
+import type { BudgetView, Poller, ReadProgressView, ResourceView } from './poller.js';
 
 /** Several pollers (one per source, each on its own schedule) seen as one by the admin API. */
 export class PollerGroup {
@@ -9,8 +9,24 @@ export class PollerGroup {
     await Promise.all(this.pollers.map((p) => p.pollNow()));
   }
 
-  describe(): ReturnType<Poller['describe']> {
+  describe(): ResourceView[] {
     return this.pollers.flatMap((p) => p.describe());
+  }
+
+  budgets(): BudgetView[] {
+    return this.pollers.flatMap((p) => p.budgets());
+  }
+
+  /**
+   * Starts a backfill of `resource` (`patients` or `cliniko:patients`) in the poller that has it.
+   * @returns its progress, or null when no source has that resource
+   */
+  backfill(resource: string): ReadProgressView | null {
+    for (const p of this.pollers) {
+      const progress = p.backfill(resource);
+      if (progress) return progress;
+    }
+    return null;
   }
 
   async stop(): Promise<void> {

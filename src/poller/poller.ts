@@ -1,11 +1,16 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { UpstreamError } from '../sources/errors.js';
+import { systemClock, type Clock, type RequestBudget } from '../sources/rate-limiter.js';
 import type { Batch, ChangeFeed, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
-import type { EventPayload, ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
-import { newId } from '../util/ids.js';
-import { diffRecord, type RecordChange } from './diff.js';
+import type { Snapshot } from '../store/schema.js';
+import { runBackfill } from './backfill.js';
+import { applyBatch } from './record.js';
+import { BudgetScheduler, SCHEDULE_POLICY, type Decision, type Tier } from './scheduler.js';
+import type { BudgetView, ReadProgressView, ResourceView } from './views.js';
+
+export type { BudgetView, ReadProgressView, ResourceView } from './views.js';
 
 export interface PollerOptions {
   store: Store;
@@ -16,64 +21,223 @@ export interface PollerOptions {
   /** Called with the ids of events once they are durably stored. */
   onEvents: (eventIds: string[]) => void;
   now?: () => number;
+  /** Clock of the schedule and of event timestamps (default the system clock; tests pass a virtual one). */
+  clock?: Clock;
+  /** Polls in flight at once per request budget (default 3). */
+  maxConcurrentPolls?: number;
+}
+
+/**
+ * A feed whose requests all go through one request budget (a Cliniko key): the poller schedules
+ * such feeds with one {@link BudgetScheduler} per budget instead of the cron pattern.
+ */
+export interface BudgetedFeed extends ChangeFeed {
+  readonly tier: Tier;
+  readonly budget: RequestBudget;
+  /** Requests a poll that finds nothing new takes. */
+  readonly expectedRequests?: number;
 }
 
 /** Backoff after a failed resource poll: doubles from 5 s to 5 min; a 429 waits at least its reset. */
 const BACKOFF_BASE_MS = 5_000;
 const BACKOFF_MAX_MS = 5 * 60_000;
+/** A resource the key may not read (403) is asked again this rarely. */
+const FORBIDDEN_RECHECK_MS = 60 * 60_000;
+const PROGRESS_LOG_EVERY_PAGES = 10;
+const DEFAULT_MAX_CONCURRENT_POLLS = 3;
+
+interface Runtime {
+  status: ResourceView['status'];
+  failures: number;
+  holdUntil: number;
+  progress: ReadProgressView | null;
+  /** Whose progress it is: a poll's first pass, or a backfill job. */
+  progressOf: 'poll' | 'job' | null;
+  /** Sequence number of the latest poll started, and of the latest that succeeded. */
+  startedSeq: number;
+  succeededSeq: number;
+}
+
+interface BudgetGroup {
+  budget: RequestBudget;
+  feeds: Map<string, BudgetedFeed>;
+  scheduler: BudgetScheduler;
+  /** Polls the schedule started and that have not ended. */
+  running: Set<string>;
+  woken: boolean;
+  wake: () => void;
+  loop: Promise<void> | null;
+}
 
 /**
- * Polls every feed on a croner schedule. For each batch a feed yields, it diffs the records against
- * their snapshots and records the events, the snapshots and the feed's new cursor in one store write
- * before going on, so a crash at any point loses no change and an upstream failure never moves a
- * cursor past data it did not record.
+ * Polls feeds and records what changed. Feeds sharing a request budget (every Cliniko resource of
+ * one key) are scheduled by one {@link BudgetScheduler}: hot first, as often as the budget allows,
+ * cold never starved, bursts borrowing from cold. Other feeds run on the cron pattern.
+ *
+ * For each batch a feed yields, it diffs the records against their snapshots and records the events,
+ * the snapshots and the feed's new cursor in one store write before going on, so a crash at any
+ * point loses no change and an upstream failure never moves a cursor past data it did not record. A
+ * batch that changed nothing is not written.
  */
 export class Poller {
   private cron: Cron | null = null;
   private running: Promise<void> | null = null;
   private again = false;
-  private againIgnoresBackoff = false;
+  private againAll = false;
   private readonly abort = new AbortController();
-  private readonly backoff = new Map<string, { until: number; failures: number }>();
-  private readonly now: () => number;
+  private readonly clock: Clock;
+  private readonly runtime = new Map<string, Runtime>();
+  /** The poll in flight per resource: never two of one resource at once. */
+  private readonly active = new Map<string, Promise<void>>();
+  private readonly groups: BudgetGroup[] = [];
+  private readonly cronFeeds: ChangeFeed[] = [];
+  private readonly backfills = new Set<Promise<void>>();
+  /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
+  private pollSeq = 0;
 
   constructor(private readonly options: PollerOptions) {
-    this.now = options.now ?? Date.now;
-  }
-
-  /** Starts the schedule (croner pattern, seconds field allowed). */
-  start(pattern: string): void {
-    this.cron = new Cron(
-      pattern,
-      { protect: true, catch: (err) => this.options.logger.error({ err }, 'poll cycle crashed') },
-      () => this.run(false),
-    );
+    this.clock = options.clock ?? (options.now ? { now: options.now, sleep: systemClock.sleep } : systemClock);
+    const byBudget = new Map<RequestBudget, BudgetedFeed[]>();
+    for (const feed of options.feeds) {
+      if (isBudgeted(feed)) byBudget.set(feed.budget, [...(byBudget.get(feed.budget) ?? []), feed]);
+      else this.cronFeeds.push(feed);
+    }
+    for (const [budget, feeds] of byBudget) {
+      const entries = feeds.map((f) => ({ key: keyOf(f), tier: f.tier, baseCost: f.expectedRequests ?? 1 }));
+      const group: BudgetGroup = {
+        budget,
+        feeds: new Map(feeds.map((f) => [keyOf(f), f])),
+        scheduler: new BudgetScheduler(entries, budget.perMinute, this.now()),
+        running: new Set(),
+        woken: false,
+        wake: () => {
+          group.woken = true;
+        },
+        loop: null,
+      };
+      this.groups.push(group);
+    }
   }
 
   /**
-   * Polls every feed once, including those backing off after an error (the rate limiter still
-   * holds requests after a 429). If a cycle is running, one more runs after it and this resolves
-   * when that one ends, so a change made before the call is always picked up.
+   * Starts polling: budgeted feeds on their budget's schedule, the others on the croner pattern
+   * (seconds field allowed).
+   */
+  start(pattern: string): void {
+    if (this.cronFeeds.length > 0 && !this.cron) {
+      this.cron = new Cron(
+        pattern,
+        { protect: true, catch: (err) => this.options.logger.error({ err }, 'poll cycle crashed') },
+        () => this.run(false),
+      );
+    }
+    for (const group of this.groups) {
+      group.loop ??= this.schedule(group).catch((err: unknown) => this.options.logger.error({ err }, 'poll schedule crashed'));
+    }
+  }
+
+  /**
+   * Polls every feed once, including those backing off after an error or forbidden (the rate
+   * limiter still holds requests after a 429). If a cycle is running, one more runs after it and
+   * this resolves when that one ends, so a change made before the call is always picked up.
    */
   pollNow(): Promise<void> {
     return this.run(true);
   }
 
-  private run(ignoreBackoff: boolean): Promise<void> {
+  /**
+   * Emits `.created` for every existing record of a resource (`resource` or `source:resource`),
+   * reading it whole in the background at the lowest priority, paced to the budget's spare room.
+   * Snapshots and cursors are not touched. Returns the progress, or null for an unknown resource.
+   */
+  backfill(resource: string): ReadProgressView | null {
+    const feed = this.options.feeds.find((f) => f.resource === resource || keyOf(f) === resource);
+    if (!feed) return null;
+    const rt = this.runtimeOf(keyOf(feed));
+    if (rt.progress?.phase === 'backfill' && rt.progress.status === 'running') return rt.progress;
+    rt.progress = { phase: 'backfill', status: 'running', pages_done: 0, records_done: 0, total_entries: null, events: 0, started_at: this.iso(this.now()) };
+    rt.progressOf = 'job';
+    const job = runBackfill({
+      feed,
+      store: this.options.store,
+      logger: this.options.logger,
+      onEvents: this.options.onEvents,
+      progress: rt.progress,
+      signal: this.abort.signal,
+      now: () => this.iso(this.now()),
+      spareRoom: () => this.spareRoom(feed),
+    }).finally(() => this.backfills.delete(job));
+    this.backfills.add(job);
+    return rt.progress;
+  }
+
+  /** Stops scheduling and aborts requests in flight; resolves when the work in flight ended. */
+  async stop(): Promise<void> {
+    this.cron?.stop();
+    this.abort.abort();
+    for (const g of this.groups) g.wake();
+    await this.running?.catch(() => undefined);
+    await Promise.allSettled([...this.active.values(), ...this.backfills, ...this.groups.map((g) => g.loop)]);
+  }
+
+  /** Per resource state as `GET /v1/sources` shows it. */
+  describe(): ResourceView[] {
+    const now = this.now();
+    return this.options.feeds.map((feed) => {
+      const key = keyOf(feed);
+      const rt = this.runtimeOf(key);
+      const group = this.groupOf(feed);
+      const view = group?.scheduler.view(key);
+      const cronNext = group ? null : (this.cron?.nextRun() ?? null);
+      return {
+        source: feed.source,
+        resource: feed.resource,
+        state: this.options.store.data.resources[key],
+        status: rt.status,
+        backoff_until: rt.holdUntil > now ? this.iso(rt.holdUntil) : null,
+        tier: view?.tier ?? null,
+        interval_ms: view?.achievedIntervalMs ?? null,
+        target_interval_ms: view?.targetIntervalMs ?? null,
+        next_poll_at: view ? this.iso(view.nextDueAt) : cronNext ? cronNext.toISOString() : null,
+        requests_last_minute: group ? group.budget.recentCount(feed.resource) : null,
+        progress: rt.progress,
+      };
+    });
+  }
+
+  /** Each request budget: the key's limit, what the bridge allows itself, what it used. */
+  budgets(): BudgetView[] {
+    return this.groups.map((g) => ({
+      source: g.feeds.values().next().value?.source ?? 'unknown',
+      limit_per_min: g.budget.limitPerMinute,
+      budget_per_min: g.budget.perMinute,
+      used_last_minute: g.budget.recentCount(),
+    }));
+  }
+
+  private now(): number {
+    return this.clock.now();
+  }
+
+  private iso(ms: number): string {
+    return new Date(ms).toISOString();
+  }
+
+  private run(all: boolean): Promise<void> {
     if (this.running) {
       this.again = true;
-      this.againIgnoresBackoff ||= ignoreBackoff;
+      this.againAll ||= all;
       return this.running;
     }
     this.running = (async () => {
       try {
-        let force = ignoreBackoff;
+        let everything = all;
         for (;;) {
           this.again = false;
-          this.againIgnoresBackoff = false;
-          await this.cycle(force);
+          this.againAll = false;
+          await this.cycle(everything);
           if (!this.again || this.abort.signal.aborted) break;
-          force = this.againIgnoresBackoff;
+          everything = this.againAll;
         }
       } finally {
         this.running = null;
@@ -82,154 +246,235 @@ export class Poller {
     return this.running;
   }
 
-  /** Stops scheduling and aborts requests in flight; resolves when the current cycle ended. */
-  async stop(): Promise<void> {
-    this.cron?.stop();
-    this.abort.abort();
-    await this.running?.catch(() => undefined);
-  }
-
-  /** Per resource state as `GET /v1/sources` shows it. */
-  describe(): Array<{ source: string; resource: string; state: ResourceState | undefined; backoff_until: string | null }> {
-    return this.options.feeds.map((feed) => {
-      const until = this.backoff.get(keyOf(feed))?.until;
-      return {
-        source: feed.source,
-        resource: feed.resource,
-        state: this.options.store.data.resources[keyOf(feed)],
-        backoff_until: until && until > this.now() ? new Date(until).toISOString() : null,
-      };
-    });
-  }
-
-  private async cycle(ignoreBackoff: boolean): Promise<void> {
-    for (const feed of this.options.feeds) {
+  /**
+   * `all`: every feed, backing off or not (a manual poll); otherwise the cron feeds not backing off.
+   * A resource whose scheduled poll started after this cycle did, and succeeded, is not polled
+   * again: that poll already saw every change made before the cycle.
+   */
+  private async cycle(all: boolean): Promise<void> {
+    const since = this.pollSeq;
+    for (const feed of all ? this.options.feeds : this.cronFeeds) {
       if (this.abort.signal.aborted) return;
-      const b = this.backoff.get(keyOf(feed));
-      if (!ignoreBackoff && b && b.until > this.now()) continue;
-      await this.pollFeed(feed);
+      const key = keyOf(feed);
+      const rt = this.runtimeOf(key);
+      if (!all && rt.holdUntil > this.now()) continue;
+      const current = this.active.get(key);
+      if (current && rt.startedSeq > since) await current.catch(() => undefined);
+      if (rt.succeededSeq > since) continue;
+      await this.pollExclusive(feed);
+    }
+  }
+
+  /** The budget's schedule: start what `pick` says, up to the concurrency limit, then wait. */
+  private async schedule(group: BudgetGroup): Promise<void> {
+    const max = this.options.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS;
+    const { signal } = this.abort;
+    while (!signal.aborted) {
+      let decision: Decision;
+      for (;;) {
+        const busy = new Set([...group.running, ...this.active.keys()]);
+        decision = group.scheduler.pick(this.now(), group.budget.available(), busy);
+        if (!('key' in decision) || group.running.size >= max) break;
+        const key = decision.key;
+        const feed = group.feeds.get(key)!;
+        if (decision.starving) this.options.logger.debug({ resource: feed.resource }, 'overdue poll started regardless of budget');
+        group.running.add(key);
+        void this.pollExclusive(feed).finally(() => {
+          group.running.delete(key);
+          group.wake();
+        });
+      }
+      // Full: a finishing poll wakes us. Otherwise until the next resource is due.
+      await this.idle(group, 'key' in decision ? SCHEDULE_POLICY.minStarvationMs : decision.waitMs);
+    }
+  }
+
+  private async idle(group: BudgetGroup, ms: number): Promise<void> {
+    if (group.woken || this.abort.signal.aborted) {
+      group.woken = false;
+      return;
+    }
+    const wait = new AbortController();
+    const stop = () => wait.abort();
+    this.abort.signal.addEventListener('abort', stop, { once: true });
+    group.wake = () => {
+      group.woken = true;
+      wait.abort();
+    };
+    try {
+      await this.clock.sleep(ms, wait.signal);
+    } catch {
+      // woken early
+    } finally {
+      this.abort.signal.removeEventListener('abort', stop);
+      group.wake = () => {
+        group.woken = true;
+      };
+      group.woken = false;
+    }
+  }
+
+  /** Polls a feed after any poll of it in flight ended (a manual poll never overlaps a scheduled one). */
+  private async pollExclusive(feed: ChangeFeed): Promise<void> {
+    const key = keyOf(feed);
+    for (let current = this.active.get(key); current; current = this.active.get(key)) await current.catch(() => undefined);
+    const poll = this.pollFeed(feed);
+    this.active.set(key, poll);
+    try {
+      await poll;
+    } finally {
+      if (this.active.get(key) === poll) this.active.delete(key);
+      this.groupOf(feed)?.wake();
     }
   }
 
   private async pollFeed(feed: ChangeFeed): Promise<void> {
     const { store, logger } = this.options;
     const key = keyOf(feed);
+    const rt = this.runtimeOf(key);
+    const group = this.groupOf(feed);
+    const budgeted = isBudgeted(feed) ? feed : null;
     const state = store.resourceState(key);
-    const startedAt = new Date(this.now()).toISOString();
+    const startedMs = this.now();
+    const startedAt = this.iso(startedMs);
+    const requestsBefore = budgeted?.budget.grantedTotal(feed.resource) ?? 0;
+    const hadError = state.last_error !== null;
+    const seq = ++this.pollSeq;
+    rt.startedSeq = seq;
     state.last_poll_at = startedAt;
+    // Rides along with the next journal line; a poll that changes nothing writes nothing.
     store.touchResource(key);
+    group?.scheduler.started(key, startedMs);
+    let outcome: { holdUntil?: number; excluded?: boolean } = {};
     let emitted = 0;
     try {
-      const snapshots = store.snapshots(key);
+      const snapshots = store.snapshotMap(key);
       const context: ReadContext = {
         signal: this.abort.signal,
         snapshot: (id) => snapshots[id]?.record as SourceRecord | undefined,
         known: () => liveRecords(snapshots),
       };
       for await (const batch of feed.read(state.cursor, context)) {
-        const events = this.record(feed, batch, state);
-        if (events.length > 0) {
-          // Durable before anyone sees the events: a crash now re-reads from the old cursor instead.
-          await store.commit();
-          this.options.onEvents(events.map((e) => e.payload.id));
-          emitted += events.length;
-        } else {
-          // Nothing to dispatch: let the group commit carry this batch while the next page loads.
-          // Journal lines keep their order, so a later batch never becomes durable before this one.
-          store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed'));
+        const { events, dirty, changedIds } = applyBatch({ feed, batch, state, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()) });
+        this.trackBaseline(feed, rt, batch, events.length);
+        if (dirty) {
+          for (const id of changedIds) store.touchSnapshot(key, id);
+          store.touchResource(key);
+          store.appendEvents(events);
+          if (events.length > 0) {
+            // Durable before anyone sees the events: a crash now re-reads from the old cursor instead.
+            await store.commit();
+          } else {
+            // Nothing to dispatch: let the group commit carry this batch while the next page loads.
+            // Journal lines keep their order, so a later batch never becomes durable before this one.
+            store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed'));
+          }
         }
+        if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
+        emitted += events.length;
       }
       state.last_success_at = startedAt;
       state.last_error = null;
       store.touchResource(key);
-      store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed'));
-      this.backoff.delete(key);
+      if (hadError) await store.commit();
+      if (rt.status === 'forbidden') logger.info({ source: feed.source, resource: feed.resource }, 'resource readable again');
+      rt.status = 'ok';
+      rt.failures = 0;
+      rt.holdUntil = 0;
+      rt.succeededSeq = seq;
+      if (rt.progressOf === 'poll' && rt.progress?.status === 'running') {
+        rt.progress.status = 'done';
+        const { phase, pages_done, total_entries, events } = rt.progress;
+        if (phase === 'backfill') logger.info({ source: feed.source, resource: feed.resource, pages_done, total_entries, events }, 'backfill done');
+      }
       if (emitted > 0) logger.info({ source: feed.source, resource: feed.resource, events: emitted }, 'changes detected');
     } catch (err) {
       if (this.abort.signal.aborted) return;
-      const failures = (this.backoff.get(key)?.failures ?? 0) + 1;
-      const waitMs = Math.max(
-        Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS),
-        err instanceof UpstreamError ? (err.retryAfterMs ?? 0) : 0,
-      );
-      this.backoff.set(key, { until: this.now() + waitMs, failures });
-      const message = err instanceof Error ? err.message : String(err);
-      state.last_error = { message, at: new Date(this.now()).toISOString() };
+      outcome = this.failed(feed, rt, err);
+      state.last_error = { message: err instanceof Error ? err.message : String(err), at: this.iso(this.now()) };
       store.touchResource(key);
-      logger.warn(
-        { source: feed.source, resource: feed.resource, kind: err instanceof UpstreamError ? err.kind : 'internal', retryInMs: waitMs, err: message },
-        'poll failed; cursor kept, will retry',
-      );
       await store.commit().catch(() => undefined);
+    } finally {
+      const requests = (budgeted?.budget.grantedTotal(feed.resource) ?? 0) - requestsBefore;
+      group?.scheduler.finished(key, this.now(), { requests, ...outcome });
     }
   }
 
-  /** Applies one batch to snapshots, cursor and events in memory; the caller commits. */
-  private record(feed: ChangeFeed, batch: Batch, state: ResourceState): StoredEvent[] {
-    const { store, backfill } = this.options;
+  /** Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly. */
+  private failed(feed: ChangeFeed, rt: Runtime, err: unknown): { holdUntil: number; excluded?: boolean } {
+    const { logger } = this.options;
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof UpstreamError && err.status === 403) {
+      if (rt.status !== 'forbidden') {
+        logger.warn({ source: feed.source, resource: feed.resource, err: message }, 'no permission for this resource (403); skipped, re-checked hourly');
+      }
+      rt.status = 'forbidden';
+      rt.holdUntil = this.now() + FORBIDDEN_RECHECK_MS;
+      return { holdUntil: rt.holdUntil, excluded: true };
+    }
+    rt.failures += 1;
+    const waitMs = Math.max(
+      Math.min(BACKOFF_BASE_MS * 2 ** (rt.failures - 1), BACKOFF_MAX_MS),
+      err instanceof UpstreamError ? (err.retryAfterMs ?? 0) : 0,
+    );
+    rt.status = 'backoff';
+    rt.holdUntil = this.now() + waitMs;
+    logger.warn(
+      { source: feed.source, resource: feed.resource, kind: err instanceof UpstreamError ? err.kind : 'internal', retryInMs: waitMs, err: message },
+      'poll failed; cursor kept, will retry',
+    );
+    return { holdUntil: rt.holdUntil };
+  }
+
+  /** Baseline progress (pages done / total_entries), shown in `GET /v1/sources` and logged. */
+  private trackBaseline(feed: ChangeFeed, rt: Runtime, batch: Batch, events: number): void {
+    const progress = (batch as { progress?: { pages: number; records: number; total_entries: number | null } }).progress;
+    if (!batch.baseline || !progress) return;
+    const phase = this.options.backfill ? 'backfill' : 'baseline';
+    // A backfill job reports its own progress; the first pass does not overwrite it.
+    if (rt.progressOf === 'job' && rt.progress?.status === 'running') return;
+    if (rt.progressOf !== 'poll' || rt.progress?.status !== 'running') {
+      rt.progress = { phase, status: 'running', pages_done: 0, records_done: 0, total_entries: null, events: 0, started_at: this.iso(this.now()) };
+      rt.progressOf = 'poll';
+    }
+    const p = rt.progress;
+    const before = p.pages_done;
+    p.pages_done = progress.pages;
+    p.records_done = progress.records;
+    p.total_entries = progress.total_entries;
+    p.events += events;
+    if (this.options.backfill && Math.floor(before / PROGRESS_LOG_EVERY_PAGES) !== Math.floor(p.pages_done / PROGRESS_LOG_EVERY_PAGES)) {
+      this.options.logger.info({ source: feed.source, resource: feed.resource, pages_done: p.pages_done, total_entries: p.total_entries }, 'backfill progress');
+    }
+  }
+
+  /** Waits until the budget has room beyond what hot and warm polls need soon (as for a cold poll). */
+  private async spareRoom(feed: ChangeFeed): Promise<void> {
+    const group = this.groupOf(feed);
+    if (!group) return;
+    while (!this.abort.signal.aborted && group.budget.available() <= group.scheduler.reserveFor('cold')) {
+      await this.clock.sleep(SCHEDULE_POLICY.deferredRecheckMs, this.abort.signal).catch(() => undefined);
+    }
+  }
+
+  private runtimeOf(key: string): Runtime {
+    let rt = this.runtime.get(key);
+    if (!rt) {
+      rt = { status: 'pending', failures: 0, holdUntil: 0, progress: null, progressOf: null, startedSeq: 0, succeededSeq: 0 };
+      this.runtime.set(key, rt);
+    }
+    return rt;
+  }
+
+  private groupOf(feed: ChangeFeed): BudgetGroup | undefined {
     const key = keyOf(feed);
-    const snapshots = store.snapshots(key);
-    const silent = batch.baseline && !backfill;
-    const events: StoredEvent[] = [];
-    const timestamp = new Date(this.now()).toISOString();
-
-    const emit = (kind: string, record: Record<string, unknown>, previous?: Record<string, unknown>, extra?: Record<string, unknown>) => {
-      const payload: EventPayload = {
-        id: newId('evt'),
-        type: `${feed.eventPrefix}.${kind}`,
-        timestamp,
-        data: {
-          source: feed.source,
-          resource: feed.eventPrefix,
-          id: String(record.id),
-          object: record,
-          ...(previous ? { previous_attributes: previous } : {}),
-          ...extra,
-        },
-      };
-      events.push({ payload, dispatched: false });
-    };
-    const emitChange = (previous: SourceRecord | undefined, record: SourceRecord, change: RecordChange) => {
-      for (const kind of change.kinds) emit(kind, record, change.previous_attributes);
-      const changed = Object.keys(change.previous_attributes ?? {});
-      for (const derived of feed.deriveEvents?.(previous, record, changed) ?? []) {
-        emit(derived.kind, record, change.previous_attributes, derived.data);
-      }
-    };
-
-    for (const record of batch.records) {
-      const version = String(record[feed.versionField] ?? '');
-      const snapshot: Snapshot | undefined = snapshots[record.id];
-      // An older copy than we hold (a stale page, or a live row after its deletion): ignore it.
-      if (snapshot && version < snapshot.version) continue;
-      const change = diffRecord(snapshot?.record, record, feed.lifecycle);
-      store.putSnapshot(key, record.id, { version: snapshot && snapshot.version > version ? snapshot.version : version, record });
-      if (!change || silent) continue;
-      if (batch.baseline && change.kinds[0] !== 'created') continue;
-      emitChange(snapshot?.record as SourceRecord | undefined, record, change);
-    }
-
-    for (const deletion of batch.deletions) {
-      const snapshot = snapshots[deletion.id];
-      // Never seen (created and deleted between polls, or before the baseline): nothing to report.
-      if (!snapshot || snapshot.record.deleted_at) continue;
-      if (deletion.kind) {
-        emit(deletion.kind, snapshot.record);
-        store.deleteSnapshot(key, deletion.id);
-        continue;
-      }
-      const deletedAt = deletion.deleted_at ?? timestamp;
-      const record = deletion.record ?? { ...(snapshot.record as SourceRecord), deleted_at: deletedAt };
-      const change = diffRecord(snapshot.record, record, feed.lifecycle);
-      store.putSnapshot(key, deletion.id, { version: deletedAt > snapshot.version ? deletedAt : snapshot.version, record });
-      if (change) emitChange(snapshot.record as SourceRecord, record, change);
-    }
-
-    state.cursor = batch.cursor;
-    store.touchResource(key);
-    store.appendEvents(events);
-    return events;
+    return this.groups.find((g) => g.feeds.has(key));
   }
+}
+
+function isBudgeted(feed: ChangeFeed): feed is BudgetedFeed {
+  const f = feed as Partial<BudgetedFeed>;
+  return typeof f.tier === 'string' && typeof f.budget === 'object' && f.budget !== null && typeof f.budget.available === 'function';
 }
 
 function* liveRecords(snapshots: Readonly<Record<string, Snapshot>>): Iterable<SourceRecord> {

@@ -4,7 +4,7 @@ import { randomFields, type GenerateContext } from './generate.js';
 import { IdSequence } from './ids.js';
 import { selectRows, type ListKind } from './list.js';
 import type { Prng } from './prng.js';
-import { blankRecord, CANCELLATION_REASONS, writeFields, type SimRecord } from './records.js';
+import { blankRecord, CANCELLATION_REASONS, linkTo, writeFields, type SimRecord } from './records.js';
 import { columnValue, RESOURCE_SPECS, SIM_RESOURCES, type SimResource } from './resources.js';
 import { SortedView } from './sorted-view.js';
 import { sortSignature, type SortKey } from './sorting.js';
@@ -27,13 +27,38 @@ interface Table {
 }
 
 const YEAR_MS = 365 * 86_400_000;
-// Parents first, so appointments link to patients and attendees to appointments.
+// Parents first: settings, then patients, then what links to them (appointments to patients and
+// practitioners, attendees to appointments, invoice items to invoices).
 const SEED_ORDER: readonly SimResource[] = [
+  'users',
+  'businesses',
+  'taxes',
+  'billable_items',
+  'appointment_types',
+  'practitioners',
+  'concession_types',
+  'concession_prices',
+  'products',
+  'referral_source_types',
+  'services',
+  'daily_availabilities',
+  'availability_blocks',
   'patients',
   'contacts',
+  'relationships',
+  'patient_cases',
+  'medical_alerts',
   'individual_appointments',
   'group_appointments',
+  'unavailable_blocks',
   'attendees',
+  'invoices',
+  'invoice_items',
+  'treatment_notes',
+  'patient_forms',
+  'patient_attachments',
+  'communications',
+  'stock_adjustments',
 ];
 const CACHE_ENTRIES = 16;
 const VIEWS_PER_TABLE = 8;
@@ -77,6 +102,7 @@ export class Account {
 
   /** Applies write fields and bumps `updated_at`. @throws SimHttpError 404 for an unknown id. */
   update(resource: SimResource, id: string, patch: Record<string, unknown>): SimRecord {
+    writable(resource);
     const changes = writeFields(resource, patch, this.base);
     this.derivePatientName(resource, changes);
     return this.mutate(resource, id, changes);
@@ -93,16 +119,36 @@ export class Account {
   }
 
   archive(resource: SimResource, id: string): SimRecord {
+    hasColumn(resource, 'archived_at');
     return this.mutate(resource, id, { archived_at: this.nowIso() });
   }
 
   unarchive(resource: SimResource, id: string): SimRecord {
+    hasColumn(resource, 'archived_at');
     return this.mutate(resource, id, { archived_at: null });
   }
 
-  /** Soft delete: `deleted_at` is set and the record moves to the `/deleted` list. */
+  /**
+   * Soft delete where the resource has `deleted_at` (the record moves to the `/deleted` list);
+   * otherwise the row is gone for good, as Cliniko deletes settings such as taxes.
+   */
   remove(resource: SimResource, id: string): SimRecord {
-    return this.mutate(resource, id, { deleted_at: this.nowIso() });
+    writable(resource);
+    if (RESOURCE_SPECS[resource].lifecycle.includes('deleted_at')) return this.mutate(resource, id, { deleted_at: this.nowIso() });
+    const record = this.find(resource, id);
+    if (!record) throw new SimHttpError(404, `Couldn't find ${resource} with id ${id}`);
+    const table = this.tables[resource];
+    table.rows.splice(table.rows.indexOf(record), 1);
+    table.byId.delete(id);
+    for (const view of table.views.values()) view.remove(record);
+    this.cache.clear();
+    return record;
+  }
+
+  /** A merge: the patient gets `merged_at` and a link to the patient it was merged into. */
+  merge(id: string, intoId: string): SimRecord {
+    if (!this.find('patients', intoId)) throw new SimHttpError(404, `Couldn't find patients with id ${intoId}`);
+    return this.mutate('patients', id, { merged_at: this.nowIso(), merged_with_patient: linkTo(this.base, 'patients', intoId) });
   }
 
   /**
@@ -161,6 +207,8 @@ export class Account {
       nowMs: this.options.now(),
       pickPatient: () => this.pickLive('patients'),
       pickBooking: () => this.pickLive('group_appointments') ?? this.pickLive('individual_appointments'),
+      pickLive: (resource) => this.pickLive(resource),
+      count: (resource) => this.tables[resource].rows.length,
     };
   }
 
@@ -191,6 +239,7 @@ export class Account {
   }
 
   private insert(resource: SimResource, createdMs: number, fields: Record<string, unknown>, randomize = true): SimRecord {
+    writable(resource);
     const given = writeFields(resource, fields, this.base);
     if (randomize) this.ensureParents(resource, given, createdMs);
     const at = toIsoSeconds(createdMs);
@@ -207,6 +256,11 @@ export class Account {
     const table = this.tables[resource];
     table.rows.push(record);
     table.byId.set(id, record);
+    // The bookings union shares the row itself, so it always shows the current version.
+    if (BOOKING_KINDS.includes(resource)) {
+      this.tables.bookings.rows.push(record);
+      this.tables.bookings.byId.set(id, record);
+    }
     this.latestCreatedMs = Math.max(this.latestCreatedMs, createdMs);
     this.changed(resource, record);
     return record;
@@ -234,6 +288,7 @@ export class Account {
   }
 
   private mutate(resource: SimResource, id: string, changes: Record<string, unknown>): SimRecord {
+    writable(resource);
     const record = this.find(resource, id);
     if (!record) throw new SimHttpError(404, `Couldn't find ${resource} with id ${id}`);
     Object.assign(record, changes, { updated_at: this.nowIso() });
@@ -248,7 +303,21 @@ export class Account {
   private changed(resource: SimResource, record: SimRecord): void {
     this.cache.clear();
     for (const view of this.tables[resource].views.values()) view.touch(record);
+    if (BOOKING_KINDS.includes(resource)) for (const view of this.tables.bookings.views.values()) view.touch(record);
   }
+}
+
+/** The tables whose rows `/bookings` shows. */
+const BOOKING_KINDS: readonly SimResource[] = RESOURCE_SPECS.bookings.union ?? [];
+
+/** @throws SimHttpError 405 for the read-only `/bookings` union. */
+function writable(resource: SimResource): void {
+  if (RESOURCE_SPECS[resource].union) throw new SimHttpError(405, `${resource} is read-only`);
+}
+
+/** @throws SimHttpError 404 when the resource has no such lifecycle column (nothing to archive). */
+function hasColumn(resource: SimResource, column: 'archived_at' | 'cancelled_at'): void {
+  if (!RESOURCE_SPECS[resource].lifecycle.includes(column)) throw new SimHttpError(404, `${resource} cannot be ${column.replace('_at', '')}`);
 }
 
 function isLive(record: SimRecord): boolean {

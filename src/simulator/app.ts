@@ -14,6 +14,8 @@ import { parseSort } from './sorting.js';
 
 /** One served request, as logged in `ClinikoSimulator.served`. */
 export interface ServedInfo {
+  /** When it was served, by the simulator's clock (ms). */
+  at: number;
   method: string;
   path: string;
   search: string;
@@ -33,6 +35,10 @@ export interface AppDeps {
   now: () => number;
   /** Called synchronously once a response is computed, before it is sent. */
   onServed(info: ServedInfo): void;
+  /** Resources the key has no permission for: every request under them gets a 403. */
+  forbidden: ReadonlySet<string>;
+  /** Server time of every authenticated request, waited before it is answered (none when absent). */
+  latency?: { ms: number; sleep: (ms: number) => Promise<void>; onWait: (delta: 1 | -1) => void };
 }
 
 // What a list handler adds to the served log, keyed by the request being served.
@@ -66,11 +72,26 @@ export function createApp(deps: AppDeps): Hono {
     await next();
   });
   app.use('/v1/*', limitsAndFaults(deps));
+  if (deps.latency && deps.latency.ms > 0) {
+    const { ms, sleep: wait, onWait } = deps.latency;
+    app.use('/v1/*', async (_c, next) => {
+      onWait(1);
+      try {
+        await wait(ms);
+      } finally {
+        onWait(-1);
+      }
+      await next();
+    });
+  }
+  app.use('/v1/:resource/*', permission(deps));
+  app.use('/v1/:resource', permission(deps));
 
   app.get('/v1/:resource', list('live'));
   app.get('/v1/:resource/deleted', list('deleted'));
   app.get('/v1/:resource/cancelled', list('cancelled'));
   app.get('/v1/:resource/archived', list('archived'));
+  app.get('/v1/:resource/inactive', list('inactive'));
   app.get('/v1/:resource/:id{[0-9]+}/attendees', list('live', 'attendees'));
   app.get('/v1/:resource/:id{[0-9]+}', (c) => c.json(found(c)));
 
@@ -151,7 +172,9 @@ export function createApp(deps: AppDeps): Hono {
       const items =
         kind === 'deleted' && resource === 'patients'
           ? pageRows.map((r) => ({ id: r.id, deleted_at: r.deleted_at, links: r.links }))
-          : pageRows;
+          : spec.union
+            ? pageRows.map((r) => ({ ...r, links: { self: `${account.base}/${resource}/${r.id}` } }))
+            : pageRows;
       listInfo.set(c.req.raw, { page: paging.page, count: pageRows.length });
       return c.json({ [resource]: items, total_entries: rows.length, links: pageLinks(url, paging, rows.length) });
     };
@@ -166,6 +189,17 @@ export function createApp(deps: AppDeps): Hono {
   }
 }
 
+/** 403 for a resource the key may not read (a user without that permission in Cliniko). */
+function permission(deps: AppDeps): MiddlewareHandler {
+  return async (c, next) => {
+    const resource = c.req.param('resource') ?? '';
+    if (deps.forbidden.has(resource)) {
+      return c.json({ message: 'Forbidden: you do not have permission to access this resource' }, 403);
+    }
+    await next();
+  };
+}
+
 /** Logs every request (also 401s, 404s and faults) and runs the `afterResponse` hook. */
 function servedLog(deps: AppDeps, listInfo: WeakMap<Request, ListInfo>): MiddlewareHandler {
   return async (c, next) => {
@@ -173,6 +207,7 @@ function servedLog(deps: AppDeps, listInfo: WeakMap<Request, ListInfo>): Middlew
     const url = new URL(c.req.url);
     const segment = url.pathname.split('/')[2] ?? '';
     const info: ServedInfo = {
+      at: deps.now(),
       method: c.req.method,
       path: url.pathname,
       search: url.search,
@@ -223,7 +258,7 @@ function limitsAndFaults(deps: AppDeps): MiddlewareHandler {
           headers['Retry-After'] = String(fault.retryAfterSeconds);
           headers['X-RateLimit-Reset'] = String(nowSeconds() + fault.retryAfterSeconds);
         }
-        return c.json({ message: `Injected fault: HTTP ${fault.status}` }, fault.status as 500, headers);
+        return c.json({ message: fault.message ?? `Injected fault: HTTP ${fault.status}` }, fault.status as 500, headers);
       }
       if (fault.malformed) {
         const resource = path.split('/')[2] || 'data';
@@ -272,17 +307,24 @@ async function jsonBody(c: Context): Promise<Record<string, unknown>> {
 }
 
 // Fields a create needs, so manual use gets Cliniko's 422 shape (notes/cliniko-api.md).
-const REQUIRED_ON_CREATE: Readonly<Record<SimResource, readonly string[]>> = {
+const REQUIRED_ON_CREATE: Readonly<Partial<Record<SimResource, readonly string[]>>> = {
   patients: ['first_name', 'last_name'],
   contacts: ['first_name', 'last_name'],
   individual_appointments: ['patient_id', 'starts_at'],
   group_appointments: ['starts_at'],
   attendees: ['booking_id', 'patient_id'],
+  invoice_items: ['invoice_id'],
+  medical_alerts: ['name', 'patient_id'],
+  patient_cases: ['name', 'patient_id'],
+  patient_forms: ['patient_id'],
+  treatment_notes: ['patient_id'],
+  unavailable_blocks: ['starts_at', 'practitioner_id', 'business_id'],
+  taxes: ['name', 'amount'],
 };
 
 function validateCreate(resource: SimResource, body: Record<string, unknown>): void {
   const errors: Record<string, string> = {};
-  for (const field of REQUIRED_ON_CREATE[resource]) {
+  for (const field of REQUIRED_ON_CREATE[resource] ?? []) {
     if (body[field] === undefined || body[field] === null || body[field] === '') errors[field] = "can't be blank";
   }
   if (Object.keys(errors).length > 0) throw new SimHttpError(422, 'Validation Failed', errors);

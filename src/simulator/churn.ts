@@ -2,7 +2,7 @@ import type { Account } from './account.js';
 import { randomCancellationReason, randomPatch } from './generate.js';
 import type { Prng } from './prng.js';
 import type { SimRecord } from './records.js';
-import { SIM_RESOURCES, type SimResource } from './resources.js';
+import { RESOURCE_SPECS, type SimResource } from './resources.js';
 
 /** What {@link randomChange} did, without any patient data (safe to print). */
 export interface Change {
@@ -25,6 +25,27 @@ const WEIGHTS: ReadonlyArray<readonly [Action, number]> = [
 
 const CANCELLABLE: readonly SimResource[] = ['attendees', 'individual_appointments'];
 
+// Where a clinic's day happens: mostly appointments, patients and money, now and then the rest.
+// `/bookings` is a read-only union and never changes directly.
+const RESOURCE_WEIGHTS: ReadonlyArray<readonly [SimResource, number]> = [
+  ['individual_appointments', 24],
+  ['patients', 14],
+  ['attendees', 8],
+  ['invoices', 10],
+  ['treatment_notes', 8],
+  ['group_appointments', 3],
+  ['contacts', 4],
+  ['invoice_items', 4],
+  ['communications', 4],
+  ['patient_forms', 3],
+  ['medical_alerts', 2],
+  ['unavailable_blocks', 2],
+  ['patient_cases', 1],
+  ['patient_attachments', 1],
+  ['stock_adjustments', 1],
+  ['products', 1],
+];
+
 const notDeleted = (r: SimRecord) => r.deleted_at == null;
 const ELIGIBLE: Readonly<Record<Action, (r: SimRecord) => boolean>> = {
   create: () => true,
@@ -41,9 +62,12 @@ const ELIGIBLE: Readonly<Record<Action, (r: SimRecord) => boolean>> = {
  * nothing fits the chosen action.
  */
 export function randomChange(account: Account, rng: Prng): Change {
-  const action = weighted(rng);
-  const resources = action === 'cancel' ? CANCELLABLE : SIM_RESOURCES;
-  const resource = rng.pick(resources);
+  let action = weighted(rng, WEIGHTS);
+  const resource = action === 'cancel' ? rng.pick(CANCELLABLE) : weighted(rng, RESOURCE_WEIGHTS);
+  const lifecycle = RESOURCE_SPECS[resource].lifecycle;
+  // What the resource cannot do becomes an edit (stock adjustments are never archived).
+  if ((action === 'archive' || action === 'unarchive') && !lifecycle.includes('archived_at')) action = 'update';
+  if (action === 'delete' && !lifecycle.includes('deleted_at')) action = 'update';
   const target = action === 'create' ? undefined : account.pickLive(resource, ELIGIBLE[action]);
   if (!target) return { action: 'create', resource, id: account.create(resource).id };
 
@@ -68,12 +92,12 @@ export function randomChange(account: Account, rng: Prng): Change {
   return { action, resource, id };
 }
 
-function weighted(rng: Prng): Action {
-  const total = WEIGHTS.reduce((sum, [, w]) => sum + w, 0);
+function weighted<T>(rng: Prng, weights: ReadonlyArray<readonly [T, number]>): T {
+  const total = weights.reduce((sum, [, w]) => sum + w, 0);
   let roll = rng.next() * total;
-  for (const [action, weight] of WEIGHTS) {
+  for (const [item, weight] of weights) {
     roll -= weight;
-    if (roll < 0) return action;
+    if (roll < 0) return item;
   }
-  return 'update';
+  return weights[0]![0];
 }

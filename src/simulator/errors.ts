@@ -7,7 +7,7 @@
  */
 export class SimHttpError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 422 | 429 | 500,
+    readonly status: 400 | 401 | 403 | 404 | 405 | 422 | 429 | 500,
     message: string,
     readonly errors?: Record<string, string>,
   ) {

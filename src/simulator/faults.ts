@@ -6,6 +6,8 @@
 export interface FaultSpec {
   /** Answer with this status instead, e.g. 500, 503 or 429. */
   status?: number;
+  /** The `message` of that answer's JSON body (default `Injected fault: HTTP <status>`). */
+  message?: string;
   /** Answer 200 with a truncated JSON body. */
   malformed?: boolean;
   /** Respond after this delay; alone it slows an otherwise normal response. */

@@ -1,6 +1,7 @@
 import type { Prng } from './prng.js';
 import { CANCELLATION_REASONS, linkTo, type SimRecord } from './records.js';
 import type { SimResource } from './resources.js';
+import { SHAPES, type ShapeContext } from './shapes.js';
 import { toIsoSeconds } from './time.js';
 
 /**
@@ -53,7 +54,7 @@ const APPOINTMENT_TYPES = [
 const DAY_MS = 86_400_000;
 
 /** Existing records a generated record may link to. */
-export interface GenerateContext {
+export interface GenerateContext extends ShapeContext {
   rng: Prng;
   /** API base for link URLs, e.g. `https://api.au1.cliniko.com/v1`. */
   base: string;
@@ -77,7 +78,17 @@ export function randomFields(resource: SimResource, ctx: GenerateContext, create
       return randomGroupAppointment(ctx, createdMs);
     case 'attendees':
       return randomAttendee(ctx);
+    default:
+      return SHAPES[resource]?.random(ctx, createdMs) ?? {};
   }
+}
+
+/** A link to a live record of `resource`, or to one of the fixed ids when the account has none. */
+function linkOr(ctx: GenerateContext, resource: SimResource, fallback: readonly string[]): { links: { self: string } } {
+  const live = ctx.pickLive(resource);
+  // No PRNG draw for a single fallback, so accounts without these records generate as before.
+  const id = live ? live.id : fallback.length === 1 ? (fallback[0] as string) : ctx.rng.pick(fallback);
+  return linkTo(ctx.base, resource, id);
 }
 
 function randomPerson(ctx: GenerateContext, patient: boolean): Record<string, unknown> {
@@ -133,9 +144,9 @@ function randomIndividualAppointment(ctx: GenerateContext, createdMs: number): R
     notes: rng.pick(APPOINTMENT_NOTES),
     patient: patient ? linkTo(base, 'patients', patient.id) : null,
     patient_name: patient ? `${String(patient.first_name)} ${String(patient.last_name)}` : null,
-    practitioner: linkTo(base, 'practitioners', rng.pick(PRACTITIONER_IDS)),
-    business: linkTo(base, 'businesses', rng.pick(BUSINESS_IDS)),
-    appointment_type: linkTo(base, 'appointment_types', type.id),
+    practitioner: linkOr(ctx, 'practitioners', PRACTITIONER_IDS),
+    business: linkOr(ctx, 'businesses', BUSINESS_IDS),
+    appointment_type: linkOr(ctx, 'appointment_types', [type.id]),
     did_not_arrive: didNotArrive,
     patient_arrived: past && !didNotArrive,
     email_reminder_sent: past,
@@ -146,7 +157,7 @@ function randomIndividualAppointment(ctx: GenerateContext, createdMs: number): R
 }
 
 function randomGroupAppointment(ctx: GenerateContext, createdMs: number): Record<string, unknown> {
-  const { rng, base } = ctx;
+  const { rng } = ctx;
   const type = rng.pick(APPOINTMENT_TYPES);
   const startsMs = appointmentStart(rng, createdMs);
   return {
@@ -154,9 +165,9 @@ function randomGroupAppointment(ctx: GenerateContext, createdMs: number): Record
     ends_at: toIsoSeconds(startsMs + type.minutes * 60_000),
     max_attendees: rng.int(4, 12),
     notes: rng.pick(GROUP_NOTES),
-    practitioner: linkTo(base, 'practitioners', rng.pick(PRACTITIONER_IDS)),
-    business: linkTo(base, 'businesses', rng.pick(BUSINESS_IDS)),
-    appointment_type: linkTo(base, 'appointment_types', type.id),
+    practitioner: linkOr(ctx, 'practitioners', PRACTITIONER_IDS),
+    business: linkOr(ctx, 'businesses', BUSINESS_IDS),
+    appointment_type: linkOr(ctx, 'appointment_types', [type.id]),
   };
 }
 
@@ -206,8 +217,12 @@ export function randomPatch(resource: SimResource, record: SimRecord, ctx: Gener
     }
     case 'group_appointments':
       return rng.chance(0.5) ? { max_attendees: rng.int(4, 12) } : { notes: rng.pick(GROUP_NOTES) };
-    case 'attendees':
-      return rng.chance(0.7) ? { arrived: true } : { notes: 'Running late.' };
+    case 'attendees': {
+      const roll = rng.next();
+      return roll < 0.6 ? { arrived: true } : roll < 0.75 ? { arrived: false } : { notes: 'Running late.' };
+    }
+    default:
+      return SHAPES[resource]?.patch(record, ctx) ?? {};
   }
 }
 

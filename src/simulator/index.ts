@@ -33,6 +33,15 @@ export interface SimulatorOptions {
    * string comparison of ids breaks visibly). An addition to the agreed interface.
    */
   firstId?: string;
+  /** Resources the key has no permission for (403), e.g. `['invoices']`. See also `forbid()`. */
+  forbidden?: readonly SimResource[];
+  /** Time each authenticated request takes on the server, in ms (default 0). */
+  latencyMs?: number;
+  /**
+   * How the simulator waits out `latencyMs` (default `setTimeout`): pass a virtual clock's sleep
+   * with `now` to run latency in simulated time; `waiting` then tells which requests are parked on it.
+   */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export const DEFAULT_API_KEY = 'sim-key-au1';
@@ -58,7 +67,9 @@ export class ClinikoSimulator {
 
   private readonly account: Account;
   private readonly faults = new FaultQueue();
+  private readonly forbidden = new Set<string>();
   private readonly rng: Prng;
+  private parked = 0;
   private server: Server | undefined;
 
   constructor(opts: SimulatorOptions = {}) {
@@ -66,6 +77,7 @@ export class ClinikoSimulator {
     const now = opts.now ?? Date.now;
     const rateLimit = opts.rateLimitPerMin ?? DEFAULT_RATE_LIMIT_PER_MIN;
     this.rng = new Prng(opts.seed ?? 1);
+    for (const r of opts.forbidden ?? []) this.forbidden.add(r);
     this.account = new Account({
       now,
       rng: this.rng,
@@ -77,12 +89,25 @@ export class ClinikoSimulator {
       apiKey,
       limiter: rateLimit > 0 ? new FixedWindowRateLimit(rateLimit, now) : undefined,
       faults: this.faults,
+      forbidden: this.forbidden,
+      latency: {
+        ms: opts.latencyMs ?? 0,
+        sleep: opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+        onWait: (delta) => {
+          this.parked += delta;
+        },
+      },
       now,
       onServed: (info) => {
         this.served.push(info);
         this.afterResponse?.(info);
       },
     });
+  }
+
+  /** Requests currently waiting out `latencyMs`. */
+  get waiting(): number {
+    return this.parked;
   }
 
   /** Listens on loopback (default a random port). Resolves with `http://127.0.0.1:PORT/v1`. */
@@ -143,9 +168,24 @@ export class ClinikoSimulator {
     return copy(this.account.unarchive(resource, id));
   }
 
-  /** Soft delete: sets `deleted_at`. */
+  /** Soft delete (sets `deleted_at`) where the resource has the column; otherwise the row is gone. */
   remove(resource: SimResource, id: string): SimRecord {
     return copy(this.account.remove(resource, id));
+  }
+
+  /** Merges patient `id` into `intoId`: `merged_at` and `merged_with_patient` are set. */
+  merge(id: string, intoId: string): SimRecord {
+    return copy(this.account.merge(id, intoId));
+  }
+
+  /** From now on the key may not read `resource`: requests under it get a 403. */
+  forbid(resource: SimResource): void {
+    this.forbidden.add(resource);
+  }
+
+  /** Gives the permission back. */
+  allow(resource: SimResource): void {
+    this.forbidden.delete(resource);
   }
 
   /** A copy of the record, hidden ones included. */

@@ -1,4 +1,5 @@
 import { RESOURCE_SPECS, type SimResource } from './resources.js';
+import { SHAPES } from './shapes.js';
 import { normalizeDateTime } from './time.js';
 
 /** A stored record: Cliniko's fields plus the three every record has. */
@@ -192,6 +193,12 @@ export function blankRecord(resource: SimResource, id: string, at: string, base:
         telehealth_url: null,
         links: { self },
       };
+    default: {
+      const shape = SHAPES[resource];
+      // `/bookings` is a read-only union: its rows are created as appointments or unavailable blocks.
+      if (!shape) throw new Error(`simulator: ${resource} records are not created directly`);
+      return shape.blank(id, at, self);
+    }
   }
 }
 

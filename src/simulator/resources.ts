@@ -11,6 +11,31 @@ export const SIM_RESOURCES = [
   'attendees',
   'individual_appointments',
   'group_appointments',
+  'bookings',
+  'invoices',
+  'invoice_items',
+  'treatment_notes',
+  'practitioners',
+  'businesses',
+  'appointment_types',
+  'products',
+  'patient_cases',
+  'medical_alerts',
+  'unavailable_blocks',
+  'availability_blocks',
+  'daily_availabilities',
+  'communications',
+  'users',
+  'billable_items',
+  'concession_types',
+  'concession_prices',
+  'taxes',
+  'services',
+  'stock_adjustments',
+  'patient_forms',
+  'patient_attachments',
+  'referral_source_types',
+  'relationships',
 ] as const;
 
 /** A resource path the simulator serves under `/v1`. */
@@ -19,8 +44,11 @@ export type SimResource = (typeof SIM_RESOURCES)[number];
 /** Columns that, when set, hide a record from normal lists unless a filter names them. */
 export type LifecycleColumn = 'cancelled_at' | 'archived_at' | 'deleted_at';
 
-/** The older docs' extra lists (seeds): `/resource/deleted`, `/cancelled`, `/archived`. */
-export type OldList = 'deleted' | 'cancelled' | 'archived';
+/**
+ * The older docs' extra lists (seeds): `/resource/deleted`, `/cancelled`, `/archived`; and
+ * `/practitioners/inactive`, the practitioners whose `active` is false.
+ */
+export type OldList = 'deleted' | 'cancelled' | 'archived' | 'inactive';
 
 /**
  * Filter types from the README "Filtering Results" section: `id` is an int64 integer kept as a
@@ -44,6 +72,12 @@ export interface ResourceSpec {
   linkColumns: Readonly<Record<string, LinkColumn>>;
   /** Fields rewritten to whole-second UTC on write. */
   dateTimeFields: readonly string[];
+  /**
+   * For the `/bookings` union: the tables whose rows it shows. Union resources are read-only.
+   */
+  union?: readonly SimResource[];
+  /** A boolean column whose `false` rows only the `/inactive` list shows (practitioners: `active`). */
+  activeColumn?: string;
 }
 
 const link = (field: string, collection: string): LinkColumn => ({ field, collection });
@@ -61,6 +95,7 @@ function spec(
   own: Record<string, ColumnType>,
   linkColumns: Record<string, LinkColumn> = {},
   dateTimeFields: readonly string[] = [],
+  extra: Pick<ResourceSpec, 'union' | 'activeColumn'> = {},
 ): ResourceSpec {
   const columns: Record<string, ColumnType> = { id: 'id', created_at: 'datetime', updated_at: 'datetime' };
   for (const column of lifecycle) columns[column] = 'datetime';
@@ -71,8 +106,16 @@ function spec(
     columns,
     linkColumns,
     dateTimeFields: [...lifecycle, ...dateTimeFields],
+    ...extra,
   };
 }
+
+const USER = link('user', 'users');
+const INVOICE = link('invoice', 'invoices');
+const PRODUCT = link('product', 'products');
+const BILLABLE_ITEM = link('billable_item', 'billable_items');
+const CONCESSION_TYPE = link('concession_type', 'concession_types');
+const APPOINTMENT = link('appointment', 'individual_appointments');
 
 const APPOINTMENT_LINKS = {
   practitioner_id: PRACTITIONER,
@@ -124,6 +167,78 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
     APPOINTMENT_LINKS,
     ['starts_at', 'ends_at'],
   ),
+  // The union of appointments and unavailable blocks (notes/cliniko-api.md: read-only).
+  bookings: spec(
+    ['cancelled_at', 'archived_at', 'deleted_at'],
+    [],
+    {
+      practitioner_id: 'id',
+      business_id: 'id',
+      appointment_type_id: 'id',
+      starts_at: 'datetime',
+      ends_at: 'datetime',
+    },
+    APPOINTMENT_LINKS,
+    ['starts_at', 'ends_at'],
+    { union: ['individual_appointments', 'group_appointments', 'unavailable_blocks'] },
+  ),
+  invoices: spec(
+    ['archived_at', 'deleted_at'],
+    ['deleted'],
+    { patient_id: 'id', practitioner_id: 'id', business_id: 'id', appointment_id: 'id', issue_date: 'date', number: 'int', status: 'int' },
+    { patient_id: PATIENT, practitioner_id: PRACTITIONER, business_id: BUSINESS, appointment_id: APPOINTMENT },
+    ['closed_at'],
+  ),
+  invoice_items: spec(['deleted_at'], ['deleted'], { invoice_id: 'id' }, { invoice_id: INVOICE, billable_item_id: BILLABLE_ITEM, product_id: PRODUCT }),
+  treatment_notes: spec(
+    ['archived_at', 'deleted_at'],
+    ['deleted'],
+    { patient_id: 'id', practitioner_id: 'id', treatment_note_template_id: 'id' },
+    { patient_id: PATIENT, practitioner_id: PRACTITIONER, booking_id: BOOKING },
+  ),
+  practitioners: spec([], ['inactive'], { user_id: 'id' }, { user_id: USER }, [], { activeColumn: 'active' }),
+  businesses: spec(['archived_at'], [], { business_name: 'string' }),
+  appointment_types: spec(['archived_at'], [], { name: 'string' }),
+  products: spec(['archived_at'], [], { name: 'string', item_code: 'string' }),
+  patient_cases: spec(['archived_at'], [], { patient_id: 'id', expiry_date: 'date' }, { patient_id: PATIENT }),
+  medical_alerts: spec(['archived_at', 'deleted_at'], ['deleted'], { patient_id: 'id' }, { patient_id: PATIENT }),
+  unavailable_blocks: spec(
+    ['archived_at', 'deleted_at'],
+    ['deleted'],
+    { practitioner_id: 'id', business_id: 'id', starts_at: 'datetime', ends_at: 'datetime' },
+    { practitioner_id: PRACTITIONER, business_id: BUSINESS },
+    ['starts_at', 'ends_at'],
+  ),
+  availability_blocks: spec(
+    [],
+    [],
+    { practitioner_id: 'id', business_id: 'id', starts_at: 'datetime' },
+    { practitioner_id: PRACTITIONER, business_id: BUSINESS },
+    ['starts_at', 'ends_at'],
+  ),
+  daily_availabilities: spec([], [], { practitioner_id: 'id', business_id: 'id' }, { practitioner_id: PRACTITIONER, business_id: BUSINESS }),
+  communications: spec(['archived_at', 'deleted_at'], [], { patient_id: 'id', category_code: 'int' }, { patient_id: PATIENT }),
+  users: spec([], [], { email: 'string' }),
+  billable_items: spec([], [], { name: 'string', item_code: 'string' }),
+  concession_types: spec([], [], { name: 'string' }),
+  concession_prices: spec(
+    [],
+    [],
+    { billable_item_id: 'id', concession_type_id: 'id' },
+    { billable_item_id: BILLABLE_ITEM, concession_type_id: CONCESSION_TYPE },
+  ),
+  taxes: spec([], [], { name: 'string' }),
+  services: spec([], [], { business_id: 'id', appointment_type_id: 'id' }, { business_id: BUSINESS, appointment_type_id: APPOINTMENT_TYPE }),
+  stock_adjustments: spec([], [], { product_id: 'id' }, { product_id: PRODUCT, user_id: USER }),
+  patient_forms: spec(['archived_at'], [], { patient_id: 'id', completed_at: 'datetime' }, { patient_id: PATIENT }, ['completed_at']),
+  patient_attachments: spec(
+    ['archived_at'],
+    [],
+    { patient_id: 'id', user_id: 'id', content_type: 'string', filename: 'string', description: 'string', size: 'int' },
+    { patient_id: PATIENT, user_id: USER },
+  ),
+  referral_source_types: spec([], [], { name: 'string' }),
+  relationships: spec(['archived_at'], [], { patient_id: 'id', related_patient_id: 'id' }, { patient_id: PATIENT, related_patient_id: link('related_patient', 'patients') }),
 };
 
 /** Old `/deleted` lists accept only these filters (notes/cliniko-api.md "Lists"). */

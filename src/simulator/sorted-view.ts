@@ -33,6 +33,12 @@ export class SortedView {
     }
   }
 
+  /** Forgets a row deleted from the table. */
+  remove(row: SimRecord): void {
+    this.dirty.delete(row);
+    if (this.sorted !== undefined) this.sorted = this.sorted.filter((r) => r !== row);
+  }
+
   /** Every row of the table, in order. Not a copy: do not modify. */
   rows(): readonly SimRecord[] {
     if (this.sorted === undefined) {

@@ -224,6 +224,19 @@ export class Store {
     return (this.data.snapshots[key] ??= {});
   }
 
+  /**
+   * The snapshot map of a resource for code that writes it in place (the poller's `applyBatch`);
+   * every id written must then be named with `touchSnapshot`.
+   */
+  snapshotMap(key: string): Record<string, Snapshot> {
+    return (this.data.snapshots[key] ??= {});
+  }
+
+  /** Records that a snapshot was put or removed in place. */
+  touchSnapshot(key: string, id: string): void {
+    this.mark(`snap${SEP}${key}${SEP}${id}`, snapshotPart(key));
+  }
+
   putSnapshot(key: string, id: string, snapshot: Snapshot): void {
     (this.data.snapshots[key] ??= {})[id] = snapshot;
     this.mark(`snap${SEP}${key}${SEP}${id}`, snapshotPart(key));

@@ -1,5 +1,5 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
-import { RateLimiter } from '../rate-limiter.js';
+import { RateLimiter, systemClock, type AcquireOptions, type Clock } from '../rate-limiter.js';
 import { UpstreamError } from '../errors.js';
 
 /** Connection settings of a Cliniko API client (notes/cliniko-api.md, Requests). */
@@ -9,10 +9,22 @@ export interface ClinikoClientOptions {
   apiKey: string;
   /** `Vendor name (email)`. */
   userAgent: string;
+  /** The key's upstream limit (Cliniko: 200 requests per minute per user). */
   rateLimitPerMin: number;
+  /**
+   * Share of `rateLimitPerMin` left unused for the clinic's other tools, in percent (default 10):
+   * the bridge's budget is `floor(rateLimitPerMin * (100 - headroomPercent) / 100)`.
+   */
+  headroomPercent?: number;
   requestTimeoutMs: number;
+  /** Clock of the budget and of `X-RateLimit-Reset` arithmetic (default: the system clock). */
+  clock?: Clock;
+  /** @deprecated use `clock`; kept for callers that only inject `now`. */
   now?: () => number;
 }
+
+/** The part of the key's limit the bridge leaves to other tools unless configured otherwise. */
+export const DEFAULT_HEADROOM_PERCENT = 10;
 
 /** Query values; arrays repeat the key (`q[]=a&q[]=b`). */
 export type Query = Record<string, string | number | readonly string[] | undefined>;
@@ -26,14 +38,19 @@ const MAX_ERROR_BODY_BYTES = 2048;
  * malformed JSON.
  */
 export class ClinikoClient {
+  /** The key's request budget: every request of every feed sharing this client goes through it. */
   readonly limiter: RateLimiter;
   private readonly authorization: string;
   private readonly agent: Agent;
   private readonly now: () => number;
+  private active = 0;
 
   constructor(private readonly options: ClinikoClientOptions) {
-    this.now = options.now ?? Date.now;
-    this.limiter = new RateLimiter(options.rateLimitPerMin, this.now);
+    const clock: Clock = options.clock ?? (options.now ? { now: options.now, sleep: systemClock.sleep } : systemClock);
+    this.now = () => clock.now();
+    const headroom = options.headroomPercent ?? DEFAULT_HEADROOM_PERCENT;
+    const budget = Math.max(1, Math.floor((options.rateLimitPerMin * (100 - headroom)) / 100));
+    this.limiter = new RateLimiter(budget, clock, options.rateLimitPerMin);
     this.authorization = `Basic ${Buffer.from(`${options.apiKey}:`).toString('base64')}`;
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
@@ -54,12 +71,27 @@ export class ClinikoClient {
     return url.toString();
   }
 
+  /** Requests sent and not yet answered (tests use it to tell when the bridge is idle). */
+  get inFlight(): number {
+    return this.active;
+  }
+
   /**
-   * GETs an absolute URL (e.g. a `links.next`) and parses the JSON body.
+   * GETs an absolute URL (e.g. a `links.next`) and parses the JSON body, after the budget granted a
+   * slot (`budget.tag` counts it for a resource, `budget.priority` orders it when requests queue).
    * @throws UpstreamError for anything but a 2xx with a JSON object body.
    */
-  async getJson(url: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    await this.limiter.acquire(signal);
+  async getJson(url: string, signal?: AbortSignal, budget?: AcquireOptions): Promise<Record<string, unknown>> {
+    await this.limiter.acquire(signal, budget);
+    this.active += 1;
+    try {
+      return await this.send(url, signal);
+    } finally {
+      this.active -= 1;
+    }
+  }
+
+  private async send(url: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
     let res;
     try {
       res = await request(url, {

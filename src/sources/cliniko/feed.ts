@@ -1,7 +1,9 @@
 import { UpstreamError } from '../errors.js';
-import type { Batch, ChangeFeed, Deletion, ReadContext, SourceRecord } from '../types.js';
+import type { RequestBudget } from '../rate-limiter.js';
+import type { Batch, ChangeFeed, Deletion, DerivedEvent, ReadContext, SourceRecord } from '../types.js';
 import type { ClinikoClient } from './client.js';
-import type { ClinikoResource } from './resources.js';
+import { deriveDomainEvents, domainEventsOf, type DomainEvent } from './domain-events.js';
+import type { ClinikoResource, ClinikoTier } from './resources.js';
 
 /**
  * Where a resource's feed stands, stored as the resource's cursor. Timestamps are Cliniko's own
@@ -20,13 +22,49 @@ export interface ClinikoFeedOptions {
   perPage: number;
   /** Lookback before the cursor (ms) so late commits and same-second writes are re-read. */
   overlapMs: number;
+  /** Scheduling tier (from `config/default.json` `cliniko.tiers`); the registry's when absent. */
+  tier?: ClinikoTier;
 }
 
-interface ScanPage {
+/** How far a full read has come: pages fetched and the list's `total_entries` (null if unknown). */
+export interface ReadProgress {
+  pages: number;
+  records: number;
+  total_entries: number | null;
+}
+
+/** A batch of a full read (the baseline) carries its progress, for logs and `GET /v1/sources`. */
+export interface ClinikoBatch extends Batch {
+  progress?: ReadProgress;
+}
+
+/** Read options beyond {@link ReadContext}: how urgent the requests are when the budget queues them. */
+export interface ClinikoReadContext extends ReadContext {
+  /** Limiter priority (0 most urgent); default from the tier. A backfill passes 3. */
+  priority?: number;
+}
+
+/** Limiter priority of each tier's requests. */
+export const TIER_PRIORITY: Readonly<Record<ClinikoTier, number>> = { hot: 0, warm: 1, cold: 2 };
+
+interface Page {
   records: SourceRecord[];
+  total: number | null;
+}
+
+interface ScanPage extends Page {
   /** Largest value of the scanned field on this page. */
   max: string | null;
 }
+
+interface Scan {
+  path: string;
+  field: string;
+  from: string | null;
+  filters: string[];
+}
+
+const NOT_SEARCHABLE = /not searchable/i;
 
 /**
  * Reads one Cliniko resource incrementally.
@@ -35,7 +73,12 @@ interface ScanPage {
  * sorted by `field,id`, so records that move while we page (their `updated_at` changes) cannot shift
  * others out of view. When a whole page shares one second, that second is walked by `id` before
  * moving on, so any number of records may share an `updated_at`. Records re-read at the boundary are
- * deduplicated by the poller's snapshot comparison.
+ * deduplicated by the poller's snapshot comparison. Resources whose rows Cliniko deletes outright
+ * (`deletions: 'absent'`) are small settings lists: each poll reads them whole, by `id`, and reports
+ * known ids that are gone.
+ *
+ * Every request goes through the key's budget tagged with the resource, at the tier's priority;
+ * the feed exposes `tier`, `budget` and `expectedRequests` so one scheduler per key can plan.
  */
 export class ClinikoFeed implements ChangeFeed {
   readonly source = 'cliniko';
@@ -43,6 +86,16 @@ export class ClinikoFeed implements ChangeFeed {
   readonly eventPrefix: string;
   readonly lifecycle;
   readonly versionField = 'updated_at';
+  readonly tier: ClinikoTier;
+  /** The key's request budget (shared by every feed of the client). */
+  readonly budget: RequestBudget;
+  /** Requests a poll that finds nothing new costs: one per list, plus one for deletions. */
+  readonly expectedRequests: number;
+  private readonly domainEvents: readonly DomainEvent[];
+  /** Cleared when Cliniko answers that a hidden column is not searchable on this resource. */
+  private hiddenFiltersWork = true;
+  /** Cleared when the deleted_at filter is refused: deletions are then not observable. */
+  private deletionFilterWorks = true;
 
   constructor(
     private readonly spec: ClinikoResource,
@@ -52,18 +105,32 @@ export class ClinikoFeed implements ChangeFeed {
     this.resource = spec.path;
     this.eventPrefix = spec.name;
     this.lifecycle = spec.lifecycle;
+    this.tier = options.tier ?? spec.tier;
+    this.budget = client.limiter;
+    const lists = 1 + (spec.extraLists?.length ?? 0);
+    this.expectedRequests = lists + (spec.deletions === 'list' || spec.deletions === 'filter' ? 1 : 0);
+    this.domainEvents = domainEventsOf(spec.path);
   }
 
-  async *read(rawCursor: unknown, context: ReadContext): AsyncIterable<Batch> {
-    const { signal } = context;
+  async *read(rawCursor: unknown, context: ClinikoReadContext): AsyncIterable<ClinikoBatch> {
     const start = parseCursor(rawCursor);
+    if (this.spec.deletions === 'absent') {
+      yield* this.readWhole(start, context);
+      return;
+    }
     const cursor: ClinikoCursor = { ...start };
     const baseline = !start.baseline_done;
     const from = start.updated_at ? this.minusOverlap(start.updated_at) : null;
+    const progress: ReadProgress = { pages: 0, records: 0, total_entries: null };
 
-    for await (const page of this.scan(this.spec.path, 'updated_at', from, this.hiddenFilters(), signal)) {
-      if (page.max && (!cursor.updated_at || page.max > cursor.updated_at)) cursor.updated_at = page.max;
-      yield { records: page.records, deletions: [], cursor: { ...cursor }, baseline };
+    for (const path of this.lists()) {
+      let first = true;
+      for await (const page of this.scan({ path, field: 'updated_at', from, filters: this.hiddenFilters() }, context)) {
+        track(progress, page, first);
+        first = false;
+        if (page.max && (!cursor.updated_at || page.max > cursor.updated_at)) cursor.updated_at = page.max;
+        yield { records: page.records, deletions: [], cursor: { ...cursor }, baseline, ...(baseline ? { progress: { ...progress } } : {}) };
+      }
     }
 
     if (baseline) {
@@ -71,33 +138,89 @@ export class ClinikoFeed implements ChangeFeed {
       // time the baseline saw, so nothing deleted after that point is missed.
       cursor.deleted_at ??= cursor.updated_at;
       cursor.baseline_done = true;
-      yield { records: [], deletions: [], cursor: { ...cursor }, baseline: true };
+      yield { records: [], deletions: [], cursor: { ...cursor }, baseline: true, progress: { ...progress } };
       return;
     }
 
-    yield* this.readDeletions(cursor, signal);
+    if (this.spec.deletions === 'list' || (this.spec.deletions === 'filter' && this.deletionFilterWorks)) {
+      yield* this.readDeletions(cursor, context);
+    }
   }
 
-  private async *readDeletions(cursor: ClinikoCursor, signal?: AbortSignal): AsyncIterable<Batch> {
+  deriveEvents(previous: SourceRecord | undefined, current: SourceRecord, changedFields: readonly string[]): DerivedEvent[] {
+    return deriveDomainEvents(this.domainEvents, previous, current, changedFields);
+  }
+
+  /** The main list, then the extra ones (`practitioners/inactive`). */
+  private lists(): string[] {
+    return [this.spec.path, ...(this.spec.extraLists ?? [])];
+  }
+
+  private async *readDeletions(cursor: ClinikoCursor, context: ClinikoReadContext): AsyncIterable<Batch> {
     const from = cursor.deleted_at ? this.minusOverlap(cursor.deleted_at) : null;
     const viaList = this.spec.deletions === 'list';
     const path = viaList ? `${this.spec.path}/deleted` : this.spec.path;
     // The main list hides cancelled/archived rows even when deleted; name those columns too.
     const extra = viaList ? [] : this.hiddenFilters();
-    const scan = this.scan(path, 'deleted_at', from ?? '1970-01-01T00:00:00Z', extra, signal);
-    for await (const page of scan) {
-      const deletions: Deletion[] = [];
-      for (const r of page.records) {
-        if (typeof r.deleted_at !== 'string') continue;
-        deletions.push({ id: r.id, deleted_at: r.deleted_at, record: isFullRecord(r) ? r : undefined });
+    const scan = this.scan({ path, field: 'deleted_at', from: from ?? '1970-01-01T00:00:00Z', filters: extra }, context);
+    try {
+      for await (const page of scan) {
+        const deletions: Deletion[] = [];
+        for (const r of page.records) {
+          if (typeof r.deleted_at !== 'string') continue;
+          deletions.push({ id: r.id, deleted_at: r.deleted_at, record: isFullRecord(r) ? r : undefined });
+        }
+        if (page.max && (!cursor.deleted_at || page.max > cursor.deleted_at)) cursor.deleted_at = page.max;
+        yield { records: [], deletions, cursor: { ...cursor }, baseline: false };
       }
-      if (page.max && (!cursor.deleted_at || page.max > cursor.deleted_at)) cursor.deleted_at = page.max;
-      yield { records: [], deletions, cursor: { ...cursor }, baseline: false };
+    } catch (err) {
+      // An account whose API refuses the deleted_at filter on this list: deletions of this resource
+      // cannot be observed; keep polling its changes rather than failing every poll.
+      if (!viaList && isNotSearchable(err)) {
+        this.deletionFilterWorks = false;
+        return;
+      }
+      throw err;
     }
   }
 
+  /**
+   * A full read by `id` of every list of a resource without `deleted_at`: known ids not seen are
+   * deletions. Nothing is declared deleted unless the whole read succeeded.
+   */
+  private async *readWhole(start: ClinikoCursor, context: ClinikoReadContext): AsyncIterable<ClinikoBatch> {
+    const cursor: ClinikoCursor = { ...start };
+    const baseline = !start.baseline_done;
+    const seen = new Set<string>();
+    const progress: ReadProgress = { pages: 0, records: 0, total_entries: null };
+    for (const path of this.lists()) {
+      let after: string | null = null;
+      let first = true;
+      for (;;) {
+        const q = [...this.hiddenFilters(), ...(after ? [`id:>${after}`] : [])];
+        const page = await this.fetchPage(path, { q, sort: 'id', per_page: this.options.perPage }, context);
+        track(progress, page, first);
+        first = false;
+        for (const r of page.records) seen.add(r.id);
+        const max = maxOf(page.records.filter((r) => typeof r.updated_at === 'string'), 'updated_at');
+        if (max && (!cursor.updated_at || max > cursor.updated_at)) cursor.updated_at = max;
+        yield { records: page.records, deletions: [], cursor: { ...start }, baseline, ...(baseline ? { progress: { ...progress } } : {}) };
+        if (page.records.length < this.options.perPage) break;
+        after = page.records[page.records.length - 1]!.id;
+      }
+    }
+    if (baseline) {
+      cursor.baseline_done = true;
+      yield { records: [], deletions: [], cursor: { ...cursor }, baseline: true, progress: { ...progress } };
+      return;
+    }
+    const deletions: Deletion[] = [];
+    for (const known of context.known()) if (!seen.has(known.id)) deletions.push({ id: known.id });
+    yield { records: [], deletions, cursor: { ...cursor }, baseline: false };
+  }
+
   private hiddenFilters(): string[] {
-    return this.spec.hiddenColumns.map((c) => `${c}:*`);
+    return this.hiddenFiltersWork ? this.spec.hiddenColumns.map((c) => `${c}:*`) : [];
   }
 
   private minusOverlap(ts: string): string {
@@ -108,20 +231,15 @@ export class ClinikoFeed implements ChangeFeed {
    * Keyset scan of `path` ordered by `field,id`, starting at `field >= from` (everything when null).
    * Yields each page with the largest `field` value on it.
    */
-  private async *scan(
-    path: string,
-    field: string,
-    from: string | null,
-    filters: string[],
-    signal?: AbortSignal,
-  ): AsyncIterable<ScanPage> {
+  private async *scan({ path, field, from, filters }: Scan, context: ClinikoReadContext): AsyncIterable<ScanPage> {
     const perPage = this.options.perPage;
     let lower = from;
     let strict = false;
     for (;;) {
       const bound = lower ? [`${field}:${strict ? '>' : '>='}${lower}`] : [];
-      const records = await this.fetchPage(path, { q: [...filters, ...bound], sort: `${field},id`, per_page: perPage }, signal);
-      yield { records, max: maxOf(records, field) };
+      const page = await this.fetchPage(path, { q: [...filters, ...bound], sort: `${field},id`, per_page: perPage }, context);
+      const { records } = page;
+      yield { ...page, max: maxOf(records, field) };
       if (records.length < perPage) return;
 
       const first = fieldOf(records[0]!, field);
@@ -135,27 +253,38 @@ export class ClinikoFeed implements ChangeFeed {
       let afterId = records[records.length - 1]!.id;
       for (;;) {
         const q = [...filters, `${field}:>=${last}`, `${field}:<=${last}`, `id:>${afterId}`];
-        const more = await this.fetchPage(path, { q, sort: 'id', per_page: perPage }, signal);
-        yield { records: more, max: maxOf(more, field) };
-        if (more.length < perPage) break;
-        afterId = more[more.length - 1]!.id;
+        const more = await this.fetchPage(path, { q, sort: 'id', per_page: perPage }, context);
+        yield { ...more, max: maxOf(more.records, field) };
+        if (more.records.length < perPage) break;
+        afterId = more.records[more.records.length - 1]!.id;
       }
       strict = true;
     }
   }
 
-  private async fetchPage(
-    path: string,
-    query: { q: string[]; sort: string; per_page: number },
-    signal?: AbortSignal,
-  ): Promise<SourceRecord[]> {
-    const url = this.client.url(path, { 'q[]': query.q, sort: query.sort, per_page: query.per_page });
-    const body = await this.client.getJson(url, signal);
+  private async fetchPage(path: string, query: { q: string[]; sort: string; per_page: number }, context: ClinikoReadContext): Promise<Page> {
+    const hidden = new Set(this.spec.hiddenColumns.map((c) => `${c}:*`));
+    const q = this.hiddenFiltersWork ? query.q : query.q.filter((f) => !hidden.has(f));
+    const url = this.client.url(path, { 'q[]': q, sort: query.sort, per_page: query.per_page });
+    const budget = { tag: this.resource, priority: context.priority ?? TIER_PRIORITY[this.tier] };
+    let body: Record<string, unknown>;
+    try {
+      body = await this.client.getJson(url, context.signal, budget);
+    } catch (err) {
+      // Older accounts may not search a hidden column on this resource: read without it (hidden
+      // rows are then not seen, as the list shows them) instead of failing every poll.
+      if (this.hiddenFiltersWork && q.some((f) => hidden.has(f)) && isNotSearchable(err)) {
+        this.hiddenFiltersWork = false;
+        return this.fetchPage(path, query, context);
+      }
+      throw err;
+    }
     const list = body[this.spec.path];
     if (!Array.isArray(list)) {
       throw new UpstreamError('malformed', `GET /${path}: response has no "${this.spec.path}" array`);
     }
-    return list.map((item) => normaliseRecord(item, path));
+    const total = typeof body.total_entries === 'number' ? body.total_entries : null;
+    return { records: list.map((item) => normaliseRecord(item, path)), total };
   }
 }
 
@@ -171,6 +300,17 @@ function parseCursor(raw: unknown): ClinikoCursor {
     deleted_at: typeof c.deleted_at === 'string' ? c.deleted_at : null,
     baseline_done: c.baseline_done === true,
   };
+}
+
+/** Counts a page; the first page of each list reports that list's `total_entries`. */
+function track(progress: ReadProgress, page: Page, firstOfList: boolean): void {
+  progress.pages += 1;
+  progress.records += page.records.length;
+  if (firstOfList && page.total !== null) progress.total_entries = (progress.total_entries ?? 0) + page.total;
+}
+
+function isNotSearchable(err: unknown): boolean {
+  return err instanceof UpstreamError && err.status === 400 && NOT_SEARCHABLE.test(err.message);
 }
 
 /** Ids arrive as strings in the current API and as numbers in older examples: keep strings. */

@@ -1,0 +1,52 @@
+import { clinikoEventTypes, type EventTypeDoc } from '../sources/cliniko/catalog.js';
+
+export type { EventTypeDoc } from '../sources/cliniko/catalog.js';
+
+/**
+ * Every event type the bridge can deliver, with a description and an example delivery body: the
+ * one place the catalogue lives. `GET /v1/event-types` serves it and README's "Events" table is
+ * generated from it (`npx tsx scripts/event-catalogue.ts`; a test fails when they differ). A new
+ * source adds its list here.
+ */
+export const EVENT_CATALOGUE: readonly EventTypeDoc[] = [...clinikoEventTypes()];
+
+/** Markers around the generated part of README's "Events" section. */
+export const README_START = '<!-- event-catalogue:start — generated from src/catalog by `npx tsx scripts/event-catalogue.ts`; do not edit by hand -->';
+export const README_END = '<!-- event-catalogue:end -->';
+
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** The Markdown README shows between the markers: the table, then the domain events' examples. */
+export function renderEventCatalogue(catalogue: readonly EventTypeDoc[] = EVENT_CATALOGUE): string {
+  const lines: string[] = ['| event type | when |', '|---|---|'];
+  for (const doc of catalogue) {
+    const type = doc.domain ? `**\`${doc.type}\`**` : `\`${doc.type}\``;
+    lines.push(`| ${type} | ${cell(doc.description)} |`);
+  }
+  lines.push(
+    '',
+    'Domain events (**bold** above) come in addition to the `.updated` or lifecycle event of the same change.',
+    'Example deliveries (`object` shortened to the fields that matter; `GET /v1/event-types` has them whole):',
+    '',
+  );
+  for (const doc of catalogue.filter((d) => d.domain)) {
+    lines.push('<details>', `<summary><code>${doc.type}</code></summary>`, '', '```json', JSON.stringify(shortened(doc.example), null, 2), '```', '', '</details>');
+  }
+  return lines.join('\n');
+}
+
+/** The example with `object` cut to its id and the fields that changed. */
+function shortened(example: EventTypeDoc['example']): EventTypeDoc['example'] {
+  const { object, previous_attributes } = example.data;
+  const keep = new Set(['id', ...Object.keys(previous_attributes ?? {})]);
+  const short = Object.fromEntries(Object.entries(object).filter(([k]) => keep.has(k)));
+  return { ...example, data: { ...example.data, object: { ...short, '…': 'the rest of the record as Cliniko returned it' } } };
+}
+
+/** README text with the block between the markers replaced. @throws if the markers are missing. */
+export function withCatalogue(readme: string, block = renderEventCatalogue()): string {
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) throw new Error(`README.md lacks the ${README_START} … ${README_END} markers`);
+  return `${readme.slice(0, start + README_START.length)}\n${block}\n${readme.slice(end)}`;
+}
