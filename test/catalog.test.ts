@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_CATALOGUE, README_END, README_START, renderEventCatalogue, withCatalogue } from '../src/catalog/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { DOMAIN_EVENTS } from '../src/sources/cliniko/domain-events.js';
+import { ESTEEM_EVENT_TYPES } from '../src/sources/esteem/events.js';
 import { CLINIKO_RESOURCES, DEFAULT_TIERS, eventTypesOf } from '../src/sources/cliniko/resources.js';
 import { Harness } from './helpers/harness.js';
 
@@ -18,9 +19,11 @@ describe('the event catalogue', () => {
     expect(README).toContain(renderEventCatalogue());
   });
 
-  it('lists every event type the bridge can emit for Cliniko, once, and nothing else', () => {
-    const types = EVENT_CATALOGUE.map((d) => d.type);
-    expect(new Set(types).size).toBe(types.length);
+  it('lists every event type the bridge can emit, once per source, and nothing else', () => {
+    const all = EVENT_CATALOGUE.map((d) => d.type);
+    expect(new Set(all).size).toBe(all.length);
+    expect(EVENT_CATALOGUE.filter((d) => d.source === 'esteem').map((d) => d.type)).toEqual([...ESTEEM_EVENT_TYPES]);
+    const types = EVENT_CATALOGUE.filter((d) => d.source === 'cliniko').map((d) => d.type);
     const emitted = [
       ...CLINIKO_RESOURCES.flatMap((r) => eventTypesOf(r)),
       ...DOMAIN_EVENTS.map((d) => `${CLINIKO_RESOURCES.find((r) => r.path === d.resource)!.name}.${d.kind}`),
@@ -53,9 +56,10 @@ describe('the event catalogue', () => {
       expect(example.type).toBe(doc.type);
       expect(example.id).toMatch(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
       expect(Number.isNaN(Date.parse(example.timestamp))).toBe(false);
-      expect(example.data).toMatchObject({ source: 'cliniko', resource: doc.type.split('.')[0], id: expect.stringMatching(/^\d+$/) });
+      expect(example.data).toMatchObject({ source: doc.source, resource: doc.type.split('.')[0], id: expect.stringMatching(/^\d+$/) });
       expect(example.data.object.id).toBe(example.data.id);
-      if (doc.type.endsWith('.created')) expect(example.data.previous_attributes).toBeUndefined();
+      // A removal carries the last known object and nothing changed in it.
+      if (doc.type.endsWith('.created') || doc.type.endsWith('.removed')) expect(example.data.previous_attributes).toBeUndefined();
       else expect(Object.keys(example.data.previous_attributes ?? {}).length, doc.type).toBeGreaterThan(0);
     }
     const paid = EVENT_CATALOGUE.find((d) => d.type === 'invoice.paid')!.example.data;

@@ -1,4 +1,5 @@
 import { clinikoEventTypes, type EventTypeDoc } from '../sources/cliniko/catalog.js';
+import { esteemEventTypes } from '../sources/esteem/catalog.js';
 
 export type { EventTypeDoc } from '../sources/cliniko/catalog.js';
 
@@ -8,7 +9,7 @@ export type { EventTypeDoc } from '../sources/cliniko/catalog.js';
  * generated from it (`npx tsx scripts/event-catalogue.ts`; a test fails when they differ). A new
  * source adds its list here.
  */
-export const EVENT_CATALOGUE: readonly EventTypeDoc[] = [...clinikoEventTypes()];
+export const EVENT_CATALOGUE: readonly EventTypeDoc[] = [...clinikoEventTypes(), ...esteemEventTypes()];
 
 /** Markers around the generated part of README's "Events" section. */
 export const README_START = '<!-- event-catalogue:start — generated from src/catalog by `npx tsx scripts/event-catalogue.ts`; do not edit by hand -->';
@@ -40,7 +41,7 @@ function shortened(example: EventTypeDoc['example']): EventTypeDoc['example'] {
   const { object, previous_attributes } = example.data;
   const keep = new Set(['id', ...Object.keys(previous_attributes ?? {})]);
   const short = Object.fromEntries(Object.entries(object).filter(([k]) => keep.has(k)));
-  return { ...example, data: { ...example.data, object: { ...short, '…': 'the rest of the record as Cliniko returned it' } } };
+  return { ...example, data: { ...example.data, object: { ...short, '…': 'the rest of the record as the source returned it' } } };
 }
 
 /** README text with the block between the markers replaced. @throws if the markers are missing. */

@@ -18,12 +18,13 @@ export function createSources(config: Config): Source[] {
       apiKey: c.apiKey,
       userAgent: c.userAgent,
       rateLimitPerMin: c.rateLimitPerMin,
+      headroomPercent: c.headroomPercent,
       requestTimeoutMs: c.requestTimeoutMs,
     });
     sources.push({
       name: 'cliniko',
       feeds: CLINIKO_RESOURCES.filter((r) => config.bridge.resources.includes(r.path)).map(
-        (r) => new ClinikoFeed(r, client, { perPage: c.perPage, overlapMs: c.overlapMs }),
+        (r) => new ClinikoFeed(r, client, { perPage: c.perPage, overlapMs: c.overlapMs, tier: c.tiers[r.path] }),
       ),
       pollCron: config.bridge.pollCron,
       close: () => client.close(),
