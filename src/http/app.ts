@@ -12,6 +12,7 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { ApiError } from './errors.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
+import { hookRoutes } from './routes/hooks.js';
 import { deliveryRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { systemRoutes } from './routes/system.js';
 
@@ -74,6 +75,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.route('/v1/events', events);
   app.route('/v1/replay', replay);
   app.route('/v1/event-types', eventTypeRoutes());
+  app.route('/v1/hooks', hookRoutes(deps));
   for (const action of deps.sourceActions ?? []) app.mount(`/v1/sources/${action.name}`, action.app.fetch as (r: Request) => Response | Promise<Response>);
   app.route('/v1', systemRoutes(deps));
   app.get('/v1/audit', validate('query', z.object({ since: z.iso.datetime({ offset: true }).optional(), ...pageQuery })), (c) => {

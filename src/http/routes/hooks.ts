@@ -1,0 +1,110 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { EVENT_CATALOGUE } from '../../catalog/index.js';
+import { EVENT_TYPE_PATTERN, matchesEventType } from '../../delivery/match.js';
+import { ESTEEM_EVENT_TYPES } from '../../sources/esteem/events.js';
+import type { EventPayload, Subscription } from '../../store/schema.js';
+import type { AdminDeps } from '../context.js';
+import { ApiError } from '../errors.js';
+import { validate } from '../validate.js';
+import { subscriptionRoutes } from './subscriptions.js';
+
+/**
+ * What marks a subscription as a REST hook: its `description`. The store schema has no field of its
+ * own for it; a hook is otherwise an ordinary subscription (same delivery, signing and retries).
+ */
+export const HOOK_DESCRIPTION = 'rest hook';
+
+/** Whether a subscription was created through `POST /v1/hooks` (and may be deleted through it). */
+export function isHook(sub: Pick<Subscription, 'description'>): boolean {
+  return sub.description === HOOK_DESCRIPTION;
+}
+
+/** How many recent payloads `GET /v1/hooks/sample` returns (Zapier's editor shows 3). */
+const SAMPLE_SIZE = 3;
+
+const eventPattern = z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"');
+const subscribeBody = z.strictObject({
+  target_url: z.string().max(2048).url('must be an absolute http(s) URL'),
+  event: eventPattern,
+});
+const sampleQuery = z.object({ event: eventPattern });
+
+/**
+ * `/v1/hooks`: REST hooks as Zapier (and other no-code tools) use them. `POST` subscribes a target
+ * URL to one event type or pattern and answers `201 { id }`; `DELETE /:id` unsubscribes
+ * (`200 { id, deleted: true }`); `GET /sample?event=` returns up to three recent delivery bodies of
+ * that type, newest first, or one example of it when none has happened yet ("perform list").
+ *
+ * A hook is a subscription: creation and deletion go through the `/v1/subscriptions` handlers
+ * themselves (in process), so the SSRF check, the defaults, the secret, the store write and the
+ * removal of pending deliveries are exactly theirs. (Once subscriptions.ts exports its creation and
+ * deletion as functions, call those instead of the in-process requests.)
+ */
+export function hookRoutes(deps: AdminDeps) {
+  const { store } = deps;
+  // Errors (ApiError 422 unsafe_url, …) propagate to the caller and so to the admin app's onError.
+  const subscriptions = subscriptionRoutes(deps).onError((err) => {
+    throw err;
+  });
+  const call = (method: 'POST' | 'DELETE', path: string, body?: unknown) =>
+    subscriptions.request(path, {
+      method,
+      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+
+  return new Hono()
+    .post('/', validate('json', subscribeBody), async (c) => {
+      const { target_url, event } = c.req.valid('json');
+      const res = await call('POST', '/', { url: target_url, event_types: [event], description: HOOK_DESCRIPTION });
+      if (res.status !== 201) throw new Error(`creating the hook's subscription answered ${res.status}: ${await res.text()}`);
+      const { id } = (await res.json()) as { id: string };
+      deps.logger.info({ subscription: id, event }, 'hook subscribed');
+      return c.json({ id }, 201);
+    })
+    .get('/sample', validate('query', sampleQuery), (c) => {
+      const { event } = c.req.valid('query');
+      const recent: EventPayload[] = [];
+      for (let i = store.data.events.length - 1; i >= 0 && recent.length < SAMPLE_SIZE; i--) {
+        const { payload } = store.data.events[i]!;
+        if (matchesEventType([event], payload.type)) recent.push(payload);
+      }
+      return c.json(recent.length > 0 ? recent : [exampleOf(event)]);
+    })
+    .delete('/:id', async (c) => {
+      const id = c.req.param('id');
+      const sub = store.data.subscriptions[id];
+      // Only hooks: a hook client's key must not reach the other subscriptions through this route.
+      if (!sub || !isHook(sub)) throw new ApiError(404, 'not_found', `No hook ${id}`);
+      const res = await call('DELETE', `/${encodeURIComponent(id)}`);
+      if (res.status !== 204) throw new Error(`deleting the hook's subscription answered ${res.status}: ${await res.text()}`);
+      deps.logger.info({ subscription: id }, 'hook unsubscribed');
+      return c.json({ id, deleted: true });
+    });
+}
+
+/**
+ * One delivery body of the type (or of the first type the pattern selects) for a hook whose events
+ * have not happened yet: the catalogue's example when it has the type, otherwise a minimal one with
+ * the same schema.
+ */
+export function exampleOf(event: string): EventPayload {
+  const documented = EVENT_CATALOGUE.find((doc) => matchesEventType([event], doc.type));
+  if (documented) return documented.example;
+  const type = event === '*' ? 'record.updated' : event.endsWith('.*') ? `${event.slice(0, -2)}.updated` : event;
+  const [resource = 'record', kind = 'updated'] = type.split('.');
+  const id = '1000000000000000001';
+  const source = (ESTEEM_EVENT_TYPES as readonly string[]).includes(type) ? 'esteem' : 'cliniko';
+  return {
+    id: 'evt_01KAPZ6M3X8Q3J9V4T7R2N5B1C',
+    type,
+    timestamp: '2026-11-23T06:50:01.123Z',
+    data: {
+      source,
+      resource,
+      id,
+      object: { id, updated_at: '2026-11-23T06:50:00Z' },
+      ...(kind === 'created' ? {} : { previous_attributes: { updated_at: '2026-11-20T01:02:03Z' } }),
+    },
+  };
+}
