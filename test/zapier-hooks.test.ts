@@ -96,14 +96,18 @@ describe('/v1/hooks', () => {
     expect(pattern.json).toHaveLength(1);
     expect(pattern.json[0].type).toMatch(/^attendee\./);
 
-    // A type the catalogue does not document (Esteem's): a minimal example of the same schema.
+    // Esteem's types are in the catalogue too: its example, with the domain fields of the type.
     const esteem = await h.api('GET', '/v1/hooks/sample?event=appointment.rescheduled');
-    expect(esteem.json).toEqual([
+    expect(esteem.json).toEqual([EVENT_CATALOGUE.find((d) => d.type === 'appointment.rescheduled')!.example]);
+    expect(esteem.json[0].data).toMatchObject({ source: 'esteem', resource: 'appointment', previous: { scheduled_at: expect.any(String) } });
+    // A type no source documents: a minimal example of the same schema.
+    const unknown = await h.api('GET', '/v1/hooks/sample?event=widget.updated');
+    expect(unknown.json).toEqual([
       {
         id: expect.stringMatching(/^evt_/),
-        type: 'appointment.rescheduled',
+        type: 'widget.updated',
         timestamp: expect.any(String),
-        data: { source: 'esteem', resource: 'appointment', id: expect.any(String), object: expect.objectContaining({ id: expect.any(String) }), previous_attributes: expect.any(Object) },
+        data: { source: 'cliniko', resource: 'widget', id: expect.any(String), object: expect.objectContaining({ id: expect.any(String) }), previous_attributes: expect.any(Object) },
       },
     ]);
     expect(esteem.json[0].data.object.id).toBe(esteem.json[0].data.id);
@@ -143,7 +147,7 @@ describe('/v1/hooks', () => {
 
   // Today the worker disables it (like any subscription); with the worker change in the hand-off
   // report it is removed, and this test asserts a 404 instead of "not active".
-  it('stops delivering to a hook whose target answers 410 Gone', async () => {
+  it('removes a hook whose target answers 410 Gone', async () => {
     h = await Harness.create({ seed: { contacts: 2 }, env: { BRIDGE_RESOURCES: 'contacts' } });
     const { id } = (await h.api('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'contact.updated' })).json;
     h.receiver.respondWith.push(410);
@@ -152,7 +156,8 @@ describe('/v1/hooks', () => {
     h.sim.update('contacts', a!.id, { notes: 'first' });
     await h.poll();
     await waitFor(() => h.receiver.received.length === 1);
-    await waitFor(async () => (await h.api('GET', '/v1/subscriptions')).json.data.every((s: { id: string; status: string }) => s.id !== id || s.status !== 'active'));
+    await waitFor(async () => (await h.api('GET', `/v1/subscriptions/${id}`)).status === 404, 10_000, 'the hook removed');
+    expect((await h.api('DELETE', `/v1/hooks/${id}`)).status).toBe(404);
     h.sim.update('contacts', b!.id, { notes: 'second' });
     await h.poll();
     const events = (await h.api('GET', '/v1/events')).json.data;

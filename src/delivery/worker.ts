@@ -3,6 +3,7 @@ import type { Store } from '../store/store.js';
 import type { Delivery, Subscription } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { deliveryBody } from './body.js';
+import { isHook } from './hooks.js';
 import { decide } from './outcome.js';
 import { DueQueue, type Due } from './queue.js';
 import type { DeliverySender } from './sender.js';
@@ -308,7 +309,11 @@ export class DeliveryWorker {
     const failingSince = decision.failingSince === null ? null : new Date(decision.failingSince).toISOString();
     if (failingSince !== sub.failing_since) store.touchSubscription(sub.id);
     sub.failing_since = failingSince;
-    if (decision.disable && sub.status === 'active') {
+    if (decision.disable === 'gone' && isHook(sub)) {
+      // A REST hook's 410 means the Zap was turned off: remove it, as its unsubscribe would.
+      this.forget(store.deleteSubscription(sub.id));
+      logger.warn({ subscription: sub.id }, 'hook removed: its target answered 410 Gone');
+    } else if (decision.disable && sub.status === 'active') {
       sub.status = 'disabled';
       sub.disabled_reason = decision.disable;
       sub.updated_at = new Date(now).toISOString();

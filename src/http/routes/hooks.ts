@@ -7,18 +7,11 @@ import type { EventPayload, Subscription } from '../../store/schema.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { validate } from '../validate.js';
-import { subscriptionRoutes } from './subscriptions.js';
+import { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
+import { requireScope } from '../auth.js';
+import { createSubscription, deleteSubscription, findSubscription } from './subscriptions.js';
 
-/**
- * What marks a subscription as a REST hook: its `description`. The store schema has no field of its
- * own for it; a hook is otherwise an ordinary subscription (same delivery, signing and retries).
- */
-export const HOOK_DESCRIPTION = 'rest hook';
-
-/** Whether a subscription was created through `POST /v1/hooks` (and may be deleted through it). */
-export function isHook(sub: Pick<Subscription, 'description'>): boolean {
-  return sub.description === HOOK_DESCRIPTION;
-}
+export { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
 
 /** How many recent payloads `GET /v1/hooks/sample` returns (Zapier's editor shows 3). */
 const SAMPLE_SIZE = 3;
@@ -36,33 +29,23 @@ const sampleQuery = z.object({ event: eventPattern });
  * (`200 { id, deleted: true }`); `GET /sample?event=` returns up to three recent delivery bodies of
  * that type, newest first, or one example of it when none has happened yet ("perform list").
  *
- * A hook is a subscription: creation and deletion go through the `/v1/subscriptions` handlers
- * themselves (in process), so the SSRF check, the defaults, the secret, the store write and the
- * removal of pending deliveries are exactly theirs. (Once subscriptions.ts exports its creation and
- * deletion as functions, call those instead of the in-process requests.)
+ * A hook is a subscription, created and deleted by the same functions as `/v1/subscriptions` (SSRF
+ * check, defaults, secret, owner, audit, removal of pending deliveries). A 410 from its target
+ * removes it (src/delivery/worker.ts).
  */
 export function hookRoutes(deps: AdminDeps) {
   const { store } = deps;
-  // Errors (ApiError 422 unsafe_url, …) propagate to the caller and so to the admin app's onError.
-  const subscriptions = subscriptionRoutes(deps).onError((err) => {
-    throw err;
-  });
-  const call = (method: 'POST' | 'DELETE', path: string, body?: unknown) =>
-    subscriptions.request(path, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
 
   return new Hono()
     .post('/', validate('json', subscribeBody), async (c) => {
       const { target_url, event } = c.req.valid('json');
-      const res = await call('POST', '/', { url: target_url, event_types: [event], description: HOOK_DESCRIPTION });
-      if (res.status !== 201) throw new Error(`creating the hook's subscription answered ${res.status}: ${await res.text()}`);
-      const { id } = (await res.json()) as { id: string };
+      const { id } = await createSubscription(deps, c, { url: target_url, event_types: [event], description: HOOK_DESCRIPTION });
       deps.logger.info({ subscription: id, event }, 'hook subscribed');
       return c.json({ id }, 201);
     })
     .get('/sample', validate('query', sampleQuery), (c) => {
+      // Samples are event bodies: they need the events scope as well.
+      requireScope(c, 'events:read');
       const { event } = c.req.valid('query');
       const recent: EventPayload[] = [];
       for (let i = store.data.events.length - 1; i >= 0 && recent.length < SAMPLE_SIZE; i--) {
@@ -73,11 +56,11 @@ export function hookRoutes(deps: AdminDeps) {
     })
     .delete('/:id', async (c) => {
       const id = c.req.param('id');
-      const sub = store.data.subscriptions[id];
-      // Only hooks: a hook client's key must not reach the other subscriptions through this route.
-      if (!sub || !isHook(sub)) throw new ApiError(404, 'not_found', `No hook ${id}`);
-      const res = await call('DELETE', `/${encodeURIComponent(id)}`);
-      if (res.status !== 204) throw new Error(`deleting the hook's subscription answered ${res.status}: ${await res.text()}`);
+      // Only hooks the caller may see: a hook client's key must not reach other subscriptions here.
+      const candidate = store.data.subscriptions[id];
+      const sub = candidate && isHook(candidate) ? findSubscription(deps, c, id) : undefined;
+      if (!sub) throw new ApiError(404, 'not_found', `No hook ${id}`);
+      await deleteSubscription(deps, c, sub);
       deps.logger.info({ subscription: id }, 'hook unsubscribed');
       return c.json({ id, deleted: true });
     });

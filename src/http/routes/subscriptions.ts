@@ -63,54 +63,80 @@ export function publicDelivery(d: Delivery) {
   return { ...rest, last_attempt: attempts.at(-1) ?? null };
 }
 
+export type NewSubscription = z.output<typeof createBody>;
+
+/** A subscription the caller may see. @throws ApiError 404 for an unknown one or another key's. */
+export function findSubscription(deps: AdminDeps, c: Context, id: string): Subscription {
+  const s = deps.store.data.subscriptions[id];
+  // Another key's subscription is as unknown as a missing one.
+  if (!s || !canSee(c, s)) throw new ApiError(404, 'not_found', `No subscription ${id}`);
+  return s;
+}
+
+/** The SSRF guard for a subscriber URL. @throws ApiError 422 `unsafe_url` */
+async function checkSubscriberUrl(deps: AdminDeps, raw: string): Promise<void> {
+  try {
+    await deps.policy.check(raw);
+  } catch (err) {
+    if (err instanceof UnsafeUrlError) throw new ApiError(422, 'unsafe_url', err.message);
+    throw err;
+  }
+}
+
+/**
+ * Creates a subscription owned by the caller (its API key, or none for the admin token): SSRF check,
+ * defaults, a new secret, audit, durable before it returns. Used by `/v1/subscriptions` and `/v1/hooks`.
+ * @throws ApiError 422 `unsafe_url`
+ */
+export async function createSubscription(deps: AdminDeps, c: Context, body: NewSubscription): Promise<Subscription> {
+  const { store } = deps;
+  await checkSubscriberUrl(deps, body.url);
+  const at = new Date().toISOString();
+  const sub: Subscription = {
+    id: newId('sub'),
+    url: body.url,
+    event_types: body.event_types,
+    description: body.description ?? null,
+    status: 'active',
+    disabled_reason: null,
+    secret: generateSecret(),
+    previous_secrets: [],
+    headers: body.headers ?? {},
+    rate_limit_per_second: body.rate_limit_per_second ?? null,
+    max_in_flight: body.max_in_flight ?? null,
+    ordering: body.ordering ?? 'none',
+    payload: body.payload ?? 'full',
+    fields: body.fields ?? null,
+    failing_since: null,
+    owner: principalOf(c).keyId,
+    created_at: at,
+    updated_at: at,
+  };
+  store.putSubscription(sub);
+  audit(store, c, 'subscription.created', sub.id, { url: sub.url, event_types: sub.event_types });
+  await store.commit();
+  deps.logger.info({ subscription: sub.id, event_types: sub.event_types }, 'subscription created');
+  return sub;
+}
+
+/** Deletes a subscription with its deliveries (pending ones are never sent); audited, durable before it returns. */
+export async function deleteSubscription(deps: AdminDeps, c: Context, sub: Subscription): Promise<void> {
+  deps.worker.forget(deps.store.deleteSubscription(sub.id));
+  audit(deps.store, c, 'subscription.deleted', sub.id, { url: sub.url });
+  await deps.store.commit();
+  deps.logger.info({ subscription: sub.id }, 'subscription deleted');
+}
+
 /** `/v1/subscriptions`: create, list, read, change, delete, secrets, deliveries and recover. */
 export function subscriptionRoutes(deps: AdminDeps) {
   const { store, worker } = deps;
-  const find = (c: Context, id: string): Subscription => {
-    const s = store.data.subscriptions[id];
-    // Another key's subscription is as unknown as a missing one.
-    if (!s || !canSee(c, s)) throw new ApiError(404, 'not_found', `No subscription ${id}`);
-    return s;
-  };
-  const checkUrl = async (raw: string) => {
-    try {
-      await deps.policy.check(raw);
-    } catch (err) {
-      if (err instanceof UnsafeUrlError) throw new ApiError(422, 'unsafe_url', err.message);
-      throw err;
-    }
-  };
+  const find = (c: Context, id: string) => findSubscription(deps, c, id);
+  const checkUrl = (raw: string) => checkSubscriberUrl(deps, raw);
   const now = () => new Date().toISOString();
 
   return new Hono()
     .post('/', validate('json', createBody), async (c) => {
-      const body = c.req.valid('json');
-      await checkUrl(body.url);
-      const at = now();
-      const sub: Subscription = {
-        id: newId('sub'),
-        url: body.url,
-        event_types: body.event_types,
-        description: body.description ?? null,
-        status: 'active',
-        disabled_reason: null,
-        secret: generateSecret(),
-        previous_secrets: [],
-        headers: body.headers ?? {},
-        rate_limit_per_second: body.rate_limit_per_second ?? null,
-        max_in_flight: body.max_in_flight ?? null,
-        ordering: body.ordering ?? 'none',
-        payload: body.payload ?? 'full',
-        fields: body.fields ?? null,
-        failing_since: null,
-        owner: principalOf(c).keyId,
-        created_at: at,
-        updated_at: at,
-      };
-      store.putSubscription(sub);
-      audit(store, c, 'subscription.created', sub.id, { url: sub.url, event_types: sub.event_types });
-      await store.commit();
-      deps.logger.info({ subscription: sub.id, event_types: sub.event_types }, 'subscription created');
+      const sub = await createSubscription(deps, c, c.req.valid('json'));
       return c.json({ ...publicSubscription(sub), secret: sub.secret }, 201);
     })
     .get('/', validate('query', z.object(pageQuery)), (c) => {
@@ -165,12 +191,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       return c.json(publicSubscription(sub));
     })
     .delete('/:id', async (c) => {
-      const sub = find(c, c.req.param('id'));
-      // Its deliveries (and their attempts) go with it; pending ones are never sent.
-      worker.forget(store.deleteSubscription(sub.id));
-      audit(store, c, 'subscription.deleted', sub.id, { url: sub.url });
-      await store.commit();
-      deps.logger.info({ subscription: sub.id }, 'subscription deleted');
+      await deleteSubscription(deps, c, find(c, c.req.param('id')));
       return c.body(null, 204);
     })
     .get('/:id/deliveries', validate('query', deliveriesQuery), (c) => {
