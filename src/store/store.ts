@@ -90,6 +90,8 @@ export class Store {
   private checkpointing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
+  /** Bytes the last checkpoint wrote. */
+  private lastCheckpointBytes = 0;
 
   constructor(dataDir: string, options: StoreOptions = {}) {
     this.dir = dataDir;
@@ -349,7 +351,11 @@ export class Store {
       } finally {
         if (this.inFlight === write) this.inFlight = null;
       }
-      if (this.journal!.size > this.options.checkpointBytes && !this.checkpointing) void this.checkpoint().catch(() => undefined);
+      // Amortised: a checkpoint rewrites what changed, so wait until the journal holds at least twice
+      // what the last one wrote (an initial sync would otherwise rewrite its growing snapshots again
+      // and again).
+      const threshold = Math.max(this.options.checkpointBytes, 2 * this.lastCheckpointBytes);
+      if (this.journal!.size > threshold && !this.checkpointing) void this.checkpoint().catch(() => undefined);
     })();
     this.queued = next;
     return next;
@@ -390,6 +396,7 @@ export class Store {
 
     try {
       const manifest: Manifest = { version: 2, gen: newGen, parts: { ...this.manifest.parts } };
+      this.lastCheckpointBytes = contents.reduce((n, c) => n + c.text.length, 0);
       for (const { part, empty, text } of contents) {
         if (empty) {
           delete manifest.parts[part];
