@@ -1,4 +1,4 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { plainCodec, type Codec } from './codec.js';
@@ -83,8 +83,4 @@ export class DurableJsonFile<T> implements Adapter<T> {
     await syncDir(dirname(this.file));
   }
 
-  /** Removes a temp file left by a crash between write and rename; the target file is intact. */
-  async removeStaleTemp(): Promise<void> {
-    await unlink(this.tmp).catch(() => undefined);
-  }
 }

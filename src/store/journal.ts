@@ -1,5 +1,6 @@
 import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
-import { StoreCorruptError } from './durable-file.js';
+import { dirname } from 'node:path';
+import { StoreCorruptError, syncDir } from './durable-file.js';
 
 /**
  * An append-only log of store changes, one JSON line per group commit: `{"seq":N,"ops":[...]}`.
@@ -19,6 +20,8 @@ export class Journal {
     this.opening ??= (async () => {
       const handle = await open(this.file, 'a');
       this.size = (await handle.stat()).size;
+      // A new journal file must survive a power cut as much as its lines do.
+      if (this.size === 0) await syncDir(dirname(this.file));
       this.handle = handle;
     })();
     await this.opening;
@@ -29,8 +32,15 @@ export class Journal {
     if (!this.handle) await this.open();
     const handle = this.handle!;
     const bytes = Buffer.from(`${line}\n`, 'utf8');
-    await handle.write(bytes);
-    await handle.datasync();
+    try {
+      await handle.write(bytes);
+      await handle.datasync();
+    } catch (err) {
+      // Never leave a partial line before later ones (it would read as corruption at the next
+      // start): cut the file back to its last whole line, then report the failure.
+      await handle.truncate(this.size).catch(() => undefined);
+      throw err;
+    }
     this.size += bytes.length;
   }
 

@@ -1,4 +1,4 @@
-import { mkdir, readdir, unlink, copyFile } from 'node:fs/promises';
+import { mkdir, open, readdir, unlink, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { plainCodec, type Codec } from './codec.js';
@@ -156,14 +156,20 @@ export class Store {
       .map((m) => Number(m[1]))
       .filter((g) => g >= this.manifest.gen)
       .sort((a, b) => a - b);
+    // Temp files of writes a crash interrupted before their rename: the targets are intact.
+    if (!this.options.readOnly) for (const n of names) if (/^\..*\.tmp$/.test(n)) await unlink(join(this.dir, n)).catch(() => undefined);
     const removed = new Set<string>();
+    const replayed = new Set<string>();
     for (const g of journals) {
       const file = join(this.dir, journalFile(g));
       const { lines, tornTail } = await readJournal<JournalLine>(file, this.codec.decode, !this.options.readOnly);
       if (tornTail) this.stats.tornTailDropped = true;
       for (const line of lines) {
         this.seq = Math.max(this.seq, line.seq);
-        for (const op of line.ops) this.apply(op, removed);
+        for (const op of line.ops) {
+          replayed.add(this.partOfOp(op));
+          this.apply(op, removed);
+        }
       }
     }
     if (removed.size > 0) this.data.events = this.data.events.filter((e) => !removed.has(e.payload.id));
@@ -174,8 +180,8 @@ export class Store {
 
     this.gen = Math.max(this.manifest.gen, ...journals, 0);
     if (this.options.readOnly) return;
-    // Everything replayed lives only in the journal: the next checkpoint must write those parts.
-    if (journals.length > 0) for (const part of this.allParts()) this.dirtyParts.add(part);
+    // What was replayed lives only in the journal: the next checkpoint must write those parts.
+    for (const part of replayed) this.dirtyParts.add(part);
     this.journal = new Journal(join(this.dir, journalFile(this.gen)));
     this.timer = setInterval(() => {
       if (this.dirtyParts.size > 0) void this.checkpoint().catch(() => undefined);
@@ -219,11 +225,6 @@ export class Store {
 
   touchResource(key: string): void {
     this.mark(`res${SEP}${key}`, META_PART);
-  }
-
-  /** The snapshots of one source resource (read-only view; write with `putSnapshot`). */
-  snapshots(key: string): Readonly<Record<string, Snapshot>> {
-    return (this.data.snapshots[key] ??= {});
   }
 
   /**
@@ -408,7 +409,11 @@ export class Store {
       }
       // Keep the previous checkpoint as the backup, then switch in one rename.
       const backup = this.manifest;
-      if (backup.gen > 0 || Object.keys(backup.parts).length > 0) await copyFile(this.file, `${this.file}.bak`);
+      if (backup.gen > 0 || Object.keys(backup.parts).length > 0) {
+        await copyFile(this.file, `${this.file}.bak`);
+        const bak = await open(`${this.file}.bak`, 'r+');
+        await bak.sync().finally(() => bak.close());
+      }
       await new Low<Manifest>(new DurableJsonFile<Manifest>(this.file, this.codec), manifest).write();
       this.manifest = manifest;
       await this.removeUnreferenced(backup, manifest);
@@ -528,6 +533,30 @@ export class Store {
           this.data.audit = this.data.audit.filter((e) => e.id !== op.id);
         }
         return;
+    }
+  }
+
+  /** The part a replayed op belongs to; for a removal, where the entity still is (call before `apply`). */
+  private partOfOp(op: Op): string {
+    switch (op.t) {
+      case 'sub':
+      case 'res':
+      case 'key':
+        return META_PART;
+      case 'snap':
+        return snapshotPart(op.k);
+      case 'evt': {
+        const e = op.v ?? this.eventIndex.get(op.id);
+        return e ? eventPart(e.payload.timestamp) : (this.partOf.get(`evt${SEP}${op.id}`) ?? META_PART);
+      }
+      case 'dlv': {
+        const d = op.v ?? this.data.deliveries[op.id];
+        return d ? deliveryPart(d.created_at) : (this.partOf.get(`dlv${SEP}${op.id}`) ?? META_PART);
+      }
+      case 'aud': {
+        const a = op.v ?? this.auditIndex.get(op.id);
+        return a ? auditPart(a.at) : META_PART;
+      }
     }
   }
 
