@@ -122,4 +122,31 @@ describe('change detection', () => {
     expect(h.sim.served.length).toBeGreaterThan(before);
     expect(Date.now() - started).toBeGreaterThanOrEqual(700);
   });
+
+  it('reports a record deleted while a first pass longer than the overlap was still reading', async () => {
+    const c = clock(Date.now());
+    h = await Harness.create({ sim: { now: c.now }, env: { BRIDGE_RESOURCES: 'patients', CLINIKO_PER_PAGE: '2', CLINIKO_POLL_OVERLAP: '1s' } });
+    await h.subscribe(['patient.deleted']);
+    const first = h.sim.create('patients', { first_name: 'Early' });
+    h.sim.create('patients', { first_name: 'Second' });
+    let step = 0;
+    h.sim.afterResponse = (info) => {
+      if (info.method !== 'GET' || !info.path.endsWith('/patients')) return;
+      step += 1;
+      if (step === 1) {
+        // After the first page: the record just read is deleted...
+        c.tick(10_000);
+        h.sim.remove('patients', first.id);
+        // ...and, long after, others change, so the pass ends with a much newer updated_at.
+        c.tick(100_000);
+        h.sim.create('patients', { first_name: 'Late' });
+      }
+    };
+    await h.poll();
+    expect(step).toBeGreaterThan(1);
+    h.sim.afterResponse = undefined;
+    await h.poll();
+    const got = await waitFor(() => h.receiver.ofType('patient.deleted')[0]);
+    expect(got.payload.data.id).toBe(first.id);
+  });
 });

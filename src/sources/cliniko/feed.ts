@@ -16,6 +16,12 @@ export interface ClinikoCursor {
   deleted_at: string | null;
   /** False until the first full pass (the baseline) finished. */
   baseline_done: boolean;
+  /**
+   * When the first pass began, minus the overlap: deletions are read from here once it ends, so a
+   * record deleted while a long first pass ran is not missed. The one local-clock value in the
+   * cursor; it only ever lowers a bound (more re-reading, never less).
+   */
+  baseline_started_at?: string | null;
 }
 
 export interface ClinikoFeedOptions {
@@ -120,6 +126,7 @@ export class ClinikoFeed implements ChangeFeed {
     }
     const cursor: ClinikoCursor = { ...start };
     const baseline = !start.baseline_done;
+    if (baseline) cursor.baseline_started_at ??= toClinikoTime(Date.now() - this.options.overlapMs);
     const from = start.updated_at ? this.minusOverlap(start.updated_at) : null;
     const progress: ReadProgress = { pages: 0, records: 0, total_entries: null };
 
@@ -134,9 +141,10 @@ export class ClinikoFeed implements ChangeFeed {
     }
 
     if (baseline) {
-      // Deletions before the baseline are not news. Start the deletion cursor at the newest server
-      // time the baseline saw, so nothing deleted after that point is missed.
-      cursor.deleted_at ??= cursor.updated_at;
+      // Deletions before the first pass are not news; those during it are. Start the deletion cursor
+      // at the earlier of the pass's start and the newest server time it saw.
+      const started = cursor.baseline_started_at ?? null;
+      cursor.deleted_at ??= started && (!cursor.updated_at || started < cursor.updated_at) ? started : cursor.updated_at;
       cursor.baseline_done = true;
       yield { records: [], deletions: [], cursor: { ...cursor }, baseline: true, progress: { ...progress } };
       return;
@@ -299,6 +307,7 @@ function parseCursor(raw: unknown): ClinikoCursor {
     updated_at: typeof c.updated_at === 'string' ? c.updated_at : null,
     deleted_at: typeof c.deleted_at === 'string' ? c.deleted_at : null,
     baseline_done: c.baseline_done === true,
+    baseline_started_at: typeof c.baseline_started_at === 'string' ? c.baseline_started_at : null,
   };
 }
 
