@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Harness } from './helpers/harness.js';
+import { Harness, waitFor } from './helpers/harness.js';
 
 describe('API keys with scopes', () => {
   let h: Harness;
@@ -69,5 +69,29 @@ describe('API keys with scopes', () => {
     expect((await h.api('GET', '/v1/subscriptions', undefined, all.key)).json.data).toHaveLength(3);
     const auditLog = await h.api('GET', '/v1/audit', undefined, a.key);
     expect(auditLog.json.data.find((e: { target: string }) => e.target === subA.id).actor).toBe('key:clinic-a');
+  });
+
+  it('shows a key limited to its own subscriptions only the events delivered to them, as they were delivered', async () => {
+    const k = await issue('clinic-a', ['subscriptions:write', 'subscriptions:read', 'events:read', 'audit:read']);
+    const own = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['contact.updated'], payload: 'thin' }, k.key);
+    h.receiver.secret = own.json.secret;
+    await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['contact.archived'] });
+    await h.poll();
+    const [a, b] = h.sim.all('contacts');
+    h.sim.update('contacts', a!.id, { first_name: 'Visible' });
+    h.sim.archive('contacts', b!.id);
+    await h.poll();
+    await waitFor(() => h.receiver.received.length >= 2);
+    const admin = await h.api('GET', '/v1/events');
+    expect(admin.json.data.map((e: { type: string }) => e.type).sort()).toEqual(['contact.archived', 'contact.updated']);
+    const mine = await h.api('GET', '/v1/events', undefined, k.key);
+    expect(mine.json.data).toHaveLength(1);
+    expect(mine.json.data[0]).toMatchObject({ type: 'contact.updated', data: { changed_fields: expect.arrayContaining(['first_name']) } });
+    expect(JSON.stringify(mine.json)).not.toContain('Visible');
+    const archived = admin.json.data.find((e: { type: string }) => e.type === 'contact.archived');
+    expect((await h.api('GET', `/v1/events/${archived.id}`, undefined, k.key)).status).toBe(404);
+    expect((await h.api('GET', '/v1/hooks/sample?event=contact.archived', undefined, k.key)).json[0].id).not.toBe(archived.id);
+    const audit = await h.api('GET', '/v1/audit', undefined, k.key);
+    expect(audit.json.data.every((e: { actor: string }) => e.actor === 'key:clinic-a')).toBe(true);
   });
 });

@@ -6,7 +6,8 @@ import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
 import { decodeCursor, pageNewestFirst, pageQuery } from './pagination.js';
 import { validate } from './validate.js';
-import { authenticate, authorize } from './auth.js';
+import type { AuditEntry } from '../store/schema.js';
+import { authenticate, authorize, principalOf } from './auth.js';
 import type { AdminDeps } from './context.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { ApiError } from './errors.js';
@@ -80,7 +81,10 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.route('/v1', systemRoutes(deps));
   app.get('/v1/audit', validate('query', z.object({ since: z.iso.datetime({ offset: true }).optional(), ...pageQuery })), (c) => {
     const { since, limit, cursor } = c.req.valid('query');
-    const page = pageNewestFirst(deps.store.data.audit, (e) => e.id, (e) => !since || e.at >= new Date(since).toISOString(), limit, cursor ? decodeCursor(cursor, 'aud') : undefined);
+    // A key limited to its own subscriptions sees only its own actions.
+    const p = principalOf(c);
+    const keep = (e: AuditEntry) => (!since || e.at >= new Date(since).toISOString()) && (!p.ownSubscriptionsOnly || e.actor === p.actor);
+    const page = pageNewestFirst(deps.store.data.audit, (e) => e.id, keep, limit, cursor ? decodeCursor(cursor, 'aud') : undefined);
     return c.json(page);
   });
 

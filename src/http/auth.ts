@@ -1,7 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import type { Scope, Subscription } from '../store/schema.js';
+import { deliveryBody } from '../delivery/body.js';
+import type { EventPayload, Scope, Subscription } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { ApiError } from './errors.js';
 
@@ -89,4 +90,24 @@ export function authorize(): MiddlewareHandler {
 export function canSee(c: Context, sub: Subscription): boolean {
   const p = principalOf(c);
   return !p.ownSubscriptionsOnly || sub.owner === p.keyId;
+}
+
+/**
+ * What a caller may read of events: everything for the admin token and `all` keys; for a key
+ * limited to its own subscriptions, only events delivered to one of them, shaped as that
+ * subscription receives them (thin payloads and field allow-lists apply).
+ * @returns a function giving the visible body of an event, or null when it is not visible.
+ */
+export function eventReader(c: Context, store: Store): (payload: EventPayload) => EventPayload | null {
+  const p = principalOf(c);
+  if (!p.ownSubscriptionsOnly) return (payload) => payload;
+  const mine = new Map<string, Subscription>();
+  for (const d of Object.values(store.data.deliveries)) {
+    const sub = store.data.subscriptions[d.subscription_id];
+    if (sub && sub.owner === p.keyId && !mine.has(d.event_id)) mine.set(d.event_id, sub);
+  }
+  return (payload) => {
+    const sub = mine.get(payload.id);
+    return sub ? (JSON.parse(deliveryBody(payload, sub)) as EventPayload) : null;
+  };
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { matchesEventType, EVENT_TYPE_PATTERN } from '../../delivery/match.js';
 import type { StoredEvent } from '../../store/schema.js';
 import { audit } from '../audit.js';
-import { canSee } from '../auth.js';
+import { canSee, eventReader } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { decodeCursor, pageNewestFirst, pageQuery } from '../pagination.js';
@@ -62,13 +62,17 @@ export function eventRoutes(deps: AdminDeps) {
           t < until
         );
       };
-      const page = pageNewestFirst(store.data.events, (e) => e.payload.id, keep, q.limit, q.cursor ? decodeCursor(q.cursor, 'evt') : undefined);
-      return c.json({ data: page.data.map((e) => e.payload), next_cursor: page.next_cursor });
+      const read = eventReader(c, store);
+      const visible = (e: StoredEvent) => keep(e) && read(e.payload) !== null;
+      const page = pageNewestFirst(store.data.events, (e) => e.payload.id, visible, q.limit, q.cursor ? decodeCursor(q.cursor, 'evt') : undefined);
+      return c.json({ data: page.data.map((e) => read(e.payload)!), next_cursor: page.next_cursor });
     })
     .get('/:id', (c) => {
       const e = find(c.req.param('id'));
+      const body = eventReader(c, store)(e.payload);
+      if (!body) throw new ApiError(404, 'not_found', `No event ${e.payload.id}`);
       const deliveries = deliveriesOf(c, e.payload.id).map(({ attempts: _a, ...d }) => d);
-      return c.json({ ...e.payload, deliveries });
+      return c.json({ ...body, deliveries });
     })
     .get('/:id/attempts', (c) => {
       const e = find(c.req.param('id'));

@@ -8,7 +8,7 @@ import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { validate } from '../validate.js';
 import { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
-import { requireScope } from '../auth.js';
+import { eventReader, requireScope } from '../auth.js';
 import { createSubscription, deleteSubscription, findSubscription } from './subscriptions.js';
 
 export { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
@@ -48,9 +48,11 @@ export function hookRoutes(deps: AdminDeps) {
       requireScope(c, 'events:read');
       const { event } = c.req.valid('query');
       const recent: EventPayload[] = [];
+      const read = eventReader(c, store);
       for (let i = store.data.events.length - 1; i >= 0 && recent.length < SAMPLE_SIZE; i--) {
         const { payload } = store.data.events[i]!;
-        if (matchesEventType([event], payload.type)) recent.push(payload);
+        const body = matchesEventType([event], payload.type) ? read(payload) : null;
+        if (body) recent.push(body);
       }
       return c.json(recent.length > 0 ? recent : [exampleOf(event)]);
     })
