@@ -53,14 +53,4 @@ export function decide(input: DecisionInput): Decision {
   return { status: 'pending', nextAttemptAt: now + Math.max(scheduled, honoured), disable, failingSince };
 }
 
-/**
- * Parses `Retry-After`: delay-seconds or an HTTP date (RFC 9110 §10.2.3).
- * @returns ms from `now`, or null when absent or unparseable.
- */
-export function parseRetryAfter(value: string | undefined, now: number): number | null {
-  if (value === undefined) return null;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
+export { parseRetryAfter } from '../util/http.js';

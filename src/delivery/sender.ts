@@ -1,5 +1,5 @@
 import { Agent, request } from 'undici';
-import { parseRetryAfter } from './outcome.js';
+import { parseRetryAfter, readLimited } from '../util/http.js';
 import type { UrlPolicy } from './ssrf.js';
 
 /** Error classes of a failed attempt. */
@@ -84,7 +84,8 @@ export class Sender implements DeliverySender {
         headers: { ...headers, 'content-type': 'application/json', 'user-agent': this.options.userAgent },
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-      const responseExcerpt = await readExcerpt(res.body);
+      const text = await readLimited(res.body, RESPONSE_EXCERPT_BYTES);
+      const responseExcerpt = text === '' ? null : text;
       const { statusCode } = res;
       const responseHeaders: Record<string, string> = {};
       for (const name of KEPT_HEADERS) {
@@ -119,21 +120,3 @@ export class Sender implements DeliverySender {
   }
 }
 
-/** Keeps the first bytes of a body and destroys the stream: a 50 MB answer costs 4 KB. */
-async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= RESPONSE_EXCERPT_BYTES) break;
-    }
-  } catch {
-    // a receiver that breaks its body after the status line: the status decides the outcome
-  } finally {
-    body.destroy();
-  }
-  if (size === 0) return null;
-  return Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8');
-}

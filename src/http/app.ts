@@ -55,7 +55,8 @@ export function createAdminApp(deps: AdminDeps): Hono {
         const backingOff = r.state?.last_error && r.backoff_until && Date.parse(r.backoff_until) > now;
         return !ok && !backingOff;
       })
-      .map((r) => ({ source: r.source, resource: r.resource, last_error: r.state?.last_error?.message ?? null }));
+      // Names only: /readyz needs no token, and error details belong behind it (GET /v1/sources).
+      .map((r) => ({ source: r.source, resource: r.resource }));
     return c.json({ status: waiting.length === 0 ? 'ready' : 'not_ready', waiting }, waiting.length === 0 ? 200 : 503);
   });
 

@@ -1,4 +1,5 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
+import { parseRetryAfter, readLimited } from '../../util/http.js';
 import { RateLimiter, systemClock, type AcquireOptions, type Clock } from '../rate-limiter.js';
 import { UpstreamError } from '../errors.js';
 
@@ -112,14 +113,15 @@ export class ClinikoClient {
 
     const { statusCode, headers, body } = res;
     if (statusCode < 200 || statusCode >= 300) {
-      const excerpt = await readExcerpt(body);
+      // Drained, not kept: error bodies can echo request data, and this text reaches logs and GET /v1/sources.
+      await readLimited(body, MAX_ERROR_BODY_BYTES);
       if (statusCode === 429) {
         const retryAfterMs = this.retryAfterMs(headers);
         this.limiter.pauseUntil(this.now() + retryAfterMs);
         throw new UpstreamError('rate_limited', `GET ${redactUrl(url)}: 429 rate limited for ${retryAfterMs} ms`, 429, retryAfterMs);
       }
       const kind = statusCode >= 500 ? 'server' : statusCode === 401 || statusCode === 403 ? 'auth' : 'client';
-      throw new UpstreamError(kind, `GET ${redactUrl(url)}: ${statusCode} ${excerpt}`, statusCode);
+      throw new UpstreamError(kind, `GET ${redactUrl(url)}: ${statusCode}`, statusCode);
     }
 
     let text: string;
@@ -143,12 +145,8 @@ export class ClinikoClient {
 
   /** Milliseconds to wait after a 429: `Retry-After` if present, else `X-RateLimit-Reset` (UNIX s), else 60 s. */
   private retryAfterMs(headers: Record<string, string | string[] | undefined>): number {
-    const retryAfter = header(headers, 'retry-after');
-    if (retryAfter !== undefined) {
-      const seconds = Number(retryAfter);
-      const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(retryAfter) - this.now();
-      if (Number.isFinite(ms)) return Math.max(0, ms);
-    }
+    const retryAfter = parseRetryAfter(headers['retry-after'], this.now());
+    if (retryAfter !== null) return retryAfter;
     const reset = Number(header(headers, 'x-ratelimit-reset'));
     if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - this.now());
     return 60_000;
@@ -160,21 +158,6 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Reads at most a small excerpt of an error body, then discards the rest without buffering it. */
-async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
-  let out = '';
-  try {
-    for await (const chunk of body) {
-      out += chunk.toString('utf8');
-      if (out.length >= MAX_ERROR_BODY_BYTES) break;
-    }
-  } catch {
-    // the status code is what matters; a broken error body adds nothing
-  } finally {
-    body.destroy();
-  }
-  return out.slice(0, MAX_ERROR_BODY_BYTES);
-}
 
 /** URLs carry filters but never credentials; strip anything after `?` longer than needed for logs. */
 function redactUrl(url: string): string {

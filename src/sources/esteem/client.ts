@@ -1,3 +1,4 @@
+import { parseRetryAfter, readLimited } from '../../util/http.js';
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { USER_AGENT } from '../../version.js';
 import { UpstreamError, type UpstreamErrorKind } from '../errors.js';
@@ -129,7 +130,8 @@ export class EsteemClient {
   /** The answer when 2xx, else the `UpstreamError` the poller backs off on. */
   private ok(res: EsteemResponse, method: string, path: string): EsteemResponse {
     if (res.status >= 200 && res.status < 300) return res;
-    const detail = `${method} ${path}: ${res.status} ${excerpt(res.body)}`;
+    // No body: error bodies can echo request data, and this text reaches logs and GET /v1/sources.
+    const detail = `${method} ${path}: ${res.status}`;
     if (res.status === 429) {
       const waitMs = retryAfterMs(res.headers) ?? DEFAULT_RATE_LIMIT_WAIT_MS;
       throw new UpstreamError('rate_limited', detail, 429, waitMs);
@@ -141,33 +143,7 @@ export class EsteemClient {
 
 /** `Retry-After` in ms (seconds or an HTTP date), when present and readable. */
 export function retryAfterMs(headers: Record<string, string | string[] | undefined>): number | undefined {
-  const raw = headers['retry-after'];
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
-  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+  return parseRetryAfter(headers['retry-after']) ?? undefined;
 }
 
-function excerpt(body: unknown): string {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  return (text ?? '').slice(0, 300);
-}
 
-/** Reads at most `max` bytes of a body, then drops the rest without buffering it. */
-async function readLimited(body: AsyncIterable<Buffer> & { destroy(): unknown }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size >= max) break;
-    }
-  } catch {
-    // the status is what matters; a broken error body adds nothing
-  } finally {
-    body.destroy();
-  }
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
-}
