@@ -81,7 +81,6 @@ describe('configuration', () => {
     ['LOG_LEVEL', 'loud', 'must be one of'],
     ['PORT', '70000', 'from 0 to 65535'],
     ['BRIDGE_ENCRYPTION_KEY', 'c2hvcnQ=', 'must be 32 bytes written as base64'],
-    ['BRIDGE_SNAPSHOT_MODE', 'partial', 'must be full'],
     ['BRIDGE_RETENTION_DAYS', '0', 'from 1 to 3650'],
   ])('rejects %s=%s naming the variable, the value and what is expected', (name, value, expected) => {
     const message = problems({ ...valid, [name]: value });

@@ -60,10 +60,6 @@ export interface Config {
     checkpointIntervalMs: number;
     /** 32-byte AES-256-GCM key for the store files, when set. */
     encryptionKey: Buffer | null;
-    /** HMAC key for hashed snapshots; derived from the encryption key when null. */
-    hashKey: Buffer | null;
-    /** `full` keeps old values (for previous_attributes); `hashed` keeps a keyed hash per field. */
-    snapshotMode: 'full' | 'hashed';
     /** CIDR ranges subscriber URLs may resolve to although not public. */
     allowedCidrs: string[];
     httpsOnly: boolean;
@@ -236,11 +232,6 @@ const SETTINGS = {
   BRIDGE_RETENTION_DAYS: { path: 'bridge.retentionDays', schema: wholeNumber(1, 3650) },
   BRIDGE_CHECKPOINT_INTERVAL: { path: 'bridge.checkpointInterval', schema: duration('how often the journal is folded into part files') },
   BRIDGE_ENCRYPTION_KEY: { path: 'bridge.encryptionKey', schema: key32('generate one with `openssl rand -base64 32`') },
-  BRIDGE_HASH_KEY: { path: 'bridge.hashKey', schema: key32('generate one with `openssl rand -base64 32`') },
-  BRIDGE_SNAPSHOT_MODE: {
-    path: 'bridge.snapshotMode',
-    schema: z.enum(['full', 'hashed'], { error: 'must be full (keeps old values for previous_attributes) or hashed' }),
-  },
   BRIDGE_BACKFILL: { path: 'bridge.backfill', schema: bool },
   HOST: { path: 'http.host', schema: z.string().min(1, 'must be a host name or address') },
   PORT: { path: 'http.port', schema: wholeNumber(0, 65_535) },
@@ -359,8 +350,6 @@ export function loadConfig(env: Env): Config {
       retentionDays: v.BRIDGE_RETENTION_DAYS,
       checkpointIntervalMs: v.BRIDGE_CHECKPOINT_INTERVAL,
       encryptionKey: v.BRIDGE_ENCRYPTION_KEY,
-      hashKey: v.BRIDGE_HASH_KEY,
-      snapshotMode: v.BRIDGE_SNAPSHOT_MODE,
       backfill: v.BRIDGE_BACKFILL,
     },
     http: { host: v.HOST, port: v.PORT },
