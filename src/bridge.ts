@@ -17,6 +17,9 @@ import { compact } from './store/retention.js';
 import { Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
+/** How often events left undispatched (a failed store write, later retried) are looked for. */
+const DISPATCH_SWEEP_MS = 30_000;
+
 /** A running bridge: its admin URL, its parts (for tests and the demo), and a clean stop. */
 export interface Bridge {
   /** e.g. `http://127.0.0.1:3000` */
@@ -96,9 +99,12 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
   const compaction = new Cron('23 * * * *', { protect: true, catch: (err) => logger.error({ err }, 'compaction failed') }, runCompaction);
   await runCompaction();
 
-  // Events a crash left undispatched, and deliveries still pending, resume first.
+  // Events a crash left undispatched, and deliveries still pending, resume first. Later, a sweep
+  // picks up events whose commit failed at first and succeeded on a later write.
   dispatcher.dispatchPending();
   worker.start();
+  const sweep = setInterval(() => dispatcher.dispatchPending(), DISPATCH_SWEEP_MS);
+  sweep.unref();
 
   const app = createAdminApp({
     sourceActions: sources.flatMap((s) => (s.actions ? [{ name: s.name, app: s.actions }] : [])),
@@ -141,6 +147,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
         (server as Server).closeIdleConnections();
         // 2. No new polls or attempts; attempts in flight finish (each bounded by its timeout).
         compaction.stop();
+        clearInterval(sweep);
         await poller.stop();
         await worker.stop();
         await closed;

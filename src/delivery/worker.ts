@@ -210,13 +210,25 @@ export class DeliveryWorker {
     return false;
   }
 
-  /** A slot of a subscription freed: its held attempts go back to the heap. */
+  /**
+   * A slot of a subscription freed: as many of its held attempts as it now has room for go back to
+   * the heap, oldest first (all of them would be popped and held again: quadratic in the backlog).
+   */
   private release(subId: string): void {
     const held = this.heldBySub.get(subId);
-    if (!held || held.length === 0) return;
-    this.heldBySub.delete(subId);
-    for (const due of held) this.queue.push(due);
-    this.wake();
+    const sub = this.options.store.data.subscriptions[subId];
+    if (!held || held.length === 0 || !sub) return;
+    const now = this.now();
+    const inFlightRoom = sub.max_in_flight === null ? Infinity : sub.max_in_flight - (this.inFlightBySub.get(subId) ?? 0);
+    const rateRoom =
+      sub.rate_limit_per_second === null
+        ? Infinity
+        : sub.rate_limit_per_second - (this.startsBySub.get(subId) ?? []).filter((t) => t > now - RATE_WINDOW_MS).length;
+    const room = Math.max(0, Math.min(inFlightRoom, rateRoom, held.length));
+    for (const due of held.splice(0, room)) this.queue.push(due);
+    if (held.length === 0) this.heldBySub.delete(subId);
+    if (room > 0) this.wake();
+    else if (sub.rate_limit_per_second !== null && rateRoom <= 0) this.hasSlot(sub, now); // re-arms the rate timer
   }
 
   private launch(d: Delivery, sub: Subscription, now: number): void {
