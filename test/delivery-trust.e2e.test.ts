@@ -219,6 +219,8 @@ describe('delivery that receivers can trust', () => {
     expect(bad.status).toBe(400);
     const created = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, headers: { 'x-tenant': 'clinic-42' } });
     h.receiver.secret = created.json.secret;
+    // Shown by name only: header values often carry the receiver's own credentials.
+    expect((await h.api('GET', `/v1/subscriptions/${created.json.id}`)).json.headers).toEqual({ 'x-tenant': '[hidden]' });
     await h.poll();
     await changeContacts(1);
     const r = await waitFor(() => h.receiver.received[0]);

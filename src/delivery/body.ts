@@ -4,7 +4,7 @@ import type { EventPayload, Subscription } from '../store/schema.js';
  * The body a subscription receives for an event (issue "Patient data", Payload modes):
  * - `full` (default): the event as stored — `data.object` is the record as the source returned it,
  *   `data.previous_attributes` the old values. With a `fields` allow-list, both keep only those fields
- *   (and `id`).
+ *   (and `id`), and domain events' extra values (`from`, `to`, `previous`, …) are left out.
  * - `thin`: no record values at all — type, ids, the names of the changed fields and the source's
  *   `links.self`, so the receiver fetches what it needs with its own credentials.
  * The same event and subscription always give the same bytes, so retries and replays are identical.
@@ -29,9 +29,9 @@ export function deliveryBody(event: EventPayload, sub: Pick<Subscription, 'paylo
   if (!sub.fields) return JSON.stringify(event);
   const allowed = new Set(['id', ...sub.fields]);
   const pick = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => allowed.has(k)));
-  const { object, previous_attributes, ...rest } = event.data;
+  const { source, resource, id, object, previous_attributes } = event.data;
   return JSON.stringify({
     ...event,
-    data: { ...rest, object: pick(object), ...(previous_attributes ? { previous_attributes: pick(previous_attributes) } : {}) },
+    data: { source, resource, id, object: pick(object), ...(previous_attributes ? { previous_attributes: pick(previous_attributes) } : {}) },
   });
 }

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { decodeCursor, pageNewestFirst, pageQuery } from './pagination.js';
 import { validate } from './validate.js';
 import type { AuditEntry } from '../store/schema.js';
+import { audit } from './audit.js';
 import { authenticate, authorize, principalOf } from './auth.js';
 import type { AdminDeps } from './context.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
@@ -78,7 +79,17 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.route('/v1/replay', replay);
   app.route('/v1/event-types', eventTypeRoutes());
   app.route('/v1/hooks', hookRoutes(deps));
-  for (const action of deps.sourceActions ?? []) app.mount(`/v1/sources/${action.name}`, action.app.fetch as (r: Request) => Response | Promise<Response>);
+  for (const action of deps.sourceActions ?? []) {
+    // Source actions write upstream (Esteem's reschedule): audited like every admin change.
+    app.use(`/v1/sources/${action.name}/*`, async (c, next) => {
+      await next();
+      if (c.req.method !== 'GET' && c.res.status < 400) {
+        audit(deps.store, c, `source.${action.name}.action`, null, { method: c.req.method, path: c.req.path, status: c.res.status });
+        await deps.store.commit();
+      }
+    });
+    app.mount(`/v1/sources/${action.name}`, action.app.fetch as (r: Request) => Response | Promise<Response>);
+  }
   app.route('/v1', systemRoutes(deps));
   app.get('/v1/audit', validate('query', z.object({ since: z.iso.datetime({ offset: true }).optional(), ...pageQuery })), (c) => {
     const { since, limit, cursor } = c.req.valid('query');

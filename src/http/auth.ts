@@ -39,7 +39,12 @@ export function authenticate(store: Store, adminToken: string): MiddlewareHandle
       const hash = sha256(token);
       const key = Object.values(store.data.api_keys).find((k) => k.hash === hash);
       if (!key) return false;
-      key.last_used_at = new Date().toISOString();
+      // At most once a minute, journaled with the next write: good enough to spot unused keys.
+      const now = new Date();
+      if (!key.last_used_at || now.getTime() - Date.parse(key.last_used_at) > 60_000) {
+        key.last_used_at = now.toISOString();
+        store.putApiKey(key.id, key);
+      }
       const principal: Principal = { actor: `key:${key.name}`, keyId: key.id, scopes: new Set(key.scopes), ownSubscriptionsOnly: key.subscriptions === 'own' };
       c.set('principal' as never, principal as never);
       c.set('actor' as never, principal.actor as never);

@@ -51,10 +51,14 @@ const deliveriesQuery = z.object({ status: z.enum(['pending', 'succeeded', 'fail
 const recoverBody = z.strictObject({ since: isoTime, until: isoTime.optional() });
 const rotateBody = z.strictObject({ grace_period_seconds: z.number().int().min(0).max(30 * 86_400).default(86_400) });
 
-/** A subscription as the API shows it: everything but its secrets (`GET …/secret` reveals the current one). */
+/**
+ * A subscription as the API shows it: everything but its secrets (`GET …/secret` reveals the current
+ * one). Custom header values are masked: they often carry the receiver's own credentials.
+ */
 export function publicSubscription(s: Subscription) {
-  const { secret: _secret, previous_secrets, ...rest } = s;
-  return { ...rest, previous_secret_expires_at: previous_secrets.at(-1)?.expires_at ?? null };
+  const { secret: _secret, previous_secrets, headers, ...rest } = s;
+  const masked = Object.fromEntries(Object.keys(headers).map((name) => [name, '[hidden]']));
+  return { ...rest, headers: masked, previous_secret_expires_at: previous_secrets.at(-1)?.expires_at ?? null };
 }
 
 /** A delivery as the API shows it: its state and its last attempt, not the whole history. */
