@@ -13,6 +13,8 @@ export class UpstreamError extends Error {
     message: string,
     readonly status?: number,
     readonly retryAfterMs?: number,
+    /** A documented upstream condition recognised in the response, e.g. `not_searchable`. */
+    readonly reason?: 'not_searchable',
   ) {
     super(message);
   }

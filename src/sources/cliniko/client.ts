@@ -113,14 +113,19 @@ export class ClinikoClient {
 
     const { statusCode, headers, body } = res;
     if (statusCode < 200 || statusCode >= 300) {
-      // Drained, not kept: error bodies can echo request data, and this text reaches logs and GET /v1/sources.
-      await readLimited(body, MAX_ERROR_BODY_BYTES);
+      // Read for the documented conditions only, never kept: error bodies can echo request data, and
+      // the message reaches logs and GET /v1/sources.
+      const errorBody = await readLimited(body, MAX_ERROR_BODY_BYTES);
       if (statusCode === 429) {
         const retryAfterMs = this.retryAfterMs(headers);
         this.limiter.pauseUntil(this.now() + retryAfterMs);
         throw new UpstreamError('rate_limited', `GET ${redactUrl(url)}: 429 rate limited for ${retryAfterMs} ms`, 429, retryAfterMs);
       }
       const kind = statusCode >= 500 ? 'server' : statusCode === 401 || statusCode === 403 ? 'auth' : 'client';
+      // 400 {"message":"This column is not searchable."} (notes/cliniko-api.md, Lists).
+      if (statusCode === 400 && /not searchable/i.test(errorBody)) {
+        throw new UpstreamError('client', `GET ${redactUrl(url)}: 400 column not searchable`, 400, undefined, 'not_searchable');
+      }
       throw new UpstreamError(kind, `GET ${redactUrl(url)}: ${statusCode}`, statusCode);
     }
 

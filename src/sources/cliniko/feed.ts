@@ -70,8 +70,6 @@ interface Scan {
   filters: string[];
 }
 
-const NOT_SEARCHABLE = /not searchable/i;
-
 /**
  * Reads one Cliniko resource incrementally.
  *
@@ -319,7 +317,7 @@ function track(progress: ReadProgress, page: Page, firstOfList: boolean): void {
 }
 
 function isNotSearchable(err: unknown): boolean {
-  return err instanceof UpstreamError && err.status === 400 && NOT_SEARCHABLE.test(err.message);
+  return err instanceof UpstreamError && err.reason === 'not_searchable';
 }
 
 /** Ids arrive as strings in the current API and as numbers in older examples: keep strings. */
