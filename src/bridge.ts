@@ -114,6 +114,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     poller,
     logger,
     adminToken: config.bridge.adminToken,
+    rateLimitPerMin: config.http.rateLimitPerMin,
     policy,
     version: VERSION,
   });

@@ -95,3 +95,23 @@ describe('API keys with scopes', () => {
     expect(audit.json.data.every((e: { actor: string }) => e.actor === 'key:clinic-a')).toBe(true);
   });
 });
+
+describe('admin API rate limit', () => {
+  it('answers 429 with Retry-After once a key spends its minute, without slowing other callers', async () => {
+    const h = await Harness.create({ env: { BRIDGE_RESOURCES: 'contacts', BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '5' } });
+    try {
+      const k = (await h.api('POST', '/v1/api-keys', { name: 'busy', scopes: ['subscriptions:read'] })).json.key as string;
+      const statuses: number[] = [];
+      for (let i = 0; i < 7; i++) statuses.push((await h.api('GET', '/v1/subscriptions', undefined, k)).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
+      const res = await fetch(`${h.bridge.url}/v1/subscriptions`, { headers: { authorization: `Bearer ${k}` } });
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await res.json()).toEqual({ error: { code: 'rate_limited', message: expect.any(String) } });
+      // The admin token has its own budget (one request spent issuing the key).
+      expect((await h.api('GET', '/v1/subscriptions')).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});

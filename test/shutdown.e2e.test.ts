@@ -20,6 +20,7 @@ describe('clean shutdown', () => {
         CLINIKO_BASE_URL: baseUrl,
         BRIDGE_RESOURCES: 'contacts',
         BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
+        BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '1000000',
         BRIDGE_DATA_DIR: dataDir,
         BRIDGE_ALLOW_PRIVATE_URLS: 'true',
         PORT: '0',

@@ -65,7 +65,8 @@ export interface Config {
     httpsOnly: boolean;
     backfill: boolean;
   };
-  http: { host: string; port: number };
+  /** `rateLimitPerMin`: admin API requests per minute per token or API key. */
+  http: { host: string; port: number; rateLimitPerMin: number };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -233,6 +234,7 @@ const SETTINGS = {
   BRIDGE_CHECKPOINT_INTERVAL: { path: 'bridge.checkpointInterval', schema: duration('how often the journal is folded into part files') },
   BRIDGE_ENCRYPTION_KEY: { path: 'bridge.encryptionKey', schema: key32('generate one with `openssl rand -base64 32`') },
   BRIDGE_BACKFILL: { path: 'bridge.backfill', schema: bool },
+  BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: { path: 'http.rateLimitPerMin', schema: wholeNumber(1, 1_000_000) },
   HOST: { path: 'http.host', schema: z.string().min(1, 'must be a host name or address') },
   PORT: { path: 'http.port', schema: wholeNumber(0, 65_535) },
   LOG_LEVEL: {
@@ -352,7 +354,7 @@ export function loadConfig(env: Env): Config {
       encryptionKey: v.BRIDGE_ENCRYPTION_KEY,
       backfill: v.BRIDGE_BACKFILL,
     },
-    http: { host: v.HOST, port: v.PORT },
+    http: { host: v.HOST, port: v.PORT, rateLimitPerMin: v.BRIDGE_ADMIN_RATE_LIMIT_PER_MIN },
     log: { level: v.LOG_LEVEL },
   };
 }

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { rateLimiter } from 'hono-rate-limiter';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
 import { z } from 'zod';
@@ -64,6 +65,15 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.use(
     '/v1/*',
     authenticate(deps.store, deps.adminToken),
+    // Per caller: each API key, and the admin token, has its own budget.
+    rateLimiter({
+      windowMs: 60_000,
+      limit: deps.rateLimitPerMin,
+      standardHeaders: 'draft-6',
+      keyGenerator: (c) => principalOf(c).keyId ?? 'admin',
+      handler: (c) =>
+        c.json({ error: { code: 'rate_limited', message: `more than ${deps.rateLimitPerMin} requests a minute; wait and retry (see Retry-After)` } }, 429),
+    }),
     authorize(),
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

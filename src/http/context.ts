@@ -15,6 +15,8 @@ export interface AdminDeps {
   sourceActions?: Array<{ name: string; app: { fetch: (request: Request, ...rest: never[]) => Response | Promise<Response> } }>;
   logger: Logger;
   adminToken: string;
+  /** Admin API requests per minute per token or API key (`BRIDGE_ADMIN_RATE_LIMIT_PER_MIN`). */
+  rateLimitPerMin: number;
   /** The SSRF guard subscriber URLs must pass. */
   policy: UrlPolicy;
   version: string;

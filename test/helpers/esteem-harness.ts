@@ -43,6 +43,7 @@ export class EsteemHarness {
       ESTEEM_BASE_URL: h.simUrl,
       ESTEEM_REQUEST_TIMEOUT: '2s',
       BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
+      BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '1000000',
       BRIDGE_DATA_DIR: h.dataDir,
       BRIDGE_ALLOW_PRIVATE_URLS: 'true',
       BRIDGE_RETRY_SCHEDULE: '100ms,200ms',

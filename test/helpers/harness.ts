@@ -55,6 +55,8 @@ export class Harness {
       BRIDGE_RETRY_SCHEDULE: '100ms,200ms',
       PORT: '0',
       LOG_LEVEL: 'silent',
+      // Tests poll the admin API every 20 ms; the limit itself is tested with its own value.
+      BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '1000000',
       ...opts.env,
     };
     await h.startBridge();
