@@ -83,8 +83,10 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
         new Poller({
           store,
           feeds: source.feeds,
-          logger: logger.child({ source: source.name }),
+          // Every poller log line names its source already.
+          logger,
           backfill: config.bridge.backfill,
+          snapshotHashKey: config.bridge.snapshotHashKey,
           onEvents: (ids) => dispatcher.dispatch(ids),
         }),
     ),

@@ -82,10 +82,18 @@ describe('configuration', () => {
     ['PORT', '70000', 'from 0 to 65535'],
     ['BRIDGE_ENCRYPTION_KEY', 'c2hvcnQ=', 'must be 32 bytes written as base64'],
     ['BRIDGE_RETENTION_DAYS', '0', 'from 1 to 3650'],
+    ['BRIDGE_SNAPSHOT_MODE', 'partial', 'must be full'],
   ])('rejects %s=%s naming the variable, the value and what is expected', (name, value, expected) => {
     const message = problems({ ...valid, [name]: value });
     expect(message).toContain(`${name} `);
     expect(message).toContain(expected);
     expect(message).toContain(JSON.stringify(value));
+  });
+
+  it('needs a key for hashed snapshots, and derives one from the encryption key', () => {
+    expect(problems({ ...valid, BRIDGE_SNAPSHOT_MODE: 'hashed' })).toContain('BRIDGE_SNAPSHOT_MODE=hashed needs BRIDGE_HASH_KEY');
+    const derived = loadConfig({ ...valid, BRIDGE_SNAPSHOT_MODE: 'hashed', BRIDGE_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
+    expect(derived.bridge.snapshotHashKey).toHaveLength(32);
+    expect(loadConfig(valid).bridge.snapshotHashKey).toBeNull();
   });
 });

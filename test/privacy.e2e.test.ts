@@ -85,4 +85,39 @@ describe('patient data in deliveries and logs', () => {
     }
     for (const value of forbidden) expect(log.includes(value), `log contains ${value}`).toBe(false);
   });
+
+  it('with BRIDGE_SNAPSHOT_MODE=hashed keeps no old values in snapshots, yet names changed fields and still finds domain events', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { readdir, readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    h = await Harness.create({
+      seed: { patients: 3, individual_appointments: 3 },
+      env: { BRIDGE_RESOURCES: 'patients,individual_appointments', BRIDGE_SNAPSHOT_MODE: 'hashed', BRIDGE_HASH_KEY: randomBytes(32).toString('base64') },
+    });
+    await h.subscribe(['patient.updated', 'individual_appointment.did_not_arrive']);
+    await h.poll();
+    const patient = h.sim.all('patients')[0]!;
+    h.sim.update('patients', patient.id, { first_name: 'Wilhelmina' });
+    const appt = h.sim.all('individual_appointments').find((a) => !a.cancelled_at && !a.archived_at && !a.deleted_at && a.did_not_arrive !== true)!;
+    h.sim.update('individual_appointments', appt.id, { did_not_arrive: true });
+    await h.poll();
+    await waitFor(() => h.receiver.received.length >= 2);
+
+    const updated = h.receiver.ofType('patient.updated')[0]!;
+    expect(updated.payload.data.previous_attributes).toBeUndefined();
+    expect(updated.payload.data.changed_fields).toEqual(expect.arrayContaining(['first_name']));
+    expect(updated.payload.data.object.first_name).toBe('Wilhelmina');
+    expect(h.receiver.ofType('individual_appointment.did_not_arrive')[0]!.payload.data.id).toBe(appt.id);
+
+    // No patient name is readable in any snapshot, in memory or in the snapshot part files.
+    const names = h.sim.all('patients').flatMap((p) => [p.first_name, p.last_name]).filter((n): n is string => typeof n === 'string' && n.length >= 3);
+    const snaps = JSON.stringify(h.bridge.store.data.snapshots);
+    for (const n of names) expect(snaps.includes(`"${n}"`), n).toBe(false);
+    expect(snaps).toContain('hmac:');
+    await h.bridge.stop();
+    for (const f of (await readdir(h.dataDir)).filter((f) => f.startsWith('snap.'))) {
+      const text = await readFile(join(h.dataDir, f), 'utf8');
+      for (const n of names) expect(text.includes(`"${n}"`), `${n} in ${f}`).toBe(false);
+    }
+  });
 });

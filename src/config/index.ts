@@ -3,6 +3,7 @@ import { Cron } from 'croner';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { CLINIKO_RESOURCE_PATHS, type ClinikoTier } from '../sources/cliniko/resources.js';
+import { hashKeyFrom } from '../poller/hashing.js';
 import { parseDurationMs } from './duration.js';
 import { ConfigError } from './errors.js';
 
@@ -60,6 +61,8 @@ export interface Config {
     checkpointIntervalMs: number;
     /** 32-byte AES-256-GCM key for the store files, when set. */
     encryptionKey: Buffer | null;
+    /** `hashed`: snapshots keep an HMAC per field, and this is its key; null = full snapshots. */
+    snapshotHashKey: Buffer | null;
     /** CIDR ranges subscriber URLs may resolve to although not public. */
     allowedCidrs: string[];
     httpsOnly: boolean;
@@ -233,6 +236,11 @@ const SETTINGS = {
   BRIDGE_RETENTION_DAYS: { path: 'bridge.retentionDays', schema: wholeNumber(1, 3650) },
   BRIDGE_CHECKPOINT_INTERVAL: { path: 'bridge.checkpointInterval', schema: duration('how often the journal is folded into part files') },
   BRIDGE_ENCRYPTION_KEY: { path: 'bridge.encryptionKey', schema: key32('generate one with `openssl rand -base64 32`') },
+  BRIDGE_SNAPSHOT_MODE: {
+    path: 'bridge.snapshotMode',
+    schema: z.enum(['full', 'hashed'], { error: 'must be full (old values kept, for previous_attributes) or hashed (an HMAC per field)' }),
+  },
+  BRIDGE_HASH_KEY: { path: 'bridge.hashKey', schema: key32('generate one with `openssl rand -base64 32`, or set BRIDGE_ENCRYPTION_KEY') },
   BRIDGE_BACKFILL: { path: 'bridge.backfill', schema: bool },
   BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: { path: 'http.rateLimitPerMin', schema: wholeNumber(1, 1_000_000) },
   HOST: { path: 'http.host', schema: z.string().min(1, 'must be a host name or address') },
@@ -305,6 +313,9 @@ export function loadConfig(env: Env): Config {
     if (v.ESTEEM_USER_TOKEN && !v.ESTEEM_BASE_URL) {
       problems.push('ESTEEM_BASE_URL is required when ESTEEM_USER_TOKEN is set: the API origin, e.g. https://api.example.com');
     }
+    if (v.BRIDGE_SNAPSHOT_MODE === 'hashed' && !v.BRIDGE_HASH_KEY && !v.BRIDGE_ENCRYPTION_KEY) {
+      problems.push('BRIDGE_SNAPSHOT_MODE=hashed needs BRIDGE_HASH_KEY (32 bytes, base64: `openssl rand -base64 32`) or BRIDGE_ENCRYPTION_KEY to derive it from');
+    }
     if (!v.CLINIKO_API_KEY && !v.ESTEEM_USER_TOKEN) {
       problems.push(
         'CLINIKO_API_KEY is required (with CLINIKO_USER_AGENT), or ESTEEM_USER_TOKEN (with ESTEEM_BASE_URL): ' +
@@ -352,6 +363,8 @@ export function loadConfig(env: Env): Config {
       retentionDays: v.BRIDGE_RETENTION_DAYS,
       checkpointIntervalMs: v.BRIDGE_CHECKPOINT_INTERVAL,
       encryptionKey: v.BRIDGE_ENCRYPTION_KEY,
+      snapshotHashKey:
+        v.BRIDGE_SNAPSHOT_MODE === 'hashed' ? (v.BRIDGE_HASH_KEY ?? (v.BRIDGE_ENCRYPTION_KEY ? hashKeyFrom(v.BRIDGE_ENCRYPTION_KEY) : null)) : null,
       backfill: v.BRIDGE_BACKFILL,
     },
     http: { host: v.HOST, port: v.PORT, rateLimitPerMin: v.BRIDGE_ADMIN_RATE_LIMIT_PER_MIN },

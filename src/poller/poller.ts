@@ -6,6 +6,7 @@ import type { Batch, ChangeFeed, ReadContext, SourceRecord } from '../sources/ty
 import type { Store } from '../store/store.js';
 import type { Snapshot } from '../store/schema.js';
 import { runBackfill } from './backfill.js';
+import { snapshotHasher, type SnapshotHasher } from './hashing.js';
 import { applyBatch } from './record.js';
 import { BudgetScheduler, SCHEDULE_POLICY, type Decision, type Tier } from './scheduler.js';
 import type { BudgetView, ReadProgressView, ResourceView } from './views.js';
@@ -20,6 +21,8 @@ export interface PollerOptions {
   backfill: boolean;
   /** Called with the ids of events once they are durably stored. */
   onEvents: (eventIds: string[]) => void;
+  /** `BRIDGE_SNAPSHOT_MODE=hashed`: the HMAC key snapshots are hashed with; absent = full snapshots. */
+  snapshotHashKey?: Buffer | null;
   now?: () => number;
   /** Clock of the schedule and of event timestamps (default the system clock; tests pass a virtual one). */
   clock?: Clock;
@@ -87,6 +90,7 @@ export class Poller {
   private readonly abort = new AbortController();
   private readonly clock: Clock;
   private readonly runtime = new Map<string, Runtime>();
+  private readonly hashers = new Map<ChangeFeed, SnapshotHasher>();
   /** The poll in flight per resource: never two of one resource at once. */
   private readonly active = new Map<string, Promise<void>>();
   private readonly groups: BudgetGroup[] = [];
@@ -355,7 +359,8 @@ export class Poller {
         known: () => liveRecords(snapshots),
       };
       for await (const batch of feed.read(state.cursor, context)) {
-        const { events, dirty, changedIds } = applyBatch({ feed, batch, state, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()) });
+        const hasher = this.hasherOf(feed);
+        const { events, dirty, changedIds } = applyBatch({ feed, batch, state, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher });
         this.trackBaseline(feed, rt, batch, events.length);
         if (dirty) {
           for (const id of changedIds) store.touchSnapshot(key, id);
@@ -455,6 +460,18 @@ export class Poller {
     while (!this.abort.signal.aborted && group.budget.available() <= group.scheduler.reserveFor('cold')) {
       await this.clock.sleep(SCHEDULE_POLICY.deferredRecheckMs, this.abort.signal).catch(() => undefined);
     }
+  }
+
+  /** The snapshot hasher of a feed in hashed mode: its version field, lifecycle columns and clear fields stay readable. */
+  private hasherOf(feed: ChangeFeed): SnapshotHasher | undefined {
+    const key = this.options.snapshotHashKey;
+    if (!key) return undefined;
+    let hasher = this.hashers.get(feed);
+    if (!hasher) {
+      hasher = snapshotHasher(key, [feed.versionField, ...feed.lifecycle.map((l) => l.column), ...(feed.clearFields ?? [])]);
+      this.hashers.set(feed, hasher);
+    }
+    return hasher;
   }
 
   private runtimeOf(key: string): Runtime {

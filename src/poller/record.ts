@@ -2,6 +2,7 @@ import type { Batch, ChangeFeed, SourceRecord } from '../sources/types.js';
 import type { EventPayload, ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { diffRecord, type RecordChange } from './diff.js';
+import { readable, type SnapshotHasher } from './hashing.js';
 
 /** What applying one batch did: the events to store and whether anything needs writing at all. */
 export interface Applied {
@@ -49,18 +50,31 @@ export function applyBatch(args: {
   snapshots: Record<string, Snapshot>;
   backfill: boolean;
   timestamp: string;
+  /** Set in `BRIDGE_SNAPSHOT_MODE=hashed`: snapshots keep HMACs, events name changed fields. */
+  hasher?: SnapshotHasher;
 }): Applied {
-  const { feed, batch, state, snapshots, backfill, timestamp } = args;
+  const { feed, batch, state, snapshots, backfill, timestamp, hasher } = args;
   const silent = batch.baseline && !backfill;
   const events: StoredEvent[] = [];
   const changedIds: string[] = [];
   let dirty = false;
 
-  const emitChange = (previous: SourceRecord | undefined, record: SourceRecord, change: RecordChange) => {
-    for (const kind of change.kinds) events.push(makeEvent(feed, kind, record, timestamp, change.previous_attributes));
+  /** What a snapshot is diffed as: a full snapshot taken before hashing was turned on is hashed now. */
+  const previousForm = (s: Snapshot | undefined) => (!s ? undefined : hasher && !s.hashed ? hasher(s.record as SourceRecord) : s.record);
+  const keep = (version: string, record: SourceRecord): Snapshot =>
+    hasher ? { version, record: hasher(record), hashed: true } : { version, record };
+
+  /**
+   * Events of a change. When either side is hashed, old values are unknown (or HMACs): the events
+   * carry `data.changed_fields` instead of `previous_attributes`.
+   */
+  const emitChange = (previous: SourceRecord | undefined, record: SourceRecord, change: RecordChange, hashed: boolean) => {
     const changed = Object.keys(change.previous_attributes ?? {});
+    const previousAttributes = hashed ? undefined : change.previous_attributes;
+    const extra = hashed && change.kinds[0] !== 'created' ? { changed_fields: changed } : undefined;
+    for (const kind of change.kinds) events.push(makeEvent(feed, kind, record, timestamp, previousAttributes, extra));
     for (const derived of feed.deriveEvents?.(previous, record, changed) ?? []) {
-      events.push(makeEvent(feed, derived.kind, record, timestamp, change.previous_attributes, derived.data));
+      events.push(makeEvent(feed, derived.kind, record, timestamp, previousAttributes, { ...extra, ...derived.data }));
     }
   };
 
@@ -69,14 +83,33 @@ export function applyBatch(args: {
     const snapshot: Snapshot | undefined = snapshots[record.id];
     // An older copy than we hold (a stale page, or a live row after its deletion): ignore it.
     if (snapshot && version < snapshot.version) continue;
-    const change = diffRecord(snapshot?.record, record, feed.lifecycle);
-    if (!change) continue;
-    snapshots[record.id] = { version: snapshot && snapshot.version > version ? snapshot.version : version, record };
+    const newest = snapshot && snapshot.version > version ? snapshot.version : version;
+    if (!hasher && snapshot?.hashed) {
+      // Hashing was turned off: the old values cannot be compared. Same version: nothing changed.
+      if (version === snapshot.version) {
+        snapshots[record.id] = keep(newest, record);
+        changedIds.push(record.id);
+        dirty = true;
+        continue;
+      }
+    }
+    const previous = previousForm(snapshot);
+    const change = diffRecord(previous, hasher ? hasher(record) : record, feed.lifecycle);
+    if (!change) {
+      // A full snapshot from before hashing was turned on is rewritten hashed, even unchanged.
+      if (hasher && snapshot && !snapshot.hashed) {
+        snapshots[record.id] = keep(newest, record);
+        changedIds.push(record.id);
+        dirty = true;
+      }
+      continue;
+    }
+    snapshots[record.id] = keep(newest, record);
     changedIds.push(record.id);
     dirty = true;
     if (silent) continue;
     if (batch.baseline && change.kinds[0] !== 'created') continue;
-    emitChange(snapshot?.record as SourceRecord | undefined, record, change);
+    emitChange(previous as SourceRecord | undefined, record, change, !!hasher || !!snapshot?.hashed);
   }
 
   for (const deletion of batch.deletions) {
@@ -85,16 +118,19 @@ export function applyBatch(args: {
     if (!snapshot || snapshot.record.deleted_at) continue;
     dirty = true;
     changedIds.push(deletion.id);
+    // A hashed snapshot's HMACs are never sent: only its readable fields.
+    const lastKnown = snapshot.hashed ? readable(snapshot.record) : (snapshot.record as SourceRecord);
     if (deletion.kind) {
-      events.push(makeEvent(feed, deletion.kind, snapshot.record, timestamp));
+      events.push(makeEvent(feed, deletion.kind, lastKnown, timestamp));
       delete snapshots[deletion.id];
       continue;
     }
     const deletedAt = deletion.deleted_at ?? timestamp;
-    const record = deletion.record ?? { ...(snapshot.record as SourceRecord), deleted_at: deletedAt };
-    const change = diffRecord(snapshot.record, record, feed.lifecycle);
-    snapshots[deletion.id] = { version: deletedAt > snapshot.version ? deletedAt : snapshot.version, record };
-    if (change) emitChange(snapshot.record as SourceRecord, record, change);
+    const record = deletion.record ?? { ...lastKnown, deleted_at: deletedAt };
+    const previous = previousForm(snapshot);
+    const change = diffRecord(previous, hasher ? hasher(record) : record, feed.lifecycle);
+    snapshots[deletion.id] = keep(deletedAt > snapshot.version ? deletedAt : snapshot.version, record);
+    if (change) emitChange(previous as SourceRecord, record, change, !!hasher || !!snapshot.hashed);
   }
 
   if (JSON.stringify(state.cursor) !== JSON.stringify(batch.cursor)) {

@@ -80,6 +80,11 @@ export interface ChangeFeed {
   /** Field holding the server's modification time, compared to ignore stale reads. */
   readonly versionField: string;
   /**
+   * Fields a hashed snapshot keeps readable (besides `id`, the version field and lifecycle columns):
+   * what `deriveEvents` and the feed's own reads of snapshots need, and nothing identifying.
+   */
+  readonly clearFields?: readonly string[];
+  /**
    * Reads everything changed since `cursor` (`null`: never polled) in order.
    * @throws UpstreamError on rate limits, 5xx, timeouts, network or malformed responses; batches
    *   already yielded stay valid.

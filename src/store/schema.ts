@@ -147,6 +147,8 @@ export interface Snapshot {
   /** The highest server version time (`updated_at`/`deleted_at`) seen for this record. */
   version: string;
   record: Record<string, unknown>;
+  /** True when `record` is in hashed form (`BRIDGE_SNAPSHOT_MODE=hashed`): most values are HMACs. */
+  hashed?: boolean;
 }
 
 /** Per source resource: the feed cursor and what `GET /v1/sources` shows. */

@@ -30,6 +30,22 @@ const NOTE_FINAL = 90;
 
 const RESCHEDULE_FIELDS = ['starts_at', 'ends_at', 'practitioner'] as const;
 
+/**
+ * Every field a domain event reads from the previous version: hashed snapshots keep these readable
+ * (appointment times, statuses and flags — no names, contact details or notes).
+ */
+export const DOMAIN_FIELDS: readonly string[] = [
+  ...RESCHEDULE_FIELDS,
+  'did_not_arrive',
+  'patient_arrived',
+  'arrived',
+  'status',
+  'draft',
+  'treatment_note_status',
+  'merged_at',
+  'completed_at',
+];
+
 const becameTrue = (field: string) => (p: SourceRecord, c: SourceRecord) => (p[field] !== true && c[field] === true ? {} : null);
 const wasSet = (field: string) => (p: SourceRecord, c: SourceRecord) => p[field] == null && c[field] != null;
 const pick = (r: SourceRecord, fields: readonly string[]) => Object.fromEntries(fields.map((f) => [f, r[f] ?? null]));

@@ -1,3 +1,4 @@
+import { DOMAIN_FIELDS } from './domain-events.js';
 import { UpstreamError } from '../errors.js';
 import type { RequestBudget } from '../rate-limiter.js';
 import type { Batch, ChangeFeed, Deletion, DerivedEvent, ReadContext, SourceRecord } from '../types.js';
@@ -90,6 +91,7 @@ export class ClinikoFeed implements ChangeFeed {
   readonly eventPrefix: string;
   readonly lifecycle;
   readonly versionField = 'updated_at';
+  readonly clearFields = DOMAIN_FIELDS;
   readonly tier: ClinikoTier;
   /** The key's request budget (shared by every feed of the client). */
   readonly budget: RequestBudget;

@@ -56,6 +56,8 @@ export class EsteemAppointmentsFeed implements ChangeFeed {
   readonly eventPrefix = 'appointment';
   /** Status is a string, not a timestamp column: its events come from `deriveEvents`. */
   readonly lifecycle = [];
+  /** Read back from snapshots by the window logic and the domain events; no patient details. */
+  readonly clearFields = ['scheduled_at', 'patient_id', 'provider_id', 'status', DOCUMENTATION_FIELD];
   readonly versionField = 'updated_at';
   private readonly now: () => number;
   private readonly chunkDays: number;
