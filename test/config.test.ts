@@ -26,7 +26,7 @@ describe('configuration', () => {
     expect(config.bridge.pollCron).toBe('*/15 * * * * *');
     expect(config.bridge.retryScheduleMs).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
     expect(config.bridge.deliveryTimeoutMs).toBe(15_000);
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000 });
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 3000, rateLimitPerMin: 600 });
     expect(config.bridge.resources).toEqual(CLINIKO_RESOURCE_PATHS);
   });
 
