@@ -29,6 +29,10 @@ async function main(): Promise<void> {
   try {
     bridge = await startBridge(config, { logger });
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      logger.fatal(`${config.http.host}:${config.http.port} is already in use: stop what listens there, or set PORT (and HOST) to a free address`);
+      process.exit(1);
+    }
     if (err instanceof StoreCorruptError || err instanceof StoreLockedError || err instanceof StoreKeyError) {
       logger.fatal(err.message);
       process.exit(1);
@@ -43,7 +47,10 @@ async function main(): Promise<void> {
         process.exit(1);
       }, SHUTDOWN_TIMEOUT_MS).unref();
       bridge.stop().then(
-        () => process.exit(0),
+        () => {
+          logger.info('stopped');
+          process.exit(0);
+        },
         (err: unknown) => {
           logger.error({ err }, 'unclean stop');
           process.exit(1);

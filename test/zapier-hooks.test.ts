@@ -100,16 +100,9 @@ describe('/v1/hooks', () => {
     const esteem = await h.api('GET', '/v1/hooks/sample?event=appointment.rescheduled');
     expect(esteem.json).toEqual([EVENT_CATALOGUE.find((d) => d.type === 'appointment.rescheduled')!.example]);
     expect(esteem.json[0].data).toMatchObject({ source: 'esteem', resource: 'appointment', previous: { scheduled_at: expect.any(String) } });
-    // A type no source documents: a minimal example of the same schema.
-    const unknown = await h.api('GET', '/v1/hooks/sample?event=widget.updated');
-    expect(unknown.json).toEqual([
-      {
-        id: expect.stringMatching(/^evt_/),
-        type: 'widget.updated',
-        timestamp: expect.any(String),
-        data: { source: 'cliniko', resource: 'widget', id: expect.any(String), object: expect.objectContaining({ id: expect.any(String) }), previous_attributes: expect.any(Object) },
-      },
-    ]);
+    // A type no source emits is refused, with the resource's real types when the resource exists.
+    expectError(await h.api('GET', '/v1/hooks/sample?event=widget.updated'), 400, 'invalid_request', /widget\.updated is not an event type/);
+    expectError(await h.api('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'individual_appointment.canceled' }), 400, 'invalid_request', /individual_appointment\.cancelled/);
     expect(esteem.json[0].data.object.id).toBe(esteem.json[0].data.id);
 
     expectError(await h.api('GET', '/v1/hooks/sample'), 400, 'invalid_request', /^event: /);

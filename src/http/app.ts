@@ -54,7 +54,8 @@ export function createAdminApp(deps: AdminDeps): Hono {
       .describe()
       .filter((r) => {
         const ok = r.state?.last_success_at && !r.state.last_error;
-        const backingOff = r.state?.last_error && r.backoff_until && Date.parse(r.backoff_until) > now;
+        // Backing off counts only for a resource that worked before: a wrong key never becomes ready.
+        const backingOff = r.state?.last_success_at && r.state.last_error && r.backoff_until && Date.parse(r.backoff_until) > now;
         return !ok && !backingOff;
       })
       // Names only: /readyz needs no token, and error details belong behind it (GET /v1/sources).

@@ -2,13 +2,13 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { EVENT_CATALOGUE } from '../../catalog/index.js';
 import { EVENT_TYPE_PATTERN, matchesEventType } from '../../delivery/match.js';
-import { ESTEEM_EVENT_TYPES } from '../../sources/esteem/events.js';
 import type { EventPayload, Subscription } from '../../store/schema.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { validate } from '../validate.js';
 import { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
 import { eventReader, requireScope } from '../auth.js';
+import { knownEventPattern, unknownEventPatternMessage } from '../event-type-check.js';
 import { createSubscription, deleteSubscription, findSubscription } from './subscriptions.js';
 
 export { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
@@ -16,7 +16,12 @@ export { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
 /** How many recent payloads `GET /v1/hooks/sample` returns (Zapier's editor shows 3). */
 const SAMPLE_SIZE = 3;
 
-const eventPattern = z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"');
+const eventPattern = z
+  .string()
+  .regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"')
+  .superRefine((v, ctx) => {
+    if (!knownEventPattern(v)) ctx.addIssue({ code: 'custom', message: unknownEventPatternMessage(v) });
+  });
 const subscribeBody = z.strictObject({
   target_url: z.string().max(2048).url('must be an absolute http(s) URL'),
   event: eventPattern,
@@ -70,26 +75,11 @@ export function hookRoutes(deps: AdminDeps) {
 
 /**
  * One delivery body of the type (or of the first type the pattern selects) for a hook whose events
- * have not happened yet: the catalogue's example when it has the type, otherwise a minimal one with
- * the same schema.
+ * have not happened yet: the catalogue's example. Patterns are validated against the catalogue first.
+ * @throws Error for a pattern no catalogued type matches.
  */
 export function exampleOf(event: string): EventPayload {
   const documented = EVENT_CATALOGUE.find((doc) => matchesEventType([event], doc.type));
-  if (documented) return documented.example;
-  const type = event === '*' ? 'record.updated' : event.endsWith('.*') ? `${event.slice(0, -2)}.updated` : event;
-  const [resource = 'record', kind = 'updated'] = type.split('.');
-  const id = '1000000000000000001';
-  const source = (ESTEEM_EVENT_TYPES as readonly string[]).includes(type) ? 'esteem' : 'cliniko';
-  return {
-    id: 'evt_01KAPZ6M3X8Q3J9V4T7R2N5B1C',
-    type,
-    timestamp: '2026-11-23T06:50:01.123Z',
-    data: {
-      source,
-      resource,
-      id,
-      object: { id, updated_at: '2026-11-23T06:50:00Z' },
-      ...(kind === 'created' ? {} : { previous_attributes: { updated_at: '2026-11-20T01:02:03Z' } }),
-    },
-  };
+  if (!documented) throw new Error(`no catalogued event type matches ${event}`);
+  return documented.example;
 }

@@ -6,6 +6,7 @@ import { UnsafeUrlError } from '../../delivery/ssrf.js';
 import type { Delivery, Subscription } from '../../store/schema.js';
 import { newId } from '../../util/ids.js';
 import { audit } from '../audit.js';
+import { knownEventPattern, unknownEventPatternMessage } from '../event-type-check.js';
 import { canSee, principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -13,7 +14,14 @@ import { decodeCursor, pageNewestFirst, pageQuery } from '../pagination.js';
 import { validate } from '../validate.js';
 
 const eventTypes = z
-  .array(z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"'))
+  .array(
+    z
+      .string()
+      .regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"')
+      .superRefine((v, ctx) => {
+        if (!knownEventPattern(v)) ctx.addIssue({ code: 'custom', message: unknownEventPatternMessage(v) });
+      }),
+  )
   .min(1, 'must list at least one event type')
   .max(100);
 const url = z.string().max(2048).url('must be an absolute http(s) URL');
