@@ -3,9 +3,9 @@
 const { apiUrl } = require('./api');
 
 /**
- * A connection is the bridge's address and a key. Today the key is the bridge's admin token
- * (BRIDGE_ADMIN_TOKEN); once the bridge issues API keys with scopes, a scoped key goes in the same
- * field and nothing else changes (it is sent as `Authorization: Bearer <key>` either way).
+ * A connection is the bridge's address and an API key issued for Zapier (`POST /v1/api-keys` with
+ * subscriptions:read, subscriptions:write and events:read), sent as `Authorization: Bearer <key>`.
+ * The admin token works too, but gives Zapier everything.
  */
 module.exports = {
   type: 'custom',
@@ -22,7 +22,7 @@ module.exports = {
       label: 'API Key',
       type: 'password',
       required: true,
-      helpText: "The bridge's API key. Until the bridge issues scoped API keys, this is its admin token (`BRIDGE_ADMIN_TOKEN`).",
+      helpText: "An API key issued by your bridge for Zapier (`POST /v1/api-keys` with the scopes subscriptions:read, subscriptions:write and events:read). It only sees the hooks it created.",
     },
   ],
   // Any authenticated read proves both fields right: a wrong URL fails to connect, a wrong key is a 401.
