@@ -299,18 +299,21 @@ export function loadConfig(env: Env): Config {
     if (parsed.success) {
       values[name] = parsed.data;
     } else {
-      const where = fromEnv === undefined ? ` (default from config/default.json ${path})` : '';
+      // Only a real default is worth pointing at; a missing value is simply missing.
+      const where = fromEnv === undefined && raw !== undefined ? ` (default from config/default.json ${path})` : '';
       const got = fromEnv === undefined ? '' : ` (got ${JSON.stringify(fromEnv)})`;
       problems.push(`${name} ${parsed.error.issues[0]?.message ?? 'is invalid'}${got}${where}`);
     }
   }
   const v = values as { [K in keyof typeof SETTINGS]: z.output<(typeof SETTINGS)[K]['schema']> };
-  // Which sources run depends on which credentials are set; at least one must be.
-  if (problems.length === 0) {
-    if (v.CLINIKO_API_KEY && !v.CLINIKO_USER_AGENT) {
+  // Which sources run depends on which credentials are set; at least one must be. Checked in the
+  // same pass (on what parsed) so every problem is reported at once.
+  {
+    // (`in values`: a value that failed to parse is already reported.)
+    if (v.CLINIKO_API_KEY && !v.CLINIKO_USER_AGENT && 'CLINIKO_USER_AGENT' in values) {
       problems.push('CLINIKO_USER_AGENT is required when CLINIKO_API_KEY is set: "Vendor name (contact@email)", sent as User-Agent');
     }
-    if (v.ESTEEM_USER_TOKEN && !v.ESTEEM_BASE_URL) {
+    if (v.ESTEEM_USER_TOKEN && !v.ESTEEM_BASE_URL && 'ESTEEM_BASE_URL' in values) {
       problems.push('ESTEEM_BASE_URL is required when ESTEEM_USER_TOKEN is set: the API origin, e.g. https://api.example.com');
     }
     if (v.BRIDGE_SNAPSHOT_MODE === 'hashed' && !v.BRIDGE_HASH_KEY && !v.BRIDGE_ENCRYPTION_KEY) {
