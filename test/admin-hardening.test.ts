@@ -150,3 +150,37 @@ describe('readiness', () => {
     expect((await fetch(`${h.bridge.url}/healthz`)).status).toBe(200);
   });
 });
+
+describe('metrics', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('serves Prometheus metrics for polls, upstream requests, events, deliveries and the store', async () => {
+    h = await Harness.create({ seed: { contacts: 2 }, env: { BRIDGE_RESOURCES: 'contacts' } });
+    await h.subscribe(['*']);
+    await h.poll();
+    h.sim.update('contacts', h.sim.all('contacts')[0]!.id, { notes: 'counted' });
+    await h.poll();
+    await waitFor(() => h.receiver.received.length === 1);
+    await waitFor(async () => (await h.api('GET', `/v1/events/${h.receiver.received[0]!.id}`)).json.deliveries[0]?.status === 'succeeded');
+    const res = await fetch(`${h.bridge.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    for (const line of [
+      /^bridge_polls_total\{source="cliniko",resource="contacts",outcome="ok"\} [1-9]/m,
+      /^bridge_upstream_requests_total\{source="cliniko",status="200"\} [1-9]/m,
+      /^bridge_events_total\{type="contact.updated"\} [1-9]/m,
+      /^bridge_delivery_attempts_total\{outcome="succeeded"\} [1-9]/m,
+      /^bridge_delivery_latency_seconds_count [1-9]/m,
+      /^bridge_pending_deliveries 0$/m,
+      /^bridge_store_commit_seconds_count [1-9]/m,
+      /^bridge_store_bytes [1-9]/m,
+    ]) {
+      expect(text).toMatch(line);
+    }
+    // Labels never carry ids or URLs.
+    expect(text).not.toContain(h.receiver.url);
+    expect(text).not.toMatch(/evt_|sub_/);
+  });
+});

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { Delivery, Subscription } from '../store/schema.js';
 import { newId } from '../util/ids.js';
+import { metrics } from '../metrics.js';
 import { deliveryBody } from './body.js';
 import { isHook } from './hooks.js';
 import { decide } from './outcome.js';
@@ -314,6 +315,8 @@ export class DeliveryWorker {
     });
     delivery.status = decision.status;
     delivery.final_attempt = false;
+    metrics.deliveries.inc({ outcome: decision.status === 'pending' ? 'retry' : decision.status });
+    if (outcome.ok) metrics.deliveryLatency.observe((now - Date.parse(event.payload.timestamp)) / 1000);
     delivery.next_attempt_at = decision.nextAttemptAt === null ? null : new Date(decision.nextAttemptAt).toISOString();
     delivery.updated_at = new Date(now).toISOString();
     store.touchDelivery(delivery.id);

@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { decodeCursor, pageNewestFirst, pageQuery } from './pagination.js';
 import { validate } from './validate.js';
 import type { AuditEntry } from '../store/schema.js';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { metrics, registry } from '../metrics.js';
 import { audit } from './audit.js';
 import { authenticate, authorize, principalOf } from './auth.js';
 import type { AdminDeps } from './context.js';
@@ -42,6 +45,13 @@ export function createAdminApp(deps: AdminDeps): Hono {
       { request_id: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
       'admin request',
     );
+  });
+
+  // Prometheus metrics, without a token like the health checks (keep HOST on a private address).
+  app.get('/metrics', async (c) => {
+    metrics.pendingDeliveries.set(deps.worker.pendingCount());
+    metrics.storeBytes.set(storeBytes(deps.store.dir));
+    return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
   });
 
   // Liveness: the process answers.
@@ -125,4 +135,11 @@ export function createAdminApp(deps: AdminDeps): Hono {
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   });
   return app;
+}
+
+/** Bytes of the files in the data directory (a handful of files: cheap enough per scrape). */
+function storeBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) total += statSync(join(dir, name)).size;
+  return total;
 }

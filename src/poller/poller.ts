@@ -5,6 +5,7 @@ import { systemClock, type Clock, type RequestBudget } from '../sources/rate-lim
 import type { Batch, ChangeFeed, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
 import type { Snapshot } from '../store/schema.js';
+import { metrics } from '../metrics.js';
 import { runBackfill } from './backfill.js';
 import { snapshotHasher, type SnapshotHasher } from './hashing.js';
 import { applyBatch } from './record.js';
@@ -375,9 +376,11 @@ export class Poller {
             store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed'));
           }
         }
+        for (const e of events) metrics.events.inc({ type: e.payload.type });
         if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
         emitted += events.length;
       }
+      metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'ok' });
       state.last_success_at = startedAt;
       state.last_error = null;
       store.touchResource(key);
@@ -395,6 +398,7 @@ export class Poller {
       if (emitted > 0) logger.info({ source: feed.source, resource: feed.resource, events: emitted }, 'changes detected');
     } catch (err) {
       if (this.abort.signal.aborted) return;
+      metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'error' });
       outcome = this.failed(feed, rt, err);
       state.last_error = { message: err instanceof Error ? err.message : String(err), at: this.iso(this.now()) };
       store.touchResource(key);

@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, unlink, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
+import { metrics } from '../metrics.js';
 import { plainCodec, type Codec } from './codec.js';
 import { DurableJsonFile, StoreCorruptError, syncDir } from './durable-file.js';
 import { Journal, readJournal } from './journal.js';
@@ -346,6 +347,7 @@ export class Store {
         await write;
         this.stats.commits += 1;
         this.stats.lastCommitMs = performance.now() - started;
+        metrics.storeCommit.observe(this.stats.lastCommitMs / 1000);
       } catch (err) {
         for (const k of keys) this.pending.add(k);
         throw err;

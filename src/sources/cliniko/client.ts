@@ -1,4 +1,5 @@
 import { Agent, request, errors as undiciErrors } from 'undici';
+import { metrics } from '../../metrics.js';
 import { parseRetryAfter, readLimited } from '../../util/http.js';
 import { RateLimiter, systemClock, type AcquireOptions, type Clock } from '../rate-limiter.js';
 import { UpstreamError } from '../errors.js';
@@ -108,10 +109,13 @@ export class ClinikoClient {
         err instanceof undiciErrors.ConnectTimeoutError ||
         (err as Error).name === 'TimeoutError' ||
         (err as Error).name === 'AbortError';
+      metrics.upstreamRequests.inc({ source: 'cliniko', status: timedOut ? 'timeout' : 'network' });
       throw new UpstreamError(timedOut ? 'timeout' : 'network', `GET ${redactUrl(url)}: ${(err as Error).message}`);
     }
 
     const { statusCode, headers, body } = res;
+    metrics.upstreamRequests.inc({ source: 'cliniko', status: String(statusCode) });
+    if (statusCode === 429) metrics.rateLimited.inc({ source: 'cliniko' });
     if (statusCode < 200 || statusCode >= 300) {
       // Read for the documented conditions only, never kept: error bodies can echo request data, and
       // the message reaches logs and GET /v1/sources.

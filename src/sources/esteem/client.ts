@@ -1,3 +1,4 @@
+import { metrics } from '../../metrics.js';
 import { parseRetryAfter, readLimited } from '../../util/http.js';
 import { Agent, request, errors as undiciErrors } from 'undici';
 import { USER_AGENT } from '../../version.js';
@@ -129,6 +130,8 @@ export class EsteemClient {
 
   /** The answer when 2xx, else the `UpstreamError` the poller backs off on. */
   private ok(res: EsteemResponse, method: string, path: string): EsteemResponse {
+    metrics.upstreamRequests.inc({ source: 'esteem', status: String(res.status) });
+    if (res.status === 429) metrics.rateLimited.inc({ source: 'esteem' });
     if (res.status >= 200 && res.status < 300) return res;
     // No body: error bodies can echo request data, and this text reaches logs and GET /v1/sources.
     const detail = `${method} ${path}: ${res.status}`;

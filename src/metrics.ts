@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The bridge's Prometheus metrics (`GET /metrics`), in one registry of their own. Labels are
+ * low-cardinality by design: source, resource, event type, status class — never ids or URLs.
+ */
+export const registry = new Registry();
+
+export const metrics = {
+  polls: new Counter({
+    name: 'bridge_polls_total',
+    help: 'Resource polls by source, resource and outcome (ok, error).',
+    labelNames: ['source', 'resource', 'outcome'] as const,
+    registers: [registry],
+  }),
+  upstreamRequests: new Counter({
+    name: 'bridge_upstream_requests_total',
+    help: 'Requests to source APIs by source and status (HTTP code, or timeout/network).',
+    labelNames: ['source', 'status'] as const,
+    registers: [registry],
+  }),
+  rateLimited: new Counter({
+    name: 'bridge_upstream_rate_limited_total',
+    help: 'Source API answers 429 by source.',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  }),
+  events: new Counter({
+    name: 'bridge_events_total',
+    help: 'Events detected and stored, by type.',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  }),
+  deliveries: new Counter({
+    name: 'bridge_delivery_attempts_total',
+    help: 'Delivery attempts by outcome: succeeded, retry (will try again), failed (dead letter).',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  }),
+  deliveryLatency: new Histogram({
+    name: 'bridge_delivery_latency_seconds',
+    help: 'From event detection to the 2xx that delivered it.',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300, 1800, 7200, 36000],
+    registers: [registry],
+  }),
+  pendingDeliveries: new Gauge({ name: 'bridge_pending_deliveries', help: 'Deliveries waiting for an attempt.', registers: [registry] }),
+  storeCommit: new Histogram({
+    name: 'bridge_store_commit_seconds',
+    help: 'Duration of a store commit (one fsynced journal line).',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  }),
+  storeBytes: new Gauge({ name: 'bridge_store_bytes', help: 'Bytes of the store files in BRIDGE_DATA_DIR.', registers: [registry] }),
+};
