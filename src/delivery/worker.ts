@@ -99,7 +99,10 @@ export class DeliveryWorker {
     this.rebuild();
   }
 
-  /** Forgets deliveries removed from the store (their subscription was deleted). */
+  /**
+   * Forgets deliveries removed from the store (their subscription was deleted) by re-reading every
+   * pending delivery — rare (an admin action or a 410 hook), so a rebuild beats bookkeeping.
+   */
   forget(deliveryIds: readonly string[]): void {
     if (deliveryIds.length > 0) this.rebuild();
   }

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { EVENT_CATALOGUE } from '../../catalog/index.js';
 import { EVENT_TYPE_PATTERN, matchesEventType } from '../../delivery/match.js';
-import type { EventPayload, Subscription } from '../../store/schema.js';
+import type { EventPayload } from '../../store/schema.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { validate } from '../validate.js';
