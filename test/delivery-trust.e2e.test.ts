@@ -76,6 +76,7 @@ describe('delivery that receivers can trust', () => {
       return s.status === 'disabled' ? s : null;
     });
     expect(sub.disabled_reason).toBe('failing');
+    expect(Date.parse(sub.disabled_at)).not.toBeNaN();
     const countAtDisable = h.receiver.received.length;
     await new Promise((r) => setTimeout(r, 500));
     expect(h.receiver.received.length).toBe(countAtDisable);

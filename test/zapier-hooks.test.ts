@@ -22,7 +22,11 @@ describe('/v1/hooks', () => {
 
     const sub = await h.api('GET', `/v1/subscriptions/${res.json.id}`);
     expect(sub.status).toBe(200);
-    expect(sub.json).toMatchObject({ url: h.receiver.url, event_types: ['contact.updated'], description: HOOK_DESCRIPTION, status: 'active' });
+    expect(sub.json).toMatchObject({ url: h.receiver.url, event_types: ['contact.updated'], description: HOOK_DESCRIPTION, kind: 'hook', status: 'active' });
+    // Describing a plain subscription like a hook does not make it one.
+    const lookalike = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, description: HOOK_DESCRIPTION });
+    expect(lookalike.json.kind).toBe('subscription');
+    expect((await h.api('DELETE', `/v1/hooks/${lookalike.json.id}`)).status).toBe(404);
     // Signed like every subscription: it has its own secret.
     expect((await h.api('GET', `/v1/subscriptions/${res.json.id}/secret`)).json.secret).toMatch(/^whsec_/);
 

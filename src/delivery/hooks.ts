@@ -1,12 +1,13 @@
 import type { Subscription } from '../store/schema.js';
 
-/**
- * What marks a subscription as a REST hook (`POST /v1/hooks`, Zapier): its `description`. A hook is
- * otherwise an ordinary subscription; the one difference is that a 410 Gone from its target removes
- * it (the Zap was turned off) instead of disabling it.
- */
+/** The description a hook gets, so lists show what it is. */
 export const HOOK_DESCRIPTION = 'rest hook';
 
-export function isHook(sub: Pick<Subscription, 'description'>): boolean {
-  return sub.description === HOOK_DESCRIPTION;
+/**
+ * Whether a subscription is a REST hook (`POST /v1/hooks`, Zapier): `kind: "hook"`, set at creation
+ * and never changed. A hook is otherwise an ordinary subscription; the one difference is that a
+ * 410 Gone from its target removes it (the Zap was turned off) instead of disabling it.
+ */
+export function isHook(sub: Pick<Subscription, 'kind'>): boolean {
+  return sub.kind === 'hook';
 }

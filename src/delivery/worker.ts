@@ -334,6 +334,7 @@ export class DeliveryWorker {
     } else if (decision.disable && sub.status === 'active') {
       sub.status = 'disabled';
       sub.disabled_reason = decision.disable;
+      sub.disabled_at = new Date(now).toISOString();
       sub.updated_at = new Date(now).toISOString();
       store.touchSubscription(sub.id);
       logger.warn({ subscription: sub.id, reason: decision.disable }, 'subscription disabled');

@@ -43,6 +43,13 @@ export interface Subscription {
   description: string | null;
   status: 'active' | 'disabled';
   disabled_reason: DisabledReason | null;
+  /**
+   * When it was disabled. Events detected while disabled are not queued for it (as with Svix):
+   * after re-enabling, `POST /v1/replay { since: disabled_at, subscription_id }` sends that gap.
+   */
+  disabled_at: string | null;
+  /** `hook`: made through `POST /v1/hooks` (Zapier); a 410 from its target removes it. */
+  kind: 'subscription' | 'hook';
   secret: string;
   /** Secrets replaced by a rotation, still signed with until `expires_at`. */
   previous_secrets: Array<{ secret: string; expires_at: string }>;
@@ -73,6 +80,8 @@ export function withSubscriptionDefaults(s: Partial<Subscription> & Pick<Subscri
     description: null,
     status: 'active',
     disabled_reason: null,
+    disabled_at: null,
+    kind: 'subscription',
     previous_secrets: [],
     headers: {},
     rate_limit_per_second: null,

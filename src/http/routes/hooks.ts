@@ -44,7 +44,7 @@ export function hookRoutes(deps: AdminDeps) {
   return new Hono()
     .post('/', validate('json', subscribeBody), async (c) => {
       const { target_url, event } = c.req.valid('json');
-      const { id } = await createSubscription(deps, c, { url: target_url, event_types: [event], description: HOOK_DESCRIPTION });
+      const { id } = await createSubscription(deps, c, { url: target_url, event_types: [event], description: HOOK_DESCRIPTION, kind: 'hook' });
       deps.logger.info({ subscription: id, event }, 'hook subscribed');
       return c.json({ id }, 201);
     })

@@ -75,7 +75,7 @@ export function publicDelivery(d: Delivery) {
   return { ...rest, last_attempt: attempts.at(-1) ?? null };
 }
 
-export type NewSubscription = z.output<typeof createBody>;
+export type NewSubscription = z.output<typeof createBody> & { kind?: Subscription['kind'] };
 
 /** A subscription the caller may see. @throws ApiError 404 for an unknown one or another key's. */
 export function findSubscription(deps: AdminDeps, c: Context, id: string): Subscription {
@@ -111,6 +111,8 @@ export async function createSubscription(deps: AdminDeps, c: Context, body: NewS
     description: body.description ?? null,
     status: 'active',
     disabled_reason: null,
+    disabled_at: null,
+    kind: body.kind ?? 'subscription',
     secret: generateSecret(),
     previous_secrets: [],
     headers: body.headers ?? {},
@@ -192,6 +194,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
       if (body.status !== undefined && body.status !== sub.status) {
         sub.status = body.status;
         sub.disabled_reason = body.status === 'disabled' ? 'manual' : null;
+        sub.disabled_at = body.status === 'disabled' ? now() : null;
         // Re-enabled: its failing window starts again, and its pending work resumes.
         if (body.status === 'active') sub.failing_since = null;
       }
