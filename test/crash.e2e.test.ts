@@ -8,48 +8,60 @@ import { ADMIN_TOKEN, USER_AGENT, waitFor } from './helpers/harness.js';
 import { Receiver } from '../src/demo/receiver.js';
 import { kill, startProcess } from './helpers/process.js';
 
+/** Calls the admin API of a bridge process with the admin token; returns the JSON body. */
+async function api(url: string, method: string, path: string, body?: unknown): Promise<any> {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return res.json();
+}
+
+/** Subscribes the receiver to contact.updated and waits until the first pass of contacts is done. */
+async function subscribeAfterBaseline(url: string, receiver: Receiver, timeoutMs: number): Promise<void> {
+  receiver.secret = (await api(url, 'POST', '/v1/subscriptions', { url: receiver.url, event_types: ['contact.updated'] })).secret;
+  await waitFor(async () => (await api(url, 'GET', '/v1/sources')).data[0].cursor?.baseline_done, timeoutMs, 'baseline');
+}
+
 describe('crash safety', () => {
   const cleanup: Array<() => Promise<unknown> | unknown> = [];
-  afterEach(async () => {
-    for (const fn of cleanup.reverse()) await fn();
-    cleanup.length = 0;
-  });
 
-  it('loses no change when the process is SIGKILLed mid-poll, and resends duplicates with the same id', async () => {
+  /** A seeded simulator, a verifying receiver, a temp data dir, and the env of a bridge process polling contacts. */
+  async function rig(contacts: number, prefix: string, extra: Record<string, string>) {
     const sim = new ClinikoSimulator({ rateLimitPerMin: 0 });
-    sim.seed({ contacts: 30 });
+    sim.seed({ contacts });
     const { baseUrl } = await sim.listen();
     const receiver = await new Receiver().start();
-    const dataDir = await mkdtemp(join(tmpdir(), 'bridge-crash-'));
+    const dataDir = await mkdtemp(join(tmpdir(), prefix));
     cleanup.push(() => sim.close(), () => receiver.close(), () => rm(dataDir, { recursive: true, force: true }));
-    const env = {
+    const env: Record<string, string> = {
       CLINIKO_API_KEY: 'sim-key-au1',
       CLINIKO_USER_AGENT: USER_AGENT,
       CLINIKO_BASE_URL: baseUrl,
-      CLINIKO_PER_PAGE: '5',
       BRIDGE_RESOURCES: 'contacts',
       BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
       BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '1000000',
       BRIDGE_DATA_DIR: dataDir,
       BRIDGE_ALLOW_PRIVATE_URLS: 'true',
       BRIDGE_POLL_CRON: '* * * * * *',
-      BRIDGE_RETRY_SCHEDULE: '200ms,200ms,200ms',
       PORT: '0',
       LOG_LEVEL: 'info',
+      ...extra,
     };
+    return { sim, receiver, dataDir, env };
+  }
+  afterEach(async () => {
+    for (const fn of cleanup.reverse()) await fn();
+    cleanup.length = 0;
+  });
+
+  it('loses no change when the process is SIGKILLed mid-poll, and resends duplicates with the same id', async () => {
+    const { sim, receiver, dataDir, env } = await rig(30, 'bridge-crash-', { CLINIKO_PER_PAGE: '5', BRIDGE_RETRY_SCHEDULE: '200ms,200ms,200ms' });
 
     let proc = await startProcess(env);
     cleanup.push(() => kill(proc.child));
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${proc.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return (await res.json()) as any;
-    };
-    receiver.secret = (await api('POST', '/v1/subscriptions', { url: receiver.url, event_types: ['contact.updated'] })).secret;
-    await waitFor(async () => (await api('GET', '/v1/sources')).data[0].cursor?.baseline_done, 15_000, 'baseline');
+    await subscribeAfterBaseline(proc.url, receiver, 15_000);
 
     // Every page now takes 150 ms, so a poll of 30 changed records is in flight for a while.
     sim.injectFault({ delayMs: 150, times: 1000 });
@@ -90,44 +102,18 @@ describe('crash safety', () => {
   it('survives 20 SIGKILLs at random moments while records keep changing: nothing lost, duplicates identical, store loads', async () => {
     const ROUNDS = 20;
     const PER_ROUND = 3;
-    const sim = new ClinikoSimulator({ rateLimitPerMin: 0 });
-    sim.seed({ contacts: ROUNDS * PER_ROUND });
-    const { baseUrl } = await sim.listen();
-    const receiver = await new Receiver().start();
-    const dataDir = await mkdtemp(join(tmpdir(), 'bridge-crash20-'));
-    cleanup.push(() => sim.close(), () => receiver.close(), () => rm(dataDir, { recursive: true, force: true }));
-    const env = {
-      CLINIKO_API_KEY: 'sim-key-au1',
-      CLINIKO_USER_AGENT: USER_AGENT,
-      CLINIKO_BASE_URL: baseUrl,
+    const { sim, receiver, dataDir, env } = await rig(ROUNDS * PER_ROUND, 'bridge-crash20-', {
       CLINIKO_PER_PAGE: '2',
-      BRIDGE_RESOURCES: 'contacts',
-      BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
-      BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '1000000',
-      BRIDGE_DATA_DIR: dataDir,
-      BRIDGE_ALLOW_PRIVATE_URLS: 'true',
-      BRIDGE_POLL_CRON: '* * * * * *',
       BRIDGE_RETRY_SCHEDULE: '100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms',
       // Checkpoints all the time, so kills also land between a part write and the manifest rename.
       BRIDGE_CHECKPOINT_INTERVAL: '100ms',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-    };
+    });
     // Slow pages and a slow receiver keep polls and deliveries in flight when the kill comes.
     sim.injectFault({ delayMs: 40, times: 1_000_000 });
     receiver.respond = () => ({ status: 204, delayMs: 30 });
 
     let proc = await startProcess(env);
-    const api = async (method: string, path: string, body?: unknown) => {
-      const res = await fetch(`${proc.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return (await res.json()) as any;
-    };
-    receiver.secret = (await api('POST', '/v1/subscriptions', { url: receiver.url, event_types: ['contact.updated'] })).secret;
-    await waitFor(async () => (await api('GET', '/v1/sources')).data[0].cursor?.baseline_done, 20_000, 'baseline');
+    await subscribeAfterBaseline(proc.url, receiver, 20_000);
 
     const ids = sim.all('contacts').map((c) => c.id);
     const changes: Array<{ id: string; notes: string }> = [];

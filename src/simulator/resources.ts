@@ -117,6 +117,15 @@ const BILLABLE_ITEM = link('billable_item', 'billable_items');
 const CONCESSION_TYPE = link('concession_type', 'concession_types');
 const APPOINTMENT = link('appointment', 'individual_appointments');
 
+/** Searchable columns shared by the appointment-like resources (group appointments, bookings). */
+const APPOINTMENT_COLUMNS: Readonly<Record<string, ColumnType>> = {
+  practitioner_id: 'id',
+  business_id: 'id',
+  appointment_type_id: 'id',
+  starts_at: 'datetime',
+  ends_at: 'datetime',
+};
+
 const APPOINTMENT_LINKS = {
   practitioner_id: PRACTITIONER,
   business_id: BUSINESS,
@@ -157,13 +166,7 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
   group_appointments: spec(
     ['archived_at', 'deleted_at'],
     ['deleted'],
-    {
-      practitioner_id: 'id',
-      business_id: 'id',
-      appointment_type_id: 'id',
-      starts_at: 'datetime',
-      ends_at: 'datetime',
-    },
+    APPOINTMENT_COLUMNS,
     APPOINTMENT_LINKS,
     ['starts_at', 'ends_at'],
   ),
@@ -171,13 +174,7 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
   bookings: spec(
     ['cancelled_at', 'archived_at', 'deleted_at'],
     [],
-    {
-      practitioner_id: 'id',
-      business_id: 'id',
-      appointment_type_id: 'id',
-      starts_at: 'datetime',
-      ends_at: 'datetime',
-    },
+    APPOINTMENT_COLUMNS,
     APPOINTMENT_LINKS,
     ['starts_at', 'ends_at'],
     { union: ['individual_appointments', 'group_appointments', 'unavailable_blocks'] },

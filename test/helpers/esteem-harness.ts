@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { startBridge, type Bridge } from '../../src/bridge.js';
+import { startBridge } from '../../src/bridge.js';
+import { BridgeTestClient } from './bridge-client.js';
 import { loadConfig } from '../../src/config/index.js';
 import { Receiver } from '../../src/demo/receiver.js';
 import { EsteemSimulator, type EsteemSimulatorOptions } from '../../src/simulator/esteem/index.js';
@@ -22,11 +23,10 @@ export function daysFromNow(days: number, now = Date.now()): string {
  * (no Cliniko variable at all), on loopback with a temp data dir. The bridge does not schedule
  * polls; tests call `poll()`.
  */
-export class EsteemHarness {
+export class EsteemHarness extends BridgeTestClient {
+  readonly adminToken = ADMIN_TOKEN;
   sim!: EsteemSimulator;
   simUrl = '';
-  receiver!: Receiver;
-  bridge!: Bridge;
   dataDir = '';
   env: Record<string, string> = {};
   logger: Logger = pino({ level: 'silent' });
@@ -55,31 +55,6 @@ export class EsteemHarness {
     return h;
   }
 
-  /** Calls the admin API (admin token by default); returns status and parsed JSON (or null). */
-  async api(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN): Promise<{ status: number; json: any }> {
-    const headers: Record<string, string> = {};
-    if (token !== null) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${this.bridge.url}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : null };
-  }
-
-  /** Subscribes the receiver (default: every event) and gives it the secret. */
-  async subscribe(eventTypes: string[] = ['*']): Promise<string> {
-    const { status, json } = await this.api('POST', '/v1/subscriptions', { url: this.receiver.url, event_types: eventTypes });
-    if (status !== 201) throw new Error(`subscribe failed: ${status} ${JSON.stringify(json)}`);
-    this.receiver.secret = json.secret;
-    return json.id as string;
-  }
-
-  poll(): Promise<void> {
-    return this.bridge.poller.pollNow();
-  }
 
   /** Event types the bridge recorded, oldest first (from the admin API). */
   async eventTypes(): Promise<string[]> {

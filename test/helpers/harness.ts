@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startBridge, type Bridge } from '../../src/bridge.js';
+import { BridgeTestClient } from './bridge-client.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Resolve } from '../../src/delivery/ssrf.js';
 import { ClinikoSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
@@ -23,11 +24,10 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000
 }
 
 /** A simulator, a verifying receiver and a bridge wired together on loopback, with a temp data dir. */
-export class Harness {
+export class Harness extends BridgeTestClient {
+  readonly adminToken = ADMIN_TOKEN;
   sim!: ClinikoSimulator;
   simUrl = '';
-  receiver!: Receiver;
-  bridge!: Bridge;
   dataDir = '';
   env: Record<string, string> = {};
 
@@ -68,28 +68,6 @@ export class Harness {
     return this.bridge;
   }
 
-  /** Calls the admin API with the admin token; returns status and parsed JSON (or null). */
-  async api(method: string, path: string, body?: unknown, token = ADMIN_TOKEN): Promise<{ status: number; json: any }> {
-    const res = await fetch(`${this.bridge.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : null };
-  }
-
-  /** Subscribes the receiver (default: every event) and gives it the secret. */
-  async subscribe(eventTypes: string[] = ['*']): Promise<string> {
-    const { status, json } = await this.api('POST', '/v1/subscriptions', { url: this.receiver.url, event_types: eventTypes });
-    if (status !== 201) throw new Error(`subscribe failed: ${status} ${JSON.stringify(json)}`);
-    this.receiver.secret = json.secret;
-    return json.id as string;
-  }
-
-  poll(): Promise<void> {
-    return this.bridge.poller.pollNow();
-  }
 
   async close(): Promise<void> {
     await this.bridge?.stop();
