@@ -1,3 +1,4 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
@@ -27,6 +28,8 @@ export interface Bridge {
   store: Store;
   poller: PollerGroup;
   worker: DeliveryWorker;
+  /** The admin API: `app.routes` lists every route; `GET /openapi.json` describes them. */
+  app: OpenAPIHono;
   /** Stops polling and sending, waits for work in flight, flushes the store, closes the server. */
   stop(): Promise<void>;
 }
@@ -143,6 +146,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     store,
     poller,
     worker,
+    app,
     stop: () =>
       (stopping ??= (async () => {
         // 1. No new admin requests; those in flight finish (each awaits its own commit).

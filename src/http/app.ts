@@ -1,21 +1,18 @@
-import { Hono } from 'hono';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { rateLimiter } from 'hono-rate-limiter';
 import { requestId } from 'hono/request-id';
 import { secureHeaders } from 'hono/secure-headers';
-import { z } from 'zod';
-import { decodeCursor, pageNewestFirst, pageQuery } from './pagination.js';
-import { validate } from './validate.js';
-import type { AuditEntry } from '../store/schema.js';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { metrics, registry } from '../metrics.js';
 import { audit } from './audit.js';
 import { authenticate, authorize, principalOf } from './auth.js';
+import { describeMiddleware, OPENAPI_PATH, BEARER } from './openapi.js';
+import { auditRoutes } from './routes/audit-log.js';
+import { operationRoutes } from './routes/operations.js';
 import type { AdminDeps } from './context.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { ApiError } from './errors.js';
+import { docsRoutes } from './docs.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { hookRoutes } from './routes/hooks.js';
@@ -30,8 +27,8 @@ const MAX_BODY_BYTES = 64 * 1024;
  * scopes (src/http/auth.ts): 401 without a valid token, 403 without the scope. Every error is
  * `{ "error": { "code", "message" } }`.
  */
-export function createAdminApp(deps: AdminDeps): Hono {
-  const app = new Hono();
+export function createAdminApp(deps: AdminDeps): OpenAPIHono {
+  const app = new OpenAPIHono();
   const { events, replay } = eventRoutes(deps);
 
   // Every response carries an X-Request-Id (the caller's, or a new one) and the secure-headers set.
@@ -47,31 +44,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
     );
   });
 
-  // Prometheus metrics, without a token like the health checks (keep HOST on a private address).
-  app.get('/metrics', async (c) => {
-    metrics.pendingDeliveries.set(deps.worker.pendingCount());
-    metrics.storeBytes.set(storeBytes(deps.store.dir));
-    return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
-  });
-
-  // Liveness: the process answers.
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  // Readiness: the store is loaded (it is, or the app would not exist) and every resource's last poll
-  // succeeded or failed recently enough to still be within its backoff.
-  app.get('/readyz', (c) => {
-    const now = Date.now();
-    const waiting = deps.poller
-      .describe()
-      .filter((r) => {
-        const ok = r.state?.last_success_at && !r.state.last_error;
-        // Backing off counts only for a resource that worked before: a wrong key never becomes ready.
-        const backingOff = r.state?.last_success_at && r.state.last_error && r.backoff_until && Date.parse(r.backoff_until) > now;
-        return !ok && !backingOff;
-      })
-      // Names only: /readyz needs no token, and error details belong behind it (GET /v1/sources).
-      .map((r) => ({ source: r.source, resource: r.resource }));
-    return c.json({ status: waiting.length === 0 ? 'ready' : 'not_ready', waiting }, waiting.length === 0 ? 200 : 503);
-  });
+  app.route('/', operationRoutes(deps));
 
   app.use(
     '/v1/*',
@@ -109,17 +82,26 @@ export function createAdminApp(deps: AdminDeps): Hono {
         await deps.store.commit();
       }
     });
-    app.mount(`/v1/sources/${action.name}`, action.app.fetch as (r: Request) => Response | Promise<Response>);
+    app.route(`/v1/sources/${action.name}`, action.app);
   }
   app.route('/v1', systemRoutes(deps));
-  app.get('/v1/audit', validate('query', z.object({ since: z.iso.datetime({ offset: true }).optional(), ...pageQuery })), (c) => {
-    const { since, limit, cursor } = c.req.valid('query');
-    // A key limited to its own subscriptions sees only its own actions.
-    const p = principalOf(c);
-    const keep = (e: AuditEntry) => (!since || e.at >= new Date(since).toISOString()) && (!p.ownSubscriptionsOnly || e.actor === p.actor);
-    const page = pageNewestFirst(deps.store.data.audit, (e) => e.id, keep, limit, cursor ? decodeCursor(cursor, 'aud') : undefined);
-    return c.json(page);
+  app.route('/v1/audit', auditRoutes(deps));
+  describeMiddleware(app);
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER, {
+    type: 'http',
+    scheme: 'bearer',
+    description: '`BRIDGE_ADMIN_TOKEN`, or an API key from `POST /v1/api-keys` (`ceb_…`).',
   });
+  app.doc31(OPENAPI_PATH, {
+    openapi: '3.1.0',
+    info: {
+      title: 'clinic-event-bridge admin API',
+      version: deps.version,
+      description:
+        'Subscriptions, events, deliveries, replay, Zapier REST hooks and API keys of clinic-event-bridge. Every error is `{ "error": { "code", "message" } }`. Deliveries are signed per the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, `webhook-signature`).',
+    },
+  });
+  app.route('/', docsRoutes(OPENAPI_PATH));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => {
@@ -128,18 +110,12 @@ export function createAdminApp(deps: AdminDeps): Hono {
       // bearerAuth answers with its own JSON response (401, or 400 for a malformed header); keep it:
       // it carries WWW-Authenticate.
       if (err.res) return err.getResponse();
-      const code = /JSON/i.test(err.message) ? 'invalid_json' : 'bad_request';
+      // 415 comes from @hono/zod-openapi's media-type gate on routes with a JSON body.
+      const code = err.status === 415 ? 'unsupported_media_type' : /JSON/i.test(err.message) ? 'invalid_json' : 'bad_request';
       return c.json({ error: { code, message: err.message || 'bad request' } }, err.status);
     }
     deps.logger.error({ err, path: c.req.path }, 'admin API error');
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
   });
   return app;
-}
-
-/** Bytes of the files in the data directory (a handful of files: cheap enough per scrape). */
-function storeBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) total += statSync(join(dir, name)).size;
-  return total;
 }

@@ -1,3 +1,4 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { Dispatcher } from '../delivery/dispatcher.js';
 import type { DeliveryWorker } from '../delivery/worker.js';
@@ -12,7 +13,7 @@ export interface AdminDeps {
   worker: DeliveryWorker;
   poller: PollerGroup;
   /** Admin actions of sources, mounted at `/v1/sources/<name>` (e.g. Esteem's reschedule). */
-  sourceActions?: Array<{ name: string; app: { fetch: (request: Request, ...rest: never[]) => Response | Promise<Response> } }>;
+  sourceActions?: Array<{ name: string; app: OpenAPIHono }>;
   logger: Logger;
   adminToken: string;
   /** Admin API requests per minute per token or API key (`BRIDGE_ADMIN_RATE_LIMIT_PER_MIN`). */

@@ -1,11 +1,4 @@
-import { z } from 'zod';
 import { ApiError } from './errors.js';
-
-/** `limit` (1–100, default 50) and an opaque `cursor` from a previous page's `next_cursor`. */
-export const pageQuery = {
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().optional(),
-};
 
 /** The opaque cursor is the last returned id, base64url-encoded so clients do not build it. */
 export function encodeCursor(id: string): string {

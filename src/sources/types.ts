@@ -1,3 +1,4 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
 /**
  * The one interface a practice-management system plugs in behind. The poller, store, delivery and
  * HTTP layers only see these types, never a source module (style.md: "A source is a module that
@@ -100,7 +101,7 @@ export interface ChangeFeed {
 
 /**
  * A configured practice-management system: its feeds, the schedule they are polled on, and optional
- * admin actions (a Hono app mounted at `/v1/sources/<name>`, behind the admin token). Built by
+ * admin actions (routes mounted at `/v1/sources/<name>`, behind the admin token). Built by
  * `createSources` from configuration; the rest of the bridge sees only this.
  */
 export interface Source {
@@ -109,7 +110,10 @@ export interface Source {
   readonly feeds: readonly ChangeFeed[];
   /** croner pattern. */
   readonly pollCron: string;
-  /** Admin routes of this source (e.g. Esteem's reschedule action). Typed loosely to keep HTTP out of here. */
-  readonly actions?: { fetch: (request: Request, ...rest: never[]) => Response | Promise<Response> };
+  /**
+   * Admin routes of this source (e.g. Esteem's reschedule action), declared with `createRoute` so
+   * they are validated and appear in `GET /openapi.json` like every other route.
+   */
+  readonly actions?: OpenAPIHono;
   close(): Promise<void>;
 }

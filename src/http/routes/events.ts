@@ -1,31 +1,100 @@
-import { Hono, type Context } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { matchesEventType, EVENT_TYPE_PATTERN } from '../../delivery/match.js';
 import type { StoredEvent } from '../../store/schema.js';
 import { audit } from '../audit.js';
 import { canSee, eventReader } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
-import { decodeCursor, pageNewestFirst, pageQuery } from '../pagination.js';
-import { validate } from '../validate.js';
+import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
+import { decodeCursor, pageNewestFirst } from '../pagination.js';
+import { AttemptWithDelivery, EventPayload, EventWithDeliveries, isoTime, page, pageQuery } from '../schemas.js';
 
-const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-11-23T06:50:01Z' });
-
+const typePattern = z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"');
 const listQuery = z.object({
-  type: z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"').optional(),
-  resource: z.string().regex(/^[a-z][a-z0-9_]*$/, 'must be a resource name such as individual_appointment').optional(),
-  resource_id: z.string().min(1).optional(),
-  since: isoTime.optional(),
-  until: isoTime.optional(),
+  // Optional filters carry no example: Swagger UI's Try it out would pre-fill them.
+  type: typePattern.optional().openapi({ description: 'An event type or `resource.*`, e.g. `individual_appointment.*`.' }),
+  resource: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*$/, 'must be a resource name such as individual_appointment')
+    .optional()
+    .openapi({ description: 'A source resource, e.g. `individual_appointment`.' }),
+  resource_id: z.string().min(1).optional().openapi({ description: 'The record id at the source.' }),
+  since: isoTime.optional().openapi({ description: 'Detected at or after (UTC).' }),
+  until: isoTime.optional().openapi({ description: 'Detected before (UTC).' }),
   ...pageQuery,
 });
-const replayOne = z.strictObject({ subscription_id: z.string().optional() });
-const replayMany = z.strictObject({
-  since: isoTime,
-  until: isoTime.optional(),
-  subscription_id: z.string().optional(),
-  event_types: z.array(z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"')).min(1).optional(),
-});
+const replayOne = z
+  .strictObject({ subscription_id: z.string().optional().openapi({ description: 'Only to this subscription; default: every active one that matches.' }) })
+  .openapi('ReplayEvent', { example: { subscription_id: 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' } });
+const replayMany = z
+  .strictObject({
+    since: isoTime,
+    until: isoTime.optional(),
+    subscription_id: z.string().optional(),
+    event_types: z.array(typePattern).min(1).optional(),
+  })
+  .openapi('ReplayRange', { example: { since: '2026-11-23T00:00:00Z', subscription_id: 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' } });
+const eventId = { params: idParam('evt_01JD5Q4B2C3D4E5F6G7H8J9K0M', 'Event id') };
+const tags = ['Events'];
+const subscriptionProblems = errors({ 404: 'No such event, or no such subscription.', 409: 'The subscription is disabled (`subscription_disabled`).' });
+
+const routes = {
+  list: createRoute({
+    method: 'get',
+    path: '/',
+    tags,
+    summary: 'List events',
+    description: 'Newest first, filtered by type, resource, record id and detection time. API keys limited to their own subscriptions see only events delivered to them, shaped as delivered.',
+    request: { query: listQuery },
+    responses: { 200: json(page(EventPayload, 'EventPage'), 'Newest first.') },
+  }),
+  get: createRoute({
+    method: 'get',
+    path: '/{id}',
+    tags,
+    summary: 'Get an event with its deliveries',
+    request: eventId,
+    responses: { 200: json(EventWithDeliveries, 'The event body and its deliveries.'), ...errors({ 404: 'No such event.' }) },
+  }),
+  attempts: createRoute({
+    method: 'get',
+    path: '/{id}/attempts',
+    tags,
+    summary: "List an event's delivery attempts",
+    request: eventId,
+    responses: { 200: json(z.object({ data: z.array(AttemptWithDelivery) }), 'Oldest first.'), ...errors({ 404: 'No such event.' }) },
+  }),
+  replay: createRoute({
+    method: 'post',
+    path: '/{id}/replay',
+    tags,
+    summary: 'Replay an event',
+    description: 'New deliveries with the same event id and body (receivers deduplicate on `webhook-id`).',
+    request: { ...eventId, ...jsonBody(replayOne) },
+    responses: {
+      202: json(
+        z.object({ event_id: z.string(), deliveries: z.array(z.object({ id: z.string(), subscription_id: z.string() })) }).openapi({
+          example: { event_id: 'evt_01JD5Q4B2C3D4E5F6G7H8J9K0M', deliveries: [{ id: 'dlv_01JD5Q4B3X9RZ2Y8W7V6T5S4R3', subscription_id: 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' }] },
+        }),
+        'The deliveries created.',
+      ),
+      ...subscriptionProblems,
+    },
+  }),
+  replayRange: createRoute({
+    method: 'post',
+    path: '/',
+    tags,
+    summary: 'Replay the events of a time range',
+    description: 'Every event detected in [since, until), optionally of some types, to every matching active subscription (or one).',
+    request: jsonBody(replayMany),
+    responses: {
+      202: json(z.object({ events: z.number().int(), deliveries: z.number().int() }).openapi({ example: { events: 12, deliveries: 12 } }), 'How many were queued.'),
+      ...subscriptionProblems,
+    },
+  }),
+};
 
 /** `/v1/events` and `/v1/replay`: the event log, attempt history and redelivery. */
 export function eventRoutes(deps: AdminDeps) {
@@ -47,8 +116,8 @@ export function eventRoutes(deps: AdminDeps) {
     return sub;
   };
 
-  const events = new Hono()
-    .get('/', validate('query', listQuery), (c) => {
+  const events = createRouter()
+    .openapi(routes.list, (c) => {
       const q = c.req.valid('query');
       const since = q.since ? Date.parse(q.since) : -Infinity;
       const until = q.until ? Date.parse(q.until) : Infinity;
@@ -65,24 +134,24 @@ export function eventRoutes(deps: AdminDeps) {
       const read = eventReader(c, store);
       const visible = (e: StoredEvent) => keep(e) && read(e.payload) !== null;
       const page = pageNewestFirst(store.data.events, (e) => e.payload.id, visible, q.limit, q.cursor ? decodeCursor(q.cursor, 'evt') : undefined);
-      return c.json({ data: page.data.map((e) => read(e.payload)!), next_cursor: page.next_cursor });
+      return c.json({ data: page.data.map((e) => read(e.payload)!), next_cursor: page.next_cursor }, 200);
     })
-    .get('/:id', (c) => {
-      const e = find(c.req.param('id'));
+    .openapi(routes.get, (c) => {
+      const e = find(c.req.valid('param').id);
       const body = eventReader(c, store)(e.payload);
       if (!body) throw new ApiError(404, 'not_found', `No event ${e.payload.id}`);
-      const deliveries = deliveriesOf(c, e.payload.id).map(({ attempts: _a, ...d }) => d);
-      return c.json({ ...body, deliveries });
+      const deliveries = deliveriesOf(c, e.payload.id).map(({ attempts: _a, final_attempt: _f, ...d }) => d);
+      return c.json({ ...body, deliveries }, 200);
     })
-    .get('/:id/attempts', (c) => {
-      const e = find(c.req.param('id'));
+    .openapi(routes.attempts, (c) => {
+      const e = find(c.req.valid('param').id);
       const data = deliveriesOf(c, e.payload.id)
         .flatMap((d) => d.attempts.map((a) => ({ ...a, delivery_id: d.id, subscription_id: d.subscription_id })))
         .sort((a, b) => a.id.localeCompare(b.id));
-      return c.json({ data });
+      return c.json({ data }, 200);
     })
-    .post('/:id/replay', validate('json', replayOne), async (c) => {
-      const e = find(c.req.param('id'));
+    .openapi(routes.replay, async (c) => {
+      const e = find(c.req.valid('param').id);
       const { subscription_id } = c.req.valid('json');
       const targets = subscription_id
         ? [activeSubscription(c, subscription_id)]
@@ -93,7 +162,7 @@ export function eventRoutes(deps: AdminDeps) {
       return c.json({ event_id: e.payload.id, deliveries: created.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) }, 202);
     });
 
-  const replay = new Hono().post('/', validate('json', replayMany), async (c) => {
+  const replay = createRouter().openapi(routes.replayRange, async (c) => {
     const body = c.req.valid('json');
     const since = Date.parse(body.since);
     const until = body.until ? Date.parse(body.until) : Infinity;

@@ -1,14 +1,13 @@
-import { Hono } from 'hono';
-import { z } from 'zod';
+import { createRoute, z } from '@hono/zod-openapi';
 import { EVENT_CATALOGUE } from '../../catalog/index.js';
-import { EVENT_TYPE_PATTERN, matchesEventType } from '../../delivery/match.js';
+import { matchesEventType } from '../../delivery/match.js';
 import type { EventPayload } from '../../store/schema.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
-import { validate } from '../validate.js';
 import { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
 import { eventReader, requireScope } from '../auth.js';
-import { knownEventPattern, unknownEventPatternMessage } from '../event-type-check.js';
+import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
+import { EventPattern, EventPayload as EventPayloadSchema } from '../schemas.js';
 import { createSubscription, deleteSubscription, findSubscription } from './subscriptions.js';
 
 export { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
@@ -16,17 +15,49 @@ export { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
 /** How many recent payloads `GET /v1/hooks/sample` returns (Zapier's editor shows 3). */
 const SAMPLE_SIZE = 3;
 
-const eventPattern = z
-  .string()
-  .regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"')
-  .superRefine((v, ctx) => {
-    if (!knownEventPattern(v)) ctx.addIssue({ code: 'custom', message: unknownEventPatternMessage(v) });
-  });
-const subscribeBody = z.strictObject({
-  target_url: z.string().max(2048).url('must be an absolute http(s) URL'),
-  event: eventPattern,
-});
-const sampleQuery = z.object({ event: eventPattern });
+const subscribeBody = z
+  .strictObject({
+    target_url: z.string().max(2048).url('must be an absolute http(s) URL'),
+    event: EventPattern,
+  })
+  .openapi('HookSubscribe', { example: { target_url: 'https://hooks.zapier.com/hooks/standard/123456/abcdef/', event: 'individual_appointment.cancelled' } });
+const HOOK_ID = 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A';
+const tags = ['Zapier REST hooks'];
+
+const routes = {
+  subscribe: createRoute({
+    method: 'post',
+    path: '/',
+    tags,
+    summary: 'Subscribe a hook',
+    description: 'A subscription of `target_url` to one event type or pattern, owned by the calling key.',
+    request: jsonBody(subscribeBody),
+    responses: {
+      201: json(z.object({ id: z.string() }).openapi({ example: { id: HOOK_ID } }), 'Subscribed.'),
+      ...errors({ 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }),
+    },
+  }),
+  sample: createRoute({
+    method: 'get',
+    path: '/sample',
+    tags,
+    summary: 'Recent payloads (perform list)',
+    description: `Up to ${SAMPLE_SIZE} recent delivery bodies of the type, newest first, or one generated example when none has happened yet. Also needs \`events:read\`.`,
+    request: { query: z.object({ event: EventPattern }) },
+    responses: { 200: json(z.array(EventPayloadSchema), 'Delivery bodies, exactly as delivered.') },
+  }),
+  unsubscribe: createRoute({
+    method: 'delete',
+    path: '/{id}',
+    tags,
+    summary: 'Unsubscribe a hook',
+    request: { params: idParam(HOOK_ID, 'Hook id (as `POST /v1/hooks` returned)') },
+    responses: {
+      200: json(z.object({ id: z.string(), deleted: z.literal(true) }).openapi({ example: { id: HOOK_ID, deleted: true } }), 'Unsubscribed.'),
+      ...errors({ 404: 'No such hook.' }),
+    },
+  }),
+};
 
 /**
  * `/v1/hooks`: REST hooks as Zapier (and other no-code tools) use them. `POST` subscribes a target
@@ -41,14 +72,14 @@ const sampleQuery = z.object({ event: eventPattern });
 export function hookRoutes(deps: AdminDeps) {
   const { store } = deps;
 
-  return new Hono()
-    .post('/', validate('json', subscribeBody), async (c) => {
+  return createRouter()
+    .openapi(routes.subscribe, async (c) => {
       const { target_url, event } = c.req.valid('json');
       const { id } = await createSubscription(deps, c, { url: target_url, event_types: [event], description: HOOK_DESCRIPTION, kind: 'hook' });
       deps.logger.info({ subscription: id, event }, 'hook subscribed');
       return c.json({ id }, 201);
     })
-    .get('/sample', validate('query', sampleQuery), (c) => {
+    .openapi(routes.sample, (c) => {
       // Samples are event bodies: they need the events scope as well.
       requireScope(c, 'events:read');
       const { event } = c.req.valid('query');
@@ -59,17 +90,17 @@ export function hookRoutes(deps: AdminDeps) {
         const body = matchesEventType([event], payload.type) ? read(payload) : null;
         if (body) recent.push(body);
       }
-      return c.json(recent.length > 0 ? recent : [exampleOf(event)]);
+      return c.json(recent.length > 0 ? recent : [exampleOf(event)], 200);
     })
-    .delete('/:id', async (c) => {
-      const id = c.req.param('id');
+    .openapi(routes.unsubscribe, async (c) => {
+      const { id } = c.req.valid('param');
       // Only hooks the caller may see: a hook client's key must not reach other subscriptions here.
       const candidate = store.data.subscriptions[id];
       const sub = candidate && isHook(candidate) ? findSubscription(deps, c, id) : undefined;
       if (!sub) throw new ApiError(404, 'not_found', `No hook ${id}`);
       await deleteSubscription(deps, c, sub);
       deps.logger.info({ subscription: id }, 'hook unsubscribed');
-      return c.json({ id, deleted: true });
+      return c.json({ id, deleted: true as const }, 200);
     });
 }
 

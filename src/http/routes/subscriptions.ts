@@ -1,30 +1,19 @@
-import { Hono, type Context } from 'hono';
-import { z } from 'zod';
-import { EVENT_TYPE_PATTERN } from '../../delivery/match.js';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { generateSecret } from '../../delivery/sign.js';
 import { UnsafeUrlError } from '../../delivery/ssrf.js';
 import type { Delivery, Subscription } from '../../store/schema.js';
 import { newId } from '../../util/ids.js';
 import { audit } from '../audit.js';
-import { knownEventPattern, unknownEventPatternMessage } from '../event-type-check.js';
 import { canSee, principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
-import { decodeCursor, pageNewestFirst, pageQuery } from '../pagination.js';
-import { validate } from '../validate.js';
+import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
+import { decodeCursor, pageNewestFirst } from '../pagination.js';
+import { Delivery as DeliverySchema, EventPattern, isoTime, page, pageQuery, RotatedSecret, Secret, Subscription as SubscriptionSchema, SubscriptionWithSecret } from '../schemas.js';
 
-const eventTypes = z
-  .array(
-    z
-      .string()
-      .regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"')
-      .superRefine((v, ctx) => {
-        if (!knownEventPattern(v)) ctx.addIssue({ code: 'custom', message: unknownEventPatternMessage(v) });
-      }),
-  )
-  .min(1, 'must list at least one event type')
-  .max(100);
-const url = z.string().max(2048).url('must be an absolute http(s) URL');
+const eventTypes = z.array(EventPattern).min(1, 'must list at least one event type').max(100);
+const url = z.string().max(2048).url('must be an absolute http(s) URL').openapi({ description: 'Where events are POSTed. Private and loopback addresses are refused unless `BRIDGE_ALLOW_PRIVATE_URLS=true`.', example: 'https://example.com/webhooks/cliniko' });
 const description = z.string().max(500).nullable();
 /** Headers the bridge owns: a subscription's custom headers can never set these. */
 const RESERVED_HEADER = /^(webhook-.*|content-type|content-length|user-agent|host|connection|transfer-encoding|keep-alive|upgrade|te|trailer)$/i;
@@ -45,19 +34,116 @@ const options = {
   payload: z.enum(['full', 'thin']).optional(),
   fields: z.array(z.string().regex(/^[A-Za-z0-9_]+$/, 'must be a top-level field name')).min(1).max(200).nullable().optional(),
 };
-const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-11-23T06:50:01Z' });
-
-const createBody = z.strictObject({ url, event_types: eventTypes.default(['*']), description: description.optional(), ...options });
-const patchBody = z.strictObject({
+const createBody = z
+  .strictObject({ url, event_types: eventTypes.default(['*']), description: description.optional(), ...options })
+  .openapi('NewSubscription', { example: { url: 'https://example.com/webhooks/cliniko', event_types: ['individual_appointment.*'], description: 'Front desk board' } });
+const patchBody = z
+  .strictObject({
   url: url.optional(),
   event_types: eventTypes.optional(),
   description: description.optional(),
-  status: z.enum(['active', 'disabled']).optional(),
+  status: z.enum(['active', 'disabled']).optional().openapi({ description: '`active` re-enables: its pending deliveries resume.' }),
   ...options,
-});
+})
+  .openapi('SubscriptionChange', { example: { status: 'active', event_types: ['*'] } });
 const deliveriesQuery = z.object({ status: z.enum(['pending', 'succeeded', 'failed']).optional(), ...pageQuery });
-const recoverBody = z.strictObject({ since: isoTime, until: isoTime.optional() });
-const rotateBody = z.strictObject({ grace_period_seconds: z.number().int().min(0).max(30 * 86_400).default(86_400) });
+const recoverBody = z.strictObject({ since: isoTime, until: isoTime.optional() }).openapi('Recover', { example: { since: '2026-11-23T00:00:00Z' } });
+const rotateBody = z
+  .strictObject({
+    grace_period_seconds: z.number().int().min(0).max(30 * 86_400).default(86_400).openapi({ description: 'How long the old secret also signs (seconds, 0–30 days).' }),
+  })
+  .openapi('Rotate', { example: { grace_period_seconds: 86400 } });
+const subId = { params: idParam('sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A', 'Subscription id') };
+const tags = ['Subscriptions'];
+
+const routes = {
+  create: createRoute({
+    method: 'post',
+    path: '/',
+    tags,
+    summary: 'Create a subscription',
+    description: 'Answers with its signing secret. Durable before it answers.',
+    request: jsonBody(createBody),
+    responses: { 201: json(SubscriptionWithSecret, 'Created.'), ...errors({ 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }) },
+  }),
+  list: createRoute({
+    method: 'get',
+    path: '/',
+    tags,
+    summary: 'List subscriptions',
+    request: { query: z.object(pageQuery) },
+    responses: { 200: json(page(SubscriptionSchema, 'SubscriptionPage'), 'Newest first.') },
+  }),
+  get: createRoute({ method: 'get', path: '/{id}', tags, summary: 'Get a subscription', request: subId, responses: { 200: json(SubscriptionSchema, 'The subscription.'), ...errors({ 404: 'No such subscription.' }) } }),
+  secret: createRoute({
+    method: 'get',
+    path: '/{id}/secret',
+    tags,
+    summary: 'Reveal the signing secret',
+    request: subId,
+    responses: { 200: json(Secret, 'The current secret.'), ...errors({ 404: 'No such subscription.' }) },
+  }),
+  rotate: createRoute({
+    method: 'post',
+    path: '/{id}/secret/rotate',
+    tags,
+    summary: 'Rotate the signing secret',
+    description: 'During the grace period every delivery carries two signatures, old and new (Standard Webhooks).',
+    request: { ...subId, ...jsonBody(rotateBody) },
+    responses: { 200: json(RotatedSecret, 'The new secret.'), ...errors({ 404: 'No such subscription.' }) },
+  }),
+  update: createRoute({
+    method: 'patch',
+    path: '/{id}',
+    tags,
+    summary: 'Change a subscription',
+    description: 'Only the fields given change. `status: active` re-enables a disabled subscription.',
+    request: { ...subId, ...jsonBody(patchBody) },
+    responses: { 200: json(SubscriptionSchema, 'The changed subscription.'), ...errors({ 404: 'No such subscription.', 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }) },
+  }),
+  delete: createRoute({
+    method: 'delete',
+    path: '/{id}',
+    tags,
+    summary: 'Delete a subscription',
+    description: 'Its pending deliveries are never sent.',
+    request: subId,
+    responses: { 204: { description: 'Deleted.' }, ...errors({ 404: 'No such subscription.' }) },
+  }),
+  deliveries: createRoute({
+    method: 'get',
+    path: '/{id}/deliveries',
+    tags,
+    summary: "List a subscription's deliveries",
+    request: { ...subId, query: deliveriesQuery },
+    responses: { 200: json(page(DeliverySchema, 'DeliveryPage'), 'Newest first.'), ...errors({ 404: 'No such subscription.' }) },
+  }),
+  recover: createRoute({
+    method: 'post',
+    path: '/{id}/recover',
+    tags,
+    summary: 'Retry failed deliveries of a time range',
+    description: 'Every `failed` delivery created in [since, until) gets one more attempt now.',
+    request: { ...subId, ...jsonBody(recoverBody) },
+    responses: {
+      202: json(z.object({ deliveries: z.number().int() }).openapi({ example: { deliveries: 3 } }), 'How many deliveries were queued.'),
+      ...errors({ 404: 'No such subscription.', 409: 'The subscription is disabled (`subscription_disabled`).' }),
+    },
+  }),
+};
+
+const retryRoute = createRoute({
+  method: 'post',
+  path: '/{id}/retry',
+  tags: ['Deliveries'],
+  summary: 'Retry a delivery now',
+  description: 'One more attempt now; a `failed` delivery stays `failed` if it fails again.',
+  request: { params: idParam('dlv_01JD5Q4B3X9RZ2Y8W7V6T5S4R3', 'Delivery id') },
+  responses: {
+    202: json(DeliverySchema, 'The delivery, queued.'),
+    ...errors({ 404: 'No such delivery.', 409: 'It already succeeded (`already_succeeded`), or its subscription is disabled (`subscription_disabled`).' }),
+  },
+});
 
 /**
  * A subscription as the API shows it: everything but its secrets (`GET …/secret` reveals the current
@@ -141,30 +227,30 @@ export async function deleteSubscription(deps: AdminDeps, c: Context, sub: Subsc
   deps.logger.info({ subscription: sub.id }, 'subscription deleted');
 }
 
+
 /** `/v1/subscriptions`: create, list, read, change, delete, secrets, deliveries and recover. */
 export function subscriptionRoutes(deps: AdminDeps) {
   const { store, worker } = deps;
   const find = (c: Context, id: string) => findSubscription(deps, c, id);
-  const checkUrl = (raw: string) => checkSubscriberUrl(deps, raw);
   const now = () => new Date().toISOString();
 
-  return new Hono()
-    .post('/', validate('json', createBody), async (c) => {
+  return createRouter()
+    .openapi(routes.create, async (c) => {
       const sub = await createSubscription(deps, c, c.req.valid('json'));
       return c.json({ ...publicSubscription(sub), secret: sub.secret }, 201);
     })
-    .get('/', validate('query', z.object(pageQuery)), (c) => {
+    .openapi(routes.list, (c) => {
       const { limit, cursor } = c.req.valid('query');
       const all = Object.values(store.data.subscriptions)
         .filter((s) => canSee(c, s))
         .sort((a, b) => a.id.localeCompare(b.id));
       const page = pageNewestFirst(all, (s) => s.id, () => true, limit, cursor ? decodeCursor(cursor, 'sub') : undefined);
-      return c.json({ data: page.data.map(publicSubscription), next_cursor: page.next_cursor });
+      return c.json({ data: page.data.map(publicSubscription), next_cursor: page.next_cursor }, 200);
     })
-    .get('/:id', (c) => c.json(publicSubscription(find(c, c.req.param('id')))))
-    .get('/:id/secret', (c) => c.json({ secret: find(c, c.req.param('id')).secret }))
-    .post('/:id/secret/rotate', validate('json', rotateBody), async (c) => {
-      const sub = find(c, c.req.param('id'));
+    .openapi(routes.get, (c) => c.json(publicSubscription(find(c, c.req.valid('param').id)), 200))
+    .openapi(routes.secret, (c) => c.json({ secret: find(c, c.req.valid('param').id).secret }, 200))
+    .openapi(routes.rotate, async (c) => {
+      const sub = find(c, c.req.valid('param').id);
       const { grace_period_seconds } = c.req.valid('json');
       const nowMs = Date.now();
       const kept = sub.previous_secrets.filter((p) => Date.parse(p.expires_at) > nowMs);
@@ -176,12 +262,12 @@ export function subscriptionRoutes(deps: AdminDeps) {
       audit(store, c, 'subscription.secret_rotated', sub.id, { grace_period_seconds });
       await store.commit();
       deps.logger.info({ subscription: sub.id, grace_period_seconds }, 'subscription secret rotated');
-      return c.json({ secret: sub.secret, previous_secret_expires_at: grace_period_seconds > 0 ? expires_at : null });
+      return c.json({ secret: sub.secret, previous_secret_expires_at: grace_period_seconds > 0 ? expires_at : null }, 200);
     })
-    .patch('/:id', validate('json', patchBody), async (c) => {
-      const sub = find(c, c.req.param('id'));
+    .openapi(routes.update, async (c) => {
+      const sub = find(c, c.req.valid('param').id);
       const body = c.req.valid('json');
-      if (body.url !== undefined) await checkUrl(body.url);
+      if (body.url !== undefined) await checkSubscriberUrl(deps, body.url);
       if (body.url !== undefined) sub.url = body.url;
       if (body.event_types !== undefined) sub.event_types = body.event_types;
       if (body.description !== undefined) sub.description = body.description;
@@ -203,23 +289,23 @@ export function subscriptionRoutes(deps: AdminDeps) {
       audit(store, c, 'subscription.updated', sub.id, { fields: Object.keys(body) });
       await store.commit();
       worker.refresh();
-      return c.json(publicSubscription(sub));
+      return c.json(publicSubscription(sub), 200);
     })
-    .delete('/:id', async (c) => {
-      await deleteSubscription(deps, c, find(c, c.req.param('id')));
+    .openapi(routes.delete, async (c) => {
+      await deleteSubscription(deps, c, find(c, c.req.valid('param').id));
       return c.body(null, 204);
     })
-    .get('/:id/deliveries', validate('query', deliveriesQuery), (c) => {
-      const sub = find(c, c.req.param('id'));
+    .openapi(routes.deliveries, (c) => {
+      const sub = find(c, c.req.valid('param').id);
       const { status, limit, cursor } = c.req.valid('query');
       const mine = Object.values(store.data.deliveries)
         .filter((d) => d.subscription_id === sub.id)
         .sort((a, b) => a.id.localeCompare(b.id));
       const page = pageNewestFirst(mine, (d) => d.id, (d) => !status || d.status === status, limit, cursor ? decodeCursor(cursor, 'dlv') : undefined);
-      return c.json({ data: page.data.map(publicDelivery), next_cursor: page.next_cursor });
+      return c.json({ data: page.data.map(publicDelivery), next_cursor: page.next_cursor }, 200);
     })
-    .post('/:id/recover', validate('json', recoverBody), async (c) => {
-      const sub = find(c, c.req.param('id'));
+    .openapi(routes.recover, async (c) => {
+      const sub = find(c, c.req.valid('param').id);
       if (sub.status !== 'active') throw new ApiError(409, 'subscription_disabled', `Subscription ${sub.id} is disabled; enable it first`);
       const { since, until } = c.req.valid('json');
       const from = Date.parse(since);
@@ -241,8 +327,8 @@ export function subscriptionRoutes(deps: AdminDeps) {
 
 /** `/v1/deliveries/:id/retry`: one more attempt now. */
 export function deliveryRoutes(deps: AdminDeps) {
-  return new Hono().post('/:id/retry', async (c) => {
-    const id = c.req.param('id');
+  return createRouter().openapi(retryRoute, async (c) => {
+    const { id } = c.req.valid('param');
     const d = deps.store.data.deliveries[id];
     const owner = d ? deps.store.data.subscriptions[d.subscription_id] : undefined;
     if (!d || (owner && !canSee(c, owner))) throw new ApiError(404, 'not_found', `No delivery ${id}`);

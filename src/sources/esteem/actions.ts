@@ -1,9 +1,8 @@
-import { Hono } from 'hono';
+import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { z } from 'zod';
 import { ApiError } from '../../http/errors.js';
-import { validate } from '../../http/validate.js';
+import { createRouter, errors, json, jsonBody } from '../../http/openapi.js';
 import { UpstreamError } from '../errors.js';
 import type { EsteemClient } from './client.js';
 
@@ -14,7 +13,35 @@ const RescheduleBody = z
     provider_id: z.number().int().positive({ error: 'must be a positive whole number (an Esteem provider id)' }).optional(),
     reason: z.string().trim().min(1).max(1000).optional(),
   })
-  .refine((b) => b.scheduled_at !== undefined || b.provider_id !== undefined, { message: 'give scheduled_at, provider_id or both' });
+  .refine((b) => b.scheduled_at !== undefined || b.provider_id !== undefined, { message: 'give scheduled_at, provider_id or both' })
+  .openapi('EsteemReschedule', { example: { scheduled_at: '2026-11-24T14:30:00Z', reason: 'Patient asked for the afternoon' } });
+
+const reschedule = createRoute({
+  method: 'post',
+  path: '/appointments/{id}/reschedule',
+  tags: ['Esteem'],
+  summary: 'Reschedule an Esteem appointment',
+  description:
+    "Calls Esteem's `PUT …/reschedule_appointments/{id}` and answers with Esteem's own answer. The change itself arrives later as `appointment.rescheduled`. Audited.",
+  request: {
+    params: z.object({
+      id: z
+        .string()
+        .regex(/^\d+$/, 'must be a whole number (an Esteem appointment id)')
+        .openapi({ param: { name: 'id', in: 'path' }, example: '48213', description: 'Esteem appointment id' }),
+    }),
+    ...jsonBody(RescheduleBody),
+  },
+  responses: {
+    200: json(z.record(z.string(), z.unknown()).openapi({ example: { id: 48213, scheduled_at: '2026-11-24T14:30:00Z' } }), "Esteem's answer, as Esteem gave it."),
+    204: { description: 'Esteem answered 204.' },
+    ...errors({
+      404: 'Esteem has no such appointment (`not_found`).',
+      422: 'Esteem rejected the change (`validation_failed`); its field errors are in `error.fields`.',
+      502: 'Esteem answered something else, or nothing (`upstream_error`): whether the change applied shows in the next poll.',
+    }),
+  },
+});
 
 /**
  * The Esteem source's admin actions, mounted by the bridge at `/v1/sources/esteem` behind the admin
@@ -23,15 +50,15 @@ const RescheduleBody = z
  * `validation_failed` with its field errors in `fields`; anything else that is not 2xx, or no
  * answer → 502 `upstream_error`. The change itself arrives later as `appointment.rescheduled`.
  */
-export function createEsteemActions(client: EsteemClient): Hono {
-  const app = new Hono();
+export function createEsteemActions(client: EsteemClient): OpenAPIHono {
+  const app = createRouter();
 
-  app.post('/appointments/:id/reschedule', validate('json', RescheduleBody), async (c) => {
-    const id = c.req.param('id');
-    if (!/^\d+$/.test(id)) throw new ApiError(400, 'invalid_request', 'id: must be a whole number (an Esteem appointment id)');
+  app.openapi(reschedule, async (c) => {
+    const { id } = c.req.valid('param');
     const res = await client.reschedule(id, c.req.valid('json'));
     if (res.status >= 200 && res.status < 300) {
-      return res.body === null ? c.body(null, res.status as 204) : c.json(res.body as object, res.status as ContentfulStatusCode);
+      // Esteem's own 2xx, passed through: the declared 200/204 are what it answers in practice.
+      return (res.body === null ? c.body(null, res.status as 204) : c.json(res.body as Record<string, unknown>, res.status as ContentfulStatusCode));
     }
     if (res.status === 404) throw new ApiError(404, 'not_found', `Esteem has no appointment ${id} (${esteemMessage(res.body) ?? 'not found'})`);
     if (res.status === 422) {
