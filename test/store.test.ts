@@ -53,6 +53,35 @@ describe('store', () => {
     expect(b.data.events.map((e) => e.payload.id)).toEqual(['evt_1']);
   });
 
+  it('finds deliveries by event and by subscription, after deletes and after a reload', async () => {
+    const a = await openStore();
+    const delivery = (id: string, eventId: string, subId: string) => ({
+      id, event_id: eventId, subscription_id: subId, status: 'pending' as const, trigger: 'dispatch' as const, attempt_count: 0,
+      next_attempt_at: null, final_attempt: false, created_at: '2026-11-23T06:00:00.000Z', updated_at: '2026-11-23T06:00:00.000Z', attempts: [],
+    });
+    for (const sub of ['sub_1', 'sub_2']) a.putSubscription(withSubscriptionDefaults({ id: sub, url: 'https://x.example/h', secret: 'whsec_x' }));
+    a.putDelivery(delivery('dlv_3', 'evt_1', 'sub_2'));
+    a.putDelivery(delivery('dlv_1', 'evt_1', 'sub_1'));
+    a.putDelivery(delivery('dlv_2', 'evt_2', 'sub_1'));
+    a.deleteDelivery('dlv_2');
+    await a.commit();
+    const ids = (list: Array<{ id: string }>) => list.map((d) => d.id);
+    expect(ids(a.deliveriesOfEvent('evt_1'))).toEqual(['dlv_1', 'dlv_3']);
+    expect(ids(a.deliveriesOfEvent('evt_2'))).toEqual([]);
+    expect(ids(a.deliveriesOfSubscription('sub_1'))).toEqual(['dlv_1']);
+    expect(a.deleteSubscription('sub_2')).toEqual(['dlv_3']);
+    await a.commit();
+    abandon(a);
+
+    // Rebuilt from the journal on load.
+    const b = new Store(dir);
+    await b.load();
+    open.push(b);
+    expect(ids(b.deliveriesOfEvent('evt_1'))).toEqual(['dlv_1']);
+    expect(ids(b.deliveriesOfSubscription('sub_1'))).toEqual(['dlv_1']);
+    expect(ids(b.deliveriesOfSubscription('sub_2'))).toEqual([]);
+  });
+
   it('groups concurrent commits into shared journal lines', async () => {
     const s = await openStore();
     const commits = [];

@@ -76,6 +76,9 @@ export class Store {
   private readonly options: Required<Omit<StoreOptions, 'codec'>>;
   private readonly eventIndex = new Map<string, StoredEvent>();
   private readonly auditIndex = new Map<string, AuditEntry>();
+  /** Delivery ids by event and by subscription, so per-event and per-subscription views read only their own. */
+  private readonly deliveriesByEvent = new Map<string, Set<string>>();
+  private readonly deliveriesBySubscription = new Map<string, Set<string>>();
   /** Entities changed since the last commit: `kind\0key[\0id]`. */
   private pending = new Set<string>();
   /** Parts changed since the last checkpoint cut. */
@@ -214,7 +217,7 @@ export class Store {
   deleteSubscription(id: string): string[] {
     delete this.data.subscriptions[id];
     this.touchSubscription(id);
-    const removed = Object.values(this.data.deliveries).filter((d) => d.subscription_id === id).map((d) => d.id);
+    const removed = [...(this.deliveriesBySubscription.get(id) ?? [])];
     for (const dId of removed) this.deleteDelivery(dId);
     return removed;
   }
@@ -285,7 +288,18 @@ export class Store {
 
   putDelivery(d: Delivery): void {
     this.data.deliveries[d.id] = d;
+    this.indexDelivery(d);
     this.touchDelivery(d.id);
+  }
+
+  /** The deliveries of an event, in id (creation) order. */
+  deliveriesOfEvent(eventId: string): Delivery[] {
+    return this.deliveriesIn(this.deliveriesByEvent.get(eventId));
+  }
+
+  /** The deliveries of a subscription, in id (creation) order. */
+  deliveriesOfSubscription(subscriptionId: string): Delivery[] {
+    return this.deliveriesIn(this.deliveriesBySubscription.get(subscriptionId));
   }
 
   /** Records that a delivery was changed in place (status, attempts). */
@@ -298,7 +312,34 @@ export class Store {
 
   deleteDelivery(id: string): void {
     this.touchDelivery(id);
+    const d = this.data.deliveries[id];
+    if (d) {
+      // Empty sets go too: retention removes events for good, and their keys with them.
+      for (const [index, key] of [[this.deliveriesByEvent, d.event_id], [this.deliveriesBySubscription, d.subscription_id]] as const) {
+        const ids = index.get(key);
+        ids?.delete(id);
+        if (ids?.size === 0) index.delete(key);
+      }
+    }
     delete this.data.deliveries[id];
+  }
+
+  private indexDelivery(d: Delivery): void {
+    let byEvent = this.deliveriesByEvent.get(d.event_id);
+    if (!byEvent) this.deliveriesByEvent.set(d.event_id, (byEvent = new Set()));
+    byEvent.add(d.id);
+    let bySubscription = this.deliveriesBySubscription.get(d.subscription_id);
+    if (!bySubscription) this.deliveriesBySubscription.set(d.subscription_id, (bySubscription = new Set()));
+    bySubscription.add(d.id);
+  }
+
+  private deliveriesIn(ids: ReadonlySet<string> | undefined): Delivery[] {
+    const out: Delivery[] = [];
+    for (const id of ids ?? []) {
+      const d = this.data.deliveries[id];
+      if (d) out.push(d);
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Appends an audit entry (in time order). */
@@ -595,7 +636,12 @@ export class Store {
       this.eventIndex.set(e.payload.id, e);
       this.partOf.set(`evt${SEP}${e.payload.id}`, eventPart(e.payload.timestamp));
     }
-    for (const d of Object.values(this.data.deliveries)) this.partOf.set(`dlv${SEP}${d.id}`, deliveryPart(d.created_at));
+    this.deliveriesByEvent.clear();
+    this.deliveriesBySubscription.clear();
+    for (const d of Object.values(this.data.deliveries)) {
+      this.partOf.set(`dlv${SEP}${d.id}`, deliveryPart(d.created_at));
+      this.indexDelivery(d);
+    }
   }
 
   /** Every part the current data occupies. */
