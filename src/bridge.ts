@@ -136,7 +136,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     void poller.pollNow();
   }
   logger.info(
-    { url, sources: sources.map((s) => ({ name: s.name, resources: s.feeds.map((f) => f.resource) })), store: store.file },
+    { url, docs: `${url}/docs`, sources: sources.map((s) => ({ name: s.name, resources: s.feeds.map((f) => f.resource) })), store: store.file },
     'bridge started',
   );
 

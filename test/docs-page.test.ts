@@ -141,7 +141,8 @@ describe.skipIf(!haveChromium)('GET /docs in Chromium', () => {
     expect(shown.details).toContain('individual_appointment.cancelled');
     // persistAuthorization: false — the token is not left in the browser's storage.
     expect(await page.evaluate(() => JSON.stringify(localStorage))).not.toContain(h.adminToken);
-    await page.screenshot({ path: '/tmp/docs-page.png', fullPage: true });
+    // For a person to look at: DOCS_SCREENSHOT=/tmp/docs.png npx vitest run test/docs-page.test.ts
+    if (process.env.DOCS_SCREENSHOT) await page.screenshot({ path: process.env.DOCS_SCREENSHOT, fullPage: true });
     await expectOnlyOwnOrigin(page, requests);
     expect(errors).toEqual([]);
     await page.context().close();

@@ -3,6 +3,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EsteemSimulator } from '../src/simulator/esteem/index.js';
+import { SCOPES } from '../src/store/schema.js';
 import { daysFromNow } from './helpers/esteem-harness.js';
 import { Harness, waitFor } from './helpers/harness.js';
 
@@ -70,9 +71,11 @@ function closed(doc: Doc): Doc {
   return copy;
 }
 
+/** Examples that do not validate, checked against the closed document (a misspelt field fails too). */
 function invalidExamples(doc: Doc): string[] {
-  return examplesOf(doc).flatMap(({ where, schema, example }) => {
-    const check = compile(doc, schema);
+  const strict = closed(doc);
+  return examplesOf(strict).flatMap(({ where, schema, example }) => {
+    const check = compile(strict, schema);
     return check(example) ? [] : [`${where}: ${ajv.errorsText(check.errors)}`];
   });
 }
@@ -97,8 +100,14 @@ describe('GET /openapi.json', () => {
   const mismatches: string[] = [];
 
   /** An admin call whose answer must be one the document declares, with a body of the declared schema. */
-  async function call(method: string, path: string, body?: unknown, token?: string | null) {
-    const res = await h.api(method, path, body, token === undefined ? h.adminToken : token);
+  async function call(method: string, path: string, body?: unknown, token?: string | null, contentType?: string) {
+    const headers: Record<string, string> = {};
+    if (token !== null) headers.authorization = `Bearer ${token ?? h.adminToken}`;
+    if (body !== undefined || contentType) headers['content-type'] = contentType ?? 'application/json';
+    const raw = await fetch(`${h.bridge.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const text = await raw.text();
+    const isJson = raw.headers.get('content-type')?.startsWith('application/json');
+    const res = { status: raw.status, json: isJson && text ? JSON.parse(text) : null, text, contentType: raw.headers.get('content-type') ?? '' };
     const found = operationFor(doc, method, path);
     if (!found) {
       mismatches.push(`${method} ${path}: not in the document`);
@@ -112,8 +121,17 @@ describe('GET /openapi.json', () => {
       mismatches.push(`${key}: answered ${res.status}, documented ${Object.keys(found.operation.responses).join(', ')}`);
       return res;
     }
+    const documentedTypes = Object.keys(response.content ?? {});
+    if (documentedTypes.length === 0 && res.text) mismatches.push(`${key} ${res.status}: a body where none is documented`);
+    if (documentedTypes.length > 0 && !documentedTypes.some((t) => res.contentType.startsWith(t))) {
+      mismatches.push(`${key} ${res.status}: ${res.contentType}, documented ${documentedTypes.join(', ')}`);
+    }
+    // An error's code is one its description names.
+    if (res.status >= 400 && res.json?.error) {
+      const codes = [...String(response.description).matchAll(/`([a-z]+(?:_[a-z]+)*)`/g)].map((m) => m[1]);
+      if (!codes.includes(res.json.error.code)) mismatches.push(`${key} ${res.status}: code ${res.json.error.code}, documented ${codes.join(', ')}`);
+    }
     const schema = response.content?.['application/json']?.schema;
-    if (!schema && res.json !== null) mismatches.push(`${key} ${res.status}: a body where none is documented`);
     if (schema) {
       const check = compile(strict, strict.paths[found.template]![method.toLowerCase()].responses[String(res.status)].content['application/json'].schema);
       if (!check(res.json)) mismatches.push(`${key} ${res.status}: ${ajv.errorsText(check.errors)} in ${JSON.stringify(res.json).slice(0, 300)}`);
@@ -132,6 +150,8 @@ describe('GET /openapi.json', () => {
     expect(res.status).toBe(200);
     doc = (await res.json()) as Doc;
     strict = closed(doc);
+    // Before anything polls: 503, with the resources still waiting (part of the tour below).
+    expect((await call('GET', '/readyz', undefined, null)).status).toBe(503);
   });
   afterAll(async () => {
     await h?.close();
@@ -158,13 +178,27 @@ describe('GET /openapi.json', () => {
     expect(documented.size).toBeGreaterThan(25);
   });
 
-  it('documents for every /v1 operation the scope it needs and the auth errors it can answer', () => {
+  it('documents for every /v1 operation the scopes it needs, and the bridge enforces exactly those', async () => {
+    const every = [...SCOPES];
+    const keyWith = async (scopes: string[]) =>
+      (await h.api('POST', '/v1/api-keys', { name: `scope check ${scopes.length}`, scopes, subscriptions: 'all' })).json.key as string;
     for (const [path, item] of Object.entries(doc.paths)) {
       if (!path.startsWith('/v1/')) continue;
       for (const [method, op] of Object.entries(item)) {
-        expect(op.security, `${method} ${path}`).toEqual([{ bearer: [] }]);
-        expect(op['x-required-scope'], `${method} ${path}`).toMatch(/^(admin|[a-z]+:(read|write))$/);
-        expect(Object.keys(op.responses), `${method} ${path}`).toEqual(expect.arrayContaining(['401', '403', '429']));
+        const what = `${method} ${path}`;
+        expect(op.security, what).toEqual([{ bearer: [] }]);
+        expect(Object.keys(op.responses), what).toEqual(expect.arrayContaining(['400', '401', '403', '429', '500']));
+        const required = op['x-required-scopes'] as string[] | 'admin';
+        const concrete = path.replace(/\{[^}]+\}/g, 'x');
+        const answer = async (scopes: string[]) => (await h.api(method.toUpperCase(), concrete, undefined, await keyWith(scopes))).status;
+        if (required === 'admin') {
+          expect(await answer(every), what).toBe(403);
+          continue;
+        }
+        expect(required.length, what).toBeGreaterThan(0);
+        // Without any one of them: 403. With only them: past the scope check (some other answer).
+        for (const scope of required) expect(await answer(every.filter((s) => s !== scope)), `${what} without ${scope}`).toBe(403);
+        expect(await answer(required), `${what} with ${required.join(', ')}`).not.toBe(403);
       }
     }
   });
@@ -191,10 +225,7 @@ describe('GET /openapi.json', () => {
   it('matches what the bridge answers on a tour of every operation', async () => {
     // Operations: unauthenticated checks.
     await call('GET', '/healthz', undefined, null);
-    await call('GET', '/readyz', undefined, null); // 503 before the first poll
-    const metrics = await fetch(`${h.bridge.url}/metrics`);
-    expect(metrics.status).toBe(200);
-    seen.set('GET /metrics', new Set([200]));
+    expect((await call('GET', '/metrics', undefined, null)).text).toContain('bridge_polls_total');
 
     // API keys.
     const key = await call('POST', '/v1/api-keys', { name: 'Zapier', scopes: ['subscriptions:read', 'subscriptions:write', 'events:read'] });
@@ -205,6 +236,10 @@ describe('GET /openapi.json', () => {
 
     // Subscriptions, with their errors.
     await call('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['contact.udpated'] }); // 400
+    await call('POST', '/v1/subscriptions', { url: 'ftp://127.0.0.1/hook' }); // 422 unsafe_url
+    await call('POST', '/v1/subscriptions', `{"url":"${h.receiver.url}"}`, undefined, 'text/plain'); // 415
+    expect((await call('POST', '/v1/subscriptions', { url: h.receiver.url, description: 'x'.repeat(70_000) })).status).toBe(413);
+    await call('GET', '/v1/event-types', undefined, 'two words'); // 400 unauthorized: "Bearer two words" is malformed
     const created = await call('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['*'] });
     expect(created.status).toBe(201);
     const sub = created.json.id as string;
@@ -215,6 +250,11 @@ describe('GET /openapi.json', () => {
     await call('GET', `/v1/subscriptions/${sub}/secret`);
     await call('PATCH', `/v1/subscriptions/${sub}`, { description: 'tour', headers: { 'X-Tour': 'yes' } });
     await call('POST', `/v1/subscriptions/${sub}/secret/rotate`, { grace_period_seconds: 3600 });
+    // Optional bodies may be left out: the default grace period applies.
+    const rotated = await call('POST', `/v1/subscriptions/${sub}/secret/rotate`);
+    expect(rotated.status).toBe(200);
+    expect(Date.parse(rotated.json.previous_secret_expires_at) - Date.now()).toBeGreaterThan(86_000_000);
+    expect((await call('PATCH', `/v1/subscriptions/${sub}`)).status).toBe(200);
     h.receiver.secret = (await h.api('GET', `/v1/subscriptions/${sub}/secret`)).json.secret;
 
     // A change becomes an event, delivered.
@@ -234,7 +274,11 @@ describe('GET /openapi.json', () => {
     await call('GET', `/v1/events/${eventId}`);
     await call('GET', '/v1/events/evt_unknown'); // 404
     await call('GET', `/v1/events/${eventId}/attempts`);
-    await call('POST', `/v1/events/${eventId}/replay`, {});
+    await call('POST', `/v1/events/${eventId}/replay`);
+    const other = (await call('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['contact.*'] })).json.id;
+    await call('PATCH', `/v1/subscriptions/${other}`, { status: 'disabled' });
+    await call('POST', `/v1/events/${eventId}/replay`, { subscription_id: other }); // 409 subscription_disabled
+    await call('DELETE', `/v1/subscriptions/${other}`);
     await call('POST', '/v1/replay', { since: new Date(Date.now() - 3_600_000).toISOString(), subscription_id: sub });
     await call('POST', `/v1/deliveries/${delivered[0].id}/retry`); // 409 already succeeded
     await call('POST', `/v1/subscriptions/${sub}/recover`, { since: new Date(Date.now() - 3_600_000).toISOString() });
@@ -247,6 +291,11 @@ describe('GET /openapi.json', () => {
     const appointment = esteem.create({ scheduled_at: daysFromNow(4), provider_id: 456 });
     await call('POST', `/v1/sources/esteem/appointments/${appointment.id}/reschedule`, { scheduled_at: daysFromNow(5), reason: 'tour' });
     await call('POST', '/v1/sources/esteem/appointments/999999/reschedule', { scheduled_at: daysFromNow(5) }); // 404
+    esteem.cancel(appointment.id);
+    await call('POST', `/v1/sources/esteem/appointments/${appointment.id}/reschedule`, { scheduled_at: daysFromNow(6) }); // 422 validation_failed
+    esteem.injectFault({ status: 500 });
+    await call('POST', `/v1/sources/esteem/appointments/${appointment.id}/reschedule`, { scheduled_at: daysFromNow(6) }); // 502
+    await call('POST', `/v1/sources/esteem/appointments/${appointment.id}/reschedule`, 'scheduled_at=x', undefined, 'application/x-www-form-urlencoded'); // 415
 
     // Zapier REST hooks, with the key.
     const hook = await call('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'contact.updated' }, key.json.key);
@@ -261,6 +310,9 @@ describe('GET /openapi.json', () => {
     await call('DELETE', `/v1/api-keys/${key.json.id}`);
 
     expect(mismatches).toEqual([]);
+    // The tour reached these answers at least once (the statuses of every error family).
+    const statuses = new Set([...seen.values()].flatMap((set) => [...set]));
+    expect([...statuses].sort()).toEqual(expect.arrayContaining([200, 201, 202, 204, 400, 401, 403, 404, 409, 413, 415, 422, 502, 503]));
     // Every documented operation was exercised at least once.
     const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${path}`));
     expect(documented.filter((op) => !seen.has(op))).toEqual([]);

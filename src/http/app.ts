@@ -13,6 +13,7 @@ import type { AdminDeps } from './context.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { ApiError } from './errors.js';
 import { docsRoutes } from './docs.js';
+import { describeDeliveries } from './webhook-doc.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
 import { hookRoutes } from './routes/hooks.js';
@@ -22,10 +23,11 @@ import { systemRoutes } from './routes/system.js';
 const MAX_BODY_BYTES = 64 * 1024;
 
 /**
- * The admin API (issue "The bridge end to end on Cliniko", Admin API): `/healthz` without auth,
- * everything under `/v1` behind `Authorization: Bearer <token>` — the admin token or an API key with
- * scopes (src/http/auth.ts): 401 without a valid token, 403 without the scope. Every error is
- * `{ "error": { "code", "message" } }`.
+ * The admin API (issue "The bridge end to end on Cliniko", Admin API): `/healthz`, `/readyz`,
+ * `/metrics`, `/openapi.json` (OpenAPI 3.1) and `/docs` (Swagger UI) without auth; everything under
+ * `/v1` behind `Authorization: Bearer <token>` — the admin token or an API key with scopes
+ * (src/http/auth.ts): 401 without a valid token, 403 without the scope. Every error is
+ * `{ "error": { "code", "message" } }`. Every route is declared with `createRoute` (src/http/openapi.ts).
  */
 export function createAdminApp(deps: AdminDeps): OpenAPIHono {
   const app = new OpenAPIHono();
@@ -92,26 +94,37 @@ export function createAdminApp(deps: AdminDeps): OpenAPIHono {
     scheme: 'bearer',
     description: '`BRIDGE_ADMIN_TOKEN`, or an API key from `POST /v1/api-keys` (`ceb_…`).',
   });
-  app.doc31(OPENAPI_PATH, {
-    openapi: '3.1.0',
-    info: {
-      title: 'clinic-event-bridge admin API',
-      version: deps.version,
-      description:
-        'Subscriptions, events, deliveries, replay, Zapier REST hooks and API keys of clinic-event-bridge. Every error is `{ "error": { "code", "message" } }`. Deliveries are signed per the Standard Webhooks spec (`webhook-id`, `webhook-timestamp`, `webhook-signature`).',
-    },
-  });
+  describeDeliveries(app);
+  // Built once, on first request: the routes are fixed from here on, and building takes milliseconds
+  // of CPU that an unauthenticated caller should not be able to spend at will.
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get(OPENAPI_PATH, (c) =>
+    c.json(
+      (document ??= app.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: {
+          title: 'clinic-event-bridge admin API',
+          version: deps.version,
+          description:
+            'Subscriptions, events, deliveries, replay, Zapier REST hooks and API keys of clinic-event-bridge. Every error is `{ "error": { "code", "message" } }`. Deliveries are signed per the Standard Webhooks spec: see `webhooks.event`.',
+        },
+      })),
+    ),
+  );
   app.route('/', docsRoutes(OPENAPI_PATH));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message } }, err.status);
+    if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) } }, err.status);
     if (err instanceof HTTPException) {
       // bearerAuth answers with its own JSON response (401, or 400 for a malformed header); keep it:
       // it carries WWW-Authenticate.
       if (err.res) return err.getResponse();
       // 415 comes from @hono/zod-openapi's media-type gate on routes with a JSON body.
-      const code = err.status === 415 ? 'unsupported_media_type' : /JSON/i.test(err.message) ? 'invalid_json' : 'bad_request';
+      if (err.status === 415) {
+        return c.json({ error: { code: 'unsupported_media_type', message: 'send the body as Content-Type: application/json (or send no body and no Content-Type)' } }, 415);
+      }
+      const code = /JSON/i.test(err.message) ? 'invalid_json' : 'bad_request';
       return c.json({ error: { code, message: err.message || 'bad request' } }, err.status);
     }
     deps.logger.error({ err, path: c.req.path }, 'admin API error');

@@ -60,33 +60,37 @@ export function principalOf(c: Context): Principal {
   return (c.get('principal' as never) as Principal | undefined) ?? ADMIN;
 }
 
-/** 403 `forbidden` unless the caller holds `scope` (the admin token holds every scope). */
-export function requireScope(c: Context, scope: Scope | 'admin'): void {
+/** 403 `forbidden` unless the caller holds every scope in `scopes` (the admin token holds them all). */
+function requireScopes(c: Context, scopes: ReadonlyArray<Scope> | 'admin'): void {
   const p = principalOf(c);
   if (p.scopes === 'all') return;
-  if (scope === 'admin' || !p.scopes.has(scope)) {
-    throw new ApiError(403, 'forbidden', scope === 'admin' ? 'only the admin token may do this' : `this key lacks the ${scope} scope`);
-  }
+  if (scopes === 'admin') throw new ApiError(403, 'forbidden', 'only the admin token may do this');
+  const held = p.scopes;
+  const missing = scopes.filter((s) => !held.has(s));
+  if (missing.length > 0) throw new ApiError(403, 'forbidden', `this key lacks the ${missing.join(' and ')} scope${missing.length > 1 ? 's' : ''}`);
 }
 
 /**
- * The scope a request needs, from its method and path (issue "Zapier REST hooks, … API keys with
- * scopes"): reads need `<family>:read`, changes `<family>:write`.
+ * The scopes a request needs, from its method and path (issue "Zapier REST hooks, … API keys with
+ * scopes"): reads need `<family>:read`, changes `<family>:write`; `admin` is the admin token only.
+ * Also written into `GET /openapi.json` as each operation's `x-required-scopes`.
  */
-export function scopeFor(method: string, path: string): Scope | 'admin' {
+export function scopesFor(method: string, path: string): Scope[] | 'admin' {
   const read = method === 'GET' || method === 'HEAD';
   if (path.startsWith('/v1/api-keys')) return 'admin';
-  if (path.startsWith('/v1/audit')) return 'audit:read';
-  if (path.startsWith('/v1/deliveries')) return 'deliveries:write';
-  if (path.startsWith('/v1/subscriptions') || path.startsWith('/v1/hooks')) return read ? 'subscriptions:read' : 'subscriptions:write';
-  if (path.startsWith('/v1/events') || path.startsWith('/v1/replay') || path.startsWith('/v1/event-types')) return read ? 'events:read' : 'events:write';
-  return read ? 'sources:read' : 'sources:write';
+  if (path.startsWith('/v1/audit')) return ['audit:read'];
+  if (path.startsWith('/v1/deliveries')) return ['deliveries:write'];
+  // Samples are event bodies: they need the events scope as well.
+  if (path.startsWith('/v1/hooks/sample')) return ['subscriptions:read', 'events:read'];
+  if (path.startsWith('/v1/subscriptions') || path.startsWith('/v1/hooks')) return [read ? 'subscriptions:read' : 'subscriptions:write'];
+  if (path.startsWith('/v1/events') || path.startsWith('/v1/replay') || path.startsWith('/v1/event-types')) return [read ? 'events:read' : 'events:write'];
+  return [read ? 'sources:read' : 'sources:write'];
 }
 
 /** Scope check for every `/v1` request (after `authenticate`). */
 export function authorize(): MiddlewareHandler {
   return async (c, next) => {
-    requireScope(c, scopeFor(c.req.method, c.req.path));
+    requireScopes(c, scopesFor(c.req.method, c.req.path));
     await next();
   };
 }
@@ -107,9 +111,10 @@ export function eventReader(c: Context, store: Store): (payload: EventPayload) =
   const p = principalOf(c);
   if (!p.ownSubscriptionsOnly) return (payload) => payload;
   const mine = new Map<string, Subscription>();
-  for (const d of Object.values(store.data.deliveries)) {
-    const sub = store.data.subscriptions[d.subscription_id];
-    if (sub && sub.owner === p.keyId && !mine.has(d.event_id)) mine.set(d.event_id, sub);
+  // An event delivered to two of the key's subscriptions reads as the oldest one receives it.
+  const own = Object.values(store.data.subscriptions).filter((s) => s.owner === p.keyId);
+  for (const sub of own.sort((a, b) => (a.id < b.id ? -1 : 1))) {
+    for (const d of store.deliveriesOfSubscription(sub.id)) if (!mine.has(d.event_id)) mine.set(d.event_id, sub);
   }
   return (payload) => {
     const sub = mine.get(payload.id);

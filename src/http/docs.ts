@@ -70,6 +70,7 @@ export function docsRoutes(specPath: string): Hono {
   const fresh = { 'content-security-policy': CSP, 'cache-control': 'no-cache' };
   const app = new Hono()
     .get('/docs', (c) => c.html(page, 200, fresh))
+    .get('/docs/', (c) => c.redirect('/docs', 301))
     .get('/docs/init.js', (c) => c.body(init, 200, { ...fresh, 'content-type': 'text/javascript; charset=utf-8' }));
   for (const [name, { type, bytes }] of Object.entries(ASSETS)) {
     app.get(`/docs/${name}`, (c) =>

@@ -6,10 +6,15 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
  */
 export class ApiError extends Error {
   override name = 'ApiError';
+  /**
+   * @param fields per-field messages, rendered as `error.fields` (an upstream API's 422, e.g. Esteem's
+   *   `{ "errors": { "scheduled_at": ["…"] } }`).
+   */
   constructor(
     readonly status: ContentfulStatusCode,
     readonly code: string,
     message: string,
+    readonly fields?: Record<string, string[]>,
   ) {
     super(message);
   }

@@ -1,7 +1,8 @@
 import { OpenAPIHono, z, type RouteConfig } from '@hono/zod-openapi';
 import type { ZodError } from 'zod';
-import { scopeFor } from './auth.js';
+import { scopesFor } from './auth.js';
 import { ApiError } from './errors.js';
+import { ErrorBody } from './schemas.js';
 
 /**
  * Routes are declared once with `createRoute` (`@hono/zod-openapi`): the same zod schemas validate
@@ -15,69 +16,48 @@ export const OPENAPI_PATH = '/openapi.json';
 /** The security scheme every `/v1` route requires: the admin token or an API key. */
 export const BEARER = 'bearer';
 
-/** The error body every 4xx/5xx of the admin API has. */
-export const ErrorBody = z
-  .object({
-    error: z.object({
-      code: z.string().openapi({ description: 'Stable, machine-readable: `invalid_request`, `not_found`, `unauthorized`, …' }),
-      message: z.string().openapi({ description: 'For people: names the field or the fix.' }),
-      fields: z.record(z.string(), z.array(z.string())).optional().openapi({ description: 'Per-field errors relayed from an upstream API (Esteem 422).' }),
-    }),
-  })
-  .openapi('Error', { example: { error: { code: 'not_found', message: 'No subscription sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' } } });
-
-/** Turns a failed request validation into 400 `invalid_request` naming the first bad field, e.g. `event_types.0: must be …`. */
-export function validationError(error: ZodError, target: string): ApiError {
-  const issue = error.issues[0];
-  const path = issue?.path.join('.') || target;
-  return new ApiError(400, 'invalid_request', `${path}: ${issue?.message ?? 'invalid'}`);
-}
-
-/** A router whose request validation fails with our error shape (see `validationError`). */
+/** A router whose failed request validation is 400 `invalid_request` naming the first bad field, e.g. `event_types.0: must be …`. */
 export function createRouter(): OpenAPIHono {
   return new OpenAPIHono({
     defaultHook: (result) => {
-      if (!result.success) throw validationError(result.error as ZodError, result.target);
+      if (result.success) return;
+      const issue = (result.error as ZodError).issues[0];
+      throw new ApiError(400, 'invalid_request', `${issue?.path.join('.') || result.target}: ${issue?.message ?? 'invalid'}`);
     },
   });
 }
 
-/** `{ content: { application/json: { schema } }, description }`: a JSON response or request body. */
+/** `{ content: { application/json: { schema } }, description }`: a JSON response. */
 export function json<T extends z.ZodType>(schema: T, description: string) {
   return { content: { 'application/json': { schema } }, description };
 }
 
-/** A JSON request body; always `required`, so a request without one is validated as `{}` (defaults apply). */
-export function jsonBody<T extends z.ZodType>(schema: T) {
-  return { body: { content: { 'application/json': { schema } }, required: true } };
+/**
+ * A JSON request body. `optional` bodies may be left out (no body, no Content-Type): the handler
+ * then gets `{}` unvalidated, so an optional body's fields must be optional with no defaults.
+ * A body with another Content-Type is 415 either way.
+ */
+export function jsonBody<T extends z.ZodType>(schema: T, { optional = false } = {}) {
+  return { body: { content: { 'application/json': { schema } }, required: !optional } };
 }
 
-/** The code an error of this status has when its description names none. */
-const DEFAULT_CODE: Record<number, string> = {
-  400: 'invalid_request',
-  401: 'unauthorized',
-  403: 'forbidden',
-  404: 'not_found',
-  413: 'payload_too_large',
-  415: 'unsupported_media_type',
-  429: 'rate_limited',
-  502: 'upstream_error',
-};
-
 /**
- * An error response whose example shows its own code: the first `code` in backticks in the
- * description (e.g. "The URL is refused (`unsafe_url`)."), else the status's usual one.
+ * An error response. Its description names the codes it can carry in backticks, e.g. "No such
+ * subscription (`not_found`)."; the first is the example's. A test checks every error the bridge
+ * answers against them.
+ * @throws Error at startup for a description that names no code.
  */
-export function errorResponse(status: number, description: string) {
-  const code = /`([a-z_]+)`/.exec(description)?.[1] ?? DEFAULT_CODE[status] ?? 'error';
+function errorResponse(description: string) {
+  const code = /`([a-z]+(?:_[a-z]+)*)`/.exec(description)?.[1];
+  if (!code) throw new Error(`error response "${description}" names no error code in backticks`);
   const message = description.replace(/\s*\(`[^)]*\)/g, '');
   return { content: { 'application/json': { schema: ErrorBody, example: { error: { code, message } } } }, description };
 }
 
-/** Documented error responses, by status, with what each means for the route. */
-export function errors(described: Partial<Record<400 | 404 | 409 | 410 | 422 | 502, string>>) {
+/** Documented error responses of a route, by status; each description names its codes (see `errorResponse`). */
+export function errors(described: Partial<Record<404 | 409 | 422 | 502, string>>) {
   const out: Record<number, ReturnType<typeof errorResponse>> = {};
-  for (const [status, description] of Object.entries(described)) out[Number(status)] = errorResponse(Number(status), description);
+  for (const [status, description] of Object.entries(described)) out[Number(status)] = errorResponse(description);
   return out;
 }
 
@@ -88,31 +68,29 @@ export function idParam(example: string, description: string) {
 
 /**
  * What the `/v1` middleware (src/http/app.ts, src/http/auth.ts) adds to every route, written into
- * the document from the same `scopeFor` that enforces it: the bearer requirement, the scope
- * (`x-required-scope`), and the 401/403/413/429 it may answer. Call once, after every route is added.
+ * the document from the same `scopesFor` that enforces it: the bearer requirement, the scopes
+ * (`x-required-scopes`), and the 400/401/403/413/415/429/500 it may answer. Call once, after every
+ * route is added.
  */
 export function describeMiddleware(app: OpenAPIHono): void {
   for (const def of app.openAPIRegistry.definitions) {
     if (def.type !== 'route' || !def.route.path.startsWith('/v1/')) continue;
     const route = def.route as RouteConfig & Record<string, unknown>;
-    const expressPath = route.path.replace(/\{([^}]+)\}/g, ':$1');
-    const scope = scopeFor(route.method.toUpperCase(), expressPath);
+    const scopes = scopesFor(route.method.toUpperCase(), route.path.replace(/\{([^}]+)\}/g, ':$1'));
     route.security = [{ [BEARER]: [] }];
-    route['x-required-scope'] = scope;
-    const scopeLine = scope === 'admin' ? 'Admin token only.' : `Scope: \`${scope}\` (the admin token has every scope).`;
+    route['x-required-scopes'] = scopes;
+    const scopeLine = scopes === 'admin' ? 'Admin token only.' : `Scopes: ${scopes.map((s) => `\`${s}\``).join(', ')} (the admin token has every scope).`;
     route.description = route.description ? `${route.description}\n\n${scopeLine}` : scopeLine;
+    const invalid = [route.request ? 'A parameter or the body is invalid (`invalid_request`, `invalid_json`, `invalid_cursor`); the message names the field. ' : '', 'Also a malformed `Authorization` header (`unauthorized`).'];
     route.responses = {
       ...route.responses,
-      401: json(ErrorBody, 'No token, or not a valid admin token or API key (`unauthorized`).'),
-      403: json(ErrorBody, 'The API key lacks the scope (`forbidden`).'),
-      429: json(ErrorBody, 'More requests a minute than `BRIDGE_ADMIN_RATE_LIMIT_PER_MIN` for this token (`rate_limited`); see `Retry-After`.'),
-      ...(route.request && !route.responses[400] ? { 400: json(ErrorBody, 'A parameter or the body is invalid (`invalid_request`, `invalid_json`, `invalid_cursor`); the message names the field.') } : {}),
-      ...(route.request?.body
-        ? {
-            413: errorResponse(413, 'Body over 64 KiB (`payload_too_large`).'),
-            415: errorResponse(415, 'A body that is not JSON (`unsupported_media_type`).'),
-          }
-        : {}),
+      400: errorResponse(invalid.join('')),
+      401: errorResponse('No token, or not a valid admin token or API key (`unauthorized`).'),
+      403: errorResponse('The API key lacks a scope this route needs (`forbidden`).'),
+      413: errorResponse('Body over 64 KiB (`payload_too_large`).'),
+      ...(route.request?.body ? { 415: errorResponse('A Content-Type other than `application/json`, even with an empty body (`unsupported_media_type`).') } : {}),
+      429: errorResponse('Over `BRIDGE_ADMIN_RATE_LIMIT_PER_MIN` requests a minute for this token (`rate_limited`); see `Retry-After`.'),
+      500: errorResponse('A bug; the log has the details under the `X-Request-Id` (`internal`).'),
     };
   }
 }

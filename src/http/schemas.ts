@@ -18,6 +18,17 @@ const ATT_ID = 'att_01JD5Q4B4M2N3P4Q5R6S7T8V9W';
 const KEY_ID = 'key_01JD5Q2Z8Y7X6W5V4T3S2R1Q0P';
 const AT = '2026-11-23T06:50:01.000Z';
 
+/** The error body every 4xx/5xx of the admin API has. */
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ description: 'Stable, machine-readable: `invalid_request`, `not_found`, `unauthorized`, …' }),
+      message: z.string().openapi({ description: 'For people: names the field or the fix.' }),
+      fields: z.record(z.string(), z.array(z.string())).optional().openapi({ description: 'Per-field errors relayed from an upstream API (Esteem 422).' }),
+    }),
+  })
+  .openapi('Error', { example: { error: { code: 'not_found', message: 'No subscription sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' } } });
+
 /** No example of its own: Swagger UI would pre-fill optional time filters with it. Bodies have object examples. */
 export const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 time such as 2026-11-23T06:50:01Z' });
 
@@ -25,7 +36,7 @@ export const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8
  * `T` or null. Not `T.nullable()`: for a registered schema that makes the component itself nullable
  * in the document (zod-to-openapi keeps the name on the wrapper).
  */
-export function orNull<T extends z.ZodType>(schema: T) {
+function orNull<T extends z.ZodType>(schema: T) {
   return z.union([schema, z.null()]);
 }
 
@@ -124,7 +135,7 @@ export const Delivery = z
   .openapi('Delivery', { example: { ...deliveryExample, last_attempt: null } });
 
 /** A delivery as an event shows it (no attempts: `GET /v1/events/{id}/attempts` has them). */
-export const EventDelivery = z.object(deliveryFields).openapi('EventDelivery', { example: deliveryExample });
+const EventDelivery = z.object(deliveryFields).openapi('EventDelivery', { example: deliveryExample });
 
 export const EventWithDeliveries = z.object({ ...EventPayload.shape, deliveries: z.array(EventDelivery) }).openapi('EventWithDeliveries', {
   example: { ...catalogueExample, deliveries: [deliveryExample] },
@@ -271,7 +282,7 @@ export const ReadProgress = z
   })
   .openapi('ReadProgress', { example: progressExample });
 
-export const SourceResource = z
+const SourceResource = z
   .object({
     source: z.string(),
     resource: z.string(),
@@ -290,7 +301,7 @@ export const SourceResource = z
   })
   .openapi('SourceResource');
 
-export const Budget = z
+const Budget = z
   .object({ source: z.string(), limit_per_min: z.number(), budget_per_min: z.number(), used_last_minute: z.number() })
   .openapi('Budget', { example: { source: 'cliniko', limit_per_min: 200, budget_per_min: 180, used_last_minute: 12 } });
 

@@ -35,7 +35,7 @@ const routes = {
     tags,
     summary: 'Revoke an API key',
     request: { params: idParam('key_01JD5Q2Z8Y7X6W5V4T3S2R1Q0P', 'API key id') },
-    responses: { 204: { description: 'Revoked.' }, ...errors({ 404: 'No such key.' }) },
+    responses: { 204: { description: 'Revoked.' }, ...errors({ 404: 'No such key (`not_found`).' }) },
   }),
 };
 

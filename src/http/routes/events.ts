@@ -8,6 +8,7 @@ import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
 import { decodeCursor, pageNewestFirst } from '../pagination.js';
+import { deliverySummary } from './subscriptions.js';
 import { AttemptWithDelivery, EventPayload, EventWithDeliveries, isoTime, page, pageQuery } from '../schemas.js';
 
 const typePattern = z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"');
@@ -37,7 +38,7 @@ const replayMany = z
   .openapi('ReplayRange', { example: { since: '2026-11-23T00:00:00Z', subscription_id: 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' } });
 const eventId = { params: idParam('evt_01JD5Q4B2C3D4E5F6G7H8J9K0M', 'Event id') };
 const tags = ['Events'];
-const subscriptionProblems = errors({ 404: 'No such event, or no such subscription.', 409: 'The subscription is disabled (`subscription_disabled`).' });
+const disabled = 'The subscription is disabled (`subscription_disabled`).';
 
 const routes = {
   list: createRoute({
@@ -55,7 +56,7 @@ const routes = {
     tags,
     summary: 'Get an event with its deliveries',
     request: eventId,
-    responses: { 200: json(EventWithDeliveries, 'The event body and its deliveries.'), ...errors({ 404: 'No such event.' }) },
+    responses: { 200: json(EventWithDeliveries, 'The event body and its deliveries.'), ...errors({ 404: 'No such event (`not_found`).' }) },
   }),
   attempts: createRoute({
     method: 'get',
@@ -63,7 +64,7 @@ const routes = {
     tags,
     summary: "List an event's delivery attempts",
     request: eventId,
-    responses: { 200: json(z.object({ data: z.array(AttemptWithDelivery) }), 'Oldest first.'), ...errors({ 404: 'No such event.' }) },
+    responses: { 200: json(z.object({ data: z.array(AttemptWithDelivery) }), 'Oldest first.'), ...errors({ 404: 'No such event (`not_found`).' }) },
   }),
   replay: createRoute({
     method: 'post',
@@ -71,7 +72,7 @@ const routes = {
     tags,
     summary: 'Replay an event',
     description: 'New deliveries with the same event id and body (receivers deduplicate on `webhook-id`).',
-    request: { ...eventId, ...jsonBody(replayOne) },
+    request: { ...eventId, ...jsonBody(replayOne, { optional: true }) },
     responses: {
       202: json(
         z.object({ event_id: z.string(), deliveries: z.array(z.object({ id: z.string(), subscription_id: z.string() })) }).openapi({
@@ -79,7 +80,7 @@ const routes = {
         }),
         'The deliveries created.',
       ),
-      ...subscriptionProblems,
+      ...errors({ 404: 'No such event, or no such subscription (`not_found`).', 409: disabled }),
     },
   }),
   replayRange: createRoute({
@@ -91,7 +92,7 @@ const routes = {
     request: jsonBody(replayMany),
     responses: {
       202: json(z.object({ events: z.number().int(), deliveries: z.number().int() }).openapi({ example: { events: 12, deliveries: 12 } }), 'How many were queued.'),
-      ...subscriptionProblems,
+      ...errors({ 404: 'No such subscription (`not_found`).', 409: disabled }),
     },
   }),
 };
@@ -105,9 +106,9 @@ export function eventRoutes(deps: AdminDeps) {
     return e;
   };
   const deliveriesOf = (c: Context, eventId: string) =>
-    Object.values(store.data.deliveries).filter((d) => {
+    store.deliveriesOfEvent(eventId).filter((d) => {
       const sub = store.data.subscriptions[d.subscription_id];
-      return d.event_id === eventId && (!sub || canSee(c, sub));
+      return !sub || canSee(c, sub);
     });
   const activeSubscription = (c: Context, id: string) => {
     const sub = store.data.subscriptions[id];
@@ -140,7 +141,7 @@ export function eventRoutes(deps: AdminDeps) {
       const e = find(c.req.valid('param').id);
       const body = eventReader(c, store)(e.payload);
       if (!body) throw new ApiError(404, 'not_found', `No event ${e.payload.id}`);
-      const deliveries = deliveriesOf(c, e.payload.id).map(({ attempts: _a, final_attempt: _f, ...d }) => d);
+      const deliveries = deliveriesOf(c, e.payload.id).map(deliverySummary);
       return c.json({ ...body, deliveries }, 200);
     })
     .openapi(routes.attempts, (c) => {

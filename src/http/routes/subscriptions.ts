@@ -39,18 +39,26 @@ const createBody = z
   .openapi('NewSubscription', { example: { url: 'https://example.com/webhooks/cliniko', event_types: ['individual_appointment.*'], description: 'Front desk board' } });
 const patchBody = z
   .strictObject({
-  url: url.optional(),
-  event_types: eventTypes.optional(),
-  description: description.optional(),
-  status: z.enum(['active', 'disabled']).optional().openapi({ description: '`active` re-enables: its pending deliveries resume.' }),
-  ...options,
-})
+    url: url.optional(),
+    event_types: eventTypes.optional(),
+    description: description.optional(),
+    status: z.enum(['active', 'disabled']).optional().openapi({ description: '`active` re-enables: its pending deliveries resume.' }),
+    ...options,
+  })
   .openapi('SubscriptionChange', { example: { status: 'active', event_types: ['*'] } });
 const deliveriesQuery = z.object({ status: z.enum(['pending', 'succeeded', 'failed']).optional(), ...pageQuery });
 const recoverBody = z.strictObject({ since: isoTime, until: isoTime.optional() }).openapi('Recover', { example: { since: '2026-11-23T00:00:00Z' } });
+/** A rotated-out secret keeps signing this long unless the request says otherwise (Svix's default: 24 h). */
+const DEFAULT_GRACE_SECONDS = 86_400;
 const rotateBody = z
   .strictObject({
-    grace_period_seconds: z.number().int().min(0).max(30 * 86_400).default(86_400).openapi({ description: 'How long the old secret also signs (seconds, 0–30 days).' }),
+    grace_period_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .optional()
+      .openapi({ description: `How long the old secret also signs (seconds, 0–30 days; default ${DEFAULT_GRACE_SECONDS}).` }),
   })
   .openapi('Rotate', { example: { grace_period_seconds: 86400 } });
 const subId = { params: idParam('sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A', 'Subscription id') };
@@ -74,14 +82,14 @@ const routes = {
     request: { query: z.object(pageQuery) },
     responses: { 200: json(page(SubscriptionSchema, 'SubscriptionPage'), 'Newest first.') },
   }),
-  get: createRoute({ method: 'get', path: '/{id}', tags, summary: 'Get a subscription', request: subId, responses: { 200: json(SubscriptionSchema, 'The subscription.'), ...errors({ 404: 'No such subscription.' }) } }),
+  get: createRoute({ method: 'get', path: '/{id}', tags, summary: 'Get a subscription', request: subId, responses: { 200: json(SubscriptionSchema, 'The subscription.'), ...errors({ 404: 'No such subscription (`not_found`).' }) } }),
   secret: createRoute({
     method: 'get',
     path: '/{id}/secret',
     tags,
     summary: 'Reveal the signing secret',
     request: subId,
-    responses: { 200: json(Secret, 'The current secret.'), ...errors({ 404: 'No such subscription.' }) },
+    responses: { 200: json(Secret, 'The current secret.'), ...errors({ 404: 'No such subscription (`not_found`).' }) },
   }),
   rotate: createRoute({
     method: 'post',
@@ -89,8 +97,8 @@ const routes = {
     tags,
     summary: 'Rotate the signing secret',
     description: 'During the grace period every delivery carries two signatures, old and new (Standard Webhooks).',
-    request: { ...subId, ...jsonBody(rotateBody) },
-    responses: { 200: json(RotatedSecret, 'The new secret.'), ...errors({ 404: 'No such subscription.' }) },
+    request: { ...subId, ...jsonBody(rotateBody, { optional: true }) },
+    responses: { 200: json(RotatedSecret, 'The new secret.'), ...errors({ 404: 'No such subscription (`not_found`).' }) },
   }),
   update: createRoute({
     method: 'patch',
@@ -98,8 +106,8 @@ const routes = {
     tags,
     summary: 'Change a subscription',
     description: 'Only the fields given change. `status: active` re-enables a disabled subscription.',
-    request: { ...subId, ...jsonBody(patchBody) },
-    responses: { 200: json(SubscriptionSchema, 'The changed subscription.'), ...errors({ 404: 'No such subscription.', 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }) },
+    request: { ...subId, ...jsonBody(patchBody, { optional: true }) },
+    responses: { 200: json(SubscriptionSchema, 'The changed subscription.'), ...errors({ 404: 'No such subscription (`not_found`).', 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }) },
   }),
   delete: createRoute({
     method: 'delete',
@@ -108,7 +116,7 @@ const routes = {
     summary: 'Delete a subscription',
     description: 'Its pending deliveries are never sent.',
     request: subId,
-    responses: { 204: { description: 'Deleted.' }, ...errors({ 404: 'No such subscription.' }) },
+    responses: { 204: { description: 'Deleted.' }, ...errors({ 404: 'No such subscription (`not_found`).' }) },
   }),
   deliveries: createRoute({
     method: 'get',
@@ -116,7 +124,7 @@ const routes = {
     tags,
     summary: "List a subscription's deliveries",
     request: { ...subId, query: deliveriesQuery },
-    responses: { 200: json(page(DeliverySchema, 'DeliveryPage'), 'Newest first.'), ...errors({ 404: 'No such subscription.' }) },
+    responses: { 200: json(page(DeliverySchema, 'DeliveryPage'), 'Newest first.'), ...errors({ 404: 'No such subscription (`not_found`).' }) },
   }),
   recover: createRoute({
     method: 'post',
@@ -127,7 +135,7 @@ const routes = {
     request: { ...subId, ...jsonBody(recoverBody) },
     responses: {
       202: json(z.object({ deliveries: z.number().int() }).openapi({ example: { deliveries: 3 } }), 'How many deliveries were queued.'),
-      ...errors({ 404: 'No such subscription.', 409: 'The subscription is disabled (`subscription_disabled`).' }),
+      ...errors({ 404: 'No such subscription (`not_found`).', 409: 'The subscription is disabled (`subscription_disabled`).' }),
     },
   }),
 };
@@ -141,7 +149,7 @@ const retryRoute = createRoute({
   request: { params: idParam('dlv_01JD5Q4B3X9RZ2Y8W7V6T5S4R3', 'Delivery id') },
   responses: {
     202: json(DeliverySchema, 'The delivery, queued.'),
-    ...errors({ 404: 'No such delivery.', 409: 'It already succeeded (`already_succeeded`), or its subscription is disabled (`subscription_disabled`).' }),
+    ...errors({ 404: 'No such delivery (`not_found`).', 409: 'It already succeeded (`already_succeeded`), or its subscription is disabled (`subscription_disabled`).' }),
   },
 });
 
@@ -155,10 +163,15 @@ export function publicSubscription(s: Subscription) {
   return { ...rest, headers: masked, previous_secret_expires_at: previous_secrets.at(-1)?.expires_at ?? null };
 }
 
+/** A delivery's state as an event lists it, without attempts (`GET /v1/events/{id}/attempts` has them). */
+export function deliverySummary(d: Delivery) {
+  const { attempts: _a, final_attempt: _f, ...rest } = d;
+  return rest;
+}
+
 /** A delivery as the API shows it: its state and its last attempt, not the whole history. */
 export function publicDelivery(d: Delivery) {
-  const { attempts, final_attempt: _f, ...rest } = d;
-  return { ...rest, last_attempt: attempts.at(-1) ?? null };
+  return { ...deliverySummary(d), last_attempt: d.attempts.at(-1) ?? null };
 }
 
 export type NewSubscription = z.output<typeof createBody> & { kind?: Subscription['kind'] };
@@ -227,7 +240,6 @@ export async function deleteSubscription(deps: AdminDeps, c: Context, sub: Subsc
   deps.logger.info({ subscription: sub.id }, 'subscription deleted');
 }
 
-
 /** `/v1/subscriptions`: create, list, read, change, delete, secrets, deliveries and recover. */
 export function subscriptionRoutes(deps: AdminDeps) {
   const { store, worker } = deps;
@@ -251,7 +263,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
     .openapi(routes.secret, (c) => c.json({ secret: find(c, c.req.valid('param').id).secret }, 200))
     .openapi(routes.rotate, async (c) => {
       const sub = find(c, c.req.valid('param').id);
-      const { grace_period_seconds } = c.req.valid('json');
+      const { grace_period_seconds = DEFAULT_GRACE_SECONDS } = c.req.valid('json');
       const nowMs = Date.now();
       const kept = sub.previous_secrets.filter((p) => Date.parse(p.expires_at) > nowMs);
       const expires_at = new Date(nowMs + grace_period_seconds * 1000).toISOString();
@@ -298,10 +310,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
     .openapi(routes.deliveries, (c) => {
       const sub = find(c, c.req.valid('param').id);
       const { status, limit, cursor } = c.req.valid('query');
-      const mine = Object.values(store.data.deliveries)
-        .filter((d) => d.subscription_id === sub.id)
-        .sort((a, b) => a.id.localeCompare(b.id));
-      const page = pageNewestFirst(mine, (d) => d.id, (d) => !status || d.status === status, limit, cursor ? decodeCursor(cursor, 'dlv') : undefined);
+      const page = pageNewestFirst(store.deliveriesOfSubscription(sub.id), (d) => d.id, (d) => !status || d.status === status, limit, cursor ? decodeCursor(cursor, 'dlv') : undefined);
       return c.json({ data: page.data.map(publicDelivery), next_cursor: page.next_cursor }, 200);
     })
     .openapi(routes.recover, async (c) => {
@@ -312,8 +321,8 @@ export function subscriptionRoutes(deps: AdminDeps) {
       const to = until ? Date.parse(until) : Infinity;
       if (to <= from) throw new ApiError(400, 'invalid_request', 'until must be after since');
       let count = 0;
-      for (const d of Object.values(store.data.deliveries)) {
-        if (d.subscription_id !== sub.id || d.status !== 'failed') continue;
+      for (const d of store.deliveriesOfSubscription(sub.id)) {
+        if (d.status !== 'failed') continue;
         const created = Date.parse(d.created_at);
         if (created < from || created >= to) continue;
         if (worker.retryNow(d.id)) count += 1;

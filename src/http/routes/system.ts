@@ -36,7 +36,7 @@ const routes = {
     },
     responses: {
       202: json(z.object({ resource: z.string(), progress: ReadProgress }), 'Started; `progress` as in `GET /v1/sources`.'),
-      ...errors({ 404: 'No polled resource of that name.' }),
+      ...errors({ 404: 'No polled resource of that name (`not_found`).' }),
     },
   }),
 };

@@ -1,5 +1,4 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
-import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ApiError } from '../../http/errors.js';
 import { createRouter, errors, json, jsonBody } from '../../http/openapi.js';
@@ -55,48 +54,29 @@ export function createEsteemActions(client: EsteemClient): OpenAPIHono {
 
   app.openapi(reschedule, async (c) => {
     const { id } = c.req.valid('param');
-    const res = await client.reschedule(id, c.req.valid('json'));
+    const res = await client.reschedule(id, c.req.valid('json')).catch((err: unknown) => {
+      // A write that timed out may still have been applied: the next poll shows whether it was.
+      if (err instanceof UpstreamError) {
+        throw new ApiError(502, 'upstream_error', `no usable answer from Esteem (${err.kind}); whether the change was applied shows in the next poll`);
+      }
+      throw err;
+    });
     if (res.status >= 200 && res.status < 300) {
       // Esteem's own 2xx, passed through: the declared 200/204 are what it answers in practice.
-      return (res.body === null ? c.body(null, res.status as 204) : c.json(res.body as Record<string, unknown>, res.status as ContentfulStatusCode));
+      return res.body === null ? c.body(null, res.status as 204) : c.json(res.body as Record<string, unknown>, res.status as ContentfulStatusCode);
     }
     if (res.status === 404) throw new ApiError(404, 'not_found', `Esteem has no appointment ${id} (${esteemMessage(res.body) ?? 'not found'})`);
     if (res.status === 422) {
-      const fields = fieldErrors(res.body);
-      throw new FieldsError(esteemMessage(res.body) ?? 'Esteem rejected the change', fields);
+      throw new ApiError(422, 'validation_failed', esteemMessage(res.body) ?? 'Esteem rejected the change', fieldErrors(res.body));
     }
     const auth = res.status === 401 || res.status === 403 ? ' (check ESTEEM_USER_TOKEN)' : '';
     throw new ApiError(502, 'upstream_error', `Esteem answered ${res.status}${auth}`);
   });
 
-  app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
-  app.onError((err, c) => {
-    if (err instanceof FieldsError) return c.json({ error: { code: 'validation_failed', message: err.message, fields: err.fields } }, 422);
-    if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message } }, err.status);
-    if (err instanceof UpstreamError) {
-      // A write that timed out may still have been applied: the next poll shows whether it was.
-      const message = `no usable answer from Esteem (${err.kind}); whether the change was applied shows in the next poll`;
-      return c.json({ error: { code: 'upstream_error', message } }, 502);
-    }
-    if (err instanceof HTTPException) {
-      const code = /JSON/i.test(err.message) ? 'invalid_json' : 'bad_request';
-      return c.json({ error: { code, message: err.message || 'bad request' } }, err.status);
-    }
-    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
-  });
   return app;
 }
 
 /** Esteem's 422: `{ "errors": { "field": ["…"] } }`, relayed as `error.fields`. */
-class FieldsError extends Error {
-  constructor(
-    message: string,
-    readonly fields: Record<string, string[]>,
-  ) {
-    super(message);
-  }
-}
-
 function fieldErrors(body: unknown): Record<string, string[]> {
   const errors = body && typeof body === 'object' ? (body as { errors?: unknown }).errors : undefined;
   if (!errors || typeof errors !== 'object' || Array.isArray(errors)) return {};
