@@ -81,7 +81,7 @@ export function scopesFor(method: string, path: string): Scope[] | 'admin' {
   if (path.startsWith('/v1/audit')) return ['audit:read'];
   if (path.startsWith('/v1/deliveries')) return ['deliveries:write'];
   // Samples are event bodies: they need the events scope as well.
-  if (path.startsWith('/v1/hooks/sample')) return ['subscriptions:read', 'events:read'];
+  if (read && path === '/v1/hooks/sample') return ['subscriptions:read', 'events:read'];
   if (path.startsWith('/v1/subscriptions') || path.startsWith('/v1/hooks')) return [read ? 'subscriptions:read' : 'subscriptions:write'];
   if (path.startsWith('/v1/events') || path.startsWith('/v1/replay') || path.startsWith('/v1/event-types')) return [read ? 'events:read' : 'events:write'];
   return [read ? 'sources:read' : 'sources:write'];

@@ -81,10 +81,13 @@ export function describeMiddleware(app: OpenAPIHono): void {
     route['x-required-scopes'] = scopes;
     const scopeLine = scopes === 'admin' ? 'Admin token only.' : `Scopes: ${scopes.map((s) => `\`${s}\``).join(', ')} (the admin token has every scope).`;
     route.description = route.description ? `${route.description}\n\n${scopeLine}` : scopeLine;
-    const invalid = [route.request ? 'A parameter or the body is invalid (`invalid_request`, `invalid_json`, `invalid_cursor`); the message names the field. ' : '', 'Also a malformed `Authorization` header (`unauthorized`).'];
+    const malformedAuth = 'a malformed `Authorization` header (`unauthorized`).';
+    const invalid = route.request
+      ? `A parameter or the body is invalid (\`invalid_request\`, \`invalid_json\`, \`invalid_cursor\`); the message names the field. Also ${malformedAuth}`
+      : `A ${malformedAuth.slice(2)}`;
     route.responses = {
       ...route.responses,
-      400: errorResponse(invalid.join('')),
+      400: errorResponse(invalid),
       401: errorResponse('No token, or not a valid admin token or API key (`unauthorized`).'),
       403: errorResponse('The API key lacks a scope this route needs (`forbidden`).'),
       413: errorResponse('Body over 64 KiB (`payload_too_large`).'),
