@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClinikoSimulator } from '../src/simulator/index.js';
 import { Store } from '../src/store/store.js';
-import { ADMIN_TOKEN, USER_AGENT, waitFor } from './helpers/harness.js';
+import { ADMIN_TOKEN, simulatorBridgeEnv, waitFor } from './helpers/harness.js';
 import { Receiver } from '../src/demo/receiver.js';
 import { kill, startProcess } from './helpers/process.js';
 
@@ -35,20 +35,7 @@ describe('crash safety', () => {
     const receiver = await new Receiver().start();
     const dataDir = await mkdtemp(join(tmpdir(), prefix));
     cleanup.push(() => sim.close(), () => receiver.close(), () => rm(dataDir, { recursive: true, force: true }));
-    const env: Record<string, string> = {
-      CLINIKO_API_KEY: 'sim-key-au1',
-      CLINIKO_USER_AGENT: USER_AGENT,
-      CLINIKO_BASE_URL: baseUrl,
-      BRIDGE_RESOURCES: 'contacts',
-      BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
-      BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '1000000',
-      BRIDGE_DATA_DIR: dataDir,
-      BRIDGE_ALLOW_PRIVATE_URLS: 'true',
-      BRIDGE_POLL_CRON: '* * * * * *',
-      PORT: '0',
-      LOG_LEVEL: 'info',
-      ...extra,
-    };
+    const env = { ...simulatorBridgeEnv(baseUrl, dataDir), BRIDGE_RESOURCES: 'contacts', BRIDGE_POLL_CRON: '* * * * * *', LOG_LEVEL: 'info', ...extra };
     return { sim, receiver, dataDir, env };
   }
   afterEach(async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClinikoSimulator } from '../src/simulator/index.js';
 import { Store } from '../src/store/store.js';
-import { ADMIN_TOKEN, USER_AGENT } from './helpers/harness.js';
+import { ADMIN_TOKEN, simulatorBridgeEnv } from './helpers/harness.js';
 import { startProcess } from './helpers/process.js';
 
 describe('clean shutdown', () => {
@@ -14,18 +14,7 @@ describe('clean shutdown', () => {
     const { baseUrl } = await sim.listen();
     const dataDir = await mkdtemp(join(tmpdir(), 'bridge-sigterm-'));
     try {
-      const proc = await startProcess({
-        CLINIKO_API_KEY: 'sim-key-au1',
-        CLINIKO_USER_AGENT: USER_AGENT,
-        CLINIKO_BASE_URL: baseUrl,
-        BRIDGE_RESOURCES: 'contacts',
-        BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
-        BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '1000000',
-        BRIDGE_DATA_DIR: dataDir,
-        BRIDGE_ALLOW_PRIVATE_URLS: 'true',
-        PORT: '0',
-        LOG_LEVEL: 'info',
-      });
+      const proc = await startProcess({ ...simulatorBridgeEnv(baseUrl, dataDir), BRIDGE_RESOURCES: 'contacts', LOG_LEVEL: 'info' });
       const exited = new Promise<number | null>((resolve) => proc.child.once('exit', (code) => resolve(code)));
       // A stream of admin writes; SIGTERM lands in the middle of it.
       const accepted: string[] = [];

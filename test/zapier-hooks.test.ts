@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EVENT_CATALOGUE } from '../src/catalog/index.js';
-import { HOOK_DESCRIPTION } from '../src/http/routes/hooks.js';
+import { HOOK_DESCRIPTION } from '../src/delivery/hooks.js';
 import { ADMIN_TOKEN, Harness, waitFor } from './helpers/harness.js';
 
 /** `/v1/hooks` at the API level: the REST-hook contract Zapier relies on. */

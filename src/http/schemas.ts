@@ -40,11 +40,11 @@ function orNull<T extends z.ZodType>(schema: T) {
   return z.union([schema, z.null()]);
 }
 
+/** The syntax of an event type or pattern (`*`, `contact.updated`, `attendee.*`), known or not: for filters. */
+export const EventTypePattern = z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"');
+
 /** `*`, a catalogued type (`contact.updated`) or a resource prefix (`attendee.*`); unknown ones are refused. */
-export const EventPattern = z
-  .string()
-  .regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"')
-  .superRefine((v, ctx) => {
+export const EventPattern = EventTypePattern.superRefine((v, ctx) => {
     if (!knownEventPattern(v)) ctx.addIssue({ code: 'custom', message: unknownEventPatternMessage(v) });
   })
   .openapi({ description: '`*`, an event type from `GET /v1/event-types`, or `resource.*`.', example: 'individual_appointment.*' });

@@ -23,6 +23,24 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 10_000
   }
 }
 
+/**
+ * The environment every test bridge shares: polling the Cliniko simulator at `simUrl`, its store in
+ * `dataDir`, the test admin token, loopback receivers allowed, any port. Tests add what they vary.
+ */
+export function simulatorBridgeEnv(simUrl: string, dataDir: string): Record<string, string> {
+  return {
+    CLINIKO_API_KEY: 'sim-key-au1',
+    CLINIKO_USER_AGENT: USER_AGENT,
+    CLINIKO_BASE_URL: simUrl,
+    BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
+    // Tests poll the admin API every 20 ms; the limit itself is tested with its own value.
+    BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '1000000',
+    BRIDGE_DATA_DIR: dataDir,
+    BRIDGE_ALLOW_PRIVATE_URLS: 'true',
+    PORT: '0',
+  };
+}
+
 /** A simulator, a verifying receiver and a bridge wired together on loopback, with a temp data dir. */
 export class Harness extends BridgeTestClient {
   readonly adminToken = ADMIN_TOKEN;
@@ -45,20 +63,7 @@ export class Harness extends BridgeTestClient {
     h.simUrl = (await h.sim.listen()).baseUrl;
     h.receiver = await new Receiver().start();
     h.dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'));
-    h.env = {
-      CLINIKO_API_KEY: 'sim-key-au1',
-      CLINIKO_USER_AGENT: USER_AGENT,
-      CLINIKO_BASE_URL: h.simUrl,
-      BRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
-      BRIDGE_DATA_DIR: h.dataDir,
-      BRIDGE_ALLOW_PRIVATE_URLS: 'true',
-      BRIDGE_RETRY_SCHEDULE: '100ms,200ms',
-      PORT: '0',
-      LOG_LEVEL: 'silent',
-      // Tests poll the admin API every 20 ms; the limit itself is tested with its own value.
-      BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: '1000000',
-      ...opts.env,
-    };
+    h.env = { ...simulatorBridgeEnv(h.simUrl, h.dataDir), BRIDGE_RETRY_SCHEDULE: '100ms,200ms', LOG_LEVEL: 'silent', ...opts.env };
     await h.startBridge();
     return h;
   }

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { matchesEventType, EVENT_TYPE_PATTERN } from '../../delivery/match.js';
+import { matchesEventType } from '../../delivery/match.js';
 import type { StoredEvent } from '../../store/schema.js';
 import { audit } from '../audit.js';
 import { canSee, eventReader } from '../auth.js';
@@ -9,12 +9,11 @@ import { ApiError } from '../errors.js';
 import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
 import { decodeCursor, pageNewestFirst } from '../pagination.js';
 import { deliverySummary } from './subscriptions.js';
-import { AttemptWithDelivery, EventPayload, EventWithDeliveries, isoTime, page, pageQuery } from '../schemas.js';
+import { AttemptWithDelivery, EventPayload, EventTypePattern, EventWithDeliveries, isoTime, page, pageQuery } from '../schemas.js';
 
-const typePattern = z.string().regex(EVENT_TYPE_PATTERN, 'must be "*", "resource.kind" or "resource.*"');
 const listQuery = z.object({
   // Optional filters carry no example: Swagger UI's Try it out would pre-fill them.
-  type: typePattern.optional().openapi({ description: 'An event type or `resource.*`, e.g. `individual_appointment.*`.' }),
+  type: EventTypePattern.optional().openapi({ description: 'An event type or `resource.*`, e.g. `individual_appointment.*`.' }),
   resource: z
     .string()
     .regex(/^[a-z][a-z0-9_]*$/, 'must be a resource name such as individual_appointment')
@@ -33,7 +32,7 @@ const replayMany = z
     since: isoTime,
     until: isoTime.optional(),
     subscription_id: z.string().optional(),
-    event_types: z.array(typePattern).min(1).optional(),
+    event_types: z.array(EventTypePattern).min(1).optional(),
   })
   .openapi('ReplayRange', { example: { since: '2026-11-23T00:00:00Z', subscription_id: 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' } });
 const eventId = { params: idParam('evt_01JD5Q4B2C3D4E5F6G7H8J9K0M', 'Event id') };

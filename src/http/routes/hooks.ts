@@ -10,8 +10,6 @@ import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
 import { EventPattern, EventPayload as EventPayloadSchema } from '../schemas.js';
 import { createSubscription, deleteSubscription, findSubscription } from './subscriptions.js';
 
-export { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
-
 /** How many recent payloads `GET /v1/hooks/sample` returns (Zapier's editor shows 3). */
 const SAMPLE_SIZE = 3;
 
