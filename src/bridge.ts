@@ -89,6 +89,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
           // Every poller log line names its source already.
           logger,
           backfill: config.bridge.backfill,
+          maxCatchUpMs: config.bridge.maxCatchUpMs,
           snapshotHashKey: config.bridge.snapshotHashKey,
           onEvents: dispatch,
         }),

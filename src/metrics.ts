@@ -51,5 +51,41 @@ export const metrics = {
     registers: [registry],
   }),
   storeWriteFailures: new Counter({ name: 'bridge_store_write_failures_total', help: 'Store writes (journal lines, checkpoints) that failed, e.g. with the disk full.', registers: [registry] }),
+  liveSince: new Gauge({
+    name: 'bridge_live_since_seconds',
+    help: 'UNIX time a resource started live from (changes since are delivered at once), by source and resource.',
+    labelNames: ['source', 'resource'] as const,
+    registers: [registry],
+  }),
+  firstPassRunning: new Gauge({
+    name: 'bridge_first_pass_running',
+    help: '1 while the background first pass of a resource started live is reading existing records, else 0.',
+    labelNames: ['source', 'resource'] as const,
+    registers: [registry],
+  }),
+  firstPassRecordsRead: new Gauge({
+    name: 'bridge_first_pass_records_read',
+    help: 'Existing records the background first pass has read so far.',
+    labelNames: ['source', 'resource'] as const,
+    registers: [registry],
+  }),
+  firstPassRecordsTotal: new Gauge({
+    name: 'bridge_first_pass_records_estimated_total',
+    help: 'Records the first pass expects in all (read so far plus the lists\' total_entries left).',
+    labelNames: ['source', 'resource'] as const,
+    registers: [registry],
+  }),
+  firstPassRequestsLeft: new Gauge({
+    name: 'bridge_first_pass_requests_left',
+    help: 'Requests the background first pass still needs.',
+    labelNames: ['source', 'resource'] as const,
+    registers: [registry],
+  }),
+  firstPassCompletion: new Gauge({
+    name: 'bridge_first_pass_estimated_completion_seconds',
+    help: 'UNIX time the first pass should end at the pace of its last minute (its end once done; 0 while unknown).',
+    labelNames: ['source', 'resource'] as const,
+    registers: [registry],
+  }),
   storeBytes: new Gauge({ name: 'bridge_store_bytes', help: 'Bytes of the store files in BRIDGE_DATA_DIR.', registers: [registry] }),
 };

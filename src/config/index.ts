@@ -67,6 +67,8 @@ export interface Config {
     allowedCidrs: string[];
     httpsOnly: boolean;
     backfill: boolean;
+    /** A resource whose last successful poll is older than this starts live and re-baselines in the background. */
+    maxCatchUpMs: number;
   };
   /** `rateLimitPerMin`: admin API requests per minute per token or API key. */
   http: { host: string; port: number; rateLimitPerMin: number };
@@ -242,6 +244,7 @@ const SETTINGS = {
   },
   BRIDGE_HASH_KEY: { path: 'bridge.hashKey', schema: key32('generate one with `openssl rand -base64 32`, or set BRIDGE_ENCRYPTION_KEY') },
   BRIDGE_BACKFILL: { path: 'bridge.backfill', schema: bool },
+  BRIDGE_MAX_CATCH_UP: { path: 'bridge.maxCatchUp', schema: duration('a last poll older than this re-baselines in the background instead of catching up') },
   BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: { path: 'http.rateLimitPerMin', schema: wholeNumber(1, 1_000_000) },
   HOST: { path: 'http.host', schema: z.string().min(1, 'must be a host name or address') },
   PORT: { path: 'http.port', schema: wholeNumber(0, 65_535) },
@@ -369,6 +372,7 @@ export function loadConfig(env: Env): Config {
       snapshotHashKey:
         v.BRIDGE_SNAPSHOT_MODE === 'hashed' ? (v.BRIDGE_HASH_KEY ?? (v.BRIDGE_ENCRYPTION_KEY ? hashKeyFrom(v.BRIDGE_ENCRYPTION_KEY) : null)) : null,
       backfill: v.BRIDGE_BACKFILL,
+      maxCatchUpMs: v.BRIDGE_MAX_CATCH_UP,
     },
     http: { host: v.HOST, port: v.PORT, rateLimitPerMin: v.BRIDGE_ADMIN_RATE_LIMIT_PER_MIN },
     log: { level: v.LOG_LEVEL },

@@ -74,7 +74,17 @@ export const EventPayload = z
         resource: z.string().openapi({ description: 'The source resource, e.g. `individual_appointment`.' }),
         id: z.string().openapi({ description: 'The record id at the source.' }),
         object: z.record(z.string(), z.unknown()).openapi({ description: 'The record (thin payloads: ids and links only).' }),
-        previous_attributes: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Old values of changed fields (`.updated` events).' }),
+        previous_attributes: z
+          .union([z.record(z.string(), z.unknown()), z.null()])
+          .optional()
+          .openapi({
+            description:
+              'Old values of changed fields (`.updated` and lifecycle events); absent on `.created`. `null` (with `snapshot: "none"`) when the bridge had no previous version of the record: a change during a resource\'s background first pass to a record it had not read yet.',
+          }),
+        snapshot: z
+          .literal('none')
+          .optional()
+          .openapi({ description: 'Present (`none`) only when the bridge had no previous version of the record; `previous_attributes` is then `null`.' }),
         changed_fields: z.array(z.string()).optional().openapi({ description: 'Names of changed fields (thin payloads, hashed snapshots).' }),
       })
       .catchall(z.unknown())
@@ -282,6 +292,31 @@ export const ReadProgress = z
   })
   .openapi('ReadProgress', { example: progressExample });
 
+const firstPassExample = {
+  status: 'running' as const,
+  reason: 'first_start' as const,
+  started_at: AT,
+  finished_at: null,
+  records_read: 41_200,
+  total_entries: 300_000,
+  requests_left: 2_588,
+  estimated_completion_at: '2026-11-23T07:52:30.000Z',
+};
+
+/** The background first pass of a resource started live (README "How changes are found"). */
+export const FirstPass = z
+  .object({
+    status: z.enum(['running', 'done']),
+    reason: z.enum(['first_start', 'catch_up']).openapi({ description: '`first_start`, or `catch_up`: the last poll was older than `BRIDGE_MAX_CATCH_UP` (a restored backup).' }),
+    started_at: z.string(),
+    finished_at: z.string().nullable(),
+    records_read: z.number().int(),
+    total_entries: z.number().int().nullable().openapi({ description: 'Estimated records in all, from the lists\' `total_entries`; null before the first page.' }),
+    requests_left: z.number().int().nullable().openapi({ description: 'Requests the pass still needs; null while the total is unknown.' }),
+    estimated_completion_at: z.string().nullable().openapi({ description: 'At the pace of its last minute in the budget; null when unknown or done.' }),
+  })
+  .openapi('FirstPass', { example: firstPassExample });
+
 const SourceResource = z
   .object({
     source: z.string(),
@@ -298,6 +333,8 @@ const SourceResource = z
     last_error: z.object({ message: z.string(), at: z.string() }).nullable(),
     backoff_until: z.string().nullable(),
     progress: orNull(ReadProgress),
+    live_since: z.string().nullable().openapi({ description: 'Changes at or after this time are delivered at once; null for a resource that did not start live.' }),
+    first_pass: orNull(FirstPass).openapi({ description: 'The background read of existing records of a resource started live; null otherwise.' }),
   })
   .openapi('SourceResource');
 
@@ -323,6 +360,8 @@ export const Sources = z.object({ data: z.array(SourceResource), budgets: z.arra
         last_error: null,
         backoff_until: null,
         progress: null,
+        live_since: '2026-11-23T06:48:01Z',
+        first_pass: firstPassExample,
       },
     ],
     budgets: [{ source: 'cliniko', limit_per_min: 200, budget_per_min: 180, used_last_minute: 12 }],

@@ -2,11 +2,12 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { UpstreamError } from '../sources/errors.js';
 import { systemClock, type Clock, type RequestBudget } from '../sources/rate-limiter.js';
-import type { Batch, ChangeFeed, ReadContext, SourceRecord } from '../sources/types.js';
+import type { Batch, ChangeFeed, ExistingPage, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
 import type { ResourceState, Snapshot } from '../store/schema.js';
 import { metrics } from '../metrics.js';
 import { runBackfill } from './backfill.js';
+import { feedCursorOf, firstPassAttempt, FirstPassQueue, firstPassRetryMs, firstPassView, liveOf, newLiveState, withLive, type AttemptOutcome, type FirstPassJob, type LiveState } from './first-pass.js';
 import { snapshotHasher, type SnapshotHasher } from './hashing.js';
 import { applyBatch } from './record.js';
 import { BudgetScheduler, SCHEDULE_POLICY, type Decision, type Tier } from './scheduler.js';
@@ -29,6 +30,12 @@ export interface PollerOptions {
   clock?: Clock;
   /** Polls in flight at once per request budget (default 3). */
   maxConcurrentPolls?: number;
+  /**
+   * `BRIDGE_MAX_CATCH_UP`: a resource whose last successful poll is older than this (a data
+   * directory restored from an old backup) starts live and re-baselines in the background instead
+   * of paging through every change since. Default 7 days.
+   */
+  maxCatchUpMs?: number;
 }
 
 /**
@@ -49,6 +56,10 @@ const BACKOFF_MAX_MS = 5 * 60_000;
 const FORBIDDEN_RECHECK_MS = 60 * 60_000;
 const PROGRESS_LOG_EVERY_PAGES = 10;
 const DEFAULT_MAX_CONCURRENT_POLLS = 3;
+const DEFAULT_MAX_CATCH_UP_MS = 7 * 24 * 60 * 60_000;
+/** First passes of hot resources run before warm and cold ones'. */
+const TIER_RANK: Readonly<Record<Tier, number>> = { hot: 0, warm: 1, cold: 2 };
+const PASS_PACE_WINDOW_MS = 60_000;
 
 interface Runtime {
   status: ResourceView['status'];
@@ -60,6 +71,14 @@ interface Runtime {
   /** Sequence number of the latest poll started, and of the latest that succeeded. */
   startedSeq: number;
   succeededSeq: number;
+  /** Whether this process decided yet if the resource starts live (first start, or a cursor too old). */
+  liveChecked: boolean;
+  /** A background first pass is queued or running. */
+  passActive: boolean;
+  /** When the first pass's recent pages were recorded (epoch ms, last minute), for its pace. */
+  passPageTimes: number[];
+  /** Resolves when the first pass's current attempt ends (done, or failed and waiting to resume). */
+  passAttempt: Promise<void> | null;
 }
 
 interface BudgetGroup {
@@ -71,6 +90,8 @@ interface BudgetGroup {
   woken: boolean;
   wake: () => void;
   loop: Promise<void> | null;
+  /** Background first passes of this budget, one at a time. */
+  passes: FirstPassQueue;
 }
 
 /**
@@ -101,6 +122,10 @@ export class Poller {
   private readonly groups: BudgetGroup[] = [];
   private readonly cronFeeds: ChangeFeed[] = [];
   private readonly backfills = new Set<Promise<void>>();
+  /** Each live resource's state (also in its stored cursor), the latest written. */
+  private readonly lives = new Map<string, LiveState>();
+  /** Per resource: a poll's batch and a first-pass page never read and write snapshots at once. */
+  private readonly locks = new Map<string, Promise<void>>();
   /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
   private pollSeq = 0;
 
@@ -123,6 +148,7 @@ export class Poller {
           group.woken = true;
         },
         loop: null,
+        passes: new FirstPassQueue(),
       };
       this.groups.push(group);
     }
@@ -137,7 +163,11 @@ export class Poller {
     const stored = await this.options.store.listResources();
     for (const feed of this.options.feeds) {
       const state = stored[keyOf(feed)];
-      if (state && !this.states.has(keyOf(feed))) this.states.set(keyOf(feed), state);
+      if (state && !this.states.has(keyOf(feed))) {
+        this.states.set(keyOf(feed), state);
+        const live = liveOf(state.cursor);
+        if (live) this.lives.set(keyOf(feed), live);
+      }
     }
   }
 
@@ -157,10 +187,13 @@ export class Poller {
   /**
    * Polls every feed once, including those backing off after an error or forbidden (the rate
    * limiter still holds requests after a 429). If a cycle is running, one more runs after it and
-   * this resolves when that one ends, so a change made before the call is always picked up.
+   * this resolves when that one ends, so a change made before the call is always picked up. It
+   * also waits for the current attempt of every background first pass (its end, or its failure),
+   * so after a successful manual poll every existing record has a snapshot.
    */
-  pollNow(): Promise<void> {
-    return this.run(true);
+  async pollNow(): Promise<void> {
+    await this.run(true);
+    await Promise.all([...this.runtime.values()].map((rt) => rt.passAttempt));
   }
 
   /**
@@ -220,6 +253,8 @@ export class Poller {
         next_poll_at: view ? this.iso(view.nextDueAt) : cronNext ? cronNext.toISOString() : null,
         requests_last_minute: group ? group.budget.recentCount(feed.resource) : null,
         progress: rt.progress,
+        live_since: this.lives.get(key)?.since ?? null,
+        first_pass: this.firstPassOf(feed, now),
       };
     });
   }
@@ -364,12 +399,18 @@ export class Poller {
     // The poller's own copy of the resource state; each write stores a new value of it.
     let state: ResourceState = { ...EMPTY_RESOURCE, ...(this.states.get(key) ?? (await store.getResource(key))) };
     const hadError = state.last_error !== null;
+    // Every state this poll keeps carries the latest live state: a first-pass page may have moved it.
     const save = (next: ResourceState) => {
-      state = next;
-      this.states.set(key, next);
+      state = { ...next, cursor: withLive(feedCursorOf(next.cursor), this.lives.get(key) ?? null) };
+      this.states.set(key, state);
     };
     save({ ...state, last_poll_at: startedAt });
     try {
+      if (feed.live && !rt.liveChecked) {
+        rt.liveChecked = true;
+        if (await this.startLiveIfDue(feed, feed.live, state)) save(this.states.get(key)!);
+      }
+      if (feed.live && this.lives.get(key)?.first_pass.status === 'running') this.startFirstPass(feed, feed.live);
       const context: ReadContext = {
         signal: this.abort.signal,
         snapshots: async (ids) => {
@@ -380,27 +421,32 @@ export class Poller {
         knownIds: () => store.liveSnapshotIds(key),
         known: () => liveRecords(store.liveSnapshots(key)),
       };
-      for await (const batch of feed.read(state.cursor, context)) {
+      for await (const batch of feed.read(feedCursorOf(state.cursor), context)) {
         const hasher = this.hasherOf(feed);
         const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
-        // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
-        const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
-        const draft: ResourceState = { ...state };
-        const { events, dirty, changedIds } = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher });
-        this.trackBaseline(feed, rt, batch, events.length);
-        if (dirty) {
-          // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
-          await store.transaction((tx) => {
-            for (const id of new Set(changedIds)) {
-              const snap = snapshots[id];
-              if (snap) tx.putSnapshot(key, id, snap);
-              else tx.deleteSnapshot(key, id);
-            }
-            tx.putResource(key, draft);
-            tx.appendEvents(events);
-          });
-          save(draft);
-        }
+        const events = await this.exclusive(key, async () => {
+          // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
+          const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
+          const live = this.lives.get(key);
+          const draft: ResourceState = { ...state, cursor: feedCursorOf(state.cursor) };
+          const applied = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher, liveSince: live?.since });
+          this.trackBaseline(feed, rt, batch, applied.events.length);
+          if (applied.dirty) {
+            draft.cursor = withLive(draft.cursor, live ?? null);
+            // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
+            await store.transaction((tx) => {
+              for (const id of new Set(applied.changedIds)) {
+                const snap = snapshots[id];
+                if (snap) tx.putSnapshot(key, id, snap);
+                else tx.deleteSnapshot(key, id);
+              }
+              tx.putResource(key, draft);
+              tx.appendEvents(applied.events);
+            });
+            save(draft);
+          }
+          return applied.events;
+        });
         for (const e of events) metrics.events.inc({ type: e.payload.type });
         if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
         emitted += events.length;
@@ -442,10 +488,188 @@ export class Poller {
       .transaction((tx) => {
         for (const key of keys) {
           const state = this.states.get(key);
-          if (state) tx.putResource(key, state);
+          if (state) tx.putResource(key, { ...state, cursor: withLive(feedCursorOf(state.cursor), this.lives.get(key) ?? null) });
         }
       })
       .catch(() => undefined);
+  }
+
+  /**
+   * Starts a resource live when it has never finished a first pass (first start) or its last
+   * successful poll is older than `maxCatchUpMs` (a restored backup): its cursor then reads changes
+   * from now minus the overlap, and the existing records are read in the background. Written
+   * before the first read. Returns whether it did.
+   */
+  private async startLiveIfDue(feed: ChangeFeed, live: LiveStart, state: ResourceState): Promise<boolean> {
+    const key = keyOf(feed);
+    const now = this.now();
+    const maxCatchUpMs = this.options.maxCatchUpMs ?? DEFAULT_MAX_CATCH_UP_MS;
+    const lastSuccess = state.last_success_at ? Date.parse(state.last_success_at) : null;
+    let reason: LiveState['reason'] | null = null;
+    if (state.cursor === null || state.cursor === undefined || (!liveOf(state.cursor) && !live.caughtUp(feedCursorOf(state.cursor)))) reason = 'first_start';
+    else if (lastSuccess !== null && now - lastSuccess > maxCatchUpMs) reason = 'catch_up';
+    if (!reason) return false;
+    const started = live.startLive(now);
+    const next = newLiveState(started.liveSince, reason, this.iso(now));
+    const nextState: ResourceState = { ...state, cursor: withLive(started.cursor, next) };
+    await this.exclusive(key, async () => {
+      await this.options.store.transaction((tx) => tx.putResource(key, nextState));
+      this.lives.set(key, next);
+      this.states.set(key, nextState);
+    });
+    this.runtimeOf(key).passPageTimes = [];
+    metrics.liveSince.set({ source: feed.source, resource: feed.resource }, Date.parse(next.since) / 1000);
+    if (reason === 'catch_up') {
+      this.options.logger.warn(
+        { source: feed.source, resource: feed.resource, last_success_at: state.last_success_at, live_since: next.since },
+        'last poll older than BRIDGE_MAX_CATCH_UP (restored backup?): starting live and re-reading existing records in the background instead of catching up',
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Runs the resource's background first pass: attempts queue one at a time per budget (hot
+   * first); a failed attempt leaves the queue, waits its backoff and queues again from its position.
+   */
+  private startFirstPass(feed: ChangeFeed, live: LiveStart): void {
+    const key = keyOf(feed);
+    const rt = this.runtimeOf(key);
+    if (rt.passActive) return;
+    rt.passActive = true;
+    const job: FirstPassJob = {
+      live,
+      where: { source: feed.source, resource: feed.resource },
+      state: () => this.lives.get(key)!,
+      record: (page) => this.recordExisting(feed, page),
+      finish: () => this.finishFirstPass(feed),
+      spareRoom: () => this.spareRoom(feed),
+      signal: this.abort.signal,
+      logger: this.options.logger,
+    };
+    const group = this.groupOf(feed);
+    const rank = isBudgeted(feed) ? TIER_RANK[feed.tier] : 0;
+    const attempt = () =>
+      group ? new Promise<AttemptOutcome>((resolve) => group.passes.add(rank, () => firstPassAttempt(job).then(resolve))) : firstPassAttempt(job);
+    const pass = (async () => {
+      for (let failures = 1; ; failures++) {
+        const running = attempt();
+        rt.passAttempt = running.then(() => undefined);
+        const outcome = await running;
+        if (outcome !== 'failed') return;
+        await this.clock.sleep(firstPassRetryMs(failures), this.abort.signal).catch(() => undefined);
+        if (this.abort.signal.aborted) return;
+      }
+    })().finally(() => {
+      rt.passActive = false;
+      rt.passAttempt = null;
+    });
+    this.backfills.add(pass);
+    void pass.finally(() => this.backfills.delete(pass));
+  }
+
+  /**
+   * One page of a first pass: records older than the live start and newer than their snapshot are
+   * snapshotted silently (`.created` with `BRIDGE_BACKFILL` for records never seen), with the pass's
+   * new position, in one write. Under the resource's lock, so a live poll's newer version is never
+   * overwritten and a change is reported once, by whichever read sees it first as a change.
+   */
+  private async recordExisting(feed: ChangeFeed, page: ExistingPage): Promise<void> {
+    const { store } = this.options;
+    const key = keyOf(feed);
+    const events = await this.exclusive(key, async () => {
+      const live = this.lives.get(key)!;
+      const since = Date.parse(live.since);
+      const records = page.records.filter((r) => {
+        const v = Date.parse(String(r[feed.versionField] ?? ''));
+        return Number.isFinite(v) && v < since;
+      });
+      const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, records.map((r) => r.id)));
+      const current = this.states.get(key) ?? EMPTY_RESOURCE;
+      const draft: ResourceState = { ...current, cursor: feedCursorOf(current.cursor) };
+      const batch: Batch = { records, deletions: [], cursor: draft.cursor, baseline: true };
+      const applied = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher: this.hasherOf(feed) });
+      const fp = live.first_pass;
+      const nextLive: LiveState = {
+        ...live,
+        first_pass: {
+          ...fp,
+          position: page.position,
+          pages: fp.pages + 1,
+          records_read: fp.records_read + page.records.length,
+          total_entries: page.total !== null ? fp.records_read + page.total : fp.total_entries,
+        },
+      };
+      const next: ResourceState = { ...current, cursor: withLive(draft.cursor, nextLive) };
+      await store.transaction((tx) => {
+        for (const id of new Set(applied.changedIds)) tx.putSnapshot(key, id, snapshots[id]!);
+        tx.putResource(key, next);
+        tx.appendEvents(applied.events);
+      });
+      this.lives.set(key, nextLive);
+      this.states.set(key, next);
+      return applied.events;
+    });
+    const rt = this.runtimeOf(key);
+    const now = this.now();
+    rt.passPageTimes = [...rt.passPageTimes.filter((t) => t > now - PASS_PACE_WINDOW_MS), now];
+    for (const e of events) metrics.events.inc({ type: e.payload.type });
+    if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
+    this.exportFirstPass(feed);
+  }
+
+  /** Marks a first pass done, durably. */
+  private async finishFirstPass(feed: ChangeFeed): Promise<void> {
+    const key = keyOf(feed);
+    await this.exclusive(key, async () => {
+      const live = this.lives.get(key)!;
+      const nextLive: LiveState = {
+        ...live,
+        first_pass: { ...live.first_pass, status: 'done', total_entries: live.first_pass.records_read, finished_at: this.iso(this.now()) },
+      };
+      const current = this.states.get(key) ?? EMPTY_RESOURCE;
+      const next: ResourceState = { ...current, cursor: withLive(feedCursorOf(current.cursor), nextLive) };
+      await this.options.store.transaction((tx) => tx.putResource(key, next));
+      this.lives.set(key, nextLive);
+      this.states.set(key, next);
+    });
+    this.exportFirstPass(feed);
+  }
+
+  /** The first pass as `GET /v1/sources` shows it; null for a resource that did not start live. */
+  private firstPassOf(feed: ChangeFeed, now: number) {
+    const live = this.lives.get(keyOf(feed));
+    if (!live || !feed.live) return null;
+    return firstPassView(live, feed.live.pageSize, this.runtimeOf(keyOf(feed)).passPageTimes, now);
+  }
+
+  /** The first pass's figures in `/metrics`. */
+  private exportFirstPass(feed: ChangeFeed): void {
+    const view = this.firstPassOf(feed, this.now());
+    if (!view) return;
+    const labels = { source: feed.source, resource: feed.resource };
+    metrics.liveSince.set(labels, Date.parse(this.lives.get(keyOf(feed))!.since) / 1000);
+    metrics.firstPassRecordsRead.set(labels, view.records_read);
+    if (view.total_entries !== null) metrics.firstPassRecordsTotal.set(labels, view.total_entries);
+    if (view.requests_left !== null) metrics.firstPassRequestsLeft.set(labels, view.requests_left);
+    metrics.firstPassCompletion.set(labels, view.estimated_completion_at ? Date.parse(view.estimated_completion_at) / 1000 : view.finished_at ? Date.parse(view.finished_at) / 1000 : 0);
+    metrics.firstPassRunning.set(labels, view.status === 'running' ? 1 : 0);
+  }
+
+  /** Runs `fn` alone among the resource's snapshot reads-and-writes (batches and first-pass pages). */
+  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const mine = previous.then(() => gate);
+    this.locks.set(key, mine);
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.locks.get(key) === mine) this.locks.delete(key);
+    }
   }
 
   /** Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly. */
@@ -520,7 +744,7 @@ export class Poller {
   private runtimeOf(key: string): Runtime {
     let rt = this.runtime.get(key);
     if (!rt) {
-      rt = { status: 'pending', failures: 0, holdUntil: 0, progress: null, progressOf: null, startedSeq: 0, succeededSeq: 0 };
+      rt = { status: 'pending', failures: 0, holdUntil: 0, progress: null, progressOf: null, startedSeq: 0, succeededSeq: 0, liveChecked: false, passActive: false, passPageTimes: [], passAttempt: null };
       this.runtime.set(key, rt);
     }
     return rt;

@@ -1,4 +1,4 @@
-import type { Batch, ChangeFeed, SourceRecord } from '../sources/types.js';
+import type { Batch, ChangeFeed, LifecycleColumn, SourceRecord } from '../sources/types.js';
 import type { EventPayload, ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { diffRecord, type RecordChange } from './diff.js';
@@ -38,10 +38,38 @@ export function makeEvent(
   return { payload, dispatched: false };
 }
 
+/** What an event of a record the bridge held no snapshot of carries (README "Payload"). */
+export const NO_SNAPSHOT = { previous_attributes: null, snapshot: 'none' } as const;
+
+/** `value` is a time at or after `start` (both ISO 8601 strings). */
+function atOrAfter(value: unknown, start: string): boolean {
+  if (typeof value !== 'string') return false;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && ms >= Date.parse(start);
+}
+
+/**
+ * The events of a change to a record the bridge has no snapshot of, on a resource live since
+ * `liveSince` (issue "Live from the first minute"): `created` when it was created at or after the
+ * start; otherwise each lifecycle event whose column was set at or after it; otherwise `updated`.
+ * Null when the change itself is from before the start (the background first pass records it).
+ */
+export function unknownRecordKinds(record: Record<string, unknown>, versionField: string, lifecycle: readonly LifecycleColumn[], liveSince: string): string[] | null {
+  if (atOrAfter(record.created_at, liveSince)) return ['created'];
+  if (!atOrAfter(record[versionField], liveSince) && !lifecycle.some((l) => atOrAfter(record[l.column], liveSince))) return null;
+  const kinds = lifecycle.filter((l) => atOrAfter(record[l.column], liveSince)).map((l) => l.set);
+  return kinds.length > 0 ? kinds : ['updated'];
+}
+
 /**
  * Applies one batch to the resource's snapshots and cursor in memory and returns its events; the
  * caller stores them and commits. Records older than the snapshot are ignored; an unchanged re-read
  * emits nothing; the first pass is silent unless `backfill`.
+ *
+ * With `liveSince` (a resource started live while its first pass reads the account in the
+ * background), a record without a snapshot is not necessarily new: its events follow
+ * {@link unknownRecordKinds}; those other than `created` carry {@link NO_SNAPSHOT} and no domain
+ * events (transitions need the previous version). With `backfill` such a record is `created`.
  */
 export function applyBatch(args: {
   feed: ChangeFeed;
@@ -52,8 +80,10 @@ export function applyBatch(args: {
   timestamp: string;
   /** Set in `BRIDGE_SNAPSHOT_MODE=hashed`: snapshots keep HMACs, events name changed fields. */
   hasher?: SnapshotHasher;
+  /** The resource's live start (a `versionField` value), when it started live. */
+  liveSince?: string;
 }): Applied {
-  const { feed, batch, state, snapshots, backfill, timestamp, hasher } = args;
+  const { feed, batch, state, snapshots, backfill, timestamp, hasher, liveSince } = args;
   const silent = batch.baseline && !backfill;
   const events: StoredEvent[] = [];
   const changedIds: string[] = [];
@@ -93,6 +123,15 @@ export function applyBatch(args: {
         continue;
       }
     }
+    if (!snapshot && liveSince !== undefined && !batch.baseline && !backfill) {
+      const kinds = unknownRecordKinds(record, feed.versionField, feed.lifecycle, liveSince);
+      snapshots[record.id] = keep(version, record);
+      changedIds.push(record.id);
+      dirty = true;
+      if (kinds?.[0] === 'created') emitChange(undefined, record, { kinds }, !!hasher);
+      else if (kinds) for (const kind of kinds) events.push(makeEvent(feed, kind, record, timestamp, undefined, NO_SNAPSHOT));
+      continue;
+    }
     const previous = previousForm(snapshot);
     const change = diffRecord(previous, hasher ? hasher(record) : record, feed.lifecycle);
     if (!change) {
@@ -114,6 +153,18 @@ export function applyBatch(args: {
 
   for (const deletion of batch.deletions) {
     const snapshot = snapshots[deletion.id];
+    if (!snapshot && liveSince !== undefined && !deletion.kind && atOrAfter(deletion.deleted_at, liveSince)) {
+      // Deleted since the live start before the first pass reached it: news, without a previous version.
+      // (Created since the start as well: never seen, as between two polls — nothing to report.)
+      const record: SourceRecord = deletion.record ?? { id: deletion.id, deleted_at: deletion.deleted_at };
+      snapshots[deletion.id] = keep(deletion.deleted_at!, record);
+      changedIds.push(deletion.id);
+      dirty = true;
+      if (atOrAfter(record.created_at, liveSince)) continue;
+      const kinds = feed.lifecycle.filter((l) => atOrAfter(record[l.column], liveSince)).map((l) => l.set);
+      for (const kind of kinds.length > 0 ? kinds : ['deleted']) events.push(makeEvent(feed, kind, record, timestamp, undefined, NO_SNAPSHOT));
+      continue;
+    }
     // Never seen (created and deleted between polls, or before the baseline): nothing to report.
     if (!snapshot || snapshot.record.deleted_at) continue;
     dirty = true;

@@ -1,5 +1,8 @@
 import type { ResourceState } from '../store/schema.js';
+import type { FirstPassView } from './first-pass.js';
 import type { Tier } from './scheduler.js';
+
+export type { FirstPassView } from './first-pass.js';
 
 /** How far a full read (the baseline, or a backfill) has come. */
 export interface ReadProgressView {
@@ -30,6 +33,10 @@ export interface ResourceView {
   next_poll_at: string | null;
   requests_last_minute: number | null;
   progress: ReadProgressView | null;
+  /** The live start (a `versionField` value) when the resource started live; null otherwise. */
+  live_since: string | null;
+  /** The background first pass of a resource started live; null otherwise. */
+  first_pass: FirstPassView | null;
 }
 
 /** A key's budget as `GET /v1/sources` shows it. */

@@ -71,6 +71,44 @@ export interface Batch {
   baseline: boolean;
 }
 
+/**
+ * One page of a background first pass: existing records, oldest change first. Reading it emits
+ * nothing by itself; the poller records silent snapshots from it.
+ */
+export interface ExistingPage {
+  records: SourceRecord[];
+  /** Opaque, JSON-serialisable position to resume the pass after this page (survives a restart). */
+  position: unknown;
+  /** On the first page of each list read: the records that list reports left to read (`total_entries`). */
+  total: number | null;
+}
+
+/**
+ * Optional capability of a feed that can start live (issue "Live from the first minute"): on a
+ * resource's first start, `read` reports changes from a moment just before the start on, while the
+ * poller reads the existing records in the background at the lowest priority of the budget.
+ */
+export interface LiveStart {
+  /** Records per request of `readExisting`: requests left = records left / this. */
+  readonly pageSize: number;
+  /**
+   * Whether `cursor` has finished a first pass of its own (a cursor written before live starts
+   * existed, mid-way through a blocking first pass, has not: the resource then starts live).
+   */
+  caughtUp(cursor: unknown): boolean;
+  /**
+   * A cursor from which `read` reports every change made at or after `nowMs` minus the feed's
+   * overlap, and that start (`live_since`) as a value of `versionField` (comparable with records').
+   */
+  startLive(nowMs: number): { cursor: unknown; liveSince: string };
+  /**
+   * Every record whose `versionField` is before `before` (those at or after it are `read`'s), in
+   * pages, resuming after `position` (null: from the beginning).
+   * @throws UpstreamError as `read` does; pages already yielded stay valid.
+   */
+  readExisting(position: unknown, before: string, context: { signal?: AbortSignal; priority: number }): AsyncIterable<ExistingPage>;
+}
+
 /** One resource of one source that can be read incrementally. */
 export interface ChangeFeed {
   /** `cliniko`, later `esteem`: goes into every event as `data.source`. */
@@ -87,6 +125,8 @@ export interface ChangeFeed {
    * what `deriveEvents` and the feed's own reads of snapshots need, and nothing identifying.
    */
   readonly clearFields?: readonly string[];
+  /** Present when the feed can start live and read its existing records in the background. */
+  readonly live?: LiveStart;
   /**
    * Reads everything changed since `cursor` (`null`: never polled) in order.
    * @throws UpstreamError on rate limits, 5xx, timeouts, network or malformed responses; batches

@@ -20,7 +20,7 @@ const routes = {
     path: '/sources',
     tags,
     summary: 'Poller state per resource',
-    description: 'Status, tier, interval, cursor, last error and backfill progress of every polled resource, and each API key budget.',
+    description: 'Status, tier, interval, cursor, last error, live start, first-pass and backfill progress of every polled resource, and each API key budget.',
     responses: { 200: json(Sources, 'Every polled resource.') },
   }),
   backfill: createRoute({
@@ -67,6 +67,8 @@ export function systemRoutes(deps: AdminDeps) {
             last_error: r.state?.last_error ?? null,
             backoff_until: r.backoff_until,
             progress: r.progress,
+            live_since: r.live_since,
+            first_pass: r.first_pass,
           })),
           budgets: deps.poller.budgets(),
         },

@@ -1,7 +1,7 @@
 import { DOMAIN_FIELDS } from './domain-events.js';
 import { UpstreamError } from '../errors.js';
 import type { RequestBudget } from '../rate-limiter.js';
-import type { Batch, ChangeFeed, Deletion, DerivedEvent, ReadContext, SourceRecord } from '../types.js';
+import type { Batch, ChangeFeed, Deletion, DerivedEvent, ExistingPage, LiveStart, ReadContext, SourceRecord } from '../types.js';
 import type { ClinikoClient } from './client.js';
 import { deriveDomainEvents, domainEventsOf, type DomainEvent } from './domain-events.js';
 import type { ClinikoResource, ClinikoTier } from './resources.js';
@@ -51,6 +51,15 @@ export interface ClinikoReadContext extends ReadContext {
   priority?: number;
 }
 
+/** Where a background first pass stands: the list it reads (index) and the `updated_at` reached on it. */
+export interface ExistingPosition {
+  list: number;
+  from: string | null;
+}
+
+/** What a request needs from the read it serves. */
+type RequestContext = Pick<ClinikoReadContext, 'signal' | 'priority'>;
+
 /** Limiter priority of each tier's requests. */
 export const TIER_PRIORITY: Readonly<Record<ClinikoTier, number>> = { hot: 0, warm: 1, cold: 2 };
 
@@ -97,6 +106,8 @@ export class ClinikoFeed implements ChangeFeed {
   readonly budget: RequestBudget;
   /** Requests a poll that finds nothing new costs: one per list, plus one for deletions. */
   readonly expectedRequests: number;
+  /** Absent for settings read whole on every poll (`deletions: 'absent'`): their first pass is one poll. */
+  readonly live?: LiveStart;
   private readonly domainEvents: readonly DomainEvent[];
   /** Cleared when Cliniko answers that a hidden column is not searchable on this resource. */
   private hiddenFiltersWork = true;
@@ -116,6 +127,46 @@ export class ClinikoFeed implements ChangeFeed {
     const lists = 1 + (spec.extraLists?.length ?? 0);
     this.expectedRequests = lists + (spec.deletions === 'list' || spec.deletions === 'filter' ? 1 : 0);
     this.domainEvents = domainEventsOf(spec.path);
+    if (spec.deletions !== 'absent') {
+      this.live = {
+        pageSize: options.perPage,
+        caughtUp: (cursor) => parseCursor(cursor).baseline_done,
+        startLive: (nowMs) => this.startLive(nowMs),
+        readExisting: (position, before, context) => this.readExisting(position, before, context),
+      };
+    }
+  }
+
+  /**
+   * A live start: the cursor stands at `nowMs` (as if everything before had been read), so the next
+   * read asks for `updated_at` and `deleted_at` at or after `nowMs` minus the overlap — the live
+   * start. The local clock is the only time there is before the first answer; the overlap absorbs
+   * its skew against Cliniko's.
+   */
+  private startLive(nowMs: number): { cursor: ClinikoCursor; liveSince: string } {
+    const at = toClinikoTime(nowMs);
+    return { cursor: { updated_at: at, deleted_at: at, baseline_done: true, baseline_started_at: null }, liveSince: this.minusOverlap(at) };
+  }
+
+  /**
+   * The background first pass: every list by keyset on `updated_at`, hidden rows included, bounded
+   * above by `before` (records changed since belong to the live reads), at `priority`.
+   */
+  private async *readExisting(rawPosition: unknown, before: string, context: RequestContext): AsyncIterable<ExistingPage> {
+    const start = parsePosition(rawPosition);
+    const lists = this.lists();
+    for (let list = start.list; list < lists.length; list++) {
+      const from = list === start.list ? start.from : null;
+      let first = true;
+      let reached = from;
+      const filters = [...this.hiddenFilters(), `updated_at:<${before}`];
+      for await (const page of this.scan({ path: lists[list]!, field: 'updated_at', from, filters }, context)) {
+        if (page.max && (!reached || page.max > reached)) reached = page.max;
+        const position: ExistingPosition = { list, from: reached };
+        yield { records: page.records, position, total: first ? page.total : null };
+        first = false;
+      }
+    }
   }
 
   async *read(rawCursor: unknown, context: ClinikoReadContext): AsyncIterable<ClinikoBatch> {
@@ -239,7 +290,7 @@ export class ClinikoFeed implements ChangeFeed {
    * Keyset scan of `path` ordered by `field,id`, starting at `field >= from` (everything when null).
    * Yields each page with the largest `field` value on it.
    */
-  private async *scan({ path, field, from, filters }: Scan, context: ClinikoReadContext): AsyncIterable<ScanPage> {
+  private async *scan({ path, field, from, filters }: Scan, context: RequestContext): AsyncIterable<ScanPage> {
     const perPage = this.options.perPage;
     let lower = from;
     let strict = false;
@@ -270,7 +321,7 @@ export class ClinikoFeed implements ChangeFeed {
     }
   }
 
-  private async fetchPage(path: string, query: { q: string[]; sort: string; per_page: number }, context: ClinikoReadContext): Promise<Page> {
+  private async fetchPage(path: string, query: { q: string[]; sort: string; per_page: number }, context: RequestContext): Promise<Page> {
     const hidden = new Set(this.spec.hiddenColumns.map((c) => `${c}:*`));
     const q = this.hiddenFiltersWork ? query.q : query.q.filter((f) => !hidden.has(f));
     const url = this.client.url(path, { 'q[]': q, sort: query.sort, per_page: query.per_page });
@@ -299,6 +350,11 @@ export class ClinikoFeed implements ChangeFeed {
 /** Cliniko timestamp format: whole seconds, `Z` (notes/cliniko-api.md, Requests). */
 export function toClinikoTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+function parsePosition(raw: unknown): ExistingPosition {
+  const p = (raw && typeof raw === 'object' ? raw : {}) as Partial<ExistingPosition>;
+  return { list: typeof p.list === 'number' && p.list >= 0 ? p.list : 0, from: typeof p.from === 'string' ? p.from : null };
 }
 
 function parseCursor(raw: unknown): ClinikoCursor {
