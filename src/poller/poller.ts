@@ -407,8 +407,8 @@ export class Poller {
     save({ ...state, last_poll_at: startedAt });
     try {
       if (feed.live && !rt.liveChecked) {
-        rt.liveChecked = true;
         if (await this.startLiveIfDue(feed, feed.live, state)) save(this.states.get(key)!);
+        rt.liveChecked = true;
       }
       if (feed.live && this.lives.get(key)?.first_pass.status === 'running') this.startFirstPass(feed, feed.live);
       const context: ReadContext = {
@@ -509,7 +509,7 @@ export class Poller {
     if (state.cursor === null || state.cursor === undefined || (!liveOf(state.cursor) && !live.caughtUp(feedCursorOf(state.cursor)))) reason = 'first_start';
     else if (lastSuccess !== null && now - lastSuccess > maxCatchUpMs) reason = 'catch_up';
     if (!reason) return false;
-    const started = live.startLive(now);
+    const started = await live.startLive(now, { signal: this.abort.signal });
     const next = newLiveState(started.liveSince, reason, this.iso(now));
     const nextState: ResourceState = { ...state, cursor: withLive(started.cursor, next) };
     await this.exclusive(key, async () => {

@@ -97,10 +97,12 @@ export interface LiveStart {
    */
   caughtUp(cursor: unknown): boolean;
   /**
-   * A cursor from which `read` reports every change made at or after `nowMs` minus the feed's
-   * overlap, and that start (`live_since`) as a value of `versionField` (comparable with records').
+   * The live start (`live_since`, a `versionField` value: `nowMs` minus the feed's overlap, or just
+   * after the newest change upstream when that is earlier) and a cursor from which `read` reports
+   * every change at or after it. May ask the upstream API for its newest change (one request).
+   * @throws UpstreamError as `read` does
    */
-  startLive(nowMs: number): { cursor: unknown; liveSince: string };
+  startLive(nowMs: number, context: { signal?: AbortSignal }): Promise<{ cursor: unknown; liveSince: string }>;
   /**
    * Every record whose `versionField` is before `before` (those at or after it are `read`'s), in
    * pages, resuming after `position` (null: from the beginning).

@@ -131,21 +131,27 @@ export class ClinikoFeed implements ChangeFeed {
       this.live = {
         pageSize: options.perPage,
         caughtUp: (cursor) => parseCursor(cursor).baseline_done,
-        startLive: (nowMs) => this.startLive(nowMs),
+        startLive: (nowMs, context) => this.startLive(nowMs, context),
         readExisting: (position, before, context) => this.readExisting(position, before, context),
       };
     }
   }
 
   /**
-   * A live start: the cursor stands at `nowMs` (as if everything before had been read), so the next
-   * read asks for `updated_at` and `deleted_at` at or after `nowMs` minus the overlap — the live
-   * start. The local clock is the only time there is before the first answer; the overlap absorbs
-   * its skew against Cliniko's.
+   * A live start: `nowMs` minus the overlap, or one second after the newest `updated_at` Cliniko
+   * holds when that is earlier (a quiet resource, or a Cliniko clock behind ours: no existing record
+   * is then mistaken for a change made since the start). The cursor stands at the start, so the
+   * next read asks for `updated_at` and `deleted_at` from the start minus the overlap.
    */
-  private startLive(nowMs: number): { cursor: ClinikoCursor; liveSince: string } {
-    const at = toClinikoTime(nowMs);
-    return { cursor: { updated_at: at, deleted_at: at, baseline_done: true, baseline_started_at: null }, liveSince: this.minusOverlap(at) };
+  private async startLive(nowMs: number, context: RequestContext): Promise<{ cursor: ClinikoCursor; liveSince: string }> {
+    let startMs = Date.parse(toClinikoTime(nowMs - this.options.overlapMs));
+    for (const path of this.lists()) {
+      const page = await this.fetchPage(path, { q: this.hiddenFilters(), sort: 'updated_at:desc', per_page: 1 }, context);
+      const newest = maxOf(page.records, 'updated_at');
+      if (newest) startMs = Math.min(startMs, Date.parse(newest) + 1000);
+    }
+    const since = toClinikoTime(startMs);
+    return { cursor: { updated_at: since, deleted_at: since, baseline_done: true, baseline_started_at: null }, liveSince: since };
   }
 
   /**
