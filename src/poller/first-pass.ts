@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ExistingPage, LiveStart } from '../sources/types.js';
 import { BACKFILL_PRIORITY } from './backfill.js';
+import type { ReadProgressView } from './views.js';
 
 /**
  * A resource started live (issue "Live from the first minute"), kept by the poller under the
@@ -22,6 +23,8 @@ export interface FirstPassState {
   position: unknown;
   pages: number;
   records_read: number;
+  /** Events it emitted (`.created`, with `BRIDGE_BACKFILL` only). */
+  events: number;
   /** Estimated records in all: read so far plus what the lists reported left (`total_entries`). */
   total_entries: number | null;
   started_at: string;
@@ -77,7 +80,24 @@ export function newLiveState(since: string, reason: LiveState['reason'], nowIso:
   return {
     since,
     reason,
-    first_pass: { status: 'running', position: null, pages: 0, records_read: 0, total_entries: null, started_at: nowIso, finished_at: null },
+    first_pass: { status: 'running', position: null, pages: 0, records_read: 0, events: 0, total_entries: null, started_at: nowIso, finished_at: null },
+  };
+}
+
+/**
+ * The pass in the older `progress` shape of `GET /v1/sources` (a first pass or backfill), which
+ * clients written before live starts read: `phase` is `backfill` when it emits `.created`.
+ */
+export function firstPassProgress(live: LiveState, backfill: boolean): ReadProgressView {
+  const p = live.first_pass;
+  return {
+    phase: backfill ? 'backfill' : 'baseline',
+    status: p.status,
+    pages_done: p.pages,
+    records_done: p.records_read,
+    total_entries: p.total_entries,
+    events: p.events ?? 0,
+    started_at: p.started_at,
   };
 }
 

@@ -7,7 +7,7 @@ import type { Store } from '../store/store.js';
 import type { ResourceState, Snapshot } from '../store/schema.js';
 import { metrics } from '../metrics.js';
 import { runBackfill } from './backfill.js';
-import { feedCursorOf, firstPassAttempt, FirstPassQueue, firstPassRetryMs, firstPassView, liveOf, newLiveState, withLive, type AttemptOutcome, type FirstPassJob, type LiveState } from './first-pass.js';
+import { feedCursorOf, firstPassAttempt, firstPassProgress, FirstPassQueue, firstPassRetryMs, firstPassView, liveOf, newLiveState, withLive, type AttemptOutcome, type FirstPassJob, type LiveState } from './first-pass.js';
 import { snapshotHasher, type SnapshotHasher } from './hashing.js';
 import { applyBatch } from './record.js';
 import { BudgetScheduler, SCHEDULE_POLICY, type Decision, type Tier } from './scheduler.js';
@@ -238,6 +238,7 @@ export class Poller {
     return this.options.feeds.map((feed) => {
       const key = keyOf(feed);
       const rt = this.runtimeOf(key);
+      const live = feed.live ? this.lives.get(key) : undefined;
       const group = this.groupOf(feed);
       const view = group?.scheduler.view(key);
       const cronNext = group ? null : (this.cron?.nextRun() ?? null);
@@ -252,7 +253,7 @@ export class Poller {
         target_interval_ms: view?.targetIntervalMs ?? null,
         next_poll_at: view ? this.iso(view.nextDueAt) : cronNext ? cronNext.toISOString() : null,
         requests_last_minute: group ? group.budget.recentCount(feed.resource) : null,
-        progress: rt.progress,
+        progress: rt.progress ?? (live ? firstPassProgress(live, this.options.backfill) : null),
         live_since: this.lives.get(key)?.since ?? null,
         first_pass: this.firstPassOf(feed, now),
       };
@@ -597,6 +598,7 @@ export class Poller {
           position: page.position,
           pages: fp.pages + 1,
           records_read: fp.records_read + page.records.length,
+          events: (fp.events ?? 0) + applied.events.length,
           total_entries: page.total !== null ? fp.records_read + page.total : fp.total_entries,
         },
       };
@@ -606,8 +608,7 @@ export class Poller {
         tx.putResource(key, next);
         tx.appendEvents(applied.events);
       });
-      this.lives.set(key, nextLive);
-      this.states.set(key, next);
+      this.keepLive(key, nextLive);
       return applied.events;
     });
     const rt = this.runtimeOf(key);
@@ -616,6 +617,16 @@ export class Poller {
     for (const e of events) metrics.events.inc({ type: e.payload.type });
     if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
     this.exportFirstPass(feed);
+  }
+
+  /**
+   * Takes a live state just written: a poll may have moved the rest of the resource state
+   * meanwhile (its times are written with its own state), so only the cursor's live part changes.
+   */
+  private keepLive(key: string, live: LiveState): void {
+    this.lives.set(key, live);
+    const latest = this.states.get(key) ?? EMPTY_RESOURCE;
+    this.states.set(key, { ...latest, cursor: withLive(feedCursorOf(latest.cursor), live) });
   }
 
   /** Marks a first pass done, durably. */
@@ -630,8 +641,7 @@ export class Poller {
       const current = this.states.get(key) ?? EMPTY_RESOURCE;
       const next: ResourceState = { ...current, cursor: withLive(feedCursorOf(current.cursor), nextLive) };
       await this.options.store.transaction((tx) => tx.putResource(key, next));
-      this.lives.set(key, nextLive);
-      this.states.set(key, next);
+      this.keepLive(key, nextLive);
     });
     this.exportFirstPass(feed);
   }

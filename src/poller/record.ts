@@ -123,6 +123,8 @@ export function applyBatch(args: {
         continue;
       }
     }
+    // Never seen, on a resource started live: a version from before the start is the first pass's.
+    if (!snapshot && liveSince !== undefined && !batch.baseline && !atOrAfter(version, liveSince)) continue;
     if (!snapshot && liveSince !== undefined && !batch.baseline && !backfill) {
       const kinds = unknownRecordKinds(record, feed.versionField, feed.lifecycle, liveSince);
       snapshots[record.id] = keep(version, record);

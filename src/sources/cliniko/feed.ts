@@ -165,11 +165,18 @@ export class ClinikoFeed implements ChangeFeed {
       const from = list === start.list ? start.from : null;
       let first = true;
       let reached = from;
+      // Ids already yielded at `reached`: keyset pages re-read that second, each record counts once.
+      let edge = new Set<string>();
       const filters = [...this.hiddenFilters(), `updated_at:<${before}`];
       for await (const page of this.scan({ path: lists[list]!, field: 'updated_at', from, filters }, context)) {
-        if (page.max && (!reached || page.max > reached)) reached = page.max;
+        const records = page.records.filter((r) => !(fieldOf(r, 'updated_at') === reached && edge.has(r.id)));
+        if (page.max && (!reached || page.max > reached)) {
+          reached = page.max;
+          edge = new Set();
+        }
+        for (const r of records) if (fieldOf(r, 'updated_at') === reached) edge.add(r.id);
         const position: ExistingPosition = { list, from: reached };
-        yield { records: page.records, position, total: first ? page.total : null };
+        yield { records, position, total: first ? page.total : null };
         first = false;
       }
     }
