@@ -430,7 +430,7 @@ export class Poller {
           const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
           const live = this.lives.get(key);
           const draft: ResourceState = { ...state, cursor: feedCursorOf(state.cursor) };
-          const applied = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher, liveSince: live?.since });
+          const applied = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher, liveSince: live?.since, firstPassRunning: live?.first_pass.status === 'running' });
           this.trackBaseline(feed, rt, batch, applied.events.length);
           if (applied.dirty) {
             draft.cursor = withLive(draft.cursor, live ?? null);

@@ -82,8 +82,13 @@ export function applyBatch(args: {
   hasher?: SnapshotHasher;
   /** The resource's live start (a `versionField` value), when it started live. */
   liveSince?: string;
+  /**
+   * While the background first pass runs, every version from before the live start is the pass's
+   * (a re-baseline after a restored backup must not report the changes it skips), snapshot or not.
+   */
+  firstPassRunning?: boolean;
 }): Applied {
-  const { feed, batch, state, snapshots, backfill, timestamp, hasher, liveSince } = args;
+  const { feed, batch, state, snapshots, backfill, timestamp, hasher, liveSince, firstPassRunning } = args;
   const silent = batch.baseline && !backfill;
   const events: StoredEvent[] = [];
   const changedIds: string[] = [];
@@ -123,8 +128,9 @@ export function applyBatch(args: {
         continue;
       }
     }
-    // Never seen, on a resource started live: a version from before the start is the first pass's.
-    if (!snapshot && liveSince !== undefined && !batch.baseline && !atOrAfter(version, liveSince)) continue;
+    // On a resource started live, a version from before the start is the first pass's: always when
+    // never seen, and while the pass runs (a re-baseline) even when seen.
+    if ((!snapshot || firstPassRunning) && liveSince !== undefined && !batch.baseline && !atOrAfter(version, liveSince)) continue;
     if (!snapshot && liveSince !== undefined && !batch.baseline && !backfill) {
       const kinds = unknownRecordKinds(record, feed.versionField, feed.lifecycle, liveSince);
       snapshots[record.id] = keep(version, record);
