@@ -14,14 +14,15 @@ import { ClinikoSimulator } from '../src/simulator/index.js';
 import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { newId } from '../src/util/ids.js';
+import { liveStart } from './live-start.js';
 
 /**
  * `npm run bench`: the four benchmarks of issue "A store that survives crashes and stays fast".
  * Prints a table per benchmark with the machine, and writes bench/results.json. Loopback only.
- * `BENCH_ONLY=poll,sync,delivery,memory` runs a subset; `BENCH_QUICK=1` uses smaller sizes.
+ * `BENCH_ONLY=poll,sync,delivery,memory,live` runs a subset (`live`: bench/live-start.ts); `BENCH_QUICK=1` uses smaller sizes.
  */
 const quick = process.env.BENCH_QUICK === '1';
-const only = new Set((process.env.BENCH_ONLY ?? 'poll,sync,delivery,memory').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'poll,sync,delivery,memory,live').split(','));
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform, date: new Date().toISOString() };
 const results: Record<string, unknown> = { machine };
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -251,7 +252,13 @@ async function memory(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-const benchmarks: Record<string, () => Promise<void>> = { poll: pollCost, sync: initialSync, delivery: deliveryThroughput, memory };
+const benchmarks: Record<string, () => Promise<void>> = {
+  poll: pollCost,
+  sync: initialSync,
+  delivery: deliveryThroughput,
+  memory,
+  live: () => liveStart({ quick, table, log, results }),
+};
 
 if (process.env.BENCH_CHILD === '1') {
   // One benchmark in this process; the parent collects its figures.
