@@ -103,6 +103,12 @@ interface BudgetGroup {
  * the snapshots and the feed's new cursor in one store write before going on, so a crash at any
  * point loses no change and an upstream failure never moves a cursor past data it did not record. A
  * batch that changed nothing is not written.
+ *
+ * A feed with the `live` capability starts live (issue "Live from the first minute"): on its first
+ * start, or when its last successful poll is older than `maxCatchUpMs`, its cursor begins at the live
+ * start and a background first pass (src/poller/first-pass.ts) snapshots the existing records at the
+ * lowest priority of the budget, one resource at a time per budget. A poll's batch and a pass's page
+ * of one resource never interleave their snapshot reads and writes.
  */
 export class Poller {
   private cron: Cron | null = null;
@@ -166,7 +172,10 @@ export class Poller {
       if (state && !this.states.has(keyOf(feed))) {
         this.states.set(keyOf(feed), state);
         const live = liveOf(state.cursor);
-        if (live) this.lives.set(keyOf(feed), live);
+        if (live) {
+          this.lives.set(keyOf(feed), live);
+          this.exportFirstPass(feed);
+        }
       }
     }
   }
