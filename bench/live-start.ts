@@ -85,17 +85,26 @@ export async function liveStart({ quick, table, log, results }: BenchContext): P
   poller.start('* * * * * *');
   await clock.runUntil(start + MINUTE, busy, [{ at: start + FIRST_CHANGE_AFTER_MS, run: () => void sim.update('individual_appointments', changed, { notes: 'first change' }) }]);
   const firstWallS = (performance.now() - wallT0) / 1000;
-  const maxMinutes = quick ? 60 : 240;
+  log(`  live start: first change delivered ${deliveredAt === null ? 'never' : `${(deliveredAt - start) / 1000} s`} after the first start (simulated; the first simulated minute took ${firstWallS.toFixed(1)} s wall)`);
+  // Then the background pass, for a while: reading 300k records in the spare room takes over an
+  // hour of simulated time (hours of wall time on a shared 2-core machine); past the cap, the
+  // bridge's own estimate of its completion is reported.
+  const maxMinutes = quick ? 60 : Number(process.env.BENCH_LIVE_MINUTES ?? 20);
   let minute = 1;
   for (; running().length > 0 && minute < maxMinutes; minute++) {
     await clock.runUntil(start + (minute + 1) * MINUTE, busy);
-    if (minute % 10 === 0) {
+    if (minute % 5 === 0) {
       const r = running()[0];
       log(`  live start: ${minute} simulated min, first passes left ${running().length} (${r?.resource}: ${r?.first_pass?.records_read}/${r?.first_pass?.total_entries})`);
     }
   }
   const passDone = running().length === 0;
   const passMinutes = (clock.now() - start) / MINUTE;
+  const views = poller.describe();
+  const read = views.reduce((n, r) => n + (r.first_pass?.records_read ?? 0), 0);
+  const requestsLeft = views.reduce((n, r) => n + (r.first_pass?.requests_left ?? 0), 0);
+  // The pass's requests are the ones bounded above by the live start.
+  const perMinute = sim.served.filter((s) => s.at > clock.now() - MINUTE && decodeURIComponent(s.search).includes('updated_at:<')).length;
   const status429 = sim.served.filter((s) => s.status === 429).length;
   const stopping = poller.stop();
   await clock.settle(busy);
@@ -113,10 +122,12 @@ export async function liveStart({ quick, table, log, results }: BenchContext): P
       'first change delivered after start (simulated s)': firstS === null ? 'never' : firstS.toFixed(1),
       'while the first pass ran': passRunningThen ? 'yes' : 'no',
       target: '≤ 30 s',
-      'first pass read everything after (simulated min)': passDone ? passMinutes.toFixed(0) : `> ${passMinutes.toFixed(0)}`,
+      'first pass read everything after (simulated min)': passDone
+        ? passMinutes.toFixed(0)
+        : `${read} read in ${passMinutes.toFixed(0)}; ~${(passMinutes + requestsLeft / Math.max(1, perMinute)).toFixed(0)} at ${perMinute} req/min`,
       'blocking first pass before (lower bound, min)': `≥ ${blockingMin.toFixed(0)}`,
       '429s': status429,
-      'wall s to first delivery': firstWallS.toFixed(1),
+      'wall s for the first simulated minute': firstWallS.toFixed(1),
     },
   ];
   table('5. Live from the first minute: a first start on a large account at 200 requests/min (simulated time)', rows);
