@@ -6,6 +6,7 @@ import { StoreCorruptError } from '../src/store/durable-file.js';
 import { StoreLockedError } from '../src/store/lock.js';
 import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
 import { Store } from '../src/store/store.js';
+import { holdLock, kill } from './helpers/process.js';
 
 function event(id: string, timestamp = '2026-11-23T06:00:00.000Z'): StoredEvent {
   return { payload: { id, type: 'contact.updated', timestamp, data: { source: 'cliniko', resource: 'contact', id: '1', object: { id: '1' } } }, dispatched: false };
@@ -159,10 +160,13 @@ describe('store', () => {
   });
 
   it('refuses a second process on the same data directory', async () => {
-    await openStore();
-    await writeFile(join(dir, 'bridge.lock'), '1'); // pid 1 is always running
-    const other = new Store(dir);
-    await expect(other.load()).rejects.toBeInstanceOf(StoreLockedError);
+    const holder = await holdLock(dir);
+    try {
+      const other = new Store(dir);
+      await expect(other.load()).rejects.toBeInstanceOf(StoreLockedError);
+    } finally {
+      await kill(holder);
+    }
   });
 });
 
