@@ -6,7 +6,8 @@ import { StoreCorruptError } from '../src/store/durable-file.js';
 import { StoreLockedError } from '../src/store/lock.js';
 import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
 import { Store } from '../src/store/store.js';
-import { holdLock, kill } from './helpers/process.js';
+import { holdLock } from './helpers/lock.js';
+import { kill } from './helpers/process.js';
 
 function event(id: string, timestamp = '2026-11-23T06:00:00.000Z'): StoredEvent {
   return { payload: { id, type: 'contact.updated', timestamp, data: { source: 'cliniko', resource: 'contact', id: '1', object: { id: '1' } } }, dispatched: false };
