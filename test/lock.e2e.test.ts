@@ -138,6 +138,11 @@ describe('data-directory lock', () => {
     cleanup.push(() => kill(proc.child));
     expect(await healthz(proc.url)).toBe(200);
     expect((await readFile(join(dataDir, 'bridge.lock'), 'utf8')).trim()).toBe(String(proc.child.pid));
+    // A clean stop leaves the file empty: no pid of a bridge that is gone.
+    const exited = new Promise((resolve) => proc.child.once('exit', resolve));
+    proc.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await readFile(join(dataDir, 'bridge.lock'), 'utf8')).toBe('');
   }, 30_000);
 
   it('refuses a second bridge on the same directory with a clear message, and it writes nothing', async () => {
