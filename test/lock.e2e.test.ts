@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClinikoSimulator } from '../src/simulator/index.js';
 import { ADMIN_TOKEN, simulatorBridgeEnv, waitFor } from './helpers/harness.js';
+import { acquireLock } from '../src/store/lock.js';
+import { holdLock } from './helpers/lock.js';
 import { kill, startProcess } from './helpers/process.js';
 
 /**
@@ -128,7 +130,7 @@ describe('data-directory lock', () => {
     expect(await healthz(bridge.url)).toBe(200);
     expect((await readFile(join(dataDir, 'bridge.lock'), 'utf8')).trim()).toBe(String(bridge.pid));
     process.kill(-bridge.pid, 'SIGKILL');
-  }, 120_000);
+  }, 240_000);
 
   it('starts when bridge.lock holds the pid of another live process', async () => {
     const { dataDir, env } = await rig('bridge-lock-pid-');
@@ -182,5 +184,19 @@ describe('data-directory lock', () => {
     // The first bridge keeps the directory.
     expect(await healthz(first.url)).toBe(200);
     expect((await readFile(join(dataDir, 'bridge.lock'), 'utf8')).trim()).toBe(String(first.child.pid));
+  }, 30_000);
+
+  it('is per process: stores in one process share it, and it is free for others only when the last releases', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'bridge-lock-share-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const releaseA = await acquireLock(dir);
+    const releaseB = await acquireLock(dir);
+    await releaseA();
+    await releaseA(); // idempotent: does not drop B's share
+    await expect(holdLock(dir)).rejects.toThrow(`is in use by process ${process.pid}`);
+    await releaseB();
+    const other = await holdLock(dir);
+    cleanup.push(() => kill(other));
+    await expect(acquireLock(dir)).rejects.toThrow(`The data directory ${dir} is in use by process ${other.pid}; run one bridge per BRIDGE_DATA_DIR.`);
   }, 30_000);
 });
