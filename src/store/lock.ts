@@ -24,6 +24,8 @@ export class StoreLockedError extends Error {
 
 /** Locks this process holds, by the lock file's `dev:ino`, with how many stores share each. */
 const held = new Map<string, { handle: FileHandle; holders: number }>();
+/** Releases still closing their handle, by `dev:ino`: until it is closed the OS lock is still ours. */
+const closing = new Map<string, Promise<void>>();
 
 /**
  * Takes the data directory's lock for the life of this process: an exclusive, non-blocking OS lock
@@ -57,6 +59,7 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
     await handle.close();
     throw err;
   }
+  await closing.get(key);
   // From the look-up to the registration nothing awaits, so two stores of this process that open
   // at the same moment cannot both try the OS lock (and the loser report its own process).
   let entry = held.get(key);
@@ -78,14 +81,8 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
     }
     entry = { handle, holders: 1 };
     held.set(key, entry);
-    try {
-      await handle.truncate(0);
-      await handle.write(`${process.pid}\n`, 0);
-    } catch (err) {
-      held.delete(key);
-      await handle.close();
-      throw err;
-    }
+    // For people only, so a failure here (a full disk) is the store's to report, not the lock's.
+    await handle.truncate(0).then(() => handle.write(`${process.pid}\n`, 0)).catch(() => undefined);
   }
   const mine = entry;
   let released = false;
@@ -95,9 +92,17 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
     mine.holders -= 1;
     if (mine.holders > 0) return;
     held.delete(key);
-    // Still holding the lock here, so emptying the file cannot erase a successor's pid.
-    await mine.handle.truncate(0).catch(() => undefined);
-    await mine.handle.close();
+    const done = (async () => {
+      // Still holding the lock here, so emptying the file cannot erase a successor's pid.
+      await mine.handle.truncate(0).catch(() => undefined);
+      await mine.handle.close();
+    })();
+    closing.set(key, done.catch(() => undefined));
+    try {
+      await done;
+    } finally {
+      closing.delete(key);
+    }
   };
 }
 
