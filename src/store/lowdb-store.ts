@@ -513,6 +513,22 @@ export class LowdbStore implements Store {
     return total;
   }
 
+  /**
+   * What memory holds of the tables: records changed since the last checkpoint and buckets parsed
+   * for reads. Neither grows with the account (tests and benchmarks check it).
+   */
+  memory(): { pendingRecords: number; cachedBuckets: number; tables: number; buckets: number; largestBucketBytes: number } {
+    const tables = [this.events, ...this.snapshotTables.values()];
+    const all = tables.flatMap((t) => t.bucketList);
+    return {
+      pendingRecords: tables.reduce((n, t) => n + t.pendingCount, 0),
+      cachedBuckets: tables.reduce((n, t) => n + t.cachedCount, 0),
+      tables: tables.length,
+      buckets: all.length,
+      largestBucketBytes: Math.max(0, ...all.map((b) => b.bytes)),
+    };
+  }
+
   health(): StoreHealth {
     return { writable: this.writeError === null, reason: this.writeError, failedWrites: this.stats.failedWrites };
   }

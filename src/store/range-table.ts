@@ -75,6 +75,16 @@ export class RangeTable<V> {
     return this.options.name;
   }
 
+  /** Changed records held in memory until a checkpoint writes them. */
+  get pendingCount(): number {
+    return this.dirty.size + this.flushing.size;
+  }
+
+  /** Buckets parsed and kept for reads. */
+  get cachedCount(): number {
+    return this.cache.size;
+  }
+
   /** Whether anything changed since the last cut. */
   get isDirty(): boolean {
     return this.dirty.size > 0;
