@@ -380,7 +380,11 @@ export class Poller {
         knownIds: () => store.liveSnapshotIds(key),
         known: () => liveRecords(store.liveSnapshots(key)),
       };
+      // The write of a page without events runs while the next page is fetched; each page's
+      // write still starts only after the previous one is durable, so writes stay in page order.
+      let writing: Promise<void> | null = null;
       for await (const batch of feed.read(state.cursor, context)) {
+        await writing;
         const hasher = this.hasherOf(feed);
         const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
         // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
@@ -390,21 +394,27 @@ export class Poller {
         this.trackBaseline(feed, rt, batch, events.length);
         if (dirty) {
           // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
-          await store.transaction((tx) => {
-            for (const id of new Set(changedIds)) {
-              const snap = snapshots[id];
-              if (snap) tx.putSnapshot(key, id, snap);
-              else tx.deleteSnapshot(key, id);
-            }
-            tx.putResource(key, draft);
-            tx.appendEvents(events);
-          });
-          save(draft);
+          writing = store
+            .transaction((tx) => {
+              for (const id of new Set(changedIds)) {
+                const snap = snapshots[id];
+                if (snap) tx.putSnapshot(key, id, snap);
+                else tx.deleteSnapshot(key, id);
+              }
+              tx.putResource(key, draft);
+              tx.appendEvents(events);
+            })
+            .then(() => save(draft));
+          // Awaited before the next page (a failure surfaces there); handled now, so it never counts as unhandled.
+          writing.catch(() => undefined);
+          // Events are dispatched only once durable.
+          if (events.length > 0) await writing;
         }
         for (const e of events) metrics.events.inc({ type: e.payload.type });
         if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
         emitted += events.length;
       }
+      await writing;
       metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'ok' });
       save({ ...state, last_success_at: startedAt, last_error: null });
       // A poll that changed nothing writes only when it clears an error; its times ride along later.
