@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EsteemSimulator } from '../src/simulator/esteem/index.js';
+import { EsteemSimulator } from '../tools/simulator/esteem/index.js';
 
 const TOKEN = 'sim-test-token';
 const BASE = '/v1/clinic/appointments';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Poller } from '../src/poller/poller.js';
-import { EsteemSimulator } from '../src/simulator/esteem/index.js';
+import { EsteemSimulator } from '../tools/simulator/esteem/index.js';
 import { UpstreamError } from '../src/sources/errors.js';
 import { EsteemClient } from '../src/sources/esteem/client.js';
 import { deriveAppointmentEvents } from '../src/sources/esteem/events.js';

@@ -2,7 +2,7 @@ import { validate as validateOpenApi, compileErrors } from '@readme/openapi-pars
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EsteemSimulator } from '../src/simulator/esteem/index.js';
+import { EsteemSimulator } from '../tools/simulator/esteem/index.js';
 import { SCOPES } from '../src/store/schema.js';
 import { daysFromNow } from './helpers/esteem-harness.js';
 import { Harness, waitFor } from './helpers/harness.js';

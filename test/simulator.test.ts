@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClinikoSimulator, type SimulatorOptions } from '../src/simulator/index.js';
+import { ClinikoSimulator, type SimulatorOptions } from '../tools/simulator/index.js';
 
 const KEY = 'sim-key-au1';
 const UA = 'Bridge tests (tests@example.com)';

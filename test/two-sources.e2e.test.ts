@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { EsteemSimulator } from '../src/simulator/esteem/index.js';
+import { EsteemSimulator } from '../tools/simulator/esteem/index.js';
 import { Harness, waitFor } from './helpers/harness.js';
 
 describe('Cliniko and Esteem in one bridge', () => {

@@ -198,7 +198,7 @@ function servedLog(deps: EsteemAppDeps, counts: WeakMap<Request, number>): Middl
   };
 }
 
-/** Injected faults after authentication, consumed in injection order (src/simulator/faults.ts). */
+/** Injected faults after authentication, consumed in injection order (tools/simulator/faults.ts). */
 function faults(deps: EsteemAppDeps): MiddlewareHandler {
   return async (c, next) => {
     const fault = deps.faults.take(new URL(c.req.url).pathname);

@@ -2,12 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startBridge } from '../bridge.js';
-import { loadConfig } from '../config/index.js';
-import { createLogger } from '../logger.js';
+import { startBridge } from '../../src/bridge.js';
+import { loadConfig } from '../../src/config/index.js';
+import { createLogger } from '../../src/logger.js';
 import { EsteemSimulator } from '../simulator/esteem/index.js';
 import { ClinikoSimulator } from '../simulator/index.js';
-import { CLINIKO_RESOURCES } from '../sources/cliniko/resources.js';
+import { CLINIKO_RESOURCES } from '../../src/sources/cliniko/resources.js';
 import { Receiver } from './receiver.js';
 
 /** How long `DEMO_EXIT_AFTER=N` waits for N verified deliveries before failing. */
