@@ -35,6 +35,13 @@ describe('configuration', () => {
     expect(clinikoBaseUrlForKey('abc-ca1')).toBe('https://api.ca1.cliniko.com/v1');
   });
 
+  it('accepts CLINIKO_BASE_URL with or without /v1', () => {
+    for (const url of ['http://127.0.0.1:4010', 'http://127.0.0.1:4010/', 'http://127.0.0.1:4010/v1', 'http://127.0.0.1:4010/v1/']) {
+      expect(loadConfig({ ...valid, CLINIKO_BASE_URL: url }).cliniko!.baseUrl).toBe('http://127.0.0.1:4010/v1');
+    }
+    expect(loadConfig({ ...valid, CLINIKO_BASE_URL: 'https://proxy.example/cliniko' }).cliniko!.baseUrl).toBe('https://proxy.example/cliniko/v1');
+  });
+
   it('lets the environment override every kind of value', () => {
     const config = loadConfig({
       ...valid,

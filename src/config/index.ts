@@ -184,7 +184,7 @@ const SETTINGS = {
   },
   CLINIKO_BASE_URL: {
     path: 'cliniko.baseUrl',
-    schema: z.string().url('must be an absolute http(s) URL such as https://api.au1.cliniko.com/v1').optional(),
+    schema: z.string().url('must be an absolute http(s) URL such as https://api.au1.cliniko.com (`/v1` is added when missing)').optional(),
   },
   CLINIKO_RATE_LIMIT_PER_MIN: { path: 'cliniko.rateLimitPerMin', schema: wholeNumber(1, 10_000) },
   CLINIKO_RATE_LIMIT_HEADROOM: { path: 'cliniko.rateLimitHeadroomPercent', schema: wholeNumber(0, 90) },
@@ -262,11 +262,22 @@ function readPath(obj: unknown, path: string): unknown {
 
 /**
  * The Cliniko base URL for an API key: the shard is the suffix after the last hyphen
- * (`…-au2` → `https://api.au2.cliniko.com/v1`), `au1` when there is none (notes/cliniko-api.md, Requests).
+ * (`…-au2` → `https://api.au2.cliniko.com/v1`), `au1` when there is none
+ * (https://docs.api.cliniko.com/, "Authentication").
  */
 export function clinikoBaseUrlForKey(apiKey: string): string {
   const suffix = /-([a-z]{2}\d{1,2})$/.exec(apiKey)?.[1];
   return `https://api.${suffix ?? 'au1'}.cliniko.com/v1`;
+}
+
+/**
+ * `CLINIKO_BASE_URL` as the API root every path is appended to: with or without the trailing `/v1`
+ * (`http://127.0.0.1:4010` and `http://127.0.0.1:4010/v1/` both give `http://127.0.0.1:4010/v1`),
+ * since without it every list request would 404.
+ */
+export function clinikoApiRoot(baseUrl: string): string {
+  const trimmed = baseUrl.trim().replace(/\/+$/, '');
+  return /\/v1$/.test(trimmed) ? trimmed : `${trimmed}/v1`;
 }
 
 /**
@@ -333,7 +344,7 @@ export function loadConfig(env: Env): Config {
       ? {
           apiKey: v.CLINIKO_API_KEY,
           userAgent: v.CLINIKO_USER_AGENT!,
-          baseUrl: (v.CLINIKO_BASE_URL ?? clinikoBaseUrlForKey(v.CLINIKO_API_KEY)).replace(/\/+$/, ''),
+          baseUrl: v.CLINIKO_BASE_URL ? clinikoApiRoot(v.CLINIKO_BASE_URL) : clinikoBaseUrlForKey(v.CLINIKO_API_KEY),
           rateLimitPerMin: v.CLINIKO_RATE_LIMIT_PER_MIN,
           headroomPercent: v.CLINIKO_RATE_LIMIT_HEADROOM,
           requestTimeoutMs: v.CLINIKO_REQUEST_TIMEOUT,
