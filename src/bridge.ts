@@ -13,6 +13,7 @@ import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
 import { createSources } from './sources/index.js';
+import { verifySources } from './sources/verify.js';
 import { codecFor } from './store/encryption.js';
 import { compact } from './store/retention.js';
 import { Store } from './store/store.js';
@@ -44,10 +45,13 @@ export interface BridgeOptions {
 
 /**
  * Wires source → poller → store → dispatcher → delivery worker, and serves the admin API.
- * @throws StoreCorruptError if the store file cannot be read; nothing is started then.
+ * @throws CredentialsRejectedError if a source's key or token is refused (401) at start, and
+ *   StoreCorruptError if the store file cannot be read; nothing is started then.
  */
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
+  const sources = createSources(config);
+  await verifySources(sources, logger);
   const store = new Store(config.bridge.dataDir, {
     checkpointIntervalMs: config.bridge.checkpointIntervalMs,
     codec: codecFor(config.bridge.encryptionKey),
@@ -79,7 +83,6 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     worker.enqueue(deliveries);
   });
 
-  const sources = createSources(config);
   const poller = new PollerGroup(
     sources.map(
       (source) =>

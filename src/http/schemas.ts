@@ -286,7 +286,7 @@ const SourceResource = z
   .object({
     source: z.string(),
     resource: z.string(),
-    status: z.enum(['pending', 'ok', 'backoff', 'forbidden']),
+    status: z.enum(['pending', 'ok', 'backoff', 'forbidden', 'unauthorized']),
     tier: z.enum(['hot', 'warm', 'cold']).nullable(),
     interval_ms: z.number().nullable(),
     target_interval_ms: z.number().nullable(),

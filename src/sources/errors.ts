@@ -19,3 +19,21 @@ export class UpstreamError extends Error {
     super(message);
   }
 }
+
+/**
+ * The upstream refused the configured credentials (401) on the one request made at start.
+ * `message` names the variable to fix, e.g. `CLINIKO_API_KEY was rejected by Cliniko (401 Unauthorized): …`;
+ * `npm start` prints it and exits 78 (EX_CONFIG).
+ */
+export class CredentialsRejectedError extends Error {
+  override name = 'CredentialsRejectedError';
+  constructor(
+    /** The source, e.g. `cliniko`. */
+    readonly source: string,
+    /** The environment variable holding the rejected credential, e.g. `CLINIKO_API_KEY`. */
+    readonly variable: string,
+    hint: string,
+  ) {
+    super(`${variable} was rejected by ${source} (401 Unauthorized): ${hint}`);
+  }
+}
