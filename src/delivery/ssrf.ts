@@ -8,6 +8,18 @@ export class UnsafeUrlError extends Error {
   readonly code = 'UNSAFE_ADDRESS';
 }
 
+/**
+ * A subscriber URL's host name has no address (DNS answered NXDOMAIN or nothing usable): a typo or a
+ * host this machine's DNS cannot see, not an unsafe address. `message` is safe to show to the admin.
+ */
+export class UnresolvableHostError extends Error {
+  override name = 'UnresolvableHostError';
+  readonly code = 'UNRESOLVABLE_HOST';
+  constructor(readonly host: string, options?: { cause?: unknown }) {
+    super(`url host ${host} could not be resolved (DNS): check the spelling, and that this machine's DNS can see it`, options);
+  }
+}
+
 /** A resolver: hostname → addresses. Replaceable so tests never leave loopback. */
 export type Resolve = (hostname: string) => Promise<string[]>;
 
@@ -62,7 +74,10 @@ export class UrlPolicy {
     return this.cidrs.some(([net, bits]) => net.kind() === addr.kind() && addr.match(net, bits));
   }
 
-  /** @throws UnsafeUrlError when the scheme, credentials or any resolved address is not allowed. */
+  /**
+   * @throws UnsafeUrlError when the scheme, credentials or any resolved address is not allowed;
+   *   UnresolvableHostError when the host name does not resolve.
+   */
   async check(raw: string): Promise<URL> {
     const url = this.checkForm(raw);
     if (this.options.allowPrivate) return url;
@@ -94,17 +109,17 @@ export class UrlPolicy {
     return url;
   }
 
-  /** Resolves a host and checks every address. @throws UnsafeUrlError */
+  /** Resolves a host and checks every address. @throws UnresolvableHostError, UnsafeUrlError */
   async addressesOf(host: string): Promise<string[]> {
     let addresses: string[];
     if (isIP(host)) addresses = [host];
     else {
       try {
         addresses = await this.resolve(host);
-      } catch {
-        throw new UnsafeUrlError(`url host ${host} does not resolve`);
+      } catch (err) {
+        throw new UnresolvableHostError(host, { cause: err });
       }
-      if (addresses.length === 0) throw new UnsafeUrlError(`url host ${host} does not resolve`);
+      if (addresses.length === 0) throw new UnresolvableHostError(host);
     }
     for (const address of addresses) {
       if (!this.allows(address)) {

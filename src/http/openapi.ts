@@ -54,6 +54,9 @@ function errorResponse(description: string) {
   return { content: { 'application/json': { schema: ErrorBody, example: { error: { code, message } } } }, description };
 }
 
+/** The 422 of a route that takes a subscriber URL: both codes the URL check answers. */
+export const URL_REFUSED = 'The URL is refused by the SSRF guard (`unsafe_url`), or its host name could not be resolved (`unresolvable_host`).';
+
 /** Documented error responses of a route, by status; each description names its codes (see `errorResponse`). */
 export function errors(described: Partial<Record<404 | 409 | 422 | 502, string>>) {
   const out: Record<number, ReturnType<typeof errorResponse>> = {};
