@@ -60,4 +60,11 @@ describe('subscriber URL check', () => {
     expect(addressRange('::ffff:10.0.0.1')).toBe('private');
     expect(addressRange('8.8.8.8')).toBe('unicast');
   });
+
+  it('names a refused range in words, not ipaddr.js identifiers', async () => {
+    const policy = new UrlPolicy({ allowPrivate: false, resolve });
+    await expect(policy.check('http://100.64.0.1/hook')).rejects.toThrow('url host 100.64.0.1 is a carrier-grade NAT (100.64.0.0/10) address');
+    await expect(policy.check('http://169.254.169.254/')).rejects.toThrow(/link-local .*metadata/);
+    await expect(policy.check('http://rebind.example.com/hook')).rejects.toThrow('url resolves to 127.0.0.1, a loopback address');
+  });
 });

@@ -34,6 +34,26 @@ export function addressRange(address: string): string {
   return normalise(ipaddr.parse(address)).range();
 }
 
+/** ipaddr.js range names in words, for messages an admin reads (`carrierGradeNat` means nothing to most). */
+const RANGE_WORDS: Readonly<Record<string, string>> = {
+  loopback: 'loopback',
+  private: 'private (RFC 1918)',
+  linkLocal: 'link-local (this includes the cloud metadata address 169.254.169.254)',
+  carrierGradeNat: 'carrier-grade NAT (100.64.0.0/10)',
+  uniqueLocal: 'unique local IPv6 (fc00::/7)',
+  multicast: 'multicast',
+  unspecified: 'unspecified (0.0.0.0 or ::)',
+  broadcast: 'broadcast',
+  reserved: 'reserved',
+};
+
+/** An address's range in words, e.g. `a loopback address`. */
+function rangeInWords(address: string): string {
+  const range = addressRange(address);
+  const words = RANGE_WORDS[range] ?? `${range.replace(/([A-Z])/g, ' $1').toLowerCase()}`;
+  return `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words} address`;
+}
+
 function normalise(addr: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
   return addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress() ? (addr as ipaddr.IPv6).toIPv4Address() : addr;
 }
@@ -103,7 +123,7 @@ export class UrlPolicy {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) && !this.allows(host)) {
       throw new UnsafeUrlError(
-        `url host ${host} is a ${addressRange(host)} address; refused unless BRIDGE_ALLOW_PRIVATE_URLS=true or BRIDGE_ALLOWED_CIDRS includes it`,
+        `url host ${host} is ${rangeInWords(host)}; refused unless BRIDGE_ALLOWED_CIDRS includes it (or BRIDGE_ALLOW_PRIVATE_URLS=true)`,
       );
     }
     return url;
@@ -124,8 +144,8 @@ export class UrlPolicy {
     for (const address of addresses) {
       if (!this.allows(address)) {
         throw new UnsafeUrlError(
-          `url resolves to ${address} (${addressRange(address)}); private and loopback addresses are refused unless ` +
-            'BRIDGE_ALLOW_PRIVATE_URLS=true or BRIDGE_ALLOWED_CIDRS includes them',
+          `url resolves to ${address}, ${rangeInWords(address)}; only public addresses are allowed unless ` +
+            'BRIDGE_ALLOWED_CIDRS includes it (or BRIDGE_ALLOW_PRIVATE_URLS=true)',
         );
       }
     }
