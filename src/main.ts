@@ -1,5 +1,5 @@
 import { startBridge } from './bridge.js';
-import { ConfigError, loadConfig } from './config/index.js';
+import { ConfigError, configWarnings, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
 import { CredentialsRejectedError } from './sources/errors.js';
 import { StoreCorruptError } from './store/durable-file.js';
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.log.level);
+  for (const warning of configWarnings(process.env)) logger.warn(warning);
   let bridge;
   try {
     bridge = await startBridge(config, { logger });

@@ -4,6 +4,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { CLINIKO_RESOURCE_PATHS, type ClinikoTier } from '../sources/cliniko/resources.js';
 import { hashKeyFrom } from '../poller/hashing.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import { parseDurationMs } from './duration.js';
 import { ConfigError } from './errors.js';
 
@@ -97,11 +98,12 @@ const wholeNumber = (min: number, max: number) =>
     return n;
   });
 
+/** `true`/`1` or `false`/`0`, nothing else: `yes`, `on` or `ture` are refused rather than guessed. */
 const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
   if (typeof v === 'boolean') return v;
-  if (/^(true|1|yes)$/i.test(v.trim())) return true;
-  if (/^(false|0|no)$/i.test(v.trim())) return false;
-  ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+  if (/^(true|1)$/i.test(v.trim())) return true;
+  if (/^(false|0)$/i.test(v.trim())) return false;
+  ctx.addIssue({ code: 'custom', message: 'must be true or false (or 1 or 0)' });
   return z.NEVER;
 });
 
@@ -255,6 +257,27 @@ const SETTINGS = {
 
 /** The environment variables the bridge reads, in the order the README documents them. */
 export const CONFIG_VARIABLES = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[];
+
+/** Variables with the bridge's prefixes that other entry points read (`npm run store -- rekey`). */
+const OTHER_VARIABLES = ['BRIDGE_NEW_ENCRYPTION_KEY'] as const;
+const PREFIXED = /^(BRIDGE|CLINIKO|ESTEEM)_/;
+
+/**
+ * Warnings about the environment that do not stop startup: a `BRIDGE_*`, `CLINIKO_*` or `ESTEEM_*`
+ * variable the bridge does not read, with the variable it probably meant, e.g.
+ * `BRIDGE_ALOWED_CIDRS is not a setting the bridge reads (did you mean BRIDGE_ALLOWED_CIDRS?); it is ignored`.
+ * @param env usually `process.env`
+ */
+export function configWarnings(env: Env): string[] {
+  const known: string[] = [...CONFIG_VARIABLES, ...OTHER_VARIABLES];
+  return Object.keys(env)
+    .filter((name) => PREFIXED.test(name) && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const guess = didYouMean(name, known);
+      return `${name} is not a setting the bridge reads${guess ? ` (did you mean ${guess}?)` : ''}; it is ignored`;
+    });
+}
 
 function readPath(obj: unknown, path: string): unknown {
   return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
