@@ -77,6 +77,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     retryScheduleMs: config.bridge.retryScheduleMs,
     disableAfterMs: config.bridge.disableAfterMs,
     concurrency: config.bridge.deliveryConcurrency,
+    apiBase: { cliniko: config.cliniko?.baseUrl },
   });
   const dispatcher = new Dispatcher(store, (deliveries) => {
     store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed after dispatch'));
