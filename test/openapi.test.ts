@@ -3,6 +3,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EsteemSimulator } from '../tools/simulator/esteem/index.js';
+import { ATTEMPT_ERRORS } from '../src/delivery/attempt-errors.js';
 import { SCOPES } from '../src/store/schema.js';
 import { daysFromNow } from './helpers/esteem-harness.js';
 import { Harness, waitFor } from './helpers/harness.js';
@@ -163,6 +164,12 @@ describe('GET /openapi.json', () => {
     // The parser dereferences in place: give it a copy.
     const result = await validateOpenApi(structuredClone(doc) as never);
     expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+  });
+
+  it('documents exactly the attempt error codes the sender records', () => {
+    const error = doc.components.schemas.Attempt.properties.error;
+    expect(error.enum).toEqual([...ATTEMPT_ERRORS, null]);
+    for (const code of ATTEMPT_ERRORS) expect(error.description).toContain(`\`${code}\``);
   });
 
   it('documents every route the admin API serves, and nothing it does not', () => {

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { ATTEMPT_ERROR_MEANINGS, ATTEMPT_ERRORS } from '../delivery/attempt-errors.js';
 import { EVENT_CATALOGUE } from '../catalog/index.js';
 import { EVENT_TYPE_PATTERN } from '../delivery/match.js';
 import { SCOPES } from '../store/schema.js';
@@ -99,7 +100,14 @@ export const Attempt = z
     attempted_at: z.string(),
     duration_ms: z.number(),
     status_code: z.number().int().nullable(),
-    error: z.string().nullable().openapi({ description: '`timeout`, `connection`, `http_status`, `unsafe_url`, … or null on success.' }),
+    // The values are ATTEMPT_ERRORS; typed as a string until the store's Attempt type says AttemptError.
+    error: z
+      .string()
+      .nullable()
+      .openapi({
+        enum: [...ATTEMPT_ERRORS, null],
+        description: `Why the attempt failed, null on success: ${ATTEMPT_ERRORS.map((code) => `\`${code}\` (${ATTEMPT_ERROR_MEANINGS[code]})`).join(', ')}.`,
+      }),
     response_excerpt: z.string().nullable().openapi({ description: 'First 4 KB of the response body.' }),
     response_headers: z.record(z.string(), z.string()),
     trigger: z.enum(['schedule', 'manual']),
