@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_CATALOGUE, README_END, README_START, renderEventCatalogue, withCatalogue } from '../src/catalog/index.js';
 import { loadConfig } from '../src/config/index.js';
+import { EventEnvelope } from '../src/events/envelope.js';
 import { DOMAIN_EVENTS } from '../src/sources/cliniko/domain-events.js';
 import { ESTEEM_EVENT_TYPES } from '../src/sources/esteem/events.js';
 import { CLINIKO_RESOURCES, DEFAULT_TIERS, eventTypesOf } from '../src/sources/cliniko/resources.js';
@@ -17,6 +18,13 @@ describe('the event catalogue', () => {
     expect(events).toContain(README_START);
     expect(withCatalogue(README)).toBe(README);
     expect(README).toContain(renderEventCatalogue());
+  });
+
+  it('has examples that are envelopes exactly as the envelope schema reads them', () => {
+    for (const doc of EVENT_CATALOGUE) {
+      expect(EventEnvelope.parse(doc.example), doc.type).toEqual(doc.example);
+      expect(doc.example.type).toBe(doc.type);
+    }
   });
 
   it('lists every event type the bridge can emit, once per source, and nothing else', () => {

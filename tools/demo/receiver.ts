@@ -3,18 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { Webhook } from 'standardwebhooks';
+import { EventEnvelope } from '../../src/events/envelope.js';
 
 /** One request the receiver got, with the outcome of its signature check. */
 export interface ReceivedDelivery {
   id: string;
   timestamp: string;
   body: string;
-  payload: {
-    id: string;
-    type: string;
-    timestamp: string;
-    data: { source: string; resource: string; id: string; object: Record<string, unknown>; previous_attributes?: Record<string, unknown>; [extra: string]: unknown };
-  };
+  /** The body parsed with the bridge's own envelope schema. */
+  payload: EventEnvelope;
   verified: boolean;
   userAgent: string | null;
   /** All request headers, lower-cased names. */
@@ -77,7 +74,7 @@ export class Receiver {
       id: headers['webhook-id'] ?? '',
       timestamp: headers['webhook-timestamp'] ?? '',
       body,
-      payload: JSON.parse(body) as ReceivedDelivery['payload'],
+      payload: EventEnvelope.parse(JSON.parse(body)),
       verified,
       userAgent: headers['user-agent'] ?? null,
       headers,
