@@ -15,8 +15,8 @@ import { PollerGroup } from './poller/group.js';
 import { createSources } from './sources/index.js';
 import { verifySources } from './sources/verify.js';
 import { codecFor } from './store/encryption.js';
-import { compact } from './store/retention.js';
-import { Store } from './store/store.js';
+import { LowdbStore } from './store/lowdb-store.js';
+import type { Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
 /** How often events left undispatched (a failed store write, later retried) are looked for. */
@@ -52,7 +52,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
   const { logger } = options;
   const sources = createSources(config);
   await verifySources(sources, logger);
-  const store = new Store(config.bridge.dataDir, {
+  const store = new LowdbStore(config.bridge.dataDir, {
     checkpointIntervalMs: config.bridge.checkpointIntervalMs,
     codec: codecFor(config.bridge.encryptionKey),
   });
@@ -79,10 +79,10 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     concurrency: config.bridge.deliveryConcurrency,
     apiBase: { cliniko: config.cliniko?.baseUrl },
   });
-  const dispatcher = new Dispatcher(store, (deliveries) => {
-    store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed after dispatch'));
-    worker.enqueue(deliveries);
-  });
+  const dispatcher = new Dispatcher(store, (deliveries) => worker.enqueue(deliveries));
+  const dispatch = (ids: readonly string[]) => {
+    dispatcher.dispatch(ids).catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+  };
 
   const poller = new PollerGroup(
     sources.map(
@@ -94,25 +94,30 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
           logger,
           backfill: config.bridge.backfill,
           snapshotHashKey: config.bridge.snapshotHashKey,
-          onEvents: (ids) => dispatcher.dispatch(ids),
+          onEvents: dispatch,
         }),
     ),
   );
 
+  await poller.restore();
+
   // Retention: hourly, and once now, drop delivered events older than BRIDGE_RETENTION_DAYS.
-  const runCompaction = () => {
-    const dropped = compact(store, config.bridge.retentionDays);
+  const runCompaction = async () => {
+    const cutoff = new Date(Date.now() - config.bridge.retentionDays * 86_400_000).toISOString();
+    const dropped = await store.compact(cutoff);
     if (dropped.events > 0) logger.info(dropped, 'retention: dropped delivered events');
-    return store.commit();
   };
   const compaction = new Cron('23 * * * *', { protect: true, catch: (err) => logger.error({ err }, 'compaction failed') }, runCompaction);
   await runCompaction();
 
   // Events a crash left undispatched, and deliveries still pending, resume first. Later, a sweep
   // picks up events whose commit failed at first and succeeded on a later write.
-  dispatcher.dispatchPending();
-  worker.start();
-  const sweep = setInterval(() => dispatcher.dispatchPending(), DISPATCH_SWEEP_MS);
+  const dispatchPending = () => {
+    dispatcher.dispatchPending().catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+  };
+  await dispatcher.dispatchPending().catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+  await worker.start();
+  const sweep = setInterval(dispatchPending, DISPATCH_SWEEP_MS);
   sweep.unref();
 
   const app = createAdminApp({
@@ -140,7 +145,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     void poller.pollNow();
   }
   logger.info(
-    { url, docs: `${url}/docs`, sources: sources.map((s) => ({ name: s.name, resources: s.feeds.map((f) => f.resource) })), store: store.file },
+    { url, docs: `${url}/docs`, sources: sources.map((s) => ({ name: s.name, resources: s.feeds.map((f) => f.resource) })), store: store.location },
     'bridge started',
   );
 
