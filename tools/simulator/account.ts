@@ -108,7 +108,7 @@ export class Account {
     return this.mutate(resource, id, changes);
   }
 
-  /** Cancels with a reason code (notes/cliniko-api.md "Cancellation reasons"). */
+  /** Cancels with a reason code (Cliniko API docs, "Cancellation reasons"). */
   cancel(resource: 'attendees' | 'individual_appointments', id: string, reason = 50, note?: string): SimRecord {
     return this.mutate(resource, id, {
       cancelled_at: this.nowIso(),

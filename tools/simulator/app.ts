@@ -48,7 +48,7 @@ type ListInfo = Pick<ServedInfo, 'page' | 'count'>;
 const USER_AGENT = /^\S.*\(\s*[^\s@()]+@[^\s@()]+\.[^\s@()]+\s*\)\s*$/;
 
 /**
- * The Cliniko API v1 routes the simulator serves under `/v1` (notes/cliniko-api.md): Basic auth with
+ * The Cliniko API v1 routes the simulator serves under `/v1` (Cliniko API docs): Basic auth with
  * the key as username, a vendor `User-Agent`, per-key rate limit, injected faults, paged lists
  * (live and the old `/deleted`, `/cancelled`, `/archived`), single records and small writes.
  */
@@ -151,7 +151,7 @@ export function createApp(deps: AppDeps): Hono {
       let resource = resourceOf(c);
       const extra: Filter[] = [];
       if (nestedUnder) {
-        // `/individual_appointments/:id/attendees` lists that appointment's attendees (seed: attendees).
+        // `/individual_appointments/:id/attendees` lists that appointment's attendees (Cliniko API docs, Attendees).
         if (resource !== 'individual_appointments' && resource !== 'group_appointments') throw notFound();
         found(c);
         resource = nestedUnder;
@@ -168,7 +168,7 @@ export function createApp(deps: AppDeps): Hono {
       const rows = account.list(resource, kind, filters, sort);
       const start = (paging.page - 1) * paging.perPage;
       const pageRows = rows.slice(start, start + paging.perPage);
-      // The old patients/deleted list returns only ids and deletion times (notes/cliniko-api.md).
+      // The old patients/deleted list returns only ids and deletion times (Cliniko API docs).
       const items =
         kind === 'deleted' && resource === 'patients'
           ? pageRows.map((r) => ({ id: r.id, deleted_at: r.deleted_at, links: r.links }))
@@ -306,7 +306,7 @@ async function jsonBody(c: Context): Promise<Record<string, unknown>> {
   throw new SimHttpError(400, 'Request body must be a JSON object');
 }
 
-// Fields a create needs, so manual use gets Cliniko's 422 shape (notes/cliniko-api.md).
+// Fields a create needs, so manual use gets Cliniko's 422 shape (Cliniko API docs).
 const REQUIRED_ON_CREATE: Readonly<Partial<Record<SimResource, readonly string[]>>> = {
   patients: ['first_name', 'last_name'],
   contacts: ['first_name', 'last_name'],

@@ -1,6 +1,6 @@
 /**
  * An error the simulator answers with a JSON body, in Cliniko's shapes: `{"message": "..."}`, plus
- * `errors` for 422 validation failures (notes/cliniko-api.md "Limits and errors").
+ * `errors` for 422 validation failures (Cliniko API docs, "Limits and errors").
  *
  * @example
  * throw new SimHttpError(400, 'This column is not searchable.');

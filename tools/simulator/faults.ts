@@ -1,6 +1,6 @@
 /**
  * A fault to inject into upcoming responses, so clients can be tested against the failures a real
- * API produces: 5xx, 429 (with `X-RateLimit-Reset`, notes/cliniko-api.md "Limits and errors"), a
+ * API produces: 5xx, 429 (with `X-RateLimit-Reset`, Cliniko API docs "Limits and errors"), a
  * truncated JSON body, or a slow response.
  */
 export interface FaultSpec {

@@ -4,7 +4,7 @@ import type { ColumnType } from './resources.js';
 import { parseInstant, toIsoSeconds } from './time.js';
 
 /**
- * `q[]` filters: `field:OPvalue` (README "Filtering Results", notes/cliniko-api.md "Lists").
+ * `q[]` filters: `field:OPvalue` (Cliniko API docs, "Filtering Results").
  * `?` is "not null", `!?` "null", `*` "any value including null".
  */
 export type FilterOp = '>' | '>=' | '<' | '<=' | '=' | '!=' | '~' | '~~' | '?' | '!?' | '*';

@@ -5,7 +5,7 @@ import { SHAPES, type ShapeContext } from './shapes.js';
 import { toIsoSeconds } from './time.js';
 
 /**
- * Realistic random field values for generated records (seeded, no faker). Values follow the seeds'
+ * Realistic random field values for generated records (seeded, no faker). Values follow the API docs'
  * example records; related ids (practitioners, businesses, appointment types) are a small fixed
  * set since the simulator does not serve those resources.
  */
@@ -226,7 +226,7 @@ export function randomPatch(resource: SimResource, record: SimRecord, ctx: Gener
   }
 }
 
-/** A random cancellation reason code (notes/cliniko-api.md). */
+/** A random cancellation reason code (Cliniko API docs). */
 export function randomCancellationReason(rng: Prng): number {
   return Number(rng.pick(Object.keys(CANCELLATION_REASONS)));
 }

@@ -2,7 +2,7 @@ import type { Prng } from './prng.js';
 
 /**
  * Default first id: just under 10^18, so an account of a few dozen records already mixes 18- and
- * 19-digit ids. Cliniko ids are int64 strings (notes/cliniko-api.md "Requests"); a client that
+ * 19-digit ids. Cliniko ids are int64 strings (Cliniko API docs, "Requests"); a client that
  * sorts or compares them as strings or JS numbers breaks here, as it would in production.
  */
 export const DEFAULT_FIRST_ID = 999_999_999_999_990_001n;

@@ -48,7 +48,7 @@ export const DEFAULT_API_KEY = 'sim-key-au1';
 export const DEFAULT_RATE_LIMIT_PER_MIN = 200;
 
 /**
- * An in-process Cliniko API v1 (notes/cliniko-api.md) for tests, the demo and benchmarks: a Hono
+ * An in-process Cliniko API v1 (Cliniko API docs) for tests, the demo and benchmarks: a Hono
  * app over a simulated account, with helpers to change data, inject faults and watch requests.
  *
  * @example
@@ -214,7 +214,7 @@ export class ClinikoSimulator {
   }
 }
 
-// The shard is the key's suffix after the last hyphen; none means au1 (notes/cliniko-api.md).
+// The shard is the key's suffix after the last hyphen; none means au1 (Cliniko API docs).
 function shardOf(apiKey: string): string {
   return /-([a-z]{2}\d{1,2})$/.exec(apiKey)?.[1] ?? 'au1';
 }

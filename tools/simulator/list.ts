@@ -24,7 +24,7 @@ export function filterColumns(spec: ResourceSpec, kind: ListKind): Readonly<Reco
 }
 
 /**
- * The records a list returns, in order, before paging (notes/cliniko-api.md "Lists"):
+ * The records a list returns, in order, before paging (Cliniko API docs, "Lists"):
  * - `live` hides records with any lifecycle column set unless a filter names that column;
  * - `cancelled`/`archived` return records with that column set, still hiding the others unless named;
  * - `deleted` returns every record with `deleted_at` set;

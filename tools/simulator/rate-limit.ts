@@ -9,7 +9,7 @@ export interface RateLimitState {
 export const WINDOW_MS = 60_000;
 
 /**
- * Cliniko's limit: a number of requests per minute per user (notes/cliniko-api.md "Limits and
+ * Cliniko's limit: a number of requests per minute per user (Cliniko API docs, "Limits and
  * errors"), here per API key in fixed 60 s windows aligned to the clock's minutes. Over the limit,
  * Cliniko answers 429 with `X-RateLimit-Reset`, the UNIX second the window resets.
  */

@@ -10,7 +10,7 @@ export function linkTo(base: string, collection: string, id: string): { links: {
   return { links: { self: `${base}/${collection}/${id}` } };
 }
 
-/** Cancellation reason codes and their descriptions (notes/cliniko-api.md, seed: attendees). */
+/** Cancellation reason codes and their descriptions (Cliniko API docs, Attendees). */
 export const CANCELLATION_REASONS: Readonly<Record<number, string>> = {
   10: 'Feeling better',
   20: 'Condition worse',

@@ -1,8 +1,8 @@
 /**
  * What the simulator knows about each Cliniko resource it serves: lifecycle columns that hide
  * records, the old `/deleted`, `/cancelled`, `/archived` lists, and searchable columns with their
- * filter types. Facts from notes/cliniko-api.md ("Lists", "Resources that matter") and the seeds
- * (attendees and contacts "you can filter them by" sections).
+ * filter types. Facts from the Cliniko API docs (https://docs.api.cliniko.com/): "Lists" and the
+ * attendees and contacts pages ("you can filter them by").
  */
 
 export const SIM_RESOURCES = [
@@ -86,7 +86,7 @@ const PATIENT = link('patient', 'patients');
 const PRACTITIONER = link('practitioner', 'practitioners');
 const BUSINESS = link('business', 'businesses');
 const APPOINTMENT_TYPE = link('appointment_type', 'appointment_types');
-// Cliniko links an attendee to its appointment through the bookings union (seed: attendees).
+// Cliniko links an attendee to its appointment through the bookings union (Cliniko API docs, Attendees).
 const BOOKING = link('booking', 'bookings');
 
 function spec(
@@ -170,7 +170,7 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
     APPOINTMENT_LINKS,
     ['starts_at', 'ends_at'],
   ),
-  // The union of appointments and unavailable blocks (notes/cliniko-api.md: read-only).
+  // The union of appointments and unavailable blocks (read-only in the Cliniko API).
   bookings: spec(
     ['cancelled_at', 'archived_at', 'deleted_at'],
     [],
@@ -238,7 +238,7 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
   relationships: spec(['archived_at'], [], { patient_id: 'id', related_patient_id: 'id' }, { patient_id: PATIENT, related_patient_id: link('related_patient', 'patients') }),
 };
 
-/** Old `/deleted` lists accept only these filters (notes/cliniko-api.md "Lists"). */
+/** Old `/deleted` lists accept only these filters (Cliniko API docs, "Lists"). */
 export const DELETED_LIST_COLUMNS: Readonly<Record<string, ColumnType>> = {
   id: 'id',
   deleted_at: 'datetime',

@@ -11,7 +11,7 @@ export interface SortKey {
 }
 
 /**
- * Reads `sort` and the deprecated `order` (README "Ordering", notes/cliniko-api.md "Lists"):
+ * Reads `sort` and the deprecated `order` (Cliniko API docs, "Ordering"):
  * default `created_at`; `order` sets the direction of every column without its own `:asc`/`:desc`.
  * Only searchable columns sort.
  * @throws SimHttpError 400 for an unknown column or direction.

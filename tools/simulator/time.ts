@@ -1,6 +1,6 @@
 /**
  * Time helpers. Cliniko writes UTC timestamps with whole seconds (`2014-08-30T18:00:00Z`,
- * notes/cliniko-api.md "Requests"), so every timestamp the simulator stores goes through
+ * Cliniko API docs "Requests"), so every timestamp the simulator stores goes through
  * {@link toIsoSeconds}.
  */
 

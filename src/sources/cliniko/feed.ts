@@ -1,14 +1,13 @@
-import { DOMAIN_FIELDS } from './domain-events.js';
 import { UpstreamError } from '../errors.js';
 import type { RequestBudget } from '../rate-limiter.js';
 import type { Batch, ChangeFeed, Deletion, DerivedEvent, ReadContext, SourceRecord } from '../types.js';
 import type { ClinikoClient } from './client.js';
-import { deriveDomainEvents, domainEventsOf, type DomainEvent } from './domain-events.js';
+import { DOMAIN_FIELDS, deriveDomainEvents, domainEventsOf, type DomainEvent } from './domain-events.js';
 import type { ClinikoResource, ClinikoTier } from './resources.js';
 
 /**
  * Where a resource's feed stands, stored as the resource's cursor. Timestamps are Cliniko's own
- * (whole-second UTC strings), never the local clock (notes/cliniko-api.md, Lists).
+ * (whole-second UTC strings), never the local clock (Cliniko API docs, Lists).
  */
 export interface ClinikoCursor {
   /** Highest `updated_at` recorded; `null` before the first record. */
@@ -296,7 +295,7 @@ export class ClinikoFeed implements ChangeFeed {
   }
 }
 
-/** Cliniko timestamp format: whole seconds, `Z` (notes/cliniko-api.md, Requests). */
+/** Cliniko timestamp format: whole seconds, `Z` (Cliniko API docs, Requests). */
 export function toClinikoTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }

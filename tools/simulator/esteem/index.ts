@@ -33,7 +33,7 @@ export const DEFAULT_ESTEEM_TOKEN = 'esteem-sim-token';
 type Id = number | string;
 
 /**
- * An in-process Clinic Appointments API (Esteem, shared/seeds/clinic-appointments-api.txt) for the
+ * An in-process Clinic Appointments API (Esteem, described in docs/esteem.md) for the
  * tests and the demo: `X-User-Token` auth, `in_date_range` (required dates, a cap on the range),
  * paged `pending_documentation`, `reschedule_appointments/{id}` with 404/422, switchable list shape,
  * fault injection, a served-request log and helpers to change data.
