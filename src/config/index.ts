@@ -258,8 +258,11 @@ const SETTINGS = {
 /** The environment variables the bridge reads, in the order the README documents them. */
 export const CONFIG_VARIABLES = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[];
 
-/** Variables with the bridge's prefixes that other entry points read (`npm run store -- rekey`). */
-const OTHER_VARIABLES = ['BRIDGE_NEW_ENCRYPTION_KEY'] as const;
+/**
+ * Variables with the bridge's prefixes that other entry points read: `npm run store -- rekey`, and
+ * the test suite (`BRIDGE_REQUIRE_BROWSER`, README "Development").
+ */
+const OTHER_VARIABLES = ['BRIDGE_NEW_ENCRYPTION_KEY', 'BRIDGE_REQUIRE_BROWSER'] as const;
 const PREFIXED = /^(BRIDGE|CLINIKO|ESTEEM)_/;
 
 /**
