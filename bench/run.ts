@@ -10,7 +10,7 @@ import { Dispatcher } from '../src/delivery/dispatcher.js';
 import { Sender } from '../src/delivery/sender.js';
 import { UrlPolicy } from '../src/delivery/ssrf.js';
 import { DeliveryWorker } from '../src/delivery/worker.js';
-import { ClinikoSimulator } from '../src/simulator/index.js';
+import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { newId } from '../src/util/ids.js';

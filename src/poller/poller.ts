@@ -101,6 +101,8 @@ export class Poller {
   private readonly groups: BudgetGroup[] = [];
   private readonly cronFeeds: ChangeFeed[] = [];
   private readonly backfills = new Set<Promise<void>>();
+  /** Sources whose last request answered 401, so the rejection is logged once, not per resource. */
+  private readonly unauthorizedSources = new Set<string>();
   /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
   private pollSeq = 0;
 
@@ -421,6 +423,7 @@ export class Poller {
       if (hadError) await store.transaction((tx) => tx.putResource(key, state));
       else this.unsaved.add(key);
       if (rt.status === 'forbidden') logger.info({ source: feed.source, resource: feed.resource }, 'resource readable again');
+      if (this.unauthorizedSources.delete(feed.source)) logger.info({ source: feed.source }, 'credentials accepted again');
       rt.status = 'ok';
       rt.failures = 0;
       rt.holdUntil = 0;
@@ -458,10 +461,18 @@ export class Poller {
       .catch(() => undefined);
   }
 
-  /** Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly. */
+  /**
+   * Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly; a 401 marks it
+   * `unauthorized` and is logged once per source (every resource of it fails alike), not per poll.
+   */
   private failed(feed: ChangeFeed, rt: Runtime, err: unknown): { holdUntil: number; excluded?: boolean } {
     const { logger } = this.options;
     const message = err instanceof Error ? err.message : String(err);
+    const unauthorized = err instanceof UpstreamError && err.status === 401;
+    if (unauthorized && !this.unauthorizedSources.has(feed.source)) {
+      this.unauthorizedSources.add(feed.source);
+      logger.error({ source: feed.source, err: message }, 'poll failed: the source rejected its credentials (401); every resource backs off until the key or token works again');
+    }
     if (err instanceof UpstreamError && err.status === 403) {
       if (rt.status !== 'forbidden') {
         logger.warn({ source: feed.source, resource: feed.resource, err: message }, 'no permission for this resource (403); skipped, re-checked hourly');
@@ -475,8 +486,9 @@ export class Poller {
       Math.min(BACKOFF_BASE_MS * 2 ** (rt.failures - 1), BACKOFF_MAX_MS),
       err instanceof UpstreamError ? (err.retryAfterMs ?? 0) : 0,
     );
-    rt.status = 'backoff';
+    rt.status = unauthorized ? 'unauthorized' : 'backoff';
     rt.holdUntil = this.now() + waitMs;
+    if (unauthorized) return { holdUntil: rt.holdUntil };
     logger.warn(
       { source: feed.source, resource: feed.resource, kind: err instanceof UpstreamError ? err.kind : 'internal', retryInMs: waitMs, err: message },
       'poll failed; cursor kept, will retry',
