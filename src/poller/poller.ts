@@ -4,7 +4,7 @@ import { UpstreamError } from '../sources/errors.js';
 import { systemClock, type Clock, type RequestBudget } from '../sources/rate-limiter.js';
 import type { Batch, ChangeFeed, ExistingPage, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
-import type { ResourceState, Snapshot } from '../store/schema.js';
+import type { ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
 import { metrics } from '../metrics.js';
 import { runBackfill } from './backfill.js';
 import { feedCursorOf, firstPassAttempt, firstPassProgress, FirstPassQueue, firstPassRetryMs, firstPassView, liveOf, newLiveState, withLive, type AttemptOutcome, type FirstPassJob, type LiveState } from './first-pass.js';
@@ -132,6 +132,8 @@ export class Poller {
   private readonly lives = new Map<string, LiveState>();
   /** Per resource: a poll's batch and a first-pass page never read and write snapshots at once. */
   private readonly locks = new Map<string, Promise<void>>();
+  /** Sources whose last request answered 401, so the rejection is logged once, not per resource. */
+  private readonly unauthorizedSources = new Set<string>();
   /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
   private pollSeq = 0;
 
@@ -431,42 +433,63 @@ export class Poller {
         knownIds: () => store.liveSnapshotIds(key),
         known: () => liveRecords(store.liveSnapshots(key)),
       };
+      // The write of a page without events runs while the next page is fetched; each page's
+      // write still starts only after the previous one is durable, so writes stay in page order.
+      // The resource's lock is held from reading the snapshots until the write is durable, so a
+      // first-pass page never interleaves with a batch.
+      let writing: Promise<void> | null = null;
       for await (const batch of feed.read(feedCursorOf(state.cursor), context)) {
+        await writing;
         const hasher = this.hasherOf(feed);
         const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
-        const events = await this.exclusive(key, async () => {
+        const release = await this.lock(key);
+        let events: StoredEvent[] = [];
+        try {
           // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
           const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
           const live = this.lives.get(key);
           const draft: ResourceState = { ...state, cursor: feedCursorOf(state.cursor) };
           const applied = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher, liveSince: live?.since, firstPassRunning: live?.first_pass.status === 'running' });
-          this.trackBaseline(feed, rt, batch, applied.events.length);
+          events = applied.events;
+          this.trackBaseline(feed, rt, batch, events.length);
           if (applied.dirty) {
             draft.cursor = withLive(draft.cursor, live ?? null);
             // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
-            await store.transaction((tx) => {
-              for (const id of new Set(applied.changedIds)) {
-                const snap = snapshots[id];
-                if (snap) tx.putSnapshot(key, id, snap);
-                else tx.deleteSnapshot(key, id);
-              }
-              tx.putResource(key, draft);
-              tx.appendEvents(applied.events);
-            });
-            save(draft);
+            writing = store
+              .transaction((tx) => {
+                for (const id of new Set(applied.changedIds)) {
+                  const snap = snapshots[id];
+                  if (snap) tx.putSnapshot(key, id, snap);
+                  else tx.deleteSnapshot(key, id);
+                }
+                tx.putResource(key, draft);
+                tx.appendEvents(applied.events);
+              })
+              .then(() => save(draft))
+              .finally(release);
+            // Awaited before the next page (a failure surfaces there); handled now, so it never counts as unhandled.
+            writing.catch(() => undefined);
+            // Events are dispatched only once durable.
+            if (events.length > 0) await writing;
+          } else {
+            release();
           }
-          return applied.events;
-        });
+        } catch (err) {
+          release();
+          throw err;
+        }
         for (const e of events) metrics.events.inc({ type: e.payload.type });
         if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
         emitted += events.length;
       }
+      await writing;
       metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'ok' });
       save({ ...state, last_success_at: startedAt, last_error: null });
       // A poll that changed nothing writes only when it clears an error; its times ride along later.
       if (hadError) await store.transaction((tx) => tx.putResource(key, state));
       else this.unsaved.add(key);
       if (rt.status === 'forbidden') logger.info({ source: feed.source, resource: feed.resource }, 'resource readable again');
+      if (this.unauthorizedSources.delete(feed.source)) logger.info({ source: feed.source }, 'credentials accepted again');
       rt.status = 'ok';
       rt.failures = 0;
       rt.holdUntil = 0;
@@ -675,26 +698,45 @@ export class Poller {
     metrics.firstPassRunning.set(labels, view.status === 'running' ? 1 : 0);
   }
 
-  /** Runs `fn` alone among the resource's snapshot reads-and-writes (batches and first-pass pages). */
-  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Takes the resource's lock: batches and first-pass pages read and write its snapshots one at a
+   * time. Resolves with the function that releases it (call it exactly once).
+   */
+  private async lock(key: string): Promise<() => void> {
     const previous = this.locks.get(key) ?? Promise.resolve();
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
     const mine = previous.then(() => gate);
     this.locks.set(key, mine);
     await previous;
+    return () => {
+      open();
+      if (this.locks.get(key) === mine) this.locks.delete(key);
+    };
+  }
+
+  /** Runs `fn` under the resource's lock. */
+  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const release = await this.lock(key);
     try {
       return await fn();
     } finally {
       release();
-      if (this.locks.get(key) === mine) this.locks.delete(key);
     }
   }
 
-  /** Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly. */
+  /**
+   * Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly; a 401 marks it
+   * `unauthorized` and is logged once per source (every resource of it fails alike), not per poll.
+   */
   private failed(feed: ChangeFeed, rt: Runtime, err: unknown): { holdUntil: number; excluded?: boolean } {
     const { logger } = this.options;
     const message = err instanceof Error ? err.message : String(err);
+    const unauthorized = err instanceof UpstreamError && err.status === 401;
+    if (unauthorized && !this.unauthorizedSources.has(feed.source)) {
+      this.unauthorizedSources.add(feed.source);
+      logger.error({ source: feed.source, err: message }, 'poll failed: the source rejected its credentials (401); every resource backs off until the key or token works again');
+    }
     if (err instanceof UpstreamError && err.status === 403) {
       if (rt.status !== 'forbidden') {
         logger.warn({ source: feed.source, resource: feed.resource, err: message }, 'no permission for this resource (403); skipped, re-checked hourly');
@@ -708,8 +750,9 @@ export class Poller {
       Math.min(BACKOFF_BASE_MS * 2 ** (rt.failures - 1), BACKOFF_MAX_MS),
       err instanceof UpstreamError ? (err.retryAfterMs ?? 0) : 0,
     );
-    rt.status = 'backoff';
+    rt.status = unauthorized ? 'unauthorized' : 'backoff';
     rt.holdUntil = this.now() + waitMs;
+    if (unauthorized) return { holdUntil: rt.holdUntil };
     logger.warn(
       { source: feed.source, resource: feed.resource, kind: err instanceof UpstreamError ? err.kind : 'internal', retryInMs: waitMs, err: message },
       'poll failed; cursor kept, will retry',
