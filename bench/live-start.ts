@@ -104,7 +104,8 @@ export async function liveStart({ quick, table, log, results }: BenchContext): P
   const passMinutes = (clock.now() - start) / MINUTE;
   const views = poller.describe();
   const read = views.reduce((n, r) => n + (r.first_pass?.records_read ?? 0), 0);
-  const requestsLeft = views.reduce((n, r) => n + (r.first_pass?.requests_left ?? 0), 0);
+  // Passes still queued do not know their totals yet: estimate from the records seeded.
+  const requestsLeft = Math.ceil(Math.max(0, records - read) / PER_PAGE);
   // The pass's requests are the ones bounded above by the live start.
   const perMinute = sim.served.filter((s) => s.at > clock.now() - MINUTE && decodeURIComponent(s.search).includes('updated_at:<')).length;
   const status429 = sim.served.filter((s) => s.status === 429).length;

@@ -103,7 +103,7 @@ describe('a restored backup older than BRIDGE_MAX_CATCH_UP', () => {
 
   afterAll(async () => {
     await sim.close();
-    await store?.flush();
+    await store?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 

@@ -139,7 +139,7 @@ describe('live from the first minute, on a large account at 200 requests/min', (
     await stopping;
     await client?.close();
     await sim.close();
-    await store?.flush();
+    await store?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
