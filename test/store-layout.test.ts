@@ -75,11 +75,12 @@ describe('lowdb store layout', () => {
     const sub = withSubscriptionDefaults({ id: 'sub_1', url: 'https://x.example/h', secret: 'whsec_x' });
     const e1 = { ...event('evt_01', '2026-11-23T06:00:00.000Z'), dispatched: true };
     const e2 = event('evt_02', '2026-11-23T06:30:00.000Z');
+    const attempt = { id: 'att_1', attempted_at: '2026-11-23T06:00:01.000Z', duration_ms: 9, status_code: 204, error: null, response_excerpt: null, response_headers: {}, trigger: 'schedule' };
     const files: Record<string, unknown> = {
       'meta.g3.json': { kind: 'meta', subscriptions: { sub_1: sub }, resources: { 'cliniko:patients': { cursor: { updated_at: 'x' }, last_poll_at: null, last_success_at: null, last_error: null } }, api_keys: {} },
       'snap.cliniko.patients.g3.json': { kind: 'snap', key: 'cliniko:patients', snapshots: { '1': { version: 'a', record: { id: '1', first_name: 'Jo' } }, '2': { version: 'b', record: { id: '2' } } } },
       'evt.2026-11-23T06.g3.json': { kind: 'evt', events: [e1] },
-      'dlv.2026-11-23T06.g3.json': { kind: 'dlv', deliveries: [{ id: 'dlv_1', event_id: 'evt_01', subscription_id: 'sub_1', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: '2026-11-23T06:00:00.000Z', updated_at: '2026-11-23T06:00:00.000Z', attempts: [] }] },
+      'dlv.2026-11-23T06.g3.json': { kind: 'dlv', deliveries: [{ id: 'dlv_1', event_id: 'evt_01', subscription_id: 'sub_1', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: '2026-11-23T06:00:00.000Z', updated_at: '2026-11-23T06:00:00.000Z', attempts: [attempt] }] },
       'manifest.json': {
         version: 2,
         gen: 3,
@@ -105,7 +106,7 @@ describe('lowdb store layout', () => {
     expect((await b.getSnapshots('cliniko:patients', ['1', '2', '3'])).size).toBe(3);
     expect((await b.getSnapshots('cliniko:patients', ['1'])).get('1')?.record).toEqual({ id: '1', first_name: 'Jo' });
     expect((await b.listEvents({})).data.map((e) => [e.payload.id, e.dispatched])).toEqual([['evt_02', false], ['evt_01', true]]);
-    expect((await b.getDelivery('dlv_1'))?.status).toBe('succeeded');
+    expect(await b.getDelivery('dlv_1')).toMatchObject({ status: 'succeeded', attempts: [attempt] });
     expect((await b.getResource('cliniko:patients'))?.cursor).toEqual({ updated_at: 'x' });
     expect((await b.getSubscription('sub_1'))?.url).toBe('https://x.example/h');
     await b.transaction((tx) => tx.appendEvents([event('evt_03')]));

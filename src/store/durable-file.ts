@@ -28,7 +28,7 @@ export async function syncDir(dir: string): Promise<void> {
 /**
  * A lowdb adapter whose writes are atomic and durable: the text goes to a temp file that is fsynced,
  * renamed over the target, and the directory is fsynced so the rename survives a power cut
- * (lowdb's own JSONFile uses steno, which renames but never fsyncs — notes/stack.md). A codec
+ * (lowdb's own JSONFile uses steno, which renames but never fsyncs). A codec
  * (encryption) sits between JSON and the disk.
  */
 export class DurableJsonFile<T> implements Adapter<T> {

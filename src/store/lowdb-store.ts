@@ -8,7 +8,7 @@ import { Journal, readJournal } from './journal.js';
 import { acquireLock } from './lock.js';
 import { auditPart, deliveryPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
 import { RangeTable, type BucketContent, type BucketMeta, type TableCut } from './range-table.js';
-import type { ApiKey, AuditEntry, Delivery, EventPayload, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
+import type { ApiKey, Attempt, AuditEntry, Delivery, EventPayload, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
 import { emptyStore, withSubscriptionDefaults } from './schema.js';
 import { matchesEventType } from '../delivery/match.js';
 import { byCreation, deepFreeze, pageNewestFirst } from './page.js';
@@ -27,6 +27,8 @@ interface Manifest {
   snapshots?: Record<string, BucketMeta[]>;
   /** Event body buckets, by event id. */
   events?: BucketMeta[];
+  /** Delivery attempt buckets, by delivery id. */
+  attempts?: BucketMeta[];
 }
 
 /** One change in the journal: a whole entity's new value, or its removal (`v` absent). Replays are idempotent. */
@@ -119,6 +121,8 @@ export class LowdbStore implements Store {
   private readonly snapshotTables = new Map<string, RangeTable<Snapshot>>();
   /** Event bodies by id. */
   private events!: RangeTable<EventPayload>;
+  /** Each delivery's attempts, by delivery id; memory keeps deliveries without them. */
+  private attempts!: RangeTable<Attempt[]>;
   /** Every retained event's listing fields, in id (detection) order, and by id. */
   private eventList: EventMeta[] = [];
   private readonly eventIndex = new Map<string, EventMeta>();
@@ -164,6 +168,7 @@ export class LowdbStore implements Store {
       maxBucketBytes: options.maxBucketBytes ?? MAX_BUCKET_BYTES,
     };
     this.events = this.table<EventPayload>('evt', []);
+    this.attempts = this.table<Attempt[]>('att', []);
   }
 
   get file(): string {
@@ -215,11 +220,14 @@ export class LowdbStore implements Store {
     this.data = data;
     for (const [key, buckets] of Object.entries(this.manifest.snapshots ?? {})) this.snapshotTables.set(key, this.table<Snapshot>(snapshotPart(key), buckets, isLiveSnapshot));
     this.events = this.table<EventPayload>('evt', this.manifest.events ?? []);
+    this.attempts = this.table<Attempt[]>('att', this.manifest.attempts ?? []);
     for await (const [, payload] of this.events.entries()) this.indexEvent(payload);
     for (const id of undispatched) if (this.eventIndex.has(id)) this.undispatched.add(id);
     // Version 2 parts loaded whole into the tables' pending changes.
     for (const [key, snapshots] of Object.entries(data.snapshots)) for (const [id, snap] of Object.entries(snapshots)) this.tableOf(key).put(id, snap);
     for (const e of data.events) this.applyEvent(e.payload.id, e);
+    // Version 2 kept attempts inside each delivery.
+    for (const d of Object.values(data.deliveries)) if (d.attempts.length > 0) this.setDelivery(d);
     data.snapshots = {};
     data.events = [];
     this.reindex();
@@ -305,7 +313,7 @@ export class LowdbStore implements Store {
   }
 
   private hasUncheckpointed(): boolean {
-    return this.dirtyParts.size > 0 || this.events.isDirty || [...this.snapshotTables.values()].some((t) => t.isDirty);
+    return this.dirtyParts.size > 0 || this.events.isDirty || this.attempts.isDirty || [...this.snapshotTables.values()].some((t) => t.isDirty);
   }
 
   // ---- reads (Store) ---------------------------------------------------------------------------
@@ -398,7 +406,14 @@ export class LowdbStore implements Store {
   }
 
   async getDelivery(id: string): Promise<Delivery | undefined> {
-    return this.data.deliveries[id];
+    const d = this.data.deliveries[id];
+    return d ? (await this.withAttempts([d]))[0] : undefined;
+  }
+
+  /** Deliveries with their attempts read back from the attempts table. */
+  private async withAttempts(list: readonly Delivery[]): Promise<Delivery[]> {
+    const attempts = await this.attempts.get(list.map((d) => d.id));
+    return list.map((d) => deepFreeze({ ...d, attempts: attempts.get(d.id) ?? [] }));
   }
 
   async listDeliveries(query: DeliveryQuery): Promise<Page<Delivery>> {
@@ -408,7 +423,8 @@ export class LowdbStore implements Store {
     else source = Object.values(this.data.deliveries).sort(byId);
     const keep = (d: Delivery) =>
       (query.subscription_id === undefined || d.subscription_id === query.subscription_id) && (!query.status || d.status === query.status);
-    return pageNewestFirst(source, (d) => d.id, keep, query.limit, query.before);
+    const page = pageNewestFirst(source, (d) => d.id, keep, query.limit, query.before);
+    return { data: await this.withAttempts(page.data), next: page.next };
   }
 
   async listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
@@ -487,7 +503,7 @@ export class LowdbStore implements Store {
       resources: { ...this.data.resources },
       snapshots,
       events: await this.eventsByIds(this.eventList.map((e) => e.id)),
-      deliveries: { ...this.data.deliveries },
+      deliveries: Object.fromEntries((await this.withAttempts(Object.values(this.data.deliveries))).map((d) => [d.id, d])),
       audit: [...this.data.audit],
       api_keys: { ...this.data.api_keys },
     };
@@ -519,7 +535,7 @@ export class LowdbStore implements Store {
    * for reads. Neither grows with the account (tests and benchmarks check it).
    */
   memory(): { pendingRecords: number; cachedBuckets: number; tables: number; buckets: number; largestBucketBytes: number } {
-    const tables = [this.events, ...this.snapshotTables.values()];
+    const tables = [this.events, this.attempts, ...this.snapshotTables.values()];
     const all = tables.flatMap((t) => t.bucketList);
     return {
       pendingRecords: tables.reduce((n, t) => n + t.pendingCount, 0),
@@ -571,7 +587,7 @@ export class LowdbStore implements Store {
       async deleteSubscription(id) {
         guard();
         const before = store.data.subscriptions[id];
-        const deliveries = store.deliveriesIn(store.deliveriesBySubscription.get(id));
+        const deliveries = await store.withAttempts(store.deliveriesIn(store.deliveriesBySubscription.get(id)));
         store.setSubscription(id, undefined);
         for (const d of deliveries) store.removeDelivery(d.id);
         undo.push(() => {
@@ -626,8 +642,15 @@ export class LowdbStore implements Store {
       putDelivery(delivery) {
         guard();
         const before = store.data.deliveries[delivery.id];
+        const beforeAttempts = store.attempts.peek(delivery.id);
         store.setDelivery(deepFreeze(delivery));
-        undo.push(() => (before ? store.setDelivery(before) : store.removeDelivery(delivery.id)));
+        undo.push(() => {
+          if (before) store.setDelivery(before, false);
+          else store.removeDelivery(delivery.id);
+          // Back to the pending attempts it replaced, or to what is on disk.
+          if (beforeAttempts === undefined) store.attempts.forget(delivery.id);
+          else store.attempts.put(delivery.id, beforeAttempts);
+        });
       },
       appendAudit(entry) {
         guard();
@@ -707,10 +730,12 @@ export class LowdbStore implements Store {
     this.eventList = this.eventList.filter((e) => !ids.has(e.id));
   }
 
-  private setDelivery(d: Delivery): void {
+  /** Keeps a delivery in memory without its attempts, which go to the attempts table (unless `withAttempts` is false). */
+  private setDelivery(d: Delivery, withAttempts = true): void {
     const old = this.data.deliveries[d.id];
     if (old) this.unindexDelivery(old);
-    this.data.deliveries[d.id] = d;
+    if (withAttempts) this.attempts.put(d.id, d.attempts);
+    this.data.deliveries[d.id] = d.attempts.length === 0 ? d : deepFreeze({ ...d, attempts: [] });
     this.indexDelivery(d);
     this.markDelivery(d.id);
   }
@@ -727,6 +752,7 @@ export class LowdbStore implements Store {
     const d = this.data.deliveries[id];
     if (d) this.unindexDelivery(d);
     delete this.data.deliveries[id];
+    this.attempts.put(id, null);
   }
 
   private unindexDelivery(d: Delivery): void {
@@ -876,7 +902,7 @@ export class LowdbStore implements Store {
       empty: isEmptyPart(content),
       text: isEmptyPart(content) ? '' : this.codec.encode(JSON.stringify(content)),
     }));
-    const tables: Array<[string | null, RangeTable<Snapshot> | RangeTable<EventPayload>]> = [[null, this.events], ...this.snapshotTables];
+    const tables: Array<[string | null, RangeTable<Snapshot> | RangeTable<EventPayload> | RangeTable<Attempt[]>]> = [[null, this.events], [ATTEMPTS, this.attempts], ...this.snapshotTables];
     const cuts = tables.map(([key, table]) => ({ key, table, cut: table.cut() as TableCut<never> }));
     const newGen = this.gen + 1;
     this.gen = newGen;
@@ -887,7 +913,7 @@ export class LowdbStore implements Store {
     await oldJournal.close();
 
     try {
-      const manifest: Manifest = { version: 3, gen: newGen, parts: { ...this.manifest.parts }, snapshots: {}, events: [] };
+      const manifest: Manifest = { version: 3, gen: newGen, parts: { ...this.manifest.parts }, snapshots: {}, events: [], attempts: [] };
       // Version 2 parts are replaced by the tables.
       for (const part of Object.keys(manifest.parts)) if (part.startsWith('snap.') || part.startsWith('evt.')) delete manifest.parts[part];
       let bytes = contents.reduce((n, c) => n + c.text.length, 0);
@@ -906,6 +932,7 @@ export class LowdbStore implements Store {
         bytes += result.bytes;
         written.push({ key, buckets: result.buckets });
         if (key === null) manifest.events = result.buckets;
+        else if (key === ATTEMPTS) manifest.attempts = result.buckets;
         else if (result.buckets.length > 0) manifest.snapshots![key] = result.buckets;
       }
       // Every new file's name is durable before the manifest that lists it.
@@ -1014,8 +1041,13 @@ export class LowdbStore implements Store {
       }
       case 'dsp':
         return { t, id: a };
-      case 'dlv':
-        return { t, id: a, v: this.data.deliveries[a] };
+      case 'dlv': {
+        const d = this.data.deliveries[a];
+        if (!d) return { t, id: a };
+        const pending = this.attempts.peek(a);
+        const attempts = pending === undefined ? ((await this.attempts.get([a])).get(a) ?? []) : (pending ?? []);
+        return { t, id: a, v: { ...d, attempts } };
+      }
       case 'aud':
         return { t, id: a, v: this.auditIndex.get(a) };
       case 'key':
@@ -1044,8 +1076,13 @@ export class LowdbStore implements Store {
         this.undispatched.delete(op.id);
         return;
       case 'dlv':
-        if (op.v) this.data.deliveries[op.id] = op.v;
-        else delete this.data.deliveries[op.id];
+        if (op.v) {
+          this.attempts.put(op.id, deepFreeze(op.v.attempts));
+          this.data.deliveries[op.id] = { ...op.v, attempts: [] };
+        } else {
+          delete this.data.deliveries[op.id];
+          this.attempts.put(op.id, null);
+        }
         return;
       case 'key':
         if (op.v) this.data.api_keys[op.id] = op.v;
@@ -1170,8 +1207,16 @@ export class LowdbStore implements Store {
 
 /** Every part and bucket file a manifest refers to. */
 function filesOf(m: Manifest): string[] {
-  return [...Object.values(m.parts), ...Object.values(m.snapshots ?? {}).flatMap((b) => b.map((x) => x.file)), ...(m.events ?? []).map((x) => x.file)];
+  return [
+    ...Object.values(m.parts),
+    ...Object.values(m.snapshots ?? {}).flatMap((b) => b.map((x) => x.file)),
+    ...(m.events ?? []).map((x) => x.file),
+    ...(m.attempts ?? []).map((x) => x.file),
+  ];
 }
+
+/** The attempts table's key among the checkpoint's tables (snapshot tables are keyed by resource). */
+const ATTEMPTS = '\u0000attempts';
 
 function isLiveSnapshot(s: Snapshot): boolean {
   return !s.record.deleted_at;

@@ -1,5 +1,6 @@
 /**
- * The persisted shape of the bridge's state (one lowdb file, `<BRIDGE_DATA_DIR>/bridge.json`).
+ * The shapes of the bridge's stored state, as every `Store` backend keeps and returns them
+ * (src/store/store.ts; the embedded layout is in docs/storage.md).
  * Times are ISO 8601 UTC strings; durations are milliseconds.
  */
 
@@ -183,6 +184,7 @@ export interface AuditEntry {
   details: Record<string, unknown>;
 }
 
+/** Everything a store holds, whole: the shape of `LowdbStore.dump()` and of the previous release's files. */
 export interface StoreData {
   version: 1;
   subscriptions: Record<string, Subscription>;
