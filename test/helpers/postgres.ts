@@ -21,6 +21,9 @@ export interface PgCluster {
   url: string;
   /** Stops the server and restarts it on the same port and data (`pg_ctl restart`). */
   restart(): Promise<void>;
+  /** Stops the server (`pg_ctl stop -m fast`), keeping its data; `startAgain()` brings it back on the same port. */
+  stopServer(): Promise<void>;
+  startAgain(): Promise<void>;
   /** Stops the server (`-m immediate`) and removes its directory. */
   stop(): Promise<void>;
   /** A fresh schema name for one test's store (`BRIDGE_DATABASE_SCHEMA`). */
@@ -77,6 +80,12 @@ export async function startPostgres(): Promise<PgCluster> {
       url: `postgres://postgres@127.0.0.1:${port}/postgres`,
       restart: async () => {
         await ctl('restart', '-m', 'fast');
+      },
+      stopServer: async () => {
+        await ctl('stop', '-m', 'fast');
+      },
+      startAgain: async () => {
+        await ctl('start');
       },
       stop: async () => {
         process.removeListener('exit', stopNow);

@@ -263,6 +263,13 @@ export class PostgresStore extends PgReader implements Store {
       throw err;
     }
     let broken: Error | undefined;
+    // A checked-out client has no pool listener: a server that goes away between statements would
+    // otherwise be an uncaught 'error' event.
+    const onError = (err: Error) => {
+      broken = err;
+      this.noteFailure(err);
+    };
+    client.on('error', onError);
     const started = performance.now();
     try {
       await client.query('BEGIN');
@@ -283,6 +290,7 @@ export class PostgresStore extends PgReader implements Store {
       }
       throw err;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
