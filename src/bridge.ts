@@ -13,8 +13,7 @@ import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
 import { createSources } from './sources/index.js';
-import { codecFor } from './store/encryption.js';
-import { LowdbStore } from './store/lowdb-store.js';
+import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
@@ -48,11 +47,7 @@ export interface BridgeOptions {
  */
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
-  const store = new LowdbStore(config.bridge.dataDir, {
-    checkpointIntervalMs: config.bridge.checkpointIntervalMs,
-    codec: codecFor(config.bridge.encryptionKey),
-  });
-  await store.load();
+  const store = await openStore(config.bridge);
 
   const policy = new UrlPolicy({
     allowPrivate: config.bridge.allowPrivateUrls,

@@ -190,6 +190,9 @@ export class PostgresStore extends PgReader implements Store {
       await store.checkKey();
     } catch (err) {
       await pool.end().catch(() => undefined);
+      if (isConnectionError(err)) {
+        throw new Error(`BRIDGE_DATABASE_URL: cannot reach ${store.location}: ${(err as Error).message || (err as { code?: string }).code}`, { cause: err });
+      }
       throw err;
     }
     store.probe = setInterval(() => void store.probeNow(), options.probeIntervalMs ?? 5_000);
