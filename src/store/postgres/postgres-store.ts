@@ -6,7 +6,9 @@ import type { Delivery } from '../schema.js';
 import type { Store, StoreCounts, StoreHealth, StoreTx } from '../store.js';
 import { migrate, SCHEMA_NAME } from './migrate.js';
 import { PgReader, type Run } from './reader.js';
+import { deliveriesChannel, deliveriesPayload, PgShared } from './shared.js';
 import * as tables from './tables.js';
+import { hostname } from 'node:os';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`; TLS through its `sslmode`, `sslrootcert`, `sslcert`, `sslkey` parameters. */
@@ -17,6 +19,8 @@ export interface PostgresStoreOptions {
   codec?: Codec;
   /** Connections in the pool. */
   poolSize?: number;
+  /** This process among those sharing the database (`BRIDGE_INSTANCE_ID`); default `host:pid`. */
+  instanceId?: string;
   /** How often the database is probed while nothing is written, so `health()` notices an outage (ms). */
   probeIntervalMs?: number;
 }
@@ -55,6 +59,8 @@ type Pending = { table: tables.Table<never>; row: unknown[] } | { text: string; 
 class PgTx extends PgReader implements StoreTx {
   closed = false;
   private pending: Pending[] = [];
+  /** New pending deliveries (no attempt yet) written here: announced to the other processes at commit. */
+  readonly fresh: string[] = [];
 
   constructor(
     private readonly client: pg.PoolClient,
@@ -128,6 +134,7 @@ class PgTx extends PgReader implements StoreTx {
   }
   putDelivery(delivery: Delivery): void {
     this.put(tables.deliveries, delivery);
+    if (delivery.status === 'pending' && delivery.attempt_count === 0) this.fresh.push(delivery.id);
   }
   appendAudit(entry: Parameters<StoreTx['appendAudit']>[0]): void {
     this.put(tables.audit, entry);
@@ -148,17 +155,23 @@ export class PostgresStore extends PgReader implements Store {
   readonly pool: pg.Pool;
   readonly schema: string;
   readonly location: string;
+  readonly shared: PgShared;
+  readonly instanceId: string;
+  private readonly channel: string;
   /** Write counts, like the lowdb store's. */
   readonly stats = { commits: 0, failedWrites: 0 };
   private writeError: string | null = null;
   private probe: NodeJS.Timeout | null = null;
 
-  private constructor(pool: pg.Pool, options: PostgresStoreOptions) {
+  private constructor(pool: pg.Pool, connection: pg.ClientConfig, options: PostgresStoreOptions) {
     const run: Run = async <R extends object>(text: string, values?: unknown[]) => (await pool.query<R & pg.QueryResultRow>(text, values)).rows as R[];
     super(run, options.codec ?? plainCodec);
     this.pool = pool;
     this.schema = options.schema ?? 'public';
     this.location = redactUrl(options.url) + (this.schema === 'public' ? '' : ` (schema ${this.schema})`);
+    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
+    this.channel = deliveriesChannel(this.schema);
+    this.shared = new PgShared(pool, this.codec, connection, this.channel, this.instanceId);
   }
 
   /**
@@ -170,14 +183,14 @@ export class PostgresStore extends PgReader implements Store {
   static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
     const schema = options.schema ?? 'public';
     if (!SCHEMA_NAME.test(schema)) throw new Error(`BRIDGE_DATABASE_SCHEMA ${JSON.stringify(schema)} must match ${SCHEMA_NAME}`);
-    const pool = new pg.Pool({
+    const connection: pg.ClientConfig = {
       connectionString: options.url,
-      max: options.poolSize ?? 10,
       options: `-c search_path="${schema}"`,
       connectionTimeoutMillis: 10_000,
       application_name: 'clinic-event-bridge',
-    });
-    const store = new PostgresStore(pool, options);
+    };
+    const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
+    const store = new PostgresStore(pool, connection, options);
     // An idle connection the server closed (restart, failover) must not crash the process.
     pool.on('error', (err) => store.noteFailure(err));
     try {
@@ -229,6 +242,8 @@ export class PostgresStore extends PgReader implements Store {
         tx.closed = true;
       }
       await tx.flush();
+      // Delivered with the COMMIT, to every process listening (LISTEN/NOTIFY), or not at all.
+      if (tx.fresh.length > 0) await client.query('SELECT pg_notify($1, $2)', [this.channel, deliveriesPayload(this.instanceId, tx.fresh)]);
       return result;
     });
   }
@@ -338,6 +353,7 @@ export class PostgresStore extends PgReader implements Store {
   async close(): Promise<void> {
     if (this.probe) clearInterval(this.probe);
     this.probe = null;
+    await this.shared.close();
     await this.pool.end();
   }
 

@@ -14,6 +14,8 @@ export interface Table<T> {
   key: readonly string[];
   /** `update`: the new value replaces the row; `nothing`: the first value stays; `error`: a duplicate fails. */
   onConflict: 'update' | 'nothing' | 'error';
+  /** More assignments of the `update` (columns no value carries). */
+  alsoUpdate?: string;
   row(value: T, codec: Codec): unknown[];
 }
 
@@ -72,11 +74,14 @@ export const events: Table<StoredEvent> = {
 
 export const deliveries: Table<Delivery> = {
   name: 'deliveries',
-  columns: ['id', 'event_id', 'subscription_id', 'status', 'next_attempt_at', 'created_at', 'doc'],
-  types: ['text', 'text', 'text', 'text', 'text', 'text', 'text'],
+  columns: ['id', 'event_id', 'subscription_id', 'status', 'next_attempt_at', 'created_at', 'attempt_count', 'doc'],
+  types: ['text', 'text', 'text', 'text', 'text', 'text', 'integer', 'text'],
   key: ['id'],
   onConflict: 'update',
-  row: (d, codec) => [d.id, d.event_id, d.subscription_id, d.status, d.next_attempt_at, d.created_at, encode(codec, d)],
+  // Recording an attempt (or finishing the delivery) ends its claim; other writes leave a claim alone.
+  alsoUpdate: `claimed_by = CASE WHEN excluded.attempt_count <> deliveries.attempt_count OR excluded.status <> 'pending' THEN NULL ELSE deliveries.claimed_by END,
+    claimed_until = CASE WHEN excluded.attempt_count <> deliveries.attempt_count OR excluded.status <> 'pending' THEN NULL ELSE deliveries.claimed_until END`,
+  row: (d, codec) => [d.id, d.event_id, d.subscription_id, d.status, d.next_attempt_at, d.created_at, d.attempt_count, encode(codec, d)],
 };
 
 export const audit: Table<AuditEntry> = {
@@ -102,6 +107,7 @@ export function batchInsert(table: Table<never>, rows: unknown[][]): { text: str
   const cols = table.columns.join(', ');
   const params = table.types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
   const update = table.columns.filter((c) => !table.key.includes(c)).map((c) => `${c} = excluded.${c}`);
+  if (table.alsoUpdate) update.push(table.alsoUpdate);
   const conflict =
     table.onConflict === 'update' ? ` ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${update.join(', ')}` : table.onConflict === 'nothing' ? ' ON CONFLICT DO NOTHING' : '';
   return { text: `INSERT INTO ${table.name} (${cols}) SELECT * FROM unnest(${params})${conflict}`, values };
