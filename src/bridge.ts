@@ -68,6 +68,8 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     retryScheduleMs: config.bridge.retryScheduleMs,
     disableAfterMs: config.bridge.disableAfterMs,
     concurrency: config.bridge.deliveryConcurrency,
+    instanceId: config.bridge.instanceId,
+    claimTtlMs: config.bridge.deliveryTimeoutMs + 30_000,
   });
   const dispatcher = new Dispatcher(store, (deliveries) => worker.enqueue(deliveries));
   const dispatch = (ids: readonly string[]) => {
@@ -86,6 +88,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
           backfill: config.bridge.backfill,
           snapshotHashKey: config.bridge.snapshotHashKey,
           onEvents: dispatch,
+          instanceId: config.bridge.instanceId,
         }),
     ),
   );
@@ -157,6 +160,8 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
         clearInterval(sweep);
         await poller.stop();
         await worker.stop();
+        // Another process sharing the store takes these resources over at once, not after the lease expires.
+        await store.shared?.releaseLeases(config.bridge.instanceId).catch(() => undefined);
         await closed;
         // 3. Everything recorded is committed and checkpointed.
         await store.close();
