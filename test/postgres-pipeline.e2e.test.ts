@@ -64,4 +64,32 @@ describe.skipIf(!pg)('the bridge on PostgreSQL', () => {
 
     expect(await readdir(h.dataDir)).toEqual([]);
   });
+
+  it('reports not ready while PostgreSQL is down, keeps nothing half-written, and resumes by itself', async () => {
+    const schema = pg!.freshSchema();
+    h = await Harness.create({ seed: SEED, env: { BRIDGE_RESOURCES: 'patients,contacts', BRIDGE_DATABASE_URL: pg!.url, BRIDGE_DATABASE_SCHEMA: schema } });
+    await h.subscribe(['*']);
+    await h.poll();
+    expect((await h.api('GET', '/readyz', undefined, null)).status).toBe(200);
+
+    await pg!.stopServer();
+    try {
+      h.sim.create('patients', { first_name: 'During', last_name: 'Outage' });
+      await h.poll();
+      const ready = await h.api('GET', '/readyz', undefined, null);
+      expect(ready.status).toBe(503);
+      expect(ready.json.store).toMatchObject({ writable: false, reason: expect.stringMatching(/^database unreachable/) });
+    } finally {
+      await pg!.startAgain();
+    }
+    // Nothing of the failed poll was written: no event without its snapshot and cursor.
+    const [row] = await sql<{ n: string }>(pg!.url, `SELECT count(*) AS n FROM "${schema}".events`);
+    expect(Number(row!.n)).toBe(0);
+
+    // Back: the next poll reads the change again from the old cursor and delivers it once.
+    await h.poll();
+    await waitFor(() => h.receiver.ofType('patient.created').length === 1, 10_000, 'the change made during the outage');
+    expect(h.receiver.ofType('patient.created')[0]!.payload.data.object.first_name).toBe('During');
+    await waitFor(async () => (await h.api('GET', '/readyz', undefined, null)).status === 200, 10_000, 'ready again');
+  });
 });
