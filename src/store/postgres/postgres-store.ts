@@ -1,14 +1,14 @@
+import { hostname } from 'node:os';
 import pg from 'pg';
 import { metrics } from '../../metrics.js';
 import { plainCodec, type Codec } from '../codec.js';
 import { StoreKeyError } from '../encryption.js';
-import type { Delivery } from '../schema.js';
+import type { Delivery, Snapshot } from '../schema.js';
 import type { Store, StoreCounts, StoreHealth, StoreTx } from '../store.js';
 import { migrate, SCHEMA_NAME } from './migrate.js';
 import { PgReader, type Run } from './reader.js';
 import { deliveriesChannel, deliveriesPayload, PgShared } from './shared.js';
 import * as tables from './tables.js';
-import { hostname } from 'node:os';
 
 export interface PostgresStoreOptions {
   /** `postgres://user:password@host:port/database`; TLS through its `sslmode`, `sslrootcert`, `sslcert`, `sslkey` parameters. */
@@ -310,6 +310,17 @@ export class PostgresStore extends PgReader implements Store {
     } finally {
       client.removeListener('error', onError);
       client.release(broken);
+    }
+  }
+
+  /** Every snapshot of a resource in id order, deletion tombstones included (export), a batch per round trip. */
+  async *allSnapshots(resource: string): AsyncIterable<[string, Snapshot]> {
+    let after = '';
+    for (;;) {
+      const rows = await this.run<{ id: string; doc: string }>('SELECT id, doc FROM snapshots WHERE resource = $1 AND id > $2 ORDER BY id LIMIT 1000', [resource, after]);
+      for (const r of rows) yield [r.id, tables.decodeDoc<Snapshot>(this.codec, r.doc)];
+      if (rows.length < 1000) return;
+      after = rows[rows.length - 1]!.id;
     }
   }
 
