@@ -107,5 +107,5 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
     }
     for (const [key, set] of variants) expect(set.size, key).toBe(1);
     expect(receiver.received.every((r) => r.verified)).toBe(true);
-  }, 150_000);
+  }, 240_000);
 });

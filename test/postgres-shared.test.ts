@@ -116,4 +116,22 @@ describe.skipIf(!pg)('several processes on one PostgreSQL store', () => {
     expect(seenByB).toEqual([['dlv_1', 'dlv_2']]);
     expect(seenByA).toEqual([]);
   });
+
+  it('lets one process at a time read-modify-write an event: a second dispatcher waits and sees it dispatched', async () => {
+    await a.transaction((tx) => tx.appendEvents([event('evt_1')]));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const first = a.transaction(async (tx) => {
+      const seen = (await tx.getEvent('evt_1'))!.dispatched;
+      await gate;
+      tx.markDispatched(['evt_1']);
+      return seen;
+    });
+    await sleep(100);
+    const second = b.transaction(async (tx) => (await tx.getEvent('evt_1'))!.dispatched);
+    await sleep(100);
+    release();
+    expect(await first).toBe(false);
+    expect(await second).toBe(true);
+  });
 });

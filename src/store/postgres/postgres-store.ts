@@ -70,7 +70,7 @@ class PgTx extends PgReader implements StoreTx {
       await this.flush();
       return (await this.client.query<R & pg.QueryResultRow>(text, values)).rows as R[];
     };
-    super(run, codec);
+    super(run, codec, true);
   }
 
   /** Sends the buffered writes. @throws the database error; the transaction is then rolled back by the store. */

@@ -45,9 +45,15 @@ const limitSql = (w: Where, limit: number | undefined) => (limit === undefined ?
  * a transaction). Every value is decoded with the store's codec and frozen.
  */
 export class PgReader implements StoreReader {
+  /**
+   * @param lockRows inside a transaction: `getEvent` and `getDelivery` lock the row (`FOR UPDATE`)
+   *   until it ends, so two processes' read-modify-writes of one event or delivery run one after the
+   *   other (two dispatchers cannot both see an event undispatched) instead of losing an update.
+   */
   constructor(
     protected readonly run: Run,
     protected readonly codec: Codec,
+    private readonly lockRows = false,
   ) {}
 
   async getSubscription(id: string): Promise<Subscription | undefined> {
@@ -119,7 +125,7 @@ export class PgReader implements StoreReader {
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
-    const [row] = await this.run<{ doc: string; dispatched: boolean }>('SELECT doc, dispatched FROM events WHERE id = $1', [id]);
+    const [row] = await this.run<{ doc: string; dispatched: boolean }>(`SELECT doc, dispatched FROM events WHERE id = $1${this.lockRows ? ' FOR UPDATE' : ''}`, [id]);
     return row ? this.eventFrom(row) : undefined;
   }
 
@@ -148,7 +154,7 @@ export class PgReader implements StoreReader {
   }
 
   async getDelivery(id: string): Promise<Delivery | undefined> {
-    const [row] = await this.run<{ doc: string }>('SELECT doc FROM deliveries WHERE id = $1', [id]);
+    const [row] = await this.run<{ doc: string }>(`SELECT doc FROM deliveries WHERE id = $1${this.lockRows ? ' FOR UPDATE' : ''}`, [id]);
     return row ? decodeDoc<Delivery>(this.codec, row.doc) : undefined;
   }
 
