@@ -3,7 +3,7 @@ import { Dispatcher } from '../src/delivery/dispatcher.js';
 import { Sender } from '../src/delivery/sender.js';
 import { UrlPolicy } from '../src/delivery/ssrf.js';
 import { DeliveryWorker } from '../src/delivery/worker.js';
-import { Receiver } from '../src/demo/receiver.js';
+import { Receiver } from '../tools/demo/receiver.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
 import { newId } from '../src/util/ids.js';

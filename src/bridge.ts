@@ -13,12 +13,15 @@ import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
 import { createSources } from './sources/index.js';
+import { verifySources } from './sources/verify.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
 /** How often events left undispatched (a failed store write, later retried) are looked for. */
 const DISPATCH_SWEEP_MS = 30_000;
+/** After a dispatch could not be written (disk full), the undispatched events are tried again this soon. */
+const DISPATCH_RETRY_MS = 5_000;
 
 /** A running bridge: its admin URL, its parts (for tests and the demo), and a clean stop. */
 export interface Bridge {
@@ -43,10 +46,13 @@ export interface BridgeOptions {
 
 /**
  * Wires source → poller → store → dispatcher → delivery worker, and serves the admin API.
- * @throws StoreCorruptError if the store file cannot be read; nothing is started then.
+ * @throws CredentialsRejectedError if a source's key or token is refused (401) at start, and
+ *   StoreCorruptError if the store file cannot be read; nothing is started then.
  */
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
+  const sources = createSources(config);
+  await verifySources(sources, logger);
   const store = await openStore(config.bridge);
 
   const policy = new UrlPolicy({
@@ -68,15 +74,24 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     retryScheduleMs: config.bridge.retryScheduleMs,
     disableAfterMs: config.bridge.disableAfterMs,
     concurrency: config.bridge.deliveryConcurrency,
+    apiBase: { cliniko: config.cliniko?.baseUrl },
     instanceId: config.bridge.instanceId,
     claimTtlMs: config.bridge.deliveryTimeoutMs + 30_000,
   });
   const dispatcher = new Dispatcher(store, (deliveries) => worker.enqueue(deliveries));
+  let retry: NodeJS.Timeout | null = null;
+  const dispatchFailed = (err: unknown) => {
+    logger.error({ err }, 'dispatch failed; retried shortly');
+    retry ??= setTimeout(() => {
+      retry = null;
+      dispatcher.dispatchPending().catch(dispatchFailed);
+    }, DISPATCH_RETRY_MS);
+    retry.unref();
+  };
   const dispatch = (ids: readonly string[]) => {
-    dispatcher.dispatch(ids).catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+    dispatcher.dispatch(ids).catch(dispatchFailed);
   };
 
-  const sources = createSources(config);
   const poller = new PollerGroup(
     sources.map(
       (source) =>
@@ -107,9 +122,9 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
   // Events a crash left undispatched, and deliveries still pending, resume first. Later, a sweep
   // picks up events whose commit failed at first and succeeded on a later write.
   const dispatchPending = () => {
-    dispatcher.dispatchPending().catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+    dispatcher.dispatchPending().catch(dispatchFailed);
   };
-  await dispatcher.dispatchPending().catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+  await dispatcher.dispatchPending().catch(dispatchFailed);
   await worker.start();
   const sweep = setInterval(dispatchPending, DISPATCH_SWEEP_MS);
   sweep.unref();
@@ -158,6 +173,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
         // 2. No new polls or attempts; attempts in flight finish (each bounded by its timeout).
         compaction.stop();
         clearInterval(sweep);
+        if (retry) clearTimeout(retry);
         await poller.stop();
         await worker.stop();
         // Another process sharing the store takes these resources over at once, not after the lease expires.

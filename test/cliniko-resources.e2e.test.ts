@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/poller/clock.js';
 import { Poller } from '../src/poller/poller.js';
-import { ClinikoSimulator, type SimResource } from '../src/simulator/index.js';
+import { ClinikoSimulator, type SimResource } from '../tools/simulator/index.js';
 import { ClinikoClient } from '../src/sources/cliniko/client.js';
 import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
 import { CLINIKO_RESOURCES, CLINIKO_RESOURCE_PATHS, DEFAULT_TIERS, clinikoResource } from '../src/sources/cliniko/resources.js';
@@ -193,7 +193,8 @@ describe('a forbidden resource on the schedule', () => {
       await sim.close();
       await rm(dir, { recursive: true, force: true });
     }
-  });
+    // An hour of simulated time, one poll a second: real time is the event loop's, not the clock's.
+  }, 120_000);
 });
 
 describe('an account whose API does not search a column the bridge names', () => {

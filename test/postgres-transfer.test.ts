@@ -49,7 +49,7 @@ describe.skipIf(!pg)('npm run store -- import / export', () => {
       tx.putDelivery(delivery('dlv_2', 'evt_0002', 'sub_1', { next_attempt_at: '2026-11-23T06:05:00.000Z' }));
       tx.appendAudit({ id: 'aud_1', at: '2026-11-23T06:00:00.000Z', action: 'subscription.created', actor: 'admin', request_id: null, target: 'sub_1', details: {} });
     });
-    const before = store.dump();
+    const before = await store.dump();
     await store.close();
 
     const schema = pg!.freshSchema();
@@ -64,7 +64,7 @@ describe.skipIf(!pg)('npm run store -- import / export', () => {
     expect(exported.code).toBe(0);
     const copy = new LowdbStore(back, { codec: aesGcmCodec(key), readOnly: true });
     await copy.load();
-    expect(copy.dump()).toEqual(before);
+    expect(await copy.dump()).toEqual(before);
 
     // A second import would mix two stores: refused, nothing written.
     const again = await storeCli('import', { ...env, BRIDGE_DATA_DIR: original });

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ClinikoSimulator } from '../src/simulator/index.js';
+import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { ADMIN_TOKEN, simulatorBridgeEnv } from './helpers/harness.js';
 import { startProcess } from './helpers/process.js';
@@ -42,7 +42,7 @@ describe('clean shutdown', () => {
 
       const store = new LowdbStore(dataDir, { readOnly: true });
       await store.load();
-      for (const id of accepted) expect(store.dump().subscriptions[id], id).toBeDefined();
+      for (const id of accepted) expect((await store.dump()).subscriptions[id], id).toBeDefined();
     } finally {
       await sim.close();
       await rm(dataDir, { recursive: true, force: true });

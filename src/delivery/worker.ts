@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js';
 import type { Attempt, Delivery, Subscription } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { metrics } from '../metrics.js';
-import { deliveryBody } from './body.js';
+import { deliveryBody, type ApiBaseUrls } from './body.js';
 import { isHook } from './hooks.js';
 import { decide } from './outcome.js';
 import { DueQueue, type Due } from './queue.js';
@@ -20,12 +20,22 @@ export interface WorkerOptions {
   disableAfterMs: number;
   /** Attempts in flight at once, across all subscriptions. */
   concurrency: number;
+  /** Where thin payloads' `links.self` point, per source (src/delivery/body.ts). */
+  apiBase?: ApiBaseUrls;
   now?: () => number;
   random?: () => number;
   /** This process's name for delivery claims when the store is shared (`BRIDGE_INSTANCE_ID`). */
   instanceId?: string;
   /** How long a claim holds if this process dies mid-attempt: longer than an attempt's timeout (ms). */
   claimTtlMs?: number;
+}
+
+/** What recording one attempt changed. */
+interface AttemptResult {
+  next: Delivery;
+  subAfter: Subscription | null;
+  removed: boolean;
+  disabled: 'gone' | 'failing' | null | undefined;
 }
 
 /** The worker re-checks its queue at least this often, so a long timer never strands work. */
@@ -374,7 +384,7 @@ export class DeliveryWorker {
       return;
     }
     const manual = this.manual.delete(delivery.id);
-    const body = deliveryBody(event.payload, sub);
+    const body = deliveryBody(event.payload, sub, this.options.apiBase);
     const timestamp = Math.floor(this.now() / 1000);
     const attemptedAt = new Date(this.now()).toISOString();
     const outcome = await sender.post(sub.url, body, {
@@ -396,10 +406,17 @@ export class DeliveryWorker {
       response_headers: outcome.responseHeaders,
       trigger: manual ? 'manual' : 'schedule',
     };
-    const result = await store.transaction(async (tx) => {
+    // The next attempt is scheduled as soon as the result is applied; its write becomes durable in
+    // the background (group commit). Should that write fail, the worker re-reads what the store holds.
+    let applied!: (value: AttemptResult | null) => void;
+    const appliedResult = new Promise<AttemptResult | null>((resolve) => (applied = resolve));
+    const durable = store.transaction(async (tx) => {
       // The subscription or the delivery may have been deleted while the request was in flight.
       const [current, currentSub] = await Promise.all([tx.getDelivery(delivery.id), tx.getSubscription(sub.id)]);
-      if (!current || !currentSub) return null;
+      if (!current || !currentSub) {
+        applied(null);
+        return null;
+      }
       const attemptCount = current.attempt_count + 1;
       const decision = decide({
         ok: outcome.ok,
@@ -437,8 +454,16 @@ export class DeliveryWorker {
       } else if (failingSince !== currentSub.failing_since) {
         tx.putSubscription(subAfter);
       }
-      return { next, subAfter, removed, disabled: decision.disable };
+      const result: AttemptResult = { next, subAfter, removed, disabled: decision.disable };
+      applied(result);
+      return result;
     });
+    durable.catch((err: unknown) => {
+      applied(null);
+      logger.error({ err, delivery: delivery.id }, 'store write failed after a delivery attempt; re-reading pending deliveries');
+      setTimeout(() => void this.refresh(), CRASH_RETRY_MS).unref();
+    });
+    const result = await appliedResult;
     if (!result) {
       delivery.status = 'failed';
       return;

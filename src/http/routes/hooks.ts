@@ -6,7 +6,7 @@ import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
 import { eventReader } from '../auth.js';
-import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
+import { createRouter, errors, idParam, json, jsonBody, URL_REFUSED } from '../openapi.js';
 import { EventPattern, EventPayload as EventPayloadSchema } from '../schemas.js';
 import { createSubscription, deleteSubscription, findSubscription } from './subscriptions.js';
 
@@ -32,7 +32,7 @@ const routes = {
     request: jsonBody(subscribeBody),
     responses: {
       201: json(z.object({ id: z.string() }).openapi({ example: { id: HOOK_ID } }), 'Subscribed.'),
-      ...errors({ 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }),
+      ...errors({ 422: URL_REFUSED }),
     },
   }),
   sample: createRoute({

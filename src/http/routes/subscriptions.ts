@@ -1,14 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { generateSecret } from '../../delivery/sign.js';
-import { UnsafeUrlError } from '../../delivery/ssrf.js';
+import { UnresolvableHostError, UnsafeUrlError } from '../../delivery/ssrf.js';
 import type { Delivery, Subscription } from '../../store/schema.js';
 import { newId } from '../../util/ids.js';
 import { audit } from '../audit.js';
 import { canSee, principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
-import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
+import { createRouter, errors, idParam, json, jsonBody, URL_REFUSED } from '../openapi.js';
 import { apiPage, decodeCursor } from '../pagination.js';
 import { pageNewestFirst } from '../../store/page.js';
 import { byId } from '../../store/store.js';
@@ -74,7 +74,7 @@ const routes = {
     summary: 'Create a subscription',
     description: 'Answers with its signing secret. Durable before it answers.',
     request: jsonBody(createBody),
-    responses: { 201: json(SubscriptionWithSecret, 'Created.'), ...errors({ 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }) },
+    responses: { 201: json(SubscriptionWithSecret, 'Created.'), ...errors({ 422: URL_REFUSED }) },
   }),
   list: createRoute({
     method: 'get',
@@ -109,7 +109,7 @@ const routes = {
     summary: 'Change a subscription',
     description: 'Only the fields given change. `status: active` re-enables a disabled subscription.',
     request: { ...subId, ...jsonBody(patchBody, { optional: true }) },
-    responses: { 200: json(SubscriptionSchema, 'The changed subscription.'), ...errors({ 404: 'No such subscription (`not_found`).', 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }) },
+    responses: { 200: json(SubscriptionSchema, 'The changed subscription.'), ...errors({ 404: 'No such subscription (`not_found`).', 422: URL_REFUSED }) },
   }),
   delete: createRoute({
     method: 'delete',
@@ -186,12 +186,13 @@ export async function findSubscription(deps: AdminDeps, c: Context, id: string):
   return s;
 }
 
-/** The SSRF guard for a subscriber URL. @throws ApiError 422 `unsafe_url` */
+/** The SSRF guard for a subscriber URL. @throws ApiError 422 `unsafe_url` or `unresolvable_host` */
 async function checkSubscriberUrl(deps: AdminDeps, raw: string): Promise<void> {
   try {
     await deps.policy.check(raw);
   } catch (err) {
     if (err instanceof UnsafeUrlError) throw new ApiError(422, 'unsafe_url', err.message);
+    if (err instanceof UnresolvableHostError) throw new ApiError(422, 'unresolvable_host', err.message);
     throw err;
   }
 }
@@ -199,7 +200,7 @@ async function checkSubscriberUrl(deps: AdminDeps, raw: string): Promise<void> {
 /**
  * Creates a subscription owned by the caller (its API key, or none for the admin token): SSRF check,
  * defaults, a new secret, audit, durable before it returns. Used by `/v1/subscriptions` and `/v1/hooks`.
- * @throws ApiError 422 `unsafe_url`
+ * @throws ApiError 422 `unsafe_url` or `unresolvable_host`
  */
 export async function createSubscription(deps: AdminDeps, c: Context, body: NewSubscription): Promise<Subscription> {
   const { store } = deps;

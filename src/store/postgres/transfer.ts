@@ -16,8 +16,8 @@ export class TargetNotEmptyError extends Error {
 function allSnapshots(store: Store, resource: string): AsyncIterable<[string, Snapshot]> {
   if (store instanceof PostgresStore) return store.allSnapshots(resource);
   if (store instanceof LowdbStore) {
-    const map = store.dump().snapshots[resource] ?? {};
     return (async function* () {
+      const map: Record<string, Snapshot> = (await store.dump()).snapshots[resource] ?? {};
       yield* Object.entries(map);
     })();
   }
