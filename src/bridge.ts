@@ -14,8 +14,7 @@ import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
 import { createSources } from './sources/index.js';
 import { verifySources } from './sources/verify.js';
-import { codecFor } from './store/encryption.js';
-import { LowdbStore } from './store/lowdb-store.js';
+import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
@@ -54,11 +53,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
   const { logger } = options;
   const sources = createSources(config);
   await verifySources(sources, logger);
-  const store = new LowdbStore(config.bridge.dataDir, {
-    checkpointIntervalMs: config.bridge.checkpointIntervalMs,
-    codec: codecFor(config.bridge.encryptionKey),
-  });
-  await store.load();
+  const store = await openStore(config.bridge);
 
   const policy = new UrlPolicy({
     allowPrivate: config.bridge.allowPrivateUrls,
@@ -80,6 +75,8 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     disableAfterMs: config.bridge.disableAfterMs,
     concurrency: config.bridge.deliveryConcurrency,
     apiBase: { cliniko: config.cliniko?.baseUrl },
+    instanceId: config.bridge.instanceId,
+    claimTtlMs: config.bridge.deliveryTimeoutMs + 30_000,
   });
   const dispatcher = new Dispatcher(store, (deliveries) => worker.enqueue(deliveries));
   let retry: NodeJS.Timeout | null = null;
@@ -107,6 +104,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
           maxCatchUpMs: config.bridge.maxCatchUpMs,
           snapshotHashKey: config.bridge.snapshotHashKey,
           onEvents: dispatch,
+          instanceId: config.bridge.instanceId,
         }),
     ),
   );
@@ -179,6 +177,8 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
         if (retry) clearTimeout(retry);
         await poller.stop();
         await worker.stop();
+        // Another process sharing the store takes these resources over at once, not after the lease expires.
+        await store.shared?.releaseLeases(config.bridge.instanceId).catch(() => undefined);
         await closed;
         // 3. Everything recorded is committed and checkpointed.
         await store.close();

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { Cron } from 'croner';
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
@@ -70,6 +71,10 @@ export interface Config {
     backfill: boolean;
     /** A resource whose last successful poll is older than this starts live and re-baselines in the background. */
     maxCatchUpMs: number;
+    /** The PostgreSQL store (`BRIDGE_DATABASE_URL`, `BRIDGE_DATABASE_SCHEMA`); null = the embedded store in `dataDir`. */
+    database: { url: string; schema: string } | null;
+    /** This process among several sharing one database (`BRIDGE_INSTANCE_ID`, default `host:pid`). */
+    instanceId: string;
   };
   /** `rateLimitPerMin`: admin API requests per minute per token or API key. */
   http: { host: string; port: number; rateLimitPerMin: number };
@@ -247,6 +252,17 @@ const SETTINGS = {
   BRIDGE_HASH_KEY: { path: 'bridge.hashKey', schema: key32('generate one with `openssl rand -base64 32`, or set BRIDGE_ENCRYPTION_KEY') },
   BRIDGE_BACKFILL: { path: 'bridge.backfill', schema: bool },
   BRIDGE_MAX_CATCH_UP: { path: 'bridge.maxCatchUp', schema: duration('a last poll older than this re-baselines in the background instead of catching up') },
+  BRIDGE_DATABASE_URL: {
+    path: 'bridge.databaseUrl',
+    schema: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\/./.test(v), {
+      message: 'must be a PostgreSQL URL such as postgres://bridge:password@db.internal:5432/bridge (unset: the embedded store in BRIDGE_DATA_DIR)',
+    }),
+  },
+  BRIDGE_DATABASE_SCHEMA: {
+    path: 'bridge.databaseSchema',
+    schema: z.string().trim().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case schema name (letters, digits, _), e.g. bridge').default('public'),
+  },
+  BRIDGE_INSTANCE_ID: { path: 'bridge.instanceId', schema: optionalText },
   BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: { path: 'http.rateLimitPerMin', schema: wholeNumber(1, 1_000_000) },
   HOST: { path: 'http.host', schema: z.string().min(1, 'must be a host name or address') },
   PORT: { path: 'http.port', schema: wholeNumber(0, 65_535) },
@@ -410,6 +426,8 @@ export function loadConfig(env: Env): Config {
         v.BRIDGE_SNAPSHOT_MODE === 'hashed' ? (v.BRIDGE_HASH_KEY ?? (v.BRIDGE_ENCRYPTION_KEY ? hashKeyFrom(v.BRIDGE_ENCRYPTION_KEY) : null)) : null,
       backfill: v.BRIDGE_BACKFILL,
       maxCatchUpMs: v.BRIDGE_MAX_CATCH_UP,
+      database: v.BRIDGE_DATABASE_URL ? { url: v.BRIDGE_DATABASE_URL, schema: v.BRIDGE_DATABASE_SCHEMA } : null,
+      instanceId: v.BRIDGE_INSTANCE_ID ?? `${hostname()}:${process.pid}`,
     },
     http: { host: v.HOST, port: v.PORT, rateLimitPerMin: v.BRIDGE_ADMIN_RATE_LIMIT_PER_MIN },
     log: { level: v.LOG_LEVEL },

@@ -24,6 +24,10 @@ export interface WorkerOptions {
   apiBase?: ApiBaseUrls;
   now?: () => number;
   random?: () => number;
+  /** This process's name for delivery claims when the store is shared (`BRIDGE_INSTANCE_ID`). */
+  instanceId?: string;
+  /** How long a claim holds if this process dies mid-attempt: longer than an attempt's timeout (ms). */
+  claimTtlMs?: number;
 }
 
 /** What recording one attempt changed. */
@@ -39,6 +43,13 @@ const MAX_SLEEP_MS = 30_000;
 const RATE_WINDOW_MS = 1_000;
 /** When an attempt could not be recorded (the store refused the write), it is tried again after this. */
 const CRASH_RETRY_MS = 5_000;
+/**
+ * Shared store: how often pending work is re-read, for deliveries another process left (it died, or
+ * its claim was refused here) and notices missed while the database was away.
+ */
+const SHARED_REFRESH_MS = 30_000;
+/** Shared store: a claim refused for a delivery still due (another holder, a limit) is asked again after this. */
+const CLAIM_RETRY_MS = 1_000;
 
 /**
  * Sends pending deliveries when they are due: signs each attempt (Standard Webhooks, one signature
@@ -72,6 +83,7 @@ export class DeliveryWorker {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private stopped = true;
+  private stopSharing: (() => void) | null = null;
   private readonly now: () => number;
   private readonly random: () => number;
 
@@ -84,6 +96,26 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     this.stopped = false;
     await this.rebuild();
+    const shared = this.options.store.shared;
+    if (shared) {
+      // Other processes' new deliveries arrive as notices; what they leave behind, with the refresh.
+      const unlisten = shared.onDeliveries((ids) => void this.noticed(ids).catch((err: unknown) => this.options.logger.error({ err }, 'reading noticed deliveries failed')));
+      const refresh = setInterval(() => void this.rebuild().catch((err: unknown) => this.options.logger.error({ err }, 'refreshing pending deliveries failed')), SHARED_REFRESH_MS);
+      refresh.unref();
+      this.stopSharing = () => {
+        unlisten();
+        clearInterval(refresh);
+      };
+    }
+  }
+
+  /** Deliveries another process committed (null: too many to name, or notices may have been lost). */
+  private async noticed(ids: string[] | null): Promise<void> {
+    if (this.stopped) return;
+    if (ids === null) return this.rebuild();
+    const found = await Promise.all(ids.filter((id) => !this.deliveries.has(id)).map((id) => this.options.store.getDelivery(id)));
+    await this.track(found.filter((d): d is Delivery => d !== undefined));
+    this.wake();
   }
 
   /** Adds new (durable) deliveries and sends the due ones. */
@@ -131,6 +163,7 @@ export class DeliveryWorker {
   /** Stops starting attempts and waits for those in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopSharing?.();
     if (this.timer) clearTimeout(this.timer);
     await Promise.allSettled(this.inFlight.values());
   }
@@ -323,6 +356,15 @@ export class DeliveryWorker {
    */
   private async attempt(delivery: Delivery, cached: Subscription): Promise<void> {
     const { store, sender, logger } = this.options;
+    if (store.shared && !(await store.shared.claimDelivery(delivery.id, this.options.instanceId ?? 'bridge', this.options.claimTtlMs ?? 60_000))) {
+      // Another process is attempting it, or a limit across processes says not yet: follow the
+      // stored delivery (finished: drop the working copy; still due: ask again shortly).
+      const current = await store.getDelivery(delivery.id);
+      const later = new Date(this.now() + CLAIM_RETRY_MS).toISOString();
+      delivery.status = current?.status ?? 'failed';
+      delivery.next_attempt_at = current?.next_attempt_at && current.next_attempt_at > later ? current.next_attempt_at : later;
+      return;
+    }
     const [event, fresh] = await Promise.all([store.getEvent(delivery.event_id), store.getSubscription(cached.id)]);
     if (!fresh || fresh.status !== 'active') {
       // Deleted or disabled since it was scheduled: the next refresh decides what waits.

@@ -36,7 +36,15 @@ export interface PollerOptions {
    * of paging through every change since. Default 7 days.
    */
   maxCatchUpMs?: number;
+  /** This process's name for resource leases when the store is shared (`BRIDGE_INSTANCE_ID`). */
+  instanceId?: string;
 }
+
+/**
+ * With a shared store, a resource is polled only under its lease, renewed at each poll and page;
+ * a process that dies loses its leases after this long, and another process takes them over.
+ */
+export const LEASE_TTL_MS = 20_000;
 
 /**
  * A feed whose requests all go through one request budget (a Cliniko key): the poller schedules
@@ -136,6 +144,8 @@ export class Poller {
   private readonly unauthorizedSources = new Set<string>();
   /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
   private pollSeq = 0;
+  /** Resources whose lease this process held at its last poll of them (shared store only). */
+  private readonly leased = new Set<string>();
 
   constructor(private readonly options: PollerOptions) {
     this.clock = options.clock ?? (options.now ? { now: options.now, sleep: systemClock.sleep } : systemClock);
@@ -406,6 +416,13 @@ export class Poller {
     const seq = ++this.pollSeq;
     rt.startedSeq = seq;
     group?.scheduler.started(key, startedMs);
+    if (store.shared && !(await this.takeLease(key))) {
+      // Another process polls this resource: show its progress (GET /v1/sources, /readyz), read nothing.
+      const current = await store.getResource(key).catch(() => undefined);
+      if (current) this.states.set(key, current);
+      group?.scheduler.finished(key, this.now(), { requests: 0 });
+      return;
+    }
     let outcome: { holdUntil?: number; excluded?: boolean } = {};
     let emitted = 0;
     // The poller's own copy of the resource state; each write stores a new value of it.
@@ -444,6 +461,7 @@ export class Poller {
         const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
         const release = await this.lock(key);
         let events: StoredEvent[] = [];
+        let pageDirty = false;
         try {
           // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
           const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
@@ -452,6 +470,7 @@ export class Poller {
           const applied = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher, liveSince: live?.since, firstPassRunning: live?.first_pass.status === 'running' });
           events = applied.events;
           this.trackBaseline(feed, rt, batch, events.length);
+          pageDirty = applied.dirty;
           if (applied.dirty) {
             draft.cursor = withLive(draft.cursor, live ?? null);
             // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
@@ -481,6 +500,10 @@ export class Poller {
         for (const e of events) metrics.events.inc({ type: e.payload.type });
         if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
         emitted += events.length;
+        if (pageDirty && store.shared && !(await this.takeLease(key))) {
+          logger.warn({ source: feed.source, resource: feed.resource }, 'resource lease lost to another process; this poll stops here');
+          break;
+        }
       }
       await writing;
       metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'ok' });
@@ -510,6 +533,24 @@ export class Poller {
       const requests = (budgeted?.budget.grantedTotal(feed.resource) ?? 0) - requestsBefore;
       group?.scheduler.finished(key, this.now(), { requests, ...outcome });
     }
+  }
+
+  /**
+   * Takes or renews the lease of a resource (shared store). A lease just taken over drops the cached
+   * state: its previous holder may have moved the cursor on.
+   */
+  private async takeLease(key: string): Promise<boolean> {
+    const held = await this.options.store.shared!.lease(key, this.options.instanceId ?? 'bridge', LEASE_TTL_MS).catch(() => false);
+    if (!held) {
+      this.leased.delete(key);
+      this.unsaved.delete(key);
+      return false;
+    }
+    if (!this.leased.has(key)) {
+      this.leased.add(key);
+      this.states.delete(key);
+    }
+    return true;
   }
 
   /** Writes poll times that no other write carried (at stop, so `last_poll_at` survives a restart). */

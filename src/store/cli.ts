@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { codecFor } from './encryption.js';
 import { LowdbStore } from './lowdb-store.js';
+import { PostgresStore } from './postgres/postgres-store.js';
+import { copyStore } from './postgres/transfer.js';
+import type { Store } from './store.js';
 
 /**
  * `npm run store -- check|restore`: inspect or repair the store in `BRIDGE_DATA_DIR` (default from
@@ -13,6 +16,10 @@ import { LowdbStore } from './lowdb-store.js';
  *   is lost unless a journal itself is damaged. Then it checks again.
  * - `encrypt` (plain → `BRIDGE_ENCRYPTION_KEY`), `decrypt` (`BRIDGE_ENCRYPTION_KEY` → plain) and
  *   `rekey` (`BRIDGE_ENCRYPTION_KEY` → `BRIDGE_NEW_ENCRYPTION_KEY`) rewrite every file.
+ * - `import` copies the store in `BRIDGE_DATA_DIR` into the empty PostgreSQL schema of
+ *   `BRIDGE_DATABASE_URL` (and `BRIDGE_DATABASE_SCHEMA`); `export` copies that schema into an empty
+ *   `BRIDGE_DATA_DIR`. Both compare the two stores' counts afterwards; exit 1 when they differ.
+ *   `BRIDGE_ENCRYPTION_KEY` applies to both sides.
  * Keys are 32 bytes in base64, as in the bridge's configuration.
  */
 async function main(): Promise<number> {
@@ -25,7 +32,8 @@ async function main(): Promise<number> {
   if (command === 'encrypt') return migrate(dir, null, key, 'encrypted with BRIDGE_ENCRYPTION_KEY');
   if (command === 'decrypt') return migrate(dir, key, null, 'decrypted: the files are plain JSON again');
   if (command === 'rekey') return migrate(dir, key, parseKey('BRIDGE_NEW_ENCRYPTION_KEY'), 're-encrypted with BRIDGE_NEW_ENCRYPTION_KEY');
-  process.stderr.write('usage: npm run store -- check|restore|encrypt|decrypt|rekey   (uses BRIDGE_DATA_DIR, default ./data)\n');
+  if (command === 'import' || command === 'export') return transfer(command, dir, key);
+  process.stderr.write('usage: npm run store -- check|restore|encrypt|decrypt|rekey|import|export   (uses BRIDGE_DATA_DIR, default ./data; import/export also BRIDGE_DATABASE_URL)\n');
   return 2;
 }
 
@@ -88,6 +96,43 @@ async function check(dir: string, key: Buffer | null): Promise<number> {
   if (store.stats.tornTailDropped) out('  note: the journal ends with a torn line (a write cut off by a crash); it was never acknowledged and is dropped at start');
   if (files.includes('manifest.json.bak')) out('  backup: manifest.json.bak (the previous checkpoint)');
   return 0;
+}
+
+/** `import`: lowdb directory → PostgreSQL; `export`: PostgreSQL → lowdb directory. Both must be unused by a bridge. */
+async function transfer(command: 'import' | 'export', dir: string, key: Buffer | null): Promise<number> {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const url = process.env.BRIDGE_DATABASE_URL?.trim();
+  if (!url) {
+    out('✗ set BRIDGE_DATABASE_URL (postgres://user:password@host:port/database), and BRIDGE_DATABASE_SCHEMA if not public');
+    return 2;
+  }
+  const codec = codecFor(key);
+  const stores: Store[] = [];
+  try {
+    const lowdb = new LowdbStore(dir, { codec });
+    await lowdb.load();
+    stores.push(lowdb);
+    const pg = await PostgresStore.open({ url, schema: process.env.BRIDGE_DATABASE_SCHEMA?.trim() || 'public', codec });
+    stores.push(pg);
+    const [from, to] = command === 'import' ? [lowdb, pg] : [pg, lowdb];
+    out(`${command}: ${from.location} → ${to.location}`);
+    const result = await copyStore(from, to);
+    const d = result.to.deliveries;
+    out(`  subscriptions ${result.to.subscriptions}, api keys ${result.to.api_keys}, events ${result.to.events}, audit ${result.to.audit}`);
+    out(`  deliveries ${d.pending + d.succeeded + d.failed} (pending ${d.pending}, succeeded ${d.succeeded}, failed ${d.failed})`);
+    for (const [resource, n] of Object.entries(result.to.snapshots)) out(`  snapshots ${resource}: ${n}`);
+    if (!result.equal) {
+      out(`✗ the counts differ: source ${JSON.stringify(result.from)}, copy ${JSON.stringify(result.to)}`);
+      return 1;
+    }
+    out('✓ counts match');
+    return 0;
+  } catch (err) {
+    out(`✗ ${(err as Error).message}`);
+    return 1;
+  } finally {
+    for (const s of stores) await s.close().catch(() => undefined);
+  }
 }
 
 async function restore(dir: string, key: Buffer | null): Promise<number> {

@@ -33,6 +33,38 @@ export interface Store extends StoreReader {
   readonly location: string;
   /** Makes everything durable and releases the store (locks, connections). */
   close(): Promise<void>;
+  /**
+   * Present when several bridge processes may share this store (PostgreSQL): how they split the work.
+   * Absent for a store only one process can open (lowdb): that process does everything.
+   */
+  readonly shared?: SharedStore;
+}
+
+/**
+ * Coordination of several bridge processes on one store. Each process names itself (`holder`,
+ * `BRIDGE_INSTANCE_ID`); leases and claims expire, so the work of a process that died is taken over.
+ */
+export interface SharedStore {
+  /**
+   * Takes or renews the lease `name` (a source resource, `cliniko:patients`) for `holder` until
+   * `ttlMs` from now. @returns false while another holder's lease is unexpired.
+   */
+  lease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives a lease up (clean stop), so another process need not wait for it to expire. */
+  releaseLeases(holder: string): Promise<void>;
+  /**
+   * Claims one pending delivery for one attempt by `holder` (for `ttlMs`, longer than the attempt's
+   * timeout). Refused when it is not pending, not due yet, claimed by another holder, when an older
+   * delivery of the same record is pending for a `per_record` subscription, or when the
+   * subscription's `max_in_flight` or `rate_limit_per_second` is reached across all processes.
+   * Recording the attempt (`putDelivery`) ends the claim.
+   */
+  claimDelivery(id: string, holder: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Calls `listener` with the ids of pending deliveries other processes committed (LISTEN/NOTIFY),
+   * or with null when there were too many to name. @returns a function that stops listening.
+   */
+  onDeliveries(listener: (ids: string[] | null) => void): () => void;
 }
 
 export interface StoreCounts {
