@@ -108,7 +108,7 @@ export interface EventPayload {
     resource: string;
     id: string;
     object: Record<string, unknown>;
-    previous_attributes?: Record<string, unknown>;
+    previous_attributes?: Record<string, unknown> | null;
     /** Domain events add fields of their own, e.g. `from` and `to`. */
     [extra: string]: unknown;
   };
