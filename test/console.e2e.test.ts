@@ -1,0 +1,142 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkPage, CHROMIUM, haveChromium, launchChromium, openWatched, requireBrowser, type WatchedPage } from './helpers/browser.js';
+import { Harness, waitFor } from './helpers/harness.js';
+
+// The web console as a person uses it: real Chromium (Debian's, via playwright-core) against a bridge
+// polling the Cliniko simulator and delivering to a receiver that verifies every request with
+// `standardwebhooks`. Every page visited is checked with axe-core and screenshotted to test/artifacts/.
+
+if (!haveChromium && requireBrowser) {
+  describe('console in Chromium', () => {
+    it('needs Chromium', () => {
+      throw new Error(`${CHROMIUM} is missing and BRIDGE_REQUIRE_BROWSER=1: install it (apt-get install chromium)`);
+    });
+  });
+} else if (!haveChromium) {
+  console.warn(`test/console.e2e.test.ts skipped: no ${CHROMIUM} (apt-get install chromium; BRIDGE_REQUIRE_BROWSER=1 makes this a failure)`);
+}
+
+describe.skipIf(!haveChromium)('console in Chromium', () => {
+  let h: Harness;
+  let browser: Browser;
+  let admin: WatchedPage;
+  let subId = '';
+  let eventId = '';
+
+  beforeAll(async () => {
+    h = await Harness.create({ seed: { contacts: 3 }, env: { BRIDGE_RESOURCES: 'contacts' } });
+    // The baseline poll: later polls find changes.
+    await h.poll();
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+  });
+
+  const url = (path: string) => `${h.bridge.url}/console${path}`;
+
+  /** Signs in through the form; returns the watched page, now on the overview. */
+  async function signIn(token: string): Promise<WatchedPage> {
+    const w = await openWatched(browser, h.bridge.url);
+    await w.page.goto(url(''));
+    await expect.poll(() => w.page.url()).toContain('/console/sign-in');
+    await w.page.getByLabel('Admin token or API key').fill(token);
+    await w.page.getByRole('button', { name: 'Sign in' }).click();
+    await w.page.waitForURL(url(''));
+    return w;
+  }
+
+  /** Changes one contact in the simulator and polls, so the bridge detects one `contact.updated`. */
+  async function changeContact(): Promise<string> {
+    const id = h.sim.all('contacts')[0]!.id;
+    h.sim.update('contacts', id, { notes: `changed ${Date.now()}` });
+    await h.poll();
+    return id;
+  }
+
+  async function heading(page: Page): Promise<string> {
+    return (await page.locator('h1').textContent()) ?? '';
+  }
+
+  it('refuses a wrong token, signs in with the admin token, and the cookie holds an opaque id', async () => {
+    const w = await openWatched(browser, h.bridge.url);
+    const res = await w.page.goto(url('/sign-in'));
+    const csp = res!.headers()['content-security-policy']!;
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe');
+    await checkPage(w.page, 'sign-in');
+    await w.page.getByLabel('Admin token or API key').fill('not-the-token');
+    await w.page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => w.page.getByRole('alert').textContent()).toContain('not the admin token');
+    expect(await w.context.cookies()).toEqual([]);
+    await w.context.close();
+
+    admin = await signIn(h.adminToken);
+    expect(await heading(admin.page)).toBe('Overview');
+    const [cookie] = await admin.context.cookies();
+    expect(cookie).toMatchObject({ name: 'ceb_console', httpOnly: true, sameSite: 'Strict', path: '/console', secure: false });
+    expect(cookie!.value).not.toContain(h.adminToken);
+    expect(cookie!.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    await checkPage(admin.page, 'overview');
+  });
+
+  it('creates a subscription from the catalogue, shows its secret once and copies it', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'Subscriptions' }).click();
+    await page.getByRole('link', { name: 'New subscription' }).click();
+    await checkPage(page, 'subscription-new');
+    await page.getByLabel('Receiver URL').fill(h.receiver.url);
+    await page.getByLabel('Description').fill('Front desk board');
+    await page.getByLabel('Every event (*)').uncheck();
+    await page.locator('summary', { hasText: /^contact / }).click();
+    await page.getByLabel('contact.updated', { exact: true }).check();
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await expect.poll(() => heading(page)).toBe('Front desk board');
+    subId = page.url().split('/').pop()!;
+    expect(subId).toMatch(/^sub_/);
+    await checkPage(page, 'subscription-created');
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await expect.poll(() => page.locator('.copy-status').textContent()).toBe('Copied.');
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toMatch(/^whsec_/);
+    h.receiver.secret = copied;
+    // Shown once: the next visit does not show it.
+    await page.reload();
+    expect(await page.locator('#secret-value').count()).toBe(0);
+    const sub = (await h.api('GET', `/v1/subscriptions/${subId}`)).json;
+    expect(sub).toMatchObject({ url: h.receiver.url, event_types: ['contact.updated'], description: 'Front desk board' });
+  });
+
+  it('shows a delivery arrive on the Live page without reloading, then its attempts', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'Live', exact: true }).click();
+    await expect.poll(() => page.locator('#live-state').textContent()).toContain('Live:');
+    const before = h.receiver.received.length;
+    await changeContact();
+    await waitFor(() => h.receiver.received.length > before && h.receiver.received.at(-1)!.verified, 10_000, 'a verified delivery');
+    eventId = h.receiver.received.at(-1)!.id;
+    const row = page.locator('#live tbody tr', { hasText: 'contact.updated' }).filter({ hasText: 'succeeded' });
+    await row.first().waitFor();
+    await checkPage(page, 'live');
+    await row.first().getByRole('link', { name: 'contact.updated' }).click();
+    await expect.poll(() => heading(page)).toBe('contact.updated');
+    expect(page.url()).toContain(eventId);
+    const attempt = page.locator('tr.attempt').first();
+    expect(await attempt.locator('td').nth(1).textContent()).toBe('204');
+    await checkPage(page, 'event');
+  });
+
+  it('replays the event to the subscription; the receiver verifies the same webhook-id', async () => {
+    const { page } = admin;
+    const before = h.receiver.received.length;
+    await page.getByLabel('Replay to one subscription').selectOption(subId);
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Replay queued: 1 new delivery');
+    const replayed = await waitFor(() => (h.receiver.received.length > before ? h.receiver.received.at(-1) : undefined));
+    expect(replayed.id).toBe(eventId);
+    expect(replayed.verified).toBe(true);
+  });
+});
