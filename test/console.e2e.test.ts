@@ -139,4 +139,87 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     expect(replayed.id).toBe(eventId);
     expect(replayed.verified).toBe(true);
   });
+
+  it('masks patient values until "Show patient values", and records that in the audit log', async () => {
+    const { page } = admin;
+    await page.goto(url(`/events/${eventId}`));
+    const contact = h.sim.all('contacts')[0]!;
+    const name = String(contact.first_name);
+    expect(name.length).toBeGreaterThan(1);
+    const body = () => page.locator('pre.json').textContent();
+    expect(await body()).toContain('••••••');
+    expect(await body()).not.toContain(`"${name}"`);
+    await page.getByRole('link', { name: 'Show patient values' }).click();
+    await expect.poll(body).toContain(`"${name}"`);
+    await page.getByRole('link', { name: 'Audit log', exact: true }).click();
+    await expect.poll(() => page.locator('tbody tr').first().textContent()).toContain('event.values_shown');
+    await checkPage(page, 'audit');
+  });
+
+  it('disables and re-enables the subscription', async () => {
+    const { page } = admin;
+    await page.goto(url(`/subscriptions/${subId}`));
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Disabled');
+    expect((await h.api('GET', `/v1/subscriptions/${subId}`)).json).toMatchObject({ status: 'disabled', disabled_reason: 'manual' });
+    await page.goto(url(''));
+    expect(await page.locator('ul.attention').textContent()).toContain('disabled by hand');
+    await page.goto(url(`/subscriptions/${subId}`));
+    await page.getByRole('button', { name: 'Enable' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Enabled');
+    expect((await h.api('GET', `/v1/subscriptions/${subId}`)).json).toMatchObject({ status: 'active', disabled_reason: null });
+    await checkPage(page, 'subscription');
+  });
+
+  it('rotates the secret; the next delivery verifies with the new one', async () => {
+    const { page } = admin;
+    const old = h.receiver.secret;
+    await page.getByLabel('Old secret keeps signing for').selectOption('0');
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Secret rotated; the old one no longer signs');
+    const secret = await page.locator('#secret-value').inputValue();
+    expect(secret).toMatch(/^whsec_/);
+    expect(secret).not.toBe(old);
+    h.receiver.secret = secret;
+    const before = h.receiver.received.length;
+    await changeContact();
+    const got = await waitFor(() => (h.receiver.received.length > before ? h.receiver.received.at(-1) : undefined));
+    expect(got.verified).toBe(true);
+    // Only the new secret signed it: the old one does not verify.
+    expect(got.headers['webhook-signature']!.split(' ')).toHaveLength(1);
+  });
+
+  it('lists a failed delivery and recovers its window: one more attempt reaches the receiver', async () => {
+    const { page } = admin;
+    // Three attempts (first + two retries of BRIDGE_RETRY_SCHEDULE), all refused: the delivery fails.
+    h.receiver.respondWith.push(500, 500, 500);
+    const before = h.receiver.received.length;
+    await changeContact();
+    await waitFor(() => h.receiver.received.length >= before + 3, 10_000, 'three failed attempts');
+    const failedId = h.receiver.received.at(-1)!.id;
+    await waitFor(async () => (await h.api('GET', `/v1/subscriptions/${subId}/deliveries?status=failed`)).json.data.length === 1, 10_000, 'a failed delivery');
+    await page.getByRole('link', { name: 'Failed deliveries' }).click();
+    await expect.poll(() => page.locator('section.card h2').first().textContent()).toContain('1 failed');
+    await checkPage(page, 'failed');
+    await page.getByRole('button', { name: 'Recover' }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('1 failed deliveries queued');
+    const got = await waitFor(() => (h.receiver.received.length > before + 3 ? h.receiver.received.at(-1) : undefined));
+    expect(got).toMatchObject({ id: failedId, verified: true });
+    await waitFor(async () => (await h.api('GET', `/v1/subscriptions/${subId}/deliveries?status=failed`)).json.data.length === 0, 10_000, 'no failed delivery left');
+  });
+
+  it('filters and pages the event list', async () => {
+    const { page } = admin;
+    await page.getByRole('link', { name: 'Events', exact: true }).click();
+    await page.getByLabel('Type').fill('contact.*');
+    await page.getByLabel('Record id').fill(h.sim.all('contacts')[0]!.id);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    const rows = page.locator('tbody tr');
+    await expect.poll(() => rows.count()).toBeGreaterThanOrEqual(3);
+    for (const text of await rows.allTextContents()) expect(text).toContain('contact.updated');
+    await checkPage(page, 'events');
+    await page.getByLabel('Record id').fill('no-such-record');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.locator('main').textContent()).toContain('No events match.');
+  });
 });
