@@ -32,7 +32,7 @@ describe.skipIf(!haveChromium)('console access in Chromium', () => {
     const b = await h.api('POST', '/v1/api-keys', { name: 'vendor-b', scopes: ALL_SCOPES, subscriptions: 'own' });
     keyA = a.json.key;
     keyB = { id: b.json.id, key: b.json.key };
-    const created = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['contact.*'], description: 'vendor A hook' }, keyA);
+    const created = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['contact.*'], description: 'vendor A hook', payload: 'thin' }, keyA);
     subA = created.json.id;
     h.receiver.secret = created.json.secret;
     // A's only delivery fails for good, so it is on A's Failed page and retryable.
@@ -144,6 +144,20 @@ describe.skipIf(!haveChromium)('console access in Chromium', () => {
     );
     // Only B's test delivery and A's own retry happened.
     expect(Object.keys(h.bridge.store.data.deliveries).length).toBe(deliveriesBefore + 1);
+  });
+
+  it('a key whose subscription is thin never sees record values, not even with "show"', async () => {
+    const { page } = await signIn(keyA);
+    const name = String(h.sim.all('contacts')[0]!.first_name);
+    for (const path of [`/events/${eventA}`, `/events/${eventA}?show=values`]) {
+      expect((await page.goto(url(path)))!.status()).toBe(200);
+      const body = (await page.locator('pre.json').textContent())!;
+      expect(body).toContain('changed_fields');
+      expect(body).not.toContain(name);
+      expect(body).not.toContain('••••');
+      expect(await page.getByRole('link', { name: 'Show patient values' }).count()).toBe(0);
+    }
+    await checkPage(page, 'event-thin');
   });
 
   it('refuses a form without the CSRF token or from another origin, and ends the session on sign-out', async () => {
