@@ -283,7 +283,7 @@ function detailPage(c: C, deps: ConsoleDeps, errors?: string[], headerNames?: st
                       <td>{when(d.created_at)}</td>
                       <td>
                         <a href={`${BASE}/events/${d.event_id}`}>{type ?? d.event_id}</a>
-                        {d.trigger === 'replay' ? <Badge tone="muted">replay</Badge> : null}
+                        {d.trigger === 'replay' ? <> <Badge tone="muted">replay</Badge></> : null}
                       </td>
                       <td>
                         <DeliveryStatus status={d.status} />
