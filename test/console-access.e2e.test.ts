@@ -187,4 +187,23 @@ describe.skipIf(!haveChromium)('console access in Chromium', () => {
     await page.goto(url('/subscriptions'));
     expect(page.url()).toContain('/console/sign-in');
   });
+
+  it('limits sign-in attempts to 10 a minute per client address', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const res = await fetch(url('/sign-in'), {
+        method: 'POST',
+        headers: { origin: h.bridge.url, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'token=guess',
+      });
+      statuses.push(res.status);
+      if (res.status === 429) {
+        expect(await res.text()).toContain('Too many sign-in attempts');
+        break;
+      }
+    }
+    // Earlier tests signed in too: the 429 comes at the 11th attempt of the minute at the latest.
+    expect(statuses.at(-1)).toBe(429);
+    expect(statuses.slice(0, -1).every((s) => s === 401)).toBe(true);
+  });
 });

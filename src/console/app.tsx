@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import { bodyLimit } from 'hono/body-limit';
 import { csrf } from 'hono/csrf';
 import { HTTPException } from 'hono/http-exception';
 import { rateLimiter } from 'hono-rate-limiter';
@@ -24,6 +25,8 @@ import { csrfMatches, SessionStore, type Session } from './session.js';
 export const SESSION_COOKIE = 'ceb_console';
 /** Sign-in attempts per minute per client address. */
 const SIGN_IN_PER_MIN = 10;
+/** Console forms are small; the largest is a subscription with its headers. */
+const MAX_FORM_BYTES = 64 * 1024;
 
 /**
  * Only this origin: scripts and styles from the console's own files (no inline script or style, no
@@ -88,8 +91,8 @@ export function consoleApp(admin: AdminDeps, opts: { sessions?: SessionStore } =
     app.get(`/assets/${name}`, (c) => c.body(bytes, 200, { 'content-type': type, 'cache-control': 'public, max-age=3600' }));
   }
 
-  // Origin / Sec-Fetch-Site check on every form post, sign-in included.
-  app.use('*', csrf());
+  // Origin / Sec-Fetch-Site check on every form post, sign-in included; bounded bodies.
+  app.use('*', csrf(), bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text(`Forms are limited to ${MAX_FORM_BYTES} bytes.`, 413) }));
 
   const signInPage = (c: Context<ConsoleEnv>, error?: string, status: 200 | 401 | 429 = 200) => {
     const next = c.req.query('next');
