@@ -188,6 +188,21 @@ describe.skipIf(!haveChromium)('console access in Chromium', () => {
     expect(page.url()).toContain('/console/sign-in');
   });
 
+  it('marks the cookie Secure over https, and never caches pages', async () => {
+    const res = await h.bridge.app.request('https://bridge.example/console/sign-in', {
+      method: 'POST',
+      headers: { origin: 'https://bridge.example', 'content-type': 'application/x-www-form-urlencoded' },
+      body: `token=${h.adminToken}`,
+    });
+    expect(res.status).toBe(303);
+    const cookie = res.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^ceb_console=[A-Za-z0-9_-]{43}; Path=\/console; HttpOnly; Secure; SameSite=Strict$/);
+    const page = await h.bridge.app.request('https://bridge.example/console/subscriptions', { headers: { cookie: cookie.split(';')[0]! } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+  });
+
   it('limits sign-in attempts to 10 a minute per client address', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) {

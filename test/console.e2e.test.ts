@@ -140,6 +140,25 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     expect(replayed.verified).toBe(true);
   });
 
+  it('refuses a replay to a subscription not subscribed to the event type unless forced', async () => {
+    const { page } = admin;
+    const other = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['patient.*'], description: 'Patients only' });
+    await page.goto(url(`/events/${eventId}`));
+    await page.getByLabel('Replay to one subscription').selectOption(other.json.id);
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await expect.poll(() => page.locator('main').textContent()).toContain(`is not subscribed to contact.updated`);
+    expect(await page.locator('h1').textContent()).toBe('That did not work');
+    await checkPage(page, 'replay-refused');
+    expect(h.bridge.store.deliveriesOfSubscription(other.json.id)).toEqual([]);
+    await page.goto(url(`/events/${eventId}`));
+    await page.getByLabel('Replay to one subscription').selectOption(other.json.id);
+    await page.getByLabel('even if it is not subscribed to contact.updated').check();
+    await page.getByRole('button', { name: 'Replay', exact: true }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('Replay queued: 1 new delivery');
+    expect(h.bridge.store.deliveriesOfSubscription(other.json.id)).toHaveLength(1);
+    expect((await h.api('DELETE', `/v1/subscriptions/${other.json.id}`)).status).toBe(204);
+  });
+
   it('masks patient values until "Show patient values", and records that in the audit log', async () => {
     const { page } = admin;
     await page.goto(url(`/events/${eventId}`));
@@ -278,7 +297,8 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
   });
 
   it('logged no script error and no CSP violation on any page', () => {
-    // Chromium logs every 4xx page load; the refused form above is the only one, and it is the point.
-    expect(admin.errors.filter((e) => !(e.includes('status of 400') && e.includes(`/console/subscriptions/${subId}`)))).toEqual([]);
+    // Chromium logs every 4xx page load; the refused form and replay above are the only ones, and they are the point.
+    const expected = (e: string) => (e.includes('status of 400') && e.includes(`/console/subscriptions/${subId}`)) || (e.includes('status of 409') && e.includes('/replay'));
+    expect(admin.errors.filter((e) => !expected(e))).toEqual([]);
   });
 });
