@@ -12,7 +12,7 @@ import { UrlPolicy } from '../src/delivery/ssrf.js';
 import { DeliveryWorker } from '../src/delivery/worker.js';
 import { ClinikoSimulator } from '../src/simulator/index.js';
 import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore } from '../src/store/lowdb-store.js';
 import { newId } from '../src/util/ids.js';
 
 /**
@@ -84,14 +84,14 @@ async function pollCost(): Promise<void> {
       const servedBefore = await servedCount();
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      const before = bridge.store.stats.commits;
+      const before = (bridge.store as LowdbStore).stats.commits;
       await bridge.poller.pollNow();
-      await bridge.store.flush();
+      await (bridge.store as LowdbStore).flush();
       wall.push(performance.now() - t0);
       const c = process.cpuUsage(c0);
       cpu.push((c.user + c.system) / 1000);
       requests.push((await servedCount()) - servedBefore);
-      lines += bridge.store.stats.commits - before;
+      lines += (bridge.store as LowdbStore).stats.commits - before;
     }
     rows.push({
       records: size,
@@ -117,11 +117,11 @@ async function initialSync(): Promise<void> {
   const bridge = await bridgeAgainst(baseUrl, dir);
   const t0 = performance.now();
   const progress = setInterval(() => {
-    const n = Object.keys(bridge.store.data.snapshots['cliniko:patients'] ?? {}).length;
+    const n = (bridge.store as LowdbStore).stats.commits;
     log(`  initial sync: ${n} / ${size} records (${((n / (performance.now() - t0)) * 1000).toFixed(0)} records/s)`);
   }, 1000);
   await bridge.poller.pollNow();
-  await bridge.store.flush();
+  await (bridge.store as LowdbStore).flush();
   const ms = performance.now() - t0;
   clearInterval(progress);
   const rows = [{ records: size, 'wall s': (ms / 1000).toFixed(2), 'records/s': Math.round((size / ms) * 1000), requests: sim.served.length, target: '≥ 20000 records/s' }];
@@ -153,25 +153,23 @@ async function deliveryThroughput(): Promise<void> {
   for (const retained of retainedSizes) {
     for (const mode of ['burst', 'steady 2000/s'] as const) {
       const dir = await mkdtemp(join(tmpdir(), 'bench-delivery-'));
-      const store = new Store(dir);
+      const store = new LowdbStore(dir);
       await store.load();
-      store.putSubscription(withSubscriptionDefaults({ id: 'sub_bench', url: info.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }));
-      // Retained events spread over the 30-day retention window, as a running bridge holds them.
-      for (let i = 0; i < retained; i++) {
-        const old = new Date(Date.now() - 3_600_000 - Math.floor((i / retained) * 30 * 86_400_000)).toISOString();
-        const e = fakeEvent(template, i, old);
-        store.appendEvents([e]);
-        store.putDelivery({ id: newId('dlv'), event_id: e.payload.id, subscription_id: 'sub_bench', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: old, updated_at: old, attempts: [] });
-      }
-      await store.commit();
+      await store.transaction((tx) => {
+        tx.putSubscription(withSubscriptionDefaults({ id: 'sub_bench', url: info.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }));
+        // Retained events spread over the 30-day retention window, as a running bridge holds them.
+        for (let i = 0; i < retained; i++) {
+          const old = new Date(Date.now() - 3_600_000 - Math.floor((i / retained) * 30 * 86_400_000)).toISOString();
+          const e = { ...fakeEvent(template, i, old), dispatched: true };
+          tx.appendEvents([e]);
+          tx.putDelivery({ id: newId('dlv'), event_id: e.payload.id, subscription_id: 'sub_bench', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: old, updated_at: old, attempts: [] });
+        }
+      });
       await store.checkpoint();
       const sender = new Sender({ timeoutMs: 15_000, connectionsPerOrigin: 32, policy: new UrlPolicy({ allowPrivate: true }), userAgent: 'bench' });
       const worker = new DeliveryWorker({ store, sender, logger: silent, retryScheduleMs: [5_000], disableAfterMs: 86_400_000, concurrency: 32 });
-      worker.start();
-      const dispatcher = new Dispatcher(store, (d) => {
-        store.commit().catch(() => undefined);
-        worker.enqueue(d);
-      });
+      await worker.start();
+      const dispatcher = new Dispatcher(store, (d) => worker.enqueue(d));
       const created: string[] = [];
       const t0 = performance.now();
       const batch = 200;
@@ -179,9 +177,8 @@ async function deliveryThroughput(): Promise<void> {
       for (let sent = 0; sent < total; sent += batch) {
         const now = new Date().toISOString();
         const events = Array.from({ length: batch }, (_, i) => ({ ...fakeEvent(template, retained + sent + i, now), dispatched: false }));
-        store.appendEvents(events);
-        await store.commit();
-        dispatcher.dispatch(events.map((e) => e.payload.id));
+        await store.transaction((tx) => tx.appendEvents(events));
+        void dispatcher.dispatch(events.map((e) => e.payload.id));
         created.push(...events.map((e) => e.payload.id));
         if (perBatchMs) await new Promise((r) => setTimeout(r, Math.max(0, t0 + ((sent + batch) / 2000) * 1000 - performance.now())));
       }
@@ -197,10 +194,12 @@ async function deliveryThroughput(): Promise<void> {
       await store.flush();
       const latencies: number[] = [];
       const createdSet = new Set(created);
-      for (const d of Object.values(store.data.deliveries)) {
+      const dump = store.dump();
+      const byId = new Map(dump.events.map((e) => [e.payload.id, e]));
+      for (const d of Object.values(dump.deliveries)) {
         if (!createdSet.has(d.event_id)) continue;
         const a = d.attempts.at(-1)!;
-        const event = store.getEvent(d.event_id)!;
+        const event = byId.get(d.event_id)!;
         latencies.push(Date.parse(a.attempted_at) + a.duration_ms - Date.parse(event.payload.timestamp));
       }
       rows.push({
@@ -230,16 +229,17 @@ async function memory(): Promise<void> {
   const template = sim.all('patients')[0]!;
   await sim.close();
   const dir = await mkdtemp(join(tmpdir(), 'bench-memory-'));
-  const store = new Store(dir);
+  const store = new LowdbStore(dir);
   await store.load();
   const ts = new Date().toISOString();
   for (let i = 0; i < size; i++) {
     const e = fakeEvent(template, i, ts);
-    store.appendEvents([e]);
-    store.putDelivery({ id: newId('dlv'), event_id: e.payload.id, subscription_id: 'sub_x', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: ts, updated_at: ts, attempts: [{ id: newId('att'), attempted_at: ts, duration_ms: 3, status_code: 204, error: null, response_excerpt: null, response_headers: {}, trigger: 'schedule' }] });
-    store.putSnapshot('cliniko:patients', String(1e18 + i), { version: ts, record: { ...template, id: String(1e18 + i) } });
+    await store.transaction((tx) => {
+    tx.appendEvents([e]);
+    tx.putDelivery({ id: newId('dlv'), event_id: e.payload.id, subscription_id: 'sub_x', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: ts, updated_at: ts, attempts: [{ id: newId('att'), attempted_at: ts, duration_ms: 3, status_code: 204, error: null, response_excerpt: null, response_headers: {}, trigger: 'schedule' }] });
+    tx.putSnapshot('cliniko:patients', String(1e18 + i), { version: ts, record: { ...template, id: String(1e18 + i) } });
+    });
   }
-  await store.commit();
   await store.close();
   // Measured in a fresh process that only loads the store, as a restarted bridge would.
   const { info } = await child<{ rssMb: number; heapMb: number; baselineMb: number; loadMs: number }>('load-store.ts', dir);

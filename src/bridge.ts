@@ -14,8 +14,8 @@ import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
 import { createSources } from './sources/index.js';
 import { codecFor } from './store/encryption.js';
-import { compact } from './store/retention.js';
-import { Store } from './store/store.js';
+import { LowdbStore } from './store/lowdb-store.js';
+import type { Store } from './store/store.js';
 import { USER_AGENT, VERSION } from './version.js';
 
 /** How often events left undispatched (a failed store write, later retried) are looked for. */
@@ -48,7 +48,7 @@ export interface BridgeOptions {
  */
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
-  const store = new Store(config.bridge.dataDir, {
+  const store = new LowdbStore(config.bridge.dataDir, {
     checkpointIntervalMs: config.bridge.checkpointIntervalMs,
     codec: codecFor(config.bridge.encryptionKey),
   });
@@ -74,10 +74,10 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     disableAfterMs: config.bridge.disableAfterMs,
     concurrency: config.bridge.deliveryConcurrency,
   });
-  const dispatcher = new Dispatcher(store, (deliveries) => {
-    store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed after dispatch'));
-    worker.enqueue(deliveries);
-  });
+  const dispatcher = new Dispatcher(store, (deliveries) => worker.enqueue(deliveries));
+  const dispatch = (ids: readonly string[]) => {
+    dispatcher.dispatch(ids).catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+  };
 
   const sources = createSources(config);
   const poller = new PollerGroup(
@@ -90,25 +90,30 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
           logger,
           backfill: config.bridge.backfill,
           snapshotHashKey: config.bridge.snapshotHashKey,
-          onEvents: (ids) => dispatcher.dispatch(ids),
+          onEvents: dispatch,
         }),
     ),
   );
 
+  await poller.restore();
+
   // Retention: hourly, and once now, drop delivered events older than BRIDGE_RETENTION_DAYS.
-  const runCompaction = () => {
-    const dropped = compact(store, config.bridge.retentionDays);
+  const runCompaction = async () => {
+    const cutoff = new Date(Date.now() - config.bridge.retentionDays * 86_400_000).toISOString();
+    const dropped = await store.compact(cutoff);
     if (dropped.events > 0) logger.info(dropped, 'retention: dropped delivered events');
-    return store.commit();
   };
   const compaction = new Cron('23 * * * *', { protect: true, catch: (err) => logger.error({ err }, 'compaction failed') }, runCompaction);
   await runCompaction();
 
   // Events a crash left undispatched, and deliveries still pending, resume first. Later, a sweep
   // picks up events whose commit failed at first and succeeded on a later write.
-  dispatcher.dispatchPending();
-  worker.start();
-  const sweep = setInterval(() => dispatcher.dispatchPending(), DISPATCH_SWEEP_MS);
+  const dispatchPending = () => {
+    dispatcher.dispatchPending().catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+  };
+  await dispatcher.dispatchPending().catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+  await worker.start();
+  const sweep = setInterval(dispatchPending, DISPATCH_SWEEP_MS);
   sweep.unref();
 
   const app = createAdminApp({
@@ -136,7 +141,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     void poller.pollNow();
   }
   logger.info(
-    { url, docs: `${url}/docs`, sources: sources.map((s) => ({ name: s.name, resources: s.feeds.map((f) => f.resource) })), store: store.file },
+    { url, docs: `${url}/docs`, sources: sources.map((s) => ({ name: s.name, resources: s.feeds.map((f) => f.resource) })), store: store.location },
     'bridge started',
   );
 

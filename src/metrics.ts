@@ -50,5 +50,6 @@ export const metrics = {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   }),
+  storeWriteFailures: new Counter({ name: 'bridge_store_write_failures_total', help: 'Store writes (journal lines, checkpoints) that failed, e.g. with the disk full.', registers: [registry] }),
   storeBytes: new Gauge({ name: 'bridge_store_bytes', help: 'Bytes of the store files in BRIDGE_DATA_DIR.', registers: [registry] }),
 };

@@ -1,3 +1,4 @@
+import type { LowdbStore } from '../src/store/lowdb-store.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, Harness, waitFor } from './helpers/harness.js';
 
@@ -66,8 +67,8 @@ describe('admin API hardening and audit', () => {
     await h.poll();
     const eventId = await waitFor(() => h.receiver.received[0]?.id);
     const deliveryId = (await h.api('GET', `/v1/events/${eventId}`)).json.deliveries[0].id;
-    await h.bridge.store.flush();
-    const state = () => JSON.stringify({ ...h.bridge.store.data, audit: [] });
+    await (h.bridge.store as LowdbStore).flush();
+    const state = () => JSON.stringify({ ...(h.bridge.store as LowdbStore).dump(), audit: [] });
     const before = state();
 
     const bodyRoutes: Array<[string, string]> = [
@@ -124,7 +125,7 @@ describe('admin API hardening and audit', () => {
     }
     expect(responses.some((r) => r.status === 413)).toBe(true);
     expect((await fetch(`${h.bridge.url}/healthz`)).status).toBe(200);
-    await h.bridge.store.flush();
+    await (h.bridge.store as LowdbStore).flush();
     expect(state()).toBe(before);
     expect((await h.api('GET', '/v1/audit')).json.data.map((e: { action: string }) => e.action)).toEqual(['subscription.created']);
   });

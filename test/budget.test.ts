@@ -9,7 +9,7 @@ import { ClinikoSimulator, type ServedInfo, type SimResource } from '../src/simu
 import { ClinikoClient } from '../src/sources/cliniko/client.js';
 import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
 import { CLINIKO_RESOURCES } from '../src/sources/cliniko/resources.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore } from '../src/store/lowdb-store.js';
 import { USER_AGENT } from './helpers/harness.js';
 
 /**
@@ -72,7 +72,7 @@ async function simulate(): Promise<Run> {
   sim.seed(SEED);
   const { baseUrl } = await sim.listen();
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-budget-'));
-  const store = new Store(dataDir);
+  const store = new LowdbStore(dataDir);
   await store.load();
   const client = new ClinikoClient({ baseUrl, apiKey: 'sim-key-au1', userAgent: USER_AGENT, rateLimitPerMin: LIMIT, requestTimeoutMs: 30_000, clock });
   const feeds = CLINIKO_RESOURCES.map((r) => new ClinikoFeed(r, client, { perPage: 100, overlapMs: 120_000 }));
@@ -91,8 +91,9 @@ async function simulate(): Promise<Run> {
     clock,
     onEvents: (ids) => {
       const now = clock.now();
+      const events = store.dump().events;
       for (const id of ids) {
-        const data = store.getEvent(id)!.payload.data;
+        const data = events.find((e) => e.payload.id === id)!.payload.data;
         const key = `${nameToPath.get(data.resource)}:${data.id}`;
         if (burstIds.delete(key) && ++burstSeen === BURST_RECORDS) burstDetectedMs = now - START - BURST_AT_MS;
         const queue = pending.get(key);

@@ -9,7 +9,7 @@ import { ClinikoSimulator, type SimResource } from '../src/simulator/index.js';
 import { ClinikoClient } from '../src/sources/cliniko/client.js';
 import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
 import { CLINIKO_RESOURCES, CLINIKO_RESOURCE_PATHS, DEFAULT_TIERS, clinikoResource } from '../src/sources/cliniko/resources.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore } from '../src/store/lowdb-store.js';
 import { Harness, USER_AGENT, waitFor } from './helpers/harness.js';
 
 /** A small clinic with a few records of every resource. */
@@ -164,7 +164,7 @@ describe('a forbidden resource on the schedule', () => {
     sim.seed({ contacts: 2, invoices: 2 });
     const { baseUrl } = await sim.listen();
     const dir = await mkdtemp(join(tmpdir(), 'bridge-forbidden-'));
-    const store = new Store(dir);
+    const store = new LowdbStore(dir);
     await store.load();
     const client = new ClinikoClient({ baseUrl, apiKey: 'sim-key-au1', userAgent: USER_AGENT, rateLimitPerMin: 200, requestTimeoutMs: 30_000, clock });
     const feeds = ['contacts', 'invoices'].map((p) => new ClinikoFeed(clinikoResource(p)!, client, { perPage: 100, overlapMs: 120_000 }));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClinikoSimulator } from '../src/simulator/index.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore } from '../src/store/lowdb-store.js';
 import { ADMIN_TOKEN, simulatorBridgeEnv, waitFor } from './helpers/harness.js';
 import { Receiver } from '../src/demo/receiver.js';
 import { kill, startProcess } from './helpers/process.js';
@@ -62,9 +62,9 @@ describe('crash safety', () => {
     expect(deliveredBeforeKill).toBeLessThan(contacts.length);
 
     // The store loads cleanly after the kill.
-    const check = new Store(dataDir, { readOnly: true });
+    const check = new LowdbStore(dataDir, { readOnly: true });
     await check.load();
-    expect(Object.keys(check.data.subscriptions)).toHaveLength(1);
+    expect(await check.listSubscriptions()).toHaveLength(1);
 
     sim.clearFaults();
     proc = await startProcess(env);
@@ -119,7 +119,7 @@ describe('crash safety', () => {
       await new Promise((r) => setTimeout(r, 50 + Math.floor(next() * 900)));
       await kill(proc.child);
       if (!changes.every(delivered)) killedMidWork += 1;
-      const check = new Store(dataDir, { readOnly: true });
+      const check = new LowdbStore(dataDir, { readOnly: true });
       await check.load(); // throws if the kill left anything unreadable
       proc = await startProcess(env);
     }

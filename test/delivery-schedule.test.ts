@@ -8,7 +8,7 @@ import { decide, parseRetryAfter } from '../src/delivery/outcome.js';
 import type { AttemptOutcome, DeliverySender } from '../src/delivery/sender.js';
 import { DeliveryWorker } from '../src/delivery/worker.js';
 import { withSubscriptionDefaults } from '../src/store/schema.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore } from '../src/store/lowdb-store.js';
 
 const SCHEDULE = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000];
 const H = 3_600_000;
@@ -59,15 +59,17 @@ describe('delivery schedule (fake timers)', () => {
   });
 
   it('retries 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h after the first attempt, each within ±20 %, then fails', async () => {
-    const store = new Store(dir);
+    const store = new LowdbStore(dir);
     await store.load();
-    store.data.subscriptions.sub_1 = withSubscriptionDefaults({ id: 'sub_1', url: 'https://hooks.example.com/x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
-    store.appendEvents([
-      {
-        payload: { id: 'evt_1', type: 'contact.updated', timestamp: new Date().toISOString(), data: { source: 'cliniko', resource: 'contact', id: '1', object: { id: '1' } } },
-        dispatched: false,
-      },
-    ]);
+    await store.transaction((tx) => {
+      tx.putSubscription(withSubscriptionDefaults({ id: 'sub_1', url: 'https://hooks.example.com/x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }));
+      tx.appendEvents([
+        {
+          payload: { id: 'evt_1', type: 'contact.updated', timestamp: new Date().toISOString(), data: { source: 'cliniko', resource: 'contact', id: '1', object: { id: '1' } } },
+          dispatched: false,
+        },
+      ]);
+    });
     // The attempts are counted here, not sent anywhere: this test is about time.
     const attemptTimes: number[] = [];
     const sender: DeliverySender = {
@@ -78,8 +80,8 @@ describe('delivery schedule (fake timers)', () => {
       close: async () => undefined,
     };
     const worker = new DeliveryWorker({ store, sender, logger: pino({ level: 'silent' }), retryScheduleMs: SCHEDULE, disableAfterMs: 30 * 24 * H, concurrency: 4 });
-    worker.start();
-    const [delivery] = new Dispatcher(store, (d) => worker.enqueue(d)).dispatch(['evt_1']);
+    await worker.start();
+    const [delivery] = await new Dispatcher(store, (d) => worker.enqueue(d)).dispatch(['evt_1']);
 
     for (let i = 0; i < 80 && attemptTimes.length < 8; i++) await vi.advanceTimersByTimeAsync(30 * 60_000);
     await vi.advanceTimersByTimeAsync(1000);
@@ -92,15 +94,15 @@ describe('delivery schedule (fake timers)', () => {
     });
     // Jitter is real: the gaps are not exactly the schedule.
     expect(gaps.filter((gap, i) => gap !== SCHEDULE[i]).length).toBeGreaterThan(3);
-    expect(store.data.deliveries[delivery!.id]).toMatchObject({ status: 'failed', attempt_count: 8, next_attempt_at: null });
+    expect(store.dump().deliveries[delivery!.id]).toMatchObject({ status: 'failed', attempt_count: 8, next_attempt_at: null });
 
     // More time changes nothing: a dead letter waits for a manual retry.
     await vi.advanceTimersByTimeAsync(48 * H);
     expect(attemptTimes).toHaveLength(8);
-    expect(worker.retryNow(delivery!.id)).toBe(true);
+    expect(await worker.retryNow(delivery!.id)).toBe(true);
     await vi.advanceTimersByTimeAsync(10);
     expect(attemptTimes).toHaveLength(9);
-    expect(store.data.deliveries[delivery!.id]).toMatchObject({ status: 'failed', attempt_count: 9 });
+    expect(store.dump().deliveries[delivery!.id]).toMatchObject({ status: 'failed', attempt_count: 9 });
     await worker.stop();
     await store.flush();
   });

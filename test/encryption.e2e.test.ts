@@ -4,7 +4,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreKeyError } from '../src/store/encryption.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore } from '../src/store/lowdb-store.js';
 import { Harness, waitFor } from './helpers/harness.js';
 
 /** Every file under the data directory, as text. */
@@ -67,7 +67,7 @@ describe('encryption at rest', () => {
     expect([...enc.files.keys()].some((n) => n.startsWith('snap.'))).toBe(true);
     // And the bridge reads its own files back.
     await enc.h.startBridge();
-    expect(Object.keys(enc.h.bridge.store.data.subscriptions)).toHaveLength(1);
+    expect(Object.keys((enc.h.bridge.store as LowdbStore).dump().subscriptions)).toHaveLength(1);
   });
 
   it('refuses to start with a wrong key or none, and leaves every file as it was', async () => {
@@ -88,9 +88,9 @@ describe('encryption at rest', () => {
     const { h } = await runWithChanges({});
     harnesses.push(h);
     const before = (await (async () => {
-      const s = new Store(h.dataDir, { readOnly: true });
+      const s = new LowdbStore(h.dataDir, { readOnly: true });
       await s.load();
-      return s.data.events.map((e) => e.payload.id);
+      return s.dump().events.map((e) => e.payload.id);
     })());
     const run = (command: string, env: Record<string, string>) =>
       new Promise<{ code: number; out: string }>((resolve) =>
@@ -107,8 +107,8 @@ describe('encryption at rest', () => {
     expect(await run('rekey', { BRIDGE_ENCRYPTION_KEY: k1, BRIDGE_NEW_ENCRYPTION_KEY: k2 })).toMatchObject({ code: 0 });
     expect((await run('check', { BRIDGE_ENCRYPTION_KEY: k1 })).code).toBe(1);
     expect(await run('decrypt', { BRIDGE_ENCRYPTION_KEY: k2 })).toMatchObject({ code: 0 });
-    const after = new Store(h.dataDir, { readOnly: true });
+    const after = new LowdbStore(h.dataDir, { readOnly: true });
     await after.load();
-    expect(after.data.events.map((e) => e.payload.id)).toEqual(before);
+    expect(after.dump().events.map((e) => e.payload.id)).toEqual(before);
   }, 60_000);
 });

@@ -11,7 +11,7 @@ import { deriveAppointmentEvents } from '../src/sources/esteem/events.js';
 import { EsteemAppointmentsFeed } from '../src/sources/esteem/feed.js';
 import { parseAppointmentList } from '../src/sources/esteem/list.js';
 import { planWindow } from '../src/sources/esteem/window.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore } from '../src/store/lowdb-store.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-10T12:00:00Z');
@@ -76,7 +76,7 @@ async function rig(opts: { pageSize?: number } = {}) {
   const sim = new EsteemSimulator({ userToken: 't', now: clock.now });
   const { baseUrl } = await sim.listen();
   const dir = await mkdtemp(join(tmpdir(), 'esteem-window-'));
-  const store = new Store(dir);
+  const store = new LowdbStore(dir);
   await store.load();
   const client = new EsteemClient({ baseUrl, userToken: 't', requestTimeoutMs: 2000 });
   const feed = new EsteemAppointmentsFeed(client, { window: WINDOW, now: clock.now, pageSize: opts.pageSize });
@@ -86,8 +86,8 @@ async function rig(opts: { pageSize?: number } = {}) {
     clock,
     store,
     poll: () => poller.pollNow(),
-    events: () => store.data.events.map((e) => `${e.payload.type} ${e.payload.data.id}`),
-    state: () => store.data.resources['esteem:appointments'] as { cursor: any; last_error: unknown },
+    events: () => store.dump().events.map((e) => `${e.payload.type} ${e.payload.data.id}`),
+    state: () => store.dump().resources['esteem:appointments'] as { cursor: any; last_error: unknown },
     close: async () => {
       await poller.stop();
       await client.close();
@@ -126,7 +126,7 @@ describe('time passing (injected clocks)', () => {
     await r.poll();
     expect(r.events().slice(1)).toEqual([`appointment.updated ${arriving.id}`, `appointment.removed ${stays.id}`]);
     // `leaving` is out of sight, not removed: still known.
-    expect(r.store.data.snapshots['esteem:appointments']![String(leaving.id)]).toBeDefined();
+    expect(r.store.dump().snapshots['esteem:appointments']![String(leaving.id)]).toBeDefined();
   });
 
   it('pages through pending documentation and checks appointments outside the window before calling them completed', async () => {
@@ -142,7 +142,7 @@ describe('time passing (injected clocks)', () => {
       { page: '3', page_size: '2' },
     ]);
     // Older than the window, known only through the list: held as pending.
-    expect(r.store.data.snapshots['esteem:appointments']![String(old[0]!.id)]!.record.documentation_pending).toBe(true);
+    expect(r.store.dump().snapshots['esteem:appointments']![String(old[0]!.id)]!.record.documentation_pending).toBe(true);
 
     r.sim.completeDocumentation(old[0]!.id); // documented, still exists
     r.sim.remove(old[1]!.id); // deleted: leaves the list too

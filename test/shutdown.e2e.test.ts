@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClinikoSimulator } from '../src/simulator/index.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore } from '../src/store/lowdb-store.js';
 import { ADMIN_TOKEN, simulatorBridgeEnv } from './helpers/harness.js';
 import { startProcess } from './helpers/process.js';
 
@@ -40,9 +40,9 @@ describe('clean shutdown', () => {
       expect(proc.output.some((l) => l.includes('"msg":"stopping"'))).toBe(true);
       expect(accepted.length).toBeGreaterThan(0);
 
-      const store = new Store(dataDir, { readOnly: true });
+      const store = new LowdbStore(dataDir, { readOnly: true });
       await store.load();
-      for (const id of accepted) expect(store.data.subscriptions[id], id).toBeDefined();
+      for (const id of accepted) expect(store.dump().subscriptions[id], id).toBeDefined();
     } finally {
       await sim.close();
       await rm(dataDir, { recursive: true, force: true });

@@ -3,17 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreCorruptError } from '../src/store/durable-file.js';
-import { StoreLockedError } from '../src/store/lock.js';
-import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
-import { Store } from '../src/store/store.js';
+import { LowdbStore, type StoreOptions } from '../src/store/lowdb-store.js';
+import { event } from './helpers/store-contract.js';
 
-function event(id: string, timestamp = '2026-11-23T06:00:00.000Z'): StoredEvent {
-  return { payload: { id, type: 'contact.updated', timestamp, data: { source: 'cliniko', resource: 'contact', id: '1', object: { id: '1' } } }, dispatched: false };
-}
+const eventIds = async (s: LowdbStore) => (await s.listEvents({})).data.map((e) => e.payload.id).reverse();
 
-describe('store', () => {
+describe('lowdb store', () => {
   let dir: string;
-  const open: Store[] = [];
+  const open: LowdbStore[] = [];
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bridge-store-'));
   });
@@ -21,106 +18,56 @@ describe('store', () => {
     for (const s of open.splice(0)) await s.close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
-  const openStore = async (options = {}) => {
-    const s = new Store(dir, options);
+  const openStore = async (options: StoreOptions = {}) => {
+    const s = new LowdbStore(dir, options);
     await s.load();
     open.push(s);
     return s;
   };
-  /** Simulates a crash: the process dies without close() — no checkpoint, no lock release. */
-  const abandon = (s: Store) => {
+  /** Simulates a crash: the process dies without close() — no checkpoint. */
+  const abandon = async (s: LowdbStore) => {
     open.splice(open.indexOf(s), 1);
+    await s.abandon();
   };
 
-  it('recovers committed changes from the journal after a crash, and only those', async () => {
+  it('recovers committed transactions from the journal after a crash', async () => {
     const a = await openStore();
-    a.putSubscription(withSubscriptionDefaults({ id: 'sub_1', url: 'https://x.example/h', secret: 'whsec_x' }));
-    a.putSnapshot('cliniko:contacts', '1', { version: '2026-11-23T06:00:00Z', record: { id: '1', first_name: 'Jo' } });
-    a.resourceState('cliniko:contacts').cursor = { updated_at: '2026-11-23T06:00:00Z' };
-    a.touchResource('cliniko:contacts');
-    a.appendEvents([event('evt_1')]);
-    await a.commit();
-    // Changed in memory but never committed: must not survive.
-    a.appendEvents([event('evt_2')]);
-    abandon(a);
-
-    const b = new Store(dir);
-    await b.load();
-    open.push(b);
-    expect(Object.keys(b.data.subscriptions)).toEqual(['sub_1']);
-    expect(b.data.snapshots['cliniko:contacts']!['1']!.record).toEqual({ id: '1', first_name: 'Jo' });
-    expect(b.data.resources['cliniko:contacts']!.cursor).toEqual({ updated_at: '2026-11-23T06:00:00Z' });
-    expect(b.data.events.map((e) => e.payload.id)).toEqual(['evt_1']);
+    await a.transaction((tx) => tx.appendEvents([event('evt_1')]));
+    await abandon(a);
+    const b = await openStore();
+    expect(await eventIds(b)).toEqual(['evt_1']);
   });
 
-  it('finds deliveries by event and by subscription, after deletes and after a reload', async () => {
-    const a = await openStore();
-    const delivery = (id: string, eventId: string, subId: string) => ({
-      id, event_id: eventId, subscription_id: subId, status: 'pending' as const, trigger: 'dispatch' as const, attempt_count: 0,
-      next_attempt_at: null, final_attempt: false, created_at: '2026-11-23T06:00:00.000Z', updated_at: '2026-11-23T06:00:00.000Z', attempts: [],
-    });
-    for (const sub of ['sub_1', 'sub_2']) a.putSubscription(withSubscriptionDefaults({ id: sub, url: 'https://x.example/h', secret: 'whsec_x' }));
-    a.putDelivery(delivery('dlv_3', 'evt_1', 'sub_2'));
-    a.putDelivery(delivery('dlv_1', 'evt_1', 'sub_1'));
-    a.putDelivery(delivery('dlv_2', 'evt_2', 'sub_1'));
-    a.deleteDelivery('dlv_2');
-    await a.commit();
-    const ids = (list: Array<{ id: string }>) => list.map((d) => d.id);
-    expect(ids(a.deliveriesOfEvent('evt_1'))).toEqual(['dlv_1', 'dlv_3']);
-    expect(ids(a.deliveriesOfEvent('evt_2'))).toEqual([]);
-    expect(ids(a.deliveriesOfSubscription('sub_1'))).toEqual(['dlv_1']);
-    expect(a.deleteSubscription('sub_2')).toEqual(['dlv_3']);
-    await a.commit();
-    abandon(a);
-
-    // Rebuilt from the journal on load.
-    const b = new Store(dir);
-    await b.load();
-    open.push(b);
-    expect(ids(b.deliveriesOfEvent('evt_1'))).toEqual(['dlv_1']);
-    expect(ids(b.deliveriesOfSubscription('sub_1'))).toEqual(['dlv_1']);
-    expect(ids(b.deliveriesOfSubscription('sub_2'))).toEqual([]);
-  });
-
-  it('groups concurrent commits into shared journal lines', async () => {
+  it('groups concurrent transactions into shared journal lines', async () => {
     const s = await openStore();
-    const commits = [];
-    for (let i = 0; i < 50; i++) {
-      s.appendEvents([event(`evt_${String(i).padStart(3, '0')}`)]);
-      commits.push(s.commit());
-    }
-    await Promise.all(commits);
+    await Promise.all(Array.from({ length: 50 }, (_, i) => s.transaction((tx) => tx.appendEvents([event(`evt_${String(i).padStart(3, '0')}`)]))));
     expect(s.stats.commits).toBeLessThanOrEqual(2);
   });
 
   it('drops a torn last journal line and keeps everything before it', async () => {
     const a = await openStore();
-    a.appendEvents([event('evt_1')]);
-    await a.commit();
-    abandon(a);
+    await a.transaction((tx) => tx.appendEvents([event('evt_1')]));
+    await abandon(a);
     const journal = (await readdir(dir)).find((n) => n.startsWith('journal.'))!;
     await appendFile(join(dir, journal), '{"seq":2,"ops":[{"t":"evt","id":"evt_2","v":{"payl');
-    const b = new Store(dir);
-    await b.load();
-    open.push(b);
+    const b = await openStore();
     expect(b.stats.tornTailDropped).toBe(true);
-    expect(b.data.events.map((e) => e.payload.id)).toEqual(['evt_1']);
-    b.appendEvents([event('evt_3')]);
-    await b.commit();
+    expect(await eventIds(b)).toEqual(['evt_1']);
+    await b.transaction((tx) => tx.appendEvents([event('evt_3')]));
     await b.close();
     open.splice(0);
     const c = await openStore();
-    expect(c.data.events.map((e) => e.payload.id)).toEqual(['evt_1', 'evt_3']);
+    expect(await eventIds(c)).toEqual(['evt_1', 'evt_3']);
   });
 
   it('checkpoints into part files, keeps the previous manifest as backup, and reloads the same state', async () => {
     const a = await openStore();
-    a.appendEvents([event('evt_1', '2026-11-22T23:59:59.000Z'), event('evt_2', '2026-11-23T00:00:01.000Z')]);
-    a.putSnapshot('cliniko:patients', '9', { version: 'v', record: { id: '9' } });
-    await a.commit();
+    await a.transaction((tx) => {
+      tx.appendEvents([event('evt_1', '2026-11-22T23:59:59.000Z'), event('evt_2', '2026-11-23T00:00:01.000Z')]);
+      tx.putSnapshot('cliniko:patients', '9', { version: 'v', record: { id: '9' } });
+    });
     await a.checkpoint();
-    a.appendEvents([event('evt_3', '2026-11-23T05:00:00.000Z')]);
-    await a.commit();
+    await a.transaction((tx) => tx.appendEvents([event('evt_3', '2026-11-23T05:00:00.000Z')]));
     await a.checkpoint();
     const files = await readdir(dir);
     expect(files).toContain('manifest.json');
@@ -134,67 +81,27 @@ describe('store', () => {
     await a.close();
     open.splice(0);
     const b = await openStore();
-    expect(b.data.events.map((e) => e.payload.id)).toEqual(['evt_1', 'evt_2', 'evt_3']);
-    expect(b.data.snapshots['cliniko:patients']!['9']!.record).toEqual({ id: '9' });
+    expect(await eventIds(b)).toEqual(['evt_1', 'evt_2', 'evt_3']);
+    expect((await b.getSnapshots('cliniko:patients', ['9'])).get('9')?.record).toEqual({ id: '9' });
   });
 
   it('refuses to start on a corrupt or empty manifest, names the file and the backup, and changes nothing', async () => {
     const a = await openStore();
-    a.appendEvents([event('evt_1')]);
-    await a.commit();
+    await a.transaction((tx) => tx.appendEvents([event('evt_1')]));
     await a.checkpoint();
     await a.close();
     open.splice(0);
     for (const bad of ['', '{"version": 2, "gen": 1, "par']) {
       await writeFile(join(dir, 'manifest.json'), bad);
       const before = (await readdir(dir)).sort();
-      const s = new Store(dir);
+      const s = new LowdbStore(dir);
       const err = await s.load().then(() => null, (e: unknown) => e);
       expect(err).toBeInstanceOf(StoreCorruptError);
       expect((err as Error).message).toContain(join(dir, 'manifest.json'));
       expect((err as Error).message).toContain('manifest.json.bak');
-      expect((await readdir(dir)).sort()).toEqual(before);
+      expect((await readdir(dir)).sort().filter((n) => n !== 'bridge.lock')).toEqual(before.filter((n) => n !== 'bridge.lock'));
       expect(await readFile(join(dir, 'manifest.json'), 'utf8')).toBe(bad);
     }
-  });
-
-  it('refuses a second process on the same data directory', async () => {
-    await openStore();
-    await writeFile(join(dir, 'bridge.lock'), '1'); // pid 1 is always running
-    const other = new Store(dir);
-    await expect(other.load()).rejects.toBeInstanceOf(StoreLockedError);
-  });
-});
-
-describe('retention', () => {
-  let dir: string;
-  afterEach(async () => rm(dir, { recursive: true, force: true }));
-
-  it('drops old delivered events and their deliveries, keeps failed, pending and recent ones', async () => {
-    const { compact } = await import('../src/store/retention.js');
-    dir = await mkdtemp(join(tmpdir(), 'bridge-retention-'));
-    const s = new Store(dir);
-    await s.load();
-    const now = Date.parse('2026-11-23T12:00:00Z');
-    const old = '2026-10-01T00:00:00.000Z';
-    const ev = (id: string, ts: string) => ({ ...event(id, ts), dispatched: true });
-    s.appendEvents([ev('evt_01', old), ev('evt_02', old), ev('evt_03', old), ev('evt_04', old), ev('evt_05', '2026-11-20T00:00:00.000Z')]);
-    const dlv = (id: string, eventId: string, status: 'pending' | 'succeeded' | 'failed') =>
-      s.putDelivery({ id, event_id: eventId, subscription_id: 'sub_1', status, trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: old, updated_at: old, attempts: [] });
-    dlv('dlv_1', 'evt_01', 'succeeded');
-    dlv('dlv_2', 'evt_02', 'failed');
-    dlv('dlv_3', 'evt_03', 'pending');
-    dlv('dlv_5', 'evt_05', 'succeeded');
-    // evt_04 had no subscriber at all.
-    expect(compact(s, 30, now)).toEqual({ events: 2, deliveries: 1, audit: 0 });
-    expect(s.data.events.map((e) => e.payload.id)).toEqual(['evt_02', 'evt_03', 'evt_05']);
-    expect(Object.keys(s.data.deliveries).sort()).toEqual(['dlv_2', 'dlv_3', 'dlv_5']);
-    await s.commit();
-    await s.close();
-    const again = new Store(dir);
-    await again.load();
-    expect(again.data.events.map((e) => e.payload.id)).toEqual(['evt_02', 'evt_03', 'evt_05']);
-    await again.close();
   });
 });
 
@@ -211,16 +118,13 @@ describe('npm run store', () => {
         );
       });
     dir = await mkdtemp(join(tmpdir(), 'bridge-cli-'));
-    const s = new Store(dir);
+    const s = new LowdbStore(dir);
     await s.load();
-    s.appendEvents([event('evt_1')]);
-    await s.commit();
+    await s.transaction((tx) => tx.appendEvents([event('evt_1')]));
     await s.checkpoint();
-    s.appendEvents([event('evt_2')]);
-    await s.commit();
+    await s.transaction((tx) => tx.appendEvents([event('evt_2')]));
     await s.checkpoint();
-    s.appendEvents([event('evt_3')]);
-    await s.commit();
+    await s.transaction((tx) => tx.appendEvents([event('evt_3')]));
     await s.close();
 
     expect(await run('check')).toMatchObject({ code: 0, out: expect.stringContaining('events         3') });
@@ -231,9 +135,9 @@ describe('npm run store', () => {
     const restored = await run('restore');
     expect(restored.code).toBe(0);
     expect(restored.out).toContain('events         3');
-    const after = new Store(dir);
+    const after = new LowdbStore(dir);
     await after.load();
-    expect(after.data.events.map((e) => e.payload.id)).toEqual(['evt_1', 'evt_2', 'evt_3']);
+    expect(await eventIds(after)).toEqual(['evt_1', 'evt_2', 'evt_3']);
     await after.close();
   }, 30_000);
 });

@@ -1,53 +1,75 @@
-import type { Store } from '../store/store.js';
+import type { Store, StoreTx } from '../store/store.js';
 import type { Delivery } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { matchesEventType } from './match.js';
 
 /**
  * Fans stored events out to the active subscriptions whose `event_types` match, creating one
- * pending delivery per (event, subscription). An event is marked dispatched in the same write as its
- * deliveries, so after a crash undispatched events are dispatched again at startup.
+ * pending delivery per (event, subscription). An event is marked dispatched in the same transaction
+ * as its deliveries, so after a crash undispatched events are dispatched again at startup. Calls are
+ * serialised, so the sweep and the poller never dispatch one event twice.
  */
 export class Dispatcher {
+  private chain: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly store: Store,
+    /** Receives the deliveries once they are durable. */
     private readonly onDeliveries: (deliveries: Delivery[]) => void,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** Dispatches the given (durably stored) events; already dispatched ones are skipped. */
-  dispatch(eventIds: readonly string[]): Delivery[] {
-    const created: Delivery[] = [];
-    const subscriptions = Object.values(this.store.data.subscriptions).filter((s) => s.status === 'active');
-    for (const id of eventIds) {
-      const event = this.store.getEvent(id);
-      if (!event || event.dispatched) continue;
-      for (const sub of subscriptions) {
-        if (matchesEventType(sub.event_types, event.payload.type)) created.push(this.createDelivery(id, sub.id, 'dispatch'));
-      }
-      event.dispatched = true;
-      this.store.touchEvent(id);
-    }
-    this.finish(created);
-    return created;
+  dispatch(eventIds: readonly string[]): Promise<Delivery[]> {
+    return this.serially(async () => {
+      if (eventIds.length === 0) return [];
+      return this.store.transaction(async (tx) => {
+        const subscriptions = (await tx.listSubscriptions()).filter((s) => s.status === 'active');
+        const created: Delivery[] = [];
+        const dispatched: string[] = [];
+        for (const id of eventIds) {
+          const event = await tx.getEvent(id);
+          if (!event || event.dispatched) continue;
+          for (const sub of subscriptions) {
+            if (matchesEventType(sub.event_types, event.payload.type)) created.push(this.createDelivery(tx, id, sub.id, 'dispatch'));
+          }
+          dispatched.push(id);
+        }
+        tx.markDispatched(dispatched);
+        return created;
+      });
+    });
   }
 
-  /** Dispatches every event a crash left undispatched. */
-  dispatchPending(): Delivery[] {
-    return this.dispatch(this.store.data.events.filter((e) => !e.dispatched).map((e) => e.payload.id));
+  /** Dispatches every event a crash or a failed write left undispatched, oldest first. */
+  async dispatchPending(): Promise<Delivery[]> {
+    const { data } = await this.store.listEvents({ undispatched: true });
+    return this.dispatch(data.map((e) => e.payload.id).reverse());
   }
 
   /**
-   * New deliveries of already dispatched events (replay): same event, same `webhook-id`.
+   * New deliveries of already dispatched events (replay): same event, same `webhook-id`. Runs in the
+   * caller's transaction, so a replay and its audit entry are one write.
    * @param targets (event id, subscription id) pairs, validated by the caller.
    */
-  replay(targets: ReadonlyArray<{ eventId: string; subscriptionId: string }>): Delivery[] {
-    const created = targets.map((t) => this.createDelivery(t.eventId, t.subscriptionId, 'replay'));
-    this.finish(created);
+  replay(tx: StoreTx, targets: ReadonlyArray<{ eventId: string; subscriptionId: string }>): Delivery[] {
+    return targets.map((t) => this.createDelivery(tx, t.eventId, t.subscriptionId, 'replay'));
+  }
+
+  /** Hands deliveries created in a committed transaction (replay) to the worker. */
+  created(deliveries: Delivery[]): void {
+    if (deliveries.length > 0) this.onDeliveries(deliveries);
+  }
+
+  private async serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    const created = await run;
+    if (Array.isArray(created)) this.created(created as Delivery[]);
     return created;
   }
 
-  private createDelivery(eventId: string, subscriptionId: string, trigger: Delivery['trigger']): Delivery {
+  private createDelivery(tx: StoreTx, eventId: string, subscriptionId: string, trigger: Delivery['trigger']): Delivery {
     const at = new Date(this.now()).toISOString();
     const delivery: Delivery = {
       id: newId('dlv'),
@@ -62,11 +84,7 @@ export class Dispatcher {
       updated_at: at,
       attempts: [],
     };
-    this.store.putDelivery(delivery);
+    tx.putDelivery(delivery);
     return delivery;
-  }
-
-  private finish(created: Delivery[]): void {
-    if (created.length > 0) this.onDeliveries(created);
   }
 }

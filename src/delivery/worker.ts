@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
-import type { Delivery, Subscription } from '../store/schema.js';
+import type { Attempt, Delivery, Subscription } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { metrics } from '../metrics.js';
 import { deliveryBody } from './body.js';
@@ -27,6 +27,8 @@ export interface WorkerOptions {
 /** The worker re-checks its queue at least this often, so a long timer never strands work. */
 const MAX_SLEEP_MS = 30_000;
 const RATE_WINDOW_MS = 1_000;
+/** When an attempt could not be recorded (the store refused the write), it is tried again after this. */
+const CRASH_RETRY_MS = 5_000;
 
 /**
  * Sends pending deliveries when they are due: signs each attempt (Standard Webhooks, one signature
@@ -40,6 +42,12 @@ const RATE_WINDOW_MS = 1_000;
  * subscription's limits wait in that subscription's queue until a slot frees.
  */
 export class DeliveryWorker {
+  /** The worker's own working copies of pending deliveries; the store holds the truth. */
+  private readonly deliveries = new Map<string, Delivery>();
+  /** Subscriptions as last read (`refresh()`), for scheduling decisions; attempts re-read them. */
+  private subs = new Map<string, Subscription>();
+  /** The event (resource, record id) of deliveries of per-record subscriptions, for ordering. */
+  private readonly recordOf = new Map<string, string>();
   private readonly pending = new Set<string>();
   private readonly queue = new DueQueue();
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -62,15 +70,15 @@ export class DeliveryWorker {
     this.random = options.random ?? Math.random;
   }
 
-  start(): void {
+  /** Reads subscriptions and pending deliveries from the store and starts sending. */
+  async start(): Promise<void> {
     this.stopped = false;
-    this.rebuild();
+    await this.rebuild();
   }
 
-  /** Adds new deliveries and sends the due ones. */
+  /** Adds new (durable) deliveries and sends the due ones. */
   enqueue(deliveries: readonly Delivery[]): void {
-    for (const d of deliveries) this.schedule(d);
-    this.wake();
+    void this.track(deliveries).then(() => this.wake());
   }
 
   /**
@@ -78,33 +86,36 @@ export class DeliveryWorker {
    * gets exactly one attempt and is `failed` again if it fails; a pending one continues its schedule.
    * @returns false when the delivery is unknown or already succeeded.
    */
-  retryNow(deliveryId: string): boolean {
-    const d = this.options.store.data.deliveries[deliveryId];
-    if (!d || d.status === 'succeeded') return false;
-    if (d.status === 'failed') {
-      d.status = 'pending';
-      d.final_attempt = true;
-    }
-    d.next_attempt_at = new Date(this.now()).toISOString();
-    d.updated_at = d.next_attempt_at;
-    this.options.store.touchDelivery(d.id);
+  async retryNow(deliveryId: string): Promise<boolean> {
+    const at = new Date(this.now()).toISOString();
+    const d = await this.options.store.transaction(async (tx) => {
+      const current = await tx.getDelivery(deliveryId);
+      if (!current || current.status === 'succeeded') return null;
+      const next: Delivery = {
+        ...current,
+        ...(current.status === 'failed' ? { status: 'pending' as const, final_attempt: true } : {}),
+        next_attempt_at: at,
+        updated_at: at,
+      };
+      tx.putDelivery(next);
+      return next;
+    });
+    if (!d) return false;
     this.manual.add(d.id);
-    this.schedule(d);
+    const own = this.deliveries.get(d.id);
+    if (own && !this.inFlight.has(d.id)) Object.assign(own, { status: d.status, final_attempt: d.final_attempt, next_attempt_at: d.next_attempt_at });
+    else if (!own) await this.track([d]);
+    if (own && !this.inFlight.has(d.id)) this.schedule(own);
     this.wake();
     return true;
   }
 
-  /** Re-reads every pending delivery: after a subscription is enabled, changed or deleted. */
-  refresh(): void {
-    this.rebuild();
-  }
-
   /**
-   * Forgets deliveries removed from the store (their subscription was deleted) by re-reading every
-   * pending delivery — rare (an admin action or a 410 hook), so a rebuild beats bookkeeping.
+   * Re-reads subscriptions and every pending delivery: after a subscription is created, changed,
+   * enabled, disabled or deleted (admin actions, rare, so a rebuild beats bookkeeping).
    */
-  forget(deliveryIds: readonly string[]): void {
-    if (deliveryIds.length > 0) this.rebuild();
+  refresh(): Promise<void> {
+    return this.rebuild();
   }
 
   /** Stops starting attempts and waits for those in flight. */
@@ -119,15 +130,36 @@ export class DeliveryWorker {
     return this.pending.size;
   }
 
-  private rebuild(): void {
+  private async rebuild(): Promise<void> {
+    const { store } = this.options;
+    const subs = await store.listSubscriptions();
+    const { data: pending } = await store.listDeliveries({ status: 'pending' });
+    this.subs = new Map(subs.map((s) => [s.id, s]));
     this.pending.clear();
     this.queue.clear();
     this.recordQueues.clear();
     this.heldBySub.clear();
-    const pending = Object.values(this.options.store.data.deliveries).filter((d) => d.status === 'pending');
-    pending.sort((a, b) => a.event_id.localeCompare(b.event_id));
-    for (const d of pending) this.schedule(d);
+    // Attempts in flight keep their working copy: their result is written by the attempt itself.
+    for (const id of [...this.deliveries.keys()]) if (!this.inFlight.has(id)) this.deliveries.delete(id);
+    await this.track(pending);
     this.wake();
+  }
+
+  /** Takes working copies of pending deliveries and schedules them, oldest event first. */
+  private async track(deliveries: readonly Delivery[]): Promise<void> {
+    const sorted = [...deliveries].filter((d) => d.status === 'pending').sort((a, b) => a.event_id.localeCompare(b.event_id));
+    for (const d of sorted) {
+      if (this.deliveries.has(d.id)) continue;
+      const sub = this.subs.get(d.subscription_id) ?? (await this.options.store.getSubscription(d.subscription_id));
+      if (sub) this.subs.set(sub.id, sub);
+      if (sub?.ordering === 'per_record' && !this.recordOf.has(d.id)) {
+        const event = await this.options.store.getEvent(d.event_id);
+        if (event) this.recordOf.set(d.id, `${event.payload.data.resource}|${event.payload.data.id}`);
+      }
+      const own: Delivery = { ...d, attempts: [] };
+      this.deliveries.set(d.id, own);
+      this.schedule(own);
+    }
   }
 
   private dueOf(d: Delivery): Due {
@@ -136,15 +168,15 @@ export class DeliveryWorker {
 
   private recordKey(d: Delivery, sub: Subscription): string | null {
     if (sub.ordering !== 'per_record') return null;
-    const event = this.options.store.getEvent(d.event_id);
-    return event ? `${sub.id}|${event.payload.data.resource}|${event.payload.data.id}` : null;
+    const record = this.recordOf.get(d.id);
+    return record ? `${sub.id}|${record}` : null;
   }
 
   /** Puts a pending delivery where it waits: the heap, or behind an older event of its record. */
   private schedule(d: Delivery): void {
     if (d.status !== 'pending') return;
     this.pending.add(d.id);
-    const sub = this.options.store.data.subscriptions[d.subscription_id];
+    const sub = this.subs.get(d.subscription_id);
     // A disabled subscription's work waits for `refresh()` after it is enabled again.
     if (!sub || sub.status !== 'active') return;
     const key = this.recordKey(d, sub);
@@ -172,16 +204,15 @@ export class DeliveryWorker {
     this.timer = null;
     this.timerAt = Infinity;
     if (this.stopped) return;
-    const { store } = this.options;
     const now = this.now();
     while (this.inFlight.size < this.options.concurrency) {
       const top = this.queue.peek();
       if (!top || top.at > now) break;
       this.queue.pop();
-      const d = store.data.deliveries[top.id];
+      const d = this.deliveries.get(top.id);
       // Stale entries: the delivery finished, was rescheduled, or is already being attempted.
       if (!d || d.status !== 'pending' || this.inFlight.has(d.id) || this.dueOf(d).at !== top.at) continue;
-      const sub = store.data.subscriptions[d.subscription_id];
+      const sub = this.subs.get(d.subscription_id);
       if (!sub || sub.status !== 'active') continue;
       const key = this.recordKey(d, sub);
       if (key && this.recordQueues.get(key)?.[0] !== d) continue;
@@ -220,7 +251,7 @@ export class DeliveryWorker {
    */
   private release(subId: string): void {
     const held = this.heldBySub.get(subId);
-    const sub = this.options.store.data.subscriptions[subId];
+    const sub = this.subs.get(subId);
     if (!held || held.length === 0 || !sub) return;
     const now = this.now();
     const inFlightRoom = sub.max_in_flight === null ? Infinity : sub.max_in_flight - (this.inFlightBySub.get(subId) ?? 0);
@@ -239,7 +270,11 @@ export class DeliveryWorker {
     if (sub.rate_limit_per_second !== null) this.startsBySub.get(sub.id)!.push(now);
     this.inFlightBySub.set(sub.id, (this.inFlightBySub.get(sub.id) ?? 0) + 1);
     const run = this.attempt(d, sub)
-      .catch((err: unknown) => this.options.logger.error({ err, delivery: d.id }, 'delivery attempt crashed'))
+      .catch((err: unknown) => {
+        // Most often the store could not record the result (disk full): try again later, not at once.
+        this.options.logger.error({ err, delivery: d.id }, 'delivery attempt crashed');
+        d.next_attempt_at = new Date(this.now() + CRASH_RETRY_MS).toISOString();
+      })
       .finally(() => {
         this.inFlight.delete(d.id);
         this.inFlightBySub.set(sub.id, (this.inFlightBySub.get(sub.id) ?? 1) - 1);
@@ -257,7 +292,9 @@ export class DeliveryWorker {
       return;
     }
     this.pending.delete(d.id);
+    this.deliveries.delete(d.id);
     const key = this.recordKey(d, sub);
+    this.recordOf.delete(d.id);
     if (!key) return;
     const q = this.recordQueues.get(key);
     if (!q) return;
@@ -269,14 +306,29 @@ export class DeliveryWorker {
     }
   }
 
-  private async attempt(delivery: Delivery, sub: Subscription): Promise<void> {
+  /**
+   * One attempt: reads the subscription (its secrets, headers and URL as they are now) and the
+   * event, sends, then records the attempt and the retry decision in one transaction. The working
+   * copy follows what was written.
+   */
+  private async attempt(delivery: Delivery, cached: Subscription): Promise<void> {
     const { store, sender, logger } = this.options;
-    const event = store.getEvent(delivery.event_id);
+    const [event, fresh] = await Promise.all([store.getEvent(delivery.event_id), store.getSubscription(cached.id)]);
+    if (!fresh || fresh.status !== 'active') {
+      // Deleted or disabled since it was scheduled: the next refresh decides what waits.
+      this.subs.set(cached.id, fresh ?? { ...cached, status: 'disabled' });
+      delivery.status = fresh ? 'pending' : 'failed';
+      return;
+    }
+    const sub = fresh;
+    this.subs.set(sub.id, sub);
     if (!event) {
       // Cannot happen through retention (it keeps events with unfinished deliveries); never spin on it.
+      await store.transaction(async (tx) => {
+        const current = await tx.getDelivery(delivery.id);
+        if (current) tx.putDelivery({ ...current, status: 'failed', next_attempt_at: null });
+      });
       delivery.status = 'failed';
-      delivery.next_attempt_at = null;
-      store.touchDelivery(delivery.id);
       return;
     }
     const manual = this.manual.delete(delivery.id);
@@ -290,10 +342,9 @@ export class DeliveryWorker {
       [HEADER_SIGNATURE]: sign(this.validSecrets(sub), event.payload.id, timestamp, body),
     });
 
-    // The subscription may have been deleted while the request was in flight.
-    if (!store.data.deliveries[delivery.id] || !store.data.subscriptions[sub.id]) return;
     const now = this.now();
-    delivery.attempts.push({
+    const nowIso = new Date(now).toISOString();
+    const attempt: Attempt = {
       id: newId('att'),
       attempted_at: attemptedAt,
       duration_ms: outcome.durationMs,
@@ -302,42 +353,64 @@ export class DeliveryWorker {
       response_excerpt: outcome.responseExcerpt,
       response_headers: outcome.responseHeaders,
       trigger: manual ? 'manual' : 'schedule',
+    };
+    const result = await store.transaction(async (tx) => {
+      // The subscription or the delivery may have been deleted while the request was in flight.
+      const [current, currentSub] = await Promise.all([tx.getDelivery(delivery.id), tx.getSubscription(sub.id)]);
+      if (!current || !currentSub) return null;
+      const attemptCount = current.attempt_count + 1;
+      const decision = decide({
+        ok: outcome.ok,
+        statusCode: outcome.statusCode,
+        retryAfterMs: outcome.retryAfterMs,
+        attemptCount,
+        finalAttempt: current.final_attempt,
+        scheduleMs: this.options.retryScheduleMs,
+        failingSince: currentSub.failing_since ? Date.parse(currentSub.failing_since) : null,
+        disableAfterMs: this.options.disableAfterMs,
+        now,
+        random: this.random,
+      });
+      const next: Delivery = {
+        ...current,
+        attempts: [...current.attempts, attempt],
+        attempt_count: attemptCount,
+        status: decision.status,
+        final_attempt: false,
+        next_attempt_at: decision.nextAttemptAt === null ? null : new Date(decision.nextAttemptAt).toISOString(),
+        updated_at: nowIso,
+      };
+      tx.putDelivery(next);
+      const failingSince = decision.failingSince === null ? null : new Date(decision.failingSince).toISOString();
+      let subAfter: Subscription | null = { ...currentSub, failing_since: failingSince };
+      let removed = false;
+      if (decision.disable === 'gone' && isHook(currentSub)) {
+        // A REST hook's 410 means the Zap was turned off: remove it, as its unsubscribe would.
+        await tx.deleteSubscription(currentSub.id);
+        subAfter = null;
+        removed = true;
+      } else if (decision.disable && currentSub.status === 'active') {
+        subAfter = { ...subAfter, status: 'disabled', disabled_reason: decision.disable, disabled_at: nowIso, updated_at: nowIso };
+        tx.putSubscription(subAfter);
+      } else if (failingSince !== currentSub.failing_since) {
+        tx.putSubscription(subAfter);
+      }
+      return { next, subAfter, removed, disabled: decision.disable };
     });
-    delivery.attempt_count += 1;
-    const decision = decide({
-      ok: outcome.ok,
-      statusCode: outcome.statusCode,
-      retryAfterMs: outcome.retryAfterMs,
-      attemptCount: delivery.attempt_count,
-      finalAttempt: delivery.final_attempt,
-      scheduleMs: this.options.retryScheduleMs,
-      failingSince: sub.failing_since ? Date.parse(sub.failing_since) : null,
-      disableAfterMs: this.options.disableAfterMs,
-      now,
-      random: this.random,
-    });
-    delivery.status = decision.status;
-    delivery.final_attempt = false;
-    metrics.deliveries.inc({ outcome: decision.status === 'pending' ? 'retry' : decision.status });
+    if (!result) {
+      delivery.status = 'failed';
+      return;
+    }
+    const { next, subAfter, removed, disabled } = result;
+    Object.assign(delivery, { status: next.status, attempt_count: next.attempt_count, next_attempt_at: next.next_attempt_at, final_attempt: false });
+    metrics.deliveries.inc({ outcome: next.status === 'pending' ? 'retry' : next.status });
     if (outcome.ok) metrics.deliveryLatency.observe((now - Date.parse(event.payload.timestamp)) / 1000);
-    delivery.next_attempt_at = decision.nextAttemptAt === null ? null : new Date(decision.nextAttemptAt).toISOString();
-    delivery.updated_at = new Date(now).toISOString();
-    store.touchDelivery(delivery.id);
-
-    const failingSince = decision.failingSince === null ? null : new Date(decision.failingSince).toISOString();
-    if (failingSince !== sub.failing_since) store.touchSubscription(sub.id);
-    sub.failing_since = failingSince;
-    if (decision.disable === 'gone' && isHook(sub)) {
-      // A REST hook's 410 means the Zap was turned off: remove it, as its unsubscribe would.
-      this.forget(store.deleteSubscription(sub.id));
+    if (removed) {
       logger.warn({ subscription: sub.id }, 'hook removed: its target answered 410 Gone');
-    } else if (decision.disable && sub.status === 'active') {
-      sub.status = 'disabled';
-      sub.disabled_reason = decision.disable;
-      sub.disabled_at = new Date(now).toISOString();
-      sub.updated_at = new Date(now).toISOString();
-      store.touchSubscription(sub.id);
-      logger.warn({ subscription: sub.id, reason: decision.disable }, 'subscription disabled');
+      void this.refresh();
+    } else if (subAfter) {
+      this.subs.set(subAfter.id, subAfter);
+      if (disabled && subAfter.status === 'disabled') logger.warn({ subscription: sub.id, reason: disabled }, 'subscription disabled');
     }
 
     logger.info(
@@ -346,16 +419,15 @@ export class DeliveryWorker {
         event: event.payload.id,
         type: event.payload.type,
         subscription: sub.id,
-        attempt: delivery.attempt_count,
+        attempt: next.attempt_count,
         status: outcome.statusCode,
         error: outcome.error,
         ms: outcome.durationMs,
-        outcome: delivery.status,
-        next_attempt_at: delivery.next_attempt_at,
+        outcome: next.status,
+        next_attempt_at: next.next_attempt_at,
       },
       outcome.ok ? 'delivered' : 'delivery attempt failed',
     );
-    store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed after a delivery attempt'));
   }
 
   /** The current secret first, then rotated-out secrets still within their grace period. */

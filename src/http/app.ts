@@ -81,8 +81,7 @@ export function createAdminApp(deps: AdminDeps): OpenAPIHono {
     app.use(`/v1/sources/${action.name}/*`, async (c, next) => {
       await next();
       if (c.req.method !== 'GET' && c.res.status < 400) {
-        audit(deps.store, c, `source.${action.name}.action`, null, { method: c.req.method, path: c.req.path, status: c.res.status });
-        await deps.store.commit();
+        await deps.store.transaction((tx) => audit(tx, c, `source.${action.name}.action`, null, { method: c.req.method, path: c.req.path, status: c.res.status }));
       }
     });
     app.route(`/v1/sources/${action.name}`, action.app);

@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { deliveryBody } from '../delivery/body.js';
 import type { EventPayload, Scope, Subscription } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreReader } from '../store/store.js';
 import { ApiError } from './errors.js';
 
 /** Who is calling: the admin token, or an API key with its scopes. */
@@ -30,20 +30,24 @@ export function authenticate(store: Store, adminToken: string): MiddlewareHandle
   const adminDigest = createHash('sha256').update(adminToken).digest();
   const unauthorized = (message: string) => ({ message: { error: { code: 'unauthorized', message } } });
   return bearerAuth({
-    verifyToken: (token, c) => {
+    verifyToken: async (token, c) => {
       if (timingSafeEqual(createHash('sha256').update(token).digest(), adminDigest)) {
         c.set('principal' as never, ADMIN as never);
         c.set('actor' as never, 'admin' as never);
         return true;
       }
       const hash = sha256(token);
-      const key = Object.values(store.data.api_keys).find((k) => k.hash === hash);
+      const key = await store.findApiKeyByHash(hash);
       if (!key) return false;
-      // At most once a minute, journaled with the next write: good enough to spot unused keys.
+      // At most once a minute, written in the background: good enough to spot unused keys.
       const now = new Date();
       if (!key.last_used_at || now.getTime() - Date.parse(key.last_used_at) > 60_000) {
-        key.last_used_at = now.toISOString();
-        store.putApiKey(key.id, key);
+        void store
+          .transaction(async (tx) => {
+            const current = await tx.getApiKey(key.id);
+            if (current) tx.putApiKey({ ...current, last_used_at: now.toISOString() });
+          })
+          .catch(() => undefined);
       }
       const principal: Principal = { actor: `key:${key.name}`, keyId: key.id, scopes: new Set(key.scopes), ownSubscriptionsOnly: key.subscriptions === 'own' };
       c.set('principal' as never, principal as never);
@@ -101,23 +105,33 @@ export function canSee(c: Context, sub: Subscription): boolean {
   return !p.ownSubscriptionsOnly || sub.owner === p.keyId;
 }
 
+/** What a caller may read of events (`eventReader`). */
+export interface EventReader {
+  /** The subscriptions whose deliveries make an event visible; null when every event is. */
+  deliveredTo: string[] | null;
+  /** The event's body as this caller may see it, or null when it is not visible. */
+  read(payload: EventPayload): Promise<EventPayload | null>;
+}
+
 /**
  * What a caller may read of events: everything for the admin token and `all` keys; for a key
  * limited to its own subscriptions, only events delivered to one of them, shaped as that
- * subscription receives them (thin payloads and field allow-lists apply).
- * @returns a function giving the visible body of an event, or null when it is not visible.
+ * subscription receives them (thin payloads and field allow-lists apply). An event delivered to two
+ * of the key's subscriptions reads as the oldest one receives it.
  */
-export function eventReader(c: Context, store: Store): (payload: EventPayload) => EventPayload | null {
+export async function eventReader(c: Context, store: StoreReader): Promise<EventReader> {
   const p = principalOf(c);
-  if (!p.ownSubscriptionsOnly) return (payload) => payload;
-  const mine = new Map<string, Subscription>();
-  // An event delivered to two of the key's subscriptions reads as the oldest one receives it.
-  const own = Object.values(store.data.subscriptions).filter((s) => s.owner === p.keyId);
-  for (const sub of own.sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    for (const d of store.deliveriesOfSubscription(sub.id)) if (!mine.has(d.event_id)) mine.set(d.event_id, sub);
-  }
-  return (payload) => {
-    const sub = mine.get(payload.id);
-    return sub ? (JSON.parse(deliveryBody(payload, sub)) as EventPayload) : null;
+  if (!p.ownSubscriptionsOnly) return { deliveredTo: null, read: async (payload) => payload };
+  const own = new Map((await store.listSubscriptions()).filter((s) => s.owner === p.keyId).map((s) => [s.id, s]));
+  return {
+    deliveredTo: [...own.keys()],
+    read: async (payload) => {
+      const { data } = await store.listDeliveries({ event_id: payload.id });
+      const sub = data
+        .map((d) => own.get(d.subscription_id))
+        .filter((s): s is Subscription => s !== undefined)
+        .sort((a, b) => (a.id < b.id ? -1 : 1))[0];
+      return sub ? (JSON.parse(deliveryBody(payload, sub)) as EventPayload) : null;
+    },
   };
 }

@@ -32,7 +32,13 @@ export interface BackfillJob {
 export async function runBackfill(job: BackfillJob): Promise<void> {
   const { feed, store, logger, progress, signal } = job;
   const where = { source: feed.source, resource: feed.resource };
-  const context = { signal, snapshot: () => undefined, known: () => [], priority: BACKFILL_PRIORITY };
+  const context = {
+    signal,
+    snapshots: async () => new Map(),
+    knownIds: async () => [],
+    known: async function* () {},
+    priority: BACKFILL_PRIORITY,
+  };
   logger.info(where, 'backfill started');
   const emitted = new Set<string>();
   try {
@@ -49,8 +55,7 @@ export async function runBackfill(job: BackfillJob): Promise<void> {
         progress.total_entries = p.total_entries;
       }
       if (events.length > 0) {
-        store.appendEvents(events);
-        await store.commit();
+        await store.transaction((tx) => tx.appendEvents(events));
         job.onEvents(events.map((e) => e.payload.id));
         progress.events += events.length;
       }

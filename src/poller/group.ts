@@ -5,6 +5,11 @@ export class PollerGroup {
   constructor(readonly pollers: readonly Poller[]) {}
 
   /** Polls every source now; resolves when all cycles ended. */
+  /** Reads every resource's stored state (before the first poll). */
+  async restore(): Promise<void> {
+    await Promise.all(this.pollers.map((p) => p.restore()));
+  }
+
   async pollNow(): Promise<void> {
     await Promise.all(this.pollers.map((p) => p.pollNow()));
   }

@@ -4,7 +4,7 @@ import { UpstreamError } from '../sources/errors.js';
 import { systemClock, type Clock, type RequestBudget } from '../sources/rate-limiter.js';
 import type { Batch, ChangeFeed, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
-import type { Snapshot } from '../store/schema.js';
+import type { ResourceState, Snapshot } from '../store/schema.js';
 import { metrics } from '../metrics.js';
 import { runBackfill } from './backfill.js';
 import { snapshotHasher, type SnapshotHasher } from './hashing.js';
@@ -91,6 +91,10 @@ export class Poller {
   private readonly abort = new AbortController();
   private readonly clock: Clock;
   private readonly runtime = new Map<string, Runtime>();
+  /** Each resource's state as last written or read (`GET /v1/sources` reads it synchronously). */
+  private readonly states = new Map<string, ResourceState>();
+  /** Resources whose poll times changed without a write carrying them. */
+  private readonly unsaved = new Set<string>();
   private readonly hashers = new Map<ChangeFeed, SnapshotHasher>();
   /** The poll in flight per resource: never two of one resource at once. */
   private readonly active = new Map<string, Promise<void>>();
@@ -128,6 +132,15 @@ export class Poller {
    * Starts polling: budgeted feeds on their budget's schedule, the others on the croner pattern
    * (seconds field allowed).
    */
+  /** Reads each resource's stored state, so `GET /v1/sources` shows it before the first poll. */
+  async restore(): Promise<void> {
+    const stored = await this.options.store.listResources();
+    for (const feed of this.options.feeds) {
+      const state = stored[keyOf(feed)];
+      if (state && !this.states.has(keyOf(feed))) this.states.set(keyOf(feed), state);
+    }
+  }
+
   start(pattern: string): void {
     if (this.cronFeeds.length > 0 && !this.cron) {
       this.cron = new Cron(
@@ -183,6 +196,7 @@ export class Poller {
     for (const g of this.groups) g.wake();
     await this.running?.catch(() => undefined);
     await Promise.allSettled([...this.active.values(), ...this.backfills, ...this.groups.map((g) => g.loop)]);
+    await this.saveTimes();
   }
 
   /** Per resource state as `GET /v1/sources` shows it. */
@@ -197,7 +211,7 @@ export class Poller {
       return {
         source: feed.source,
         resource: feed.resource,
-        state: this.options.store.data.resources[key],
+        state: this.states.get(key),
         status: rt.status,
         backoff_until: rt.holdUntil > now ? this.iso(rt.holdUntil) : null,
         tier: view?.tier ?? null,
@@ -339,52 +353,63 @@ export class Poller {
     const rt = this.runtimeOf(key);
     const group = this.groupOf(feed);
     const budgeted = isBudgeted(feed) ? feed : null;
-    const state = store.resourceState(key);
     const startedMs = this.now();
     const startedAt = this.iso(startedMs);
     const requestsBefore = budgeted?.budget.grantedTotal(feed.resource) ?? 0;
-    const hadError = state.last_error !== null;
     const seq = ++this.pollSeq;
     rt.startedSeq = seq;
-    state.last_poll_at = startedAt;
-    // Rides along with the next journal line; a poll that changes nothing writes nothing.
-    store.touchResource(key);
     group?.scheduler.started(key, startedMs);
     let outcome: { holdUntil?: number; excluded?: boolean } = {};
     let emitted = 0;
+    // The poller's own copy of the resource state; each write stores a new value of it.
+    let state: ResourceState = { ...EMPTY_RESOURCE, ...(this.states.get(key) ?? (await store.getResource(key))) };
+    const hadError = state.last_error !== null;
+    const save = (next: ResourceState) => {
+      state = next;
+      this.states.set(key, next);
+    };
+    save({ ...state, last_poll_at: startedAt });
     try {
-      const snapshots = store.snapshotMap(key);
       const context: ReadContext = {
         signal: this.abort.signal,
-        snapshot: (id) => snapshots[id]?.record as SourceRecord | undefined,
-        known: () => liveRecords(snapshots),
+        snapshots: async (ids) => {
+          const out = new Map<string, SourceRecord>();
+          for (const [id, s] of await store.getSnapshots(key, ids)) out.set(id, s.record as SourceRecord);
+          return out;
+        },
+        knownIds: () => store.liveSnapshotIds(key),
+        known: () => liveRecords(store.liveSnapshots(key)),
       };
       for await (const batch of feed.read(state.cursor, context)) {
         const hasher = this.hasherOf(feed);
-        const { events, dirty, changedIds } = applyBatch({ feed, batch, state, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher });
+        const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
+        // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
+        const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
+        const draft: ResourceState = { ...state };
+        const { events, dirty, changedIds } = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher });
         this.trackBaseline(feed, rt, batch, events.length);
         if (dirty) {
-          for (const id of changedIds) store.touchSnapshot(key, id);
-          store.touchResource(key);
-          store.appendEvents(events);
-          if (events.length > 0) {
-            // Durable before anyone sees the events: a crash now re-reads from the old cursor instead.
-            await store.commit();
-          } else {
-            // Nothing to dispatch: let the group commit carry this batch while the next page loads.
-            // Journal lines keep their order, so a later batch never becomes durable before this one.
-            store.commit().catch((err: unknown) => logger.error({ err }, 'store write failed'));
-          }
+          // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
+          await store.transaction((tx) => {
+            for (const id of new Set(changedIds)) {
+              const snap = snapshots[id];
+              if (snap) tx.putSnapshot(key, id, snap);
+              else tx.deleteSnapshot(key, id);
+            }
+            tx.putResource(key, draft);
+            tx.appendEvents(events);
+          });
+          save(draft);
         }
         for (const e of events) metrics.events.inc({ type: e.payload.type });
         if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
         emitted += events.length;
       }
       metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'ok' });
-      state.last_success_at = startedAt;
-      state.last_error = null;
-      store.touchResource(key);
-      if (hadError) await store.commit();
+      save({ ...state, last_success_at: startedAt, last_error: null });
+      // A poll that changed nothing writes only when it clears an error; its times ride along later.
+      if (hadError) await store.transaction((tx) => tx.putResource(key, state));
+      else this.unsaved.add(key);
       if (rt.status === 'forbidden') logger.info({ source: feed.source, resource: feed.resource }, 'resource readable again');
       rt.status = 'ok';
       rt.failures = 0;
@@ -400,13 +425,27 @@ export class Poller {
       if (this.abort.signal.aborted) return;
       metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'error' });
       outcome = this.failed(feed, rt, err);
-      state.last_error = { message: err instanceof Error ? err.message : String(err), at: this.iso(this.now()) };
-      store.touchResource(key);
-      await store.commit().catch(() => undefined);
+      save({ ...state, last_error: { message: err instanceof Error ? err.message : String(err), at: this.iso(this.now()) } });
+      await store.transaction((tx) => tx.putResource(key, state)).catch(() => undefined);
     } finally {
       const requests = (budgeted?.budget.grantedTotal(feed.resource) ?? 0) - requestsBefore;
       group?.scheduler.finished(key, this.now(), { requests, ...outcome });
     }
+  }
+
+  /** Writes poll times that no other write carried (at stop, so `last_poll_at` survives a restart). */
+  private async saveTimes(): Promise<void> {
+    const keys = [...this.unsaved];
+    this.unsaved.clear();
+    if (keys.length === 0) return;
+    await this.options.store
+      .transaction((tx) => {
+        for (const key of keys) {
+          const state = this.states.get(key);
+          if (state) tx.putResource(key, state);
+        }
+      })
+      .catch(() => undefined);
   }
 
   /** Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly. */
@@ -498,9 +537,11 @@ function isBudgeted(feed: ChangeFeed): feed is BudgetedFeed {
   return typeof f.tier === 'string' && typeof f.budget === 'object' && f.budget !== null && typeof f.budget.available === 'function';
 }
 
-function* liveRecords(snapshots: Readonly<Record<string, Snapshot>>): Iterable<SourceRecord> {
-  for (const s of Object.values(snapshots)) if (!s.record.deleted_at) yield s.record as SourceRecord;
+async function* liveRecords(snapshots: AsyncIterable<[string, Snapshot]>): AsyncIterable<SourceRecord> {
+  for await (const [, s] of snapshots) yield s.record as SourceRecord;
 }
+
+const EMPTY_RESOURCE: ResourceState = { cursor: null, last_poll_at: null, last_success_at: null, last_error: null };
 
 function keyOf(feed: ChangeFeed): string {
   return `${feed.source}:${feed.resource}`;

@@ -49,10 +49,12 @@ export interface DerivedEvent {
 /** What a feed may look at while reading: the bridge's own snapshots of this resource. */
 export interface ReadContext {
   signal?: AbortSignal;
-  /** The last version the bridge recorded of a record. */
-  snapshot(id: string): SourceRecord | undefined;
-  /** Every record the bridge holds a live snapshot of (not deleted). */
-  known(): Iterable<SourceRecord>;
+  /** The last versions the bridge recorded of these records (absent ids: never seen). */
+  snapshots(ids: readonly string[]): Promise<Map<string, SourceRecord>>;
+  /** Ids of every record the bridge holds a live snapshot of (not deleted). */
+  knownIds(): Promise<string[]>;
+  /** Every record the bridge holds a live snapshot of, read from the store: for small windows only. */
+  known(): AsyncIterable<SourceRecord>;
 }
 
 /**

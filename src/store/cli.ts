@@ -2,7 +2,7 @@ import { copyFile, readdir, rename, stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { codecFor } from './encryption.js';
-import { Store } from './store.js';
+import { LowdbStore } from './lowdb-store.js';
 
 /**
  * `npm run store -- check|restore`: inspect or repair the store in `BRIDGE_DATA_DIR` (default from
@@ -46,7 +46,7 @@ async function migrate(dir: string, from: Buffer | null, to: Buffer | null, done
     process.stdout.write('✗ set BRIDGE_ENCRYPTION_KEY (and BRIDGE_NEW_ENCRYPTION_KEY for rekey)\n');
     return 2;
   }
-  const store = new Store(dir, { codec: codecFor(from) });
+  const store = new LowdbStore(dir, { codec: codecFor(from) });
   try {
     await store.load();
   } catch (err) {
@@ -62,7 +62,7 @@ async function migrate(dir: string, from: Buffer | null, to: Buffer | null, done
 async function check(dir: string, key: Buffer | null): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`store in ${dir}${key ? ' (encrypted)' : ''}`);
-  const store = new Store(dir, { readOnly: true, codec: codecFor(key) });
+  const store = new LowdbStore(dir, { readOnly: true, codec: codecFor(key) });
   try {
     await store.load();
   } catch (err) {
@@ -72,13 +72,13 @@ async function check(dir: string, key: Buffer | null): Promise<number> {
   const files = await readdir(dir).catch(() => [] as string[]);
   let bytes = 0;
   for (const f of files) bytes += (await stat(join(dir, f))).size;
-  const deliveries = Object.values(store.data.deliveries);
-  const count = (s: string) => deliveries.filter((d) => d.status === s).length;
+  const counts = await store.counts();
+  const d = counts.deliveries;
   out(`✓ loads cleanly: ${files.length} files, ${(bytes / 1024 / 1024).toFixed(1)} MB`);
-  out(`  subscriptions  ${Object.keys(store.data.subscriptions).length}`);
-  out(`  events         ${store.data.events.length}`);
-  out(`  deliveries     ${deliveries.length} (pending ${count('pending')}, succeeded ${count('succeeded')}, failed ${count('failed')})`);
-  for (const [key, snaps] of Object.entries(store.data.snapshots)) out(`  snapshots      ${key}: ${Object.keys(snaps).length}`);
+  out(`  subscriptions  ${counts.subscriptions}`);
+  out(`  events         ${counts.events}`);
+  out(`  deliveries     ${d.pending + d.succeeded + d.failed} (pending ${d.pending}, succeeded ${d.succeeded}, failed ${d.failed})`);
+  for (const [key, n] of Object.entries(counts.snapshots)) out(`  snapshots      ${key}: ${n}`);
   if (store.stats.tornTailDropped) out('  note: the journal ends with a torn line (a write cut off by a crash); it was never acknowledged and is dropped at start');
   if (files.includes('manifest.json.bak')) out('  backup: manifest.json.bak (the previous checkpoint)');
   return 0;

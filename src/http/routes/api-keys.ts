@@ -62,20 +62,22 @@ export function apiKeyRoutes(deps: AdminDeps) {
         created_at: new Date().toISOString(),
         last_used_at: null,
       };
-      store.putApiKey(key.id, key);
-      audit(store, c, 'api_key.issued', key.id, { name: key.name, scopes: key.scopes, subscriptions: key.subscriptions });
-      await store.commit();
+      await store.transaction((tx) => {
+        tx.putApiKey(key);
+        audit(tx, c, 'api_key.issued', key.id, { name: key.name, scopes: key.scopes, subscriptions: key.subscriptions });
+      });
       // The only time the key is shown.
       return c.json({ ...publicKey(key), key: value }, 201);
     })
-    .openapi(routes.list, (c) => c.json({ data: Object.values(store.data.api_keys).map(publicKey), next_cursor: null }, 200))
+    .openapi(routes.list, async (c) => c.json({ data: (await store.listApiKeys()).map(publicKey), next_cursor: null }, 200))
     .openapi(routes.revoke, async (c) => {
       const { id } = c.req.valid('param');
-      const key = store.data.api_keys[id];
+      const key = await store.getApiKey(id);
       if (!key) throw new ApiError(404, 'not_found', `No API key ${id}`);
-      store.putApiKey(key.id, undefined);
-      audit(store, c, 'api_key.revoked', key.id, { name: key.name });
-      await store.commit();
+      await store.transaction((tx) => {
+        tx.deleteApiKey(key.id);
+        audit(tx, c, 'api_key.revoked', key.id, { name: key.name });
+      });
       return c.body(null, 204);
     });
 }

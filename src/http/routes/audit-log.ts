@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { AuditEntry } from '../../store/schema.js';
 import { principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { createRouter, json } from '../openapi.js';
-import { decodeCursor, pageNewestFirst } from '../pagination.js';
+import { decodeCursor, apiPage } from '../pagination.js';
 import { AuditEntry as AuditEntrySchema, isoTime, page, pageQuery } from '../schemas.js';
 
 const list = createRoute({
@@ -18,10 +17,15 @@ const list = createRoute({
 
 /** `GET /v1/audit`: the audit trail, newest first. */
 export function auditRoutes(deps: AdminDeps) {
-  return createRouter().openapi(list, (c) => {
+  return createRouter().openapi(list, async (c) => {
     const { since, limit, cursor } = c.req.valid('query');
     const p = principalOf(c);
-    const keep = (e: AuditEntry) => (!since || e.at >= new Date(since).toISOString()) && (!p.ownSubscriptionsOnly || e.actor === p.actor);
-    return c.json(pageNewestFirst(deps.store.data.audit, (e) => e.id, keep, limit, cursor ? decodeCursor(cursor, 'aud') : undefined), 200);
+    const page = await deps.store.listAudit({
+      limit,
+      before: cursor ? decodeCursor(cursor, 'aud') : undefined,
+      since: since ? new Date(since).toISOString() : undefined,
+      actor: p.ownSubscriptionsOnly ? p.actor : undefined,
+    });
+    return c.json(apiPage(page), 200);
   });
 }

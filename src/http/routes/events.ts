@@ -7,7 +7,7 @@ import { canSee, eventReader } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
-import { decodeCursor, pageNewestFirst } from '../pagination.js';
+import { decodeCursor, apiPage } from '../pagination.js';
 import { deliverySummary } from './subscriptions.js';
 import { AttemptWithDelivery, EventPayload, EventTypePattern, EventWithDeliveries, isoTime, page, pageQuery } from '../schemas.js';
 
@@ -99,66 +99,75 @@ const routes = {
 /** `/v1/events` and `/v1/replay`: the event log, attempt history and redelivery. */
 export function eventRoutes(deps: AdminDeps) {
   const { store, dispatcher } = deps;
-  const find = (id: string): StoredEvent => {
-    const e = store.getEvent(id);
+  const find = async (id: string): Promise<StoredEvent> => {
+    const e = await store.getEvent(id);
     if (!e) throw new ApiError(404, 'not_found', `No event ${id}`);
     return e;
   };
-  const deliveriesOf = (c: Context, eventId: string) =>
-    store.deliveriesOfEvent(eventId).filter((d) => {
-      const sub = store.data.subscriptions[d.subscription_id];
-      return !sub || canSee(c, sub);
-    });
-  const activeSubscription = (c: Context, id: string) => {
-    const sub = store.data.subscriptions[id];
+  const deliveriesOf = async (c: Context, eventId: string) => {
+    const { data } = await store.listDeliveries({ event_id: eventId });
+    const out = [];
+    for (const d of data.reverse()) {
+      const sub = await store.getSubscription(d.subscription_id);
+      if (!sub || canSee(c, sub)) out.push(d);
+    }
+    return out;
+  };
+  const activeSubscription = async (c: Context, id: string) => {
+    const sub = await store.getSubscription(id);
     if (!sub || !canSee(c, sub)) throw new ApiError(404, 'not_found', `No subscription ${id}`);
     if (sub.status !== 'active') throw new ApiError(409, 'subscription_disabled', `Subscription ${id} is disabled; enable it first`);
     return sub;
   };
+  const activeVisible = async (c: Context) => (await store.listSubscriptions()).filter((s) => s.status === 'active' && canSee(c, s));
 
   const events = createRouter()
-    .openapi(routes.list, (c) => {
+    .openapi(routes.list, async (c) => {
       const q = c.req.valid('query');
-      const since = q.since ? Date.parse(q.since) : -Infinity;
-      const until = q.until ? Date.parse(q.until) : Infinity;
-      const keep = (e: StoredEvent) => {
-        const t = Date.parse(e.payload.timestamp);
-        return (
-          (!q.type || matchesEventType([q.type], e.payload.type)) &&
-          (!q.resource || e.payload.data.resource === q.resource) &&
-          (!q.resource_id || e.payload.data.id === q.resource_id) &&
-          t >= since &&
-          t < until
-        );
-      };
-      const read = eventReader(c, store);
-      const visible = (e: StoredEvent) => keep(e) && read(e.payload) !== null;
-      const page = pageNewestFirst(store.data.events, (e) => e.payload.id, visible, q.limit, q.cursor ? decodeCursor(q.cursor, 'evt') : undefined);
-      return c.json({ data: page.data.map((e) => read(e.payload)!), next_cursor: page.next_cursor }, 200);
+      const reader = await eventReader(c, store);
+      const page = await store.listEvents({
+        limit: q.limit,
+        before: q.cursor ? decodeCursor(q.cursor, 'evt') : undefined,
+        types: q.type ? [q.type] : undefined,
+        resource: q.resource,
+        record_id: q.resource_id,
+        since: q.since ? new Date(q.since).toISOString() : undefined,
+        until: q.until ? new Date(q.until).toISOString() : undefined,
+        delivered_to: reader.deliveredTo ?? undefined,
+      });
+      const data = [];
+      for (const e of page.data) {
+        const body = await reader.read(e.payload);
+        if (body) data.push(body);
+      }
+      return c.json(apiPage({ data, next: page.next }), 200);
     })
-    .openapi(routes.get, (c) => {
-      const e = find(c.req.valid('param').id);
-      const body = eventReader(c, store)(e.payload);
+    .openapi(routes.get, async (c) => {
+      const e = await find(c.req.valid('param').id);
+      const body = await (await eventReader(c, store)).read(e.payload);
       if (!body) throw new ApiError(404, 'not_found', `No event ${e.payload.id}`);
-      const deliveries = deliveriesOf(c, e.payload.id).map(deliverySummary);
+      const deliveries = (await deliveriesOf(c, e.payload.id)).map(deliverySummary);
       return c.json({ ...body, deliveries }, 200);
     })
-    .openapi(routes.attempts, (c) => {
-      const e = find(c.req.valid('param').id);
-      const data = deliveriesOf(c, e.payload.id)
+    .openapi(routes.attempts, async (c) => {
+      const e = await find(c.req.valid('param').id);
+      const data = (await deliveriesOf(c, e.payload.id))
         .flatMap((d) => d.attempts.map((a) => ({ ...a, delivery_id: d.id, subscription_id: d.subscription_id })))
         .sort((a, b) => a.id.localeCompare(b.id));
       return c.json({ data }, 200);
     })
     .openapi(routes.replay, async (c) => {
-      const e = find(c.req.valid('param').id);
+      const e = await find(c.req.valid('param').id);
       const { subscription_id } = c.req.valid('json');
       const targets = subscription_id
-        ? [activeSubscription(c, subscription_id)]
-        : Object.values(store.data.subscriptions).filter((s) => s.status === 'active' && canSee(c, s) && matchesEventType(s.event_types, e.payload.type));
-      const created = dispatcher.replay(targets.map((s) => ({ eventId: e.payload.id, subscriptionId: s.id })));
-      audit(store, c, 'event.replayed', e.payload.id, { subscriptions: targets.map((s) => s.id) });
-      await store.commit();
+        ? [await activeSubscription(c, subscription_id)]
+        : (await activeVisible(c)).filter((s) => matchesEventType(s.event_types, e.payload.type));
+      const created = await store.transaction((tx) => {
+        const created = dispatcher.replay(tx, targets.map((s) => ({ eventId: e.payload.id, subscriptionId: s.id })));
+        audit(tx, c, 'event.replayed', e.payload.id, { subscriptions: targets.map((s) => s.id) });
+        return created;
+      });
+      dispatcher.created(created);
       return c.json({ event_id: e.payload.id, deliveries: created.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) }, 202);
     });
 
@@ -167,23 +176,26 @@ export function eventRoutes(deps: AdminDeps) {
     const since = Date.parse(body.since);
     const until = body.until ? Date.parse(body.until) : Infinity;
     if (until <= since) throw new ApiError(400, 'invalid_request', 'until must be after since');
-    const subs = body.subscription_id
-      ? [activeSubscription(c, body.subscription_id)]
-      : Object.values(store.data.subscriptions).filter((s) => s.status === 'active' && canSee(c, s));
+    const subs = body.subscription_id ? [await activeSubscription(c, body.subscription_id)] : await activeVisible(c);
+    const { data: window } = await store.listEvents({
+      since: new Date(since).toISOString(),
+      until: Number.isFinite(until) ? new Date(until).toISOString() : undefined,
+      types: body.event_types,
+    });
     const targets: Array<{ eventId: string; subscriptionId: string }> = [];
     let eventCount = 0;
-    for (const e of store.data.events) {
-      const t = Date.parse(e.payload.timestamp);
-      if (t < since || t >= until) continue;
-      if (body.event_types && !matchesEventType(body.event_types, e.payload.type)) continue;
+    for (const e of window.reverse()) {
       const matching = subs.filter((s) => matchesEventType(s.event_types, e.payload.type));
       if (matching.length === 0) continue;
       eventCount += 1;
       for (const s of matching) targets.push({ eventId: e.payload.id, subscriptionId: s.id });
     }
-    const created = dispatcher.replay(targets);
-    audit(store, c, 'events.replayed', body.subscription_id ?? null, { since: body.since, until: body.until ?? null, event_types: body.event_types ?? null, events: eventCount, deliveries: created.length });
-    await store.commit();
+    const created = await store.transaction((tx) => {
+      const created = dispatcher.replay(tx, targets);
+      audit(tx, c, 'events.replayed', body.subscription_id ?? null, { since: body.since, until: body.until ?? null, event_types: body.event_types ?? null, events: eventCount, deliveries: created.length });
+      return created;
+    });
+    dispatcher.created(created);
     return c.json({ events: eventCount, deliveries: created.length }, 202);
   });
 

@@ -77,22 +77,27 @@ export function hookRoutes(deps: AdminDeps) {
       deps.logger.info({ subscription: id, event }, 'hook subscribed');
       return c.json({ id }, 201);
     })
-    .openapi(routes.sample, (c) => {
+    .openapi(routes.sample, async (c) => {
       const { event } = c.req.valid('query');
+      const reader = await eventReader(c, store);
       const recent: EventPayload[] = [];
-      const read = eventReader(c, store);
-      for (let i = store.data.events.length - 1; i >= 0 && recent.length < SAMPLE_SIZE; i--) {
-        const { payload } = store.data.events[i]!;
-        const body = matchesEventType([event], payload.type) ? read(payload) : null;
-        if (body) recent.push(body);
-      }
+      let before: string | undefined;
+      // Newest first, a page at a time, until enough visible samples are found.
+      do {
+        const page = await store.listEvents({ types: [event], delivered_to: reader.deliveredTo ?? undefined, limit: SAMPLE_SIZE, before });
+        for (const e of page.data) {
+          const body = await reader.read(e.payload);
+          if (body && recent.length < SAMPLE_SIZE) recent.push(body);
+        }
+        before = page.next ?? undefined;
+      } while (before && recent.length < SAMPLE_SIZE);
       return c.json(recent.length > 0 ? recent : [exampleOf(event)], 200);
     })
     .openapi(routes.unsubscribe, async (c) => {
       const { id } = c.req.valid('param');
       // Only hooks the caller may see: a hook client's key must not reach other subscriptions here.
-      const candidate = store.data.subscriptions[id];
-      const sub = candidate && isHook(candidate) ? findSubscription(deps, c, id) : undefined;
+      const candidate = await store.getSubscription(id);
+      const sub = candidate && isHook(candidate) ? await findSubscription(deps, c, id) : undefined;
       if (!sub) throw new ApiError(404, 'not_found', `No hook ${id}`);
       await deleteSubscription(deps, c, sub);
       deps.logger.info({ subscription: id }, 'hook unsubscribed');

@@ -1,5 +1,3 @@
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
 import { metrics, registry } from '../../metrics.js';
 import type { AdminDeps } from '../context.js';
@@ -10,8 +8,11 @@ const Readiness = z
   .object({
     status: z.enum(['ready', 'not_ready']),
     waiting: z.array(z.object({ source: z.string(), resource: z.string() })).openapi({ description: 'Resources whose last poll failed (and are not within a backoff after earlier success), or that were never polled.' }),
+    store: z
+      .object({ writable: z.boolean(), reason: z.string().nullable() })
+      .openapi({ description: 'Whether the store accepts writes; when it does not (disk full, database down) the bridge is not ready and `reason` says why. Polls wait and nothing is lost meanwhile.' }),
   })
-  .openapi('Readiness', { example: { status: 'not_ready', waiting: [{ source: 'cliniko', resource: 'patients' }] } });
+  .openapi('Readiness', { example: { status: 'not_ready', waiting: [{ source: 'cliniko', resource: 'patients' }], store: { writable: true, reason: null } } });
 
 const routes = {
   metrics: createRoute({
@@ -45,7 +46,8 @@ export function operationRoutes(deps: AdminDeps) {
   return createRouter()
     .openapi(routes.metrics, async (c) => {
       metrics.pendingDeliveries.set(deps.worker.pendingCount());
-      metrics.storeBytes.set(storeBytes(deps.store.dir));
+      const bytes = await deps.store.sizeBytes();
+      if (bytes !== null) metrics.storeBytes.set(bytes);
       return c.text(await registry.metrics(), 200, { 'content-type': registry.contentType });
     })
     .openapi(routes.healthz, (c) => c.json({ status: 'ok' as const }, 200))
@@ -61,13 +63,8 @@ export function operationRoutes(deps: AdminDeps) {
         })
         // Names only: /readyz needs no token, and error details belong behind it (GET /v1/sources).
         .map((r) => ({ source: r.source, resource: r.resource }));
-      return waiting.length === 0 ? c.json({ status: 'ready' as const, waiting }, 200) : c.json({ status: 'not_ready' as const, waiting }, 503);
+      const { writable, reason } = deps.store.health();
+      const store = { writable, reason };
+      return waiting.length === 0 && writable ? c.json({ status: 'ready' as const, waiting, store }, 200) : c.json({ status: 'not_ready' as const, waiting, store }, 503);
     });
-}
-
-/** Bytes of the files in the data directory (a handful of files: cheap enough per scrape). */
-function storeBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) total += statSync(join(dir, name)).size;
-  return total;
 }

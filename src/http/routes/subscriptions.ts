@@ -9,7 +9,9 @@ import { canSee, principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { ApiError } from '../errors.js';
 import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
-import { decodeCursor, pageNewestFirst } from '../pagination.js';
+import { apiPage, decodeCursor } from '../pagination.js';
+import { pageNewestFirst } from '../../store/page.js';
+import { byId } from '../../store/store.js';
 import { Delivery as DeliverySchema, EventPattern, isoTime, page, pageQuery, RotatedSecret, Secret, Subscription as SubscriptionSchema, SubscriptionWithSecret } from '../schemas.js';
 
 const eventTypes = z.array(EventPattern).min(1, 'must list at least one event type').max(100);
@@ -177,8 +179,8 @@ export function publicDelivery(d: Delivery) {
 export type NewSubscription = z.output<typeof createBody> & { kind?: Subscription['kind'] };
 
 /** A subscription the caller may see. @throws ApiError 404 for an unknown one or another key's. */
-export function findSubscription(deps: AdminDeps, c: Context, id: string): Subscription {
-  const s = deps.store.data.subscriptions[id];
+export async function findSubscription(deps: AdminDeps, c: Context, id: string): Promise<Subscription> {
+  const s = await deps.store.getSubscription(id);
   // Another key's subscription is as unknown as a missing one.
   if (!s || !canSee(c, s)) throw new ApiError(404, 'not_found', `No subscription ${id}`);
   return s;
@@ -225,18 +227,22 @@ export async function createSubscription(deps: AdminDeps, c: Context, body: NewS
     created_at: at,
     updated_at: at,
   };
-  store.putSubscription(sub);
-  audit(store, c, 'subscription.created', sub.id, { url: sub.url, event_types: sub.event_types });
-  await store.commit();
+  await store.transaction((tx) => {
+    tx.putSubscription(sub);
+    audit(tx, c, 'subscription.created', sub.id, { url: sub.url, event_types: sub.event_types });
+  });
+  await deps.worker.refresh();
   deps.logger.info({ subscription: sub.id, event_types: sub.event_types }, 'subscription created');
   return sub;
 }
 
 /** Deletes a subscription with its deliveries (pending ones are never sent); audited, durable before it returns. */
 export async function deleteSubscription(deps: AdminDeps, c: Context, sub: Subscription): Promise<void> {
-  deps.worker.forget(deps.store.deleteSubscription(sub.id));
-  audit(deps.store, c, 'subscription.deleted', sub.id, { url: sub.url });
-  await deps.store.commit();
+  await deps.store.transaction(async (tx) => {
+    await tx.deleteSubscription(sub.id);
+    audit(tx, c, 'subscription.deleted', sub.id, { url: sub.url });
+  });
+  await deps.worker.refresh();
   deps.logger.info({ subscription: sub.id }, 'subscription deleted');
 }
 
@@ -251,35 +257,38 @@ export function subscriptionRoutes(deps: AdminDeps) {
       const sub = await createSubscription(deps, c, c.req.valid('json'));
       return c.json({ ...publicSubscription(sub), secret: sub.secret }, 201);
     })
-    .openapi(routes.list, (c) => {
+    .openapi(routes.list, async (c) => {
       const { limit, cursor } = c.req.valid('query');
-      const all = Object.values(store.data.subscriptions)
-        .filter((s) => canSee(c, s))
-        .sort((a, b) => a.id.localeCompare(b.id));
+      const all = (await store.listSubscriptions()).filter((s) => canSee(c, s)).sort(byId);
       const page = pageNewestFirst(all, (s) => s.id, () => true, limit, cursor ? decodeCursor(cursor, 'sub') : undefined);
-      return c.json({ data: page.data.map(publicSubscription), next_cursor: page.next_cursor }, 200);
+      return c.json(apiPage(page, publicSubscription), 200);
     })
-    .openapi(routes.get, (c) => c.json(publicSubscription(find(c, c.req.valid('param').id)), 200))
-    .openapi(routes.secret, (c) => c.json({ secret: find(c, c.req.valid('param').id).secret }, 200))
+    .openapi(routes.get, async (c) => c.json(publicSubscription(await find(c, c.req.valid('param').id)), 200))
+    .openapi(routes.secret, async (c) => c.json({ secret: (await find(c, c.req.valid('param').id)).secret }, 200))
     .openapi(routes.rotate, async (c) => {
-      const sub = find(c, c.req.valid('param').id);
+      const sub = await find(c, c.req.valid('param').id);
       const { grace_period_seconds = DEFAULT_GRACE_SECONDS } = c.req.valid('json');
       const nowMs = Date.now();
       const kept = sub.previous_secrets.filter((p) => Date.parse(p.expires_at) > nowMs);
       const expires_at = new Date(nowMs + grace_period_seconds * 1000).toISOString();
-      sub.previous_secrets = grace_period_seconds > 0 ? [...kept, { secret: sub.secret, expires_at }] : kept;
-      sub.secret = generateSecret();
-      sub.updated_at = new Date(nowMs).toISOString();
-      store.touchSubscription(sub.id);
-      audit(store, c, 'subscription.secret_rotated', sub.id, { grace_period_seconds });
-      await store.commit();
+      const rotated: Subscription = {
+        ...sub,
+        previous_secrets: grace_period_seconds > 0 ? [...kept, { secret: sub.secret, expires_at }] : kept,
+        secret: generateSecret(),
+        updated_at: new Date(nowMs).toISOString(),
+      };
+      await store.transaction((tx) => {
+        tx.putSubscription(rotated);
+        audit(tx, c, 'subscription.secret_rotated', sub.id, { grace_period_seconds });
+      });
       deps.logger.info({ subscription: sub.id, grace_period_seconds }, 'subscription secret rotated');
-      return c.json({ secret: sub.secret, previous_secret_expires_at: grace_period_seconds > 0 ? expires_at : null }, 200);
+      return c.json({ secret: rotated.secret, previous_secret_expires_at: grace_period_seconds > 0 ? expires_at : null }, 200);
     })
     .openapi(routes.update, async (c) => {
-      const sub = find(c, c.req.valid('param').id);
+      const current = await find(c, c.req.valid('param').id);
       const body = c.req.valid('json');
       if (body.url !== undefined) await checkSubscriberUrl(deps, body.url);
+      const sub: Subscription = { ...current };
       if (body.url !== undefined) sub.url = body.url;
       if (body.event_types !== undefined) sub.event_types = body.event_types;
       if (body.description !== undefined) sub.description = body.description;
@@ -297,38 +306,40 @@ export function subscriptionRoutes(deps: AdminDeps) {
         if (body.status === 'active') sub.failing_since = null;
       }
       sub.updated_at = now();
-      store.touchSubscription(sub.id);
-      audit(store, c, 'subscription.updated', sub.id, { fields: Object.keys(body) });
-      await store.commit();
-      worker.refresh();
-      return c.json(publicSubscription(sub), 200);
+      await store.transaction(async (tx) => {
+        // Keep what the worker recorded meanwhile (its failing window) unless this request set it.
+        const latest = await tx.getSubscription(sub.id);
+        tx.putSubscription(body.status === undefined && latest ? { ...sub, failing_since: latest.failing_since, status: latest.status, disabled_reason: latest.disabled_reason, disabled_at: latest.disabled_at } : sub);
+        audit(tx, c, 'subscription.updated', sub.id, { fields: Object.keys(body) });
+      });
+      await worker.refresh();
+      return c.json(publicSubscription((await store.getSubscription(sub.id)) ?? sub), 200);
     })
     .openapi(routes.delete, async (c) => {
-      await deleteSubscription(deps, c, find(c, c.req.valid('param').id));
+      await deleteSubscription(deps, c, await find(c, c.req.valid('param').id));
       return c.body(null, 204);
     })
-    .openapi(routes.deliveries, (c) => {
-      const sub = find(c, c.req.valid('param').id);
+    .openapi(routes.deliveries, async (c) => {
+      const sub = await find(c, c.req.valid('param').id);
       const { status, limit, cursor } = c.req.valid('query');
-      const page = pageNewestFirst(store.deliveriesOfSubscription(sub.id), (d) => d.id, (d) => !status || d.status === status, limit, cursor ? decodeCursor(cursor, 'dlv') : undefined);
-      return c.json({ data: page.data.map(publicDelivery), next_cursor: page.next_cursor }, 200);
+      const page = await store.listDeliveries({ subscription_id: sub.id, status, limit, before: cursor ? decodeCursor(cursor, 'dlv') : undefined });
+      return c.json(apiPage(page, publicDelivery), 200);
     })
     .openapi(routes.recover, async (c) => {
-      const sub = find(c, c.req.valid('param').id);
+      const sub = await find(c, c.req.valid('param').id);
       if (sub.status !== 'active') throw new ApiError(409, 'subscription_disabled', `Subscription ${sub.id} is disabled; enable it first`);
       const { since, until } = c.req.valid('json');
       const from = Date.parse(since);
       const to = until ? Date.parse(until) : Infinity;
       if (to <= from) throw new ApiError(400, 'invalid_request', 'until must be after since');
       let count = 0;
-      for (const d of store.deliveriesOfSubscription(sub.id)) {
-        if (d.status !== 'failed') continue;
+      const { data: failed } = await store.listDeliveries({ subscription_id: sub.id, status: 'failed' });
+      for (const d of failed.reverse()) {
         const created = Date.parse(d.created_at);
         if (created < from || created >= to) continue;
-        if (worker.retryNow(d.id)) count += 1;
+        if (await worker.retryNow(d.id)) count += 1;
       }
-      audit(store, c, 'subscription.recovered', sub.id, { since, until: until ?? null, deliveries: count });
-      await store.commit();
+      await store.transaction((tx) => audit(tx, c, 'subscription.recovered', sub.id, { since, until: until ?? null, deliveries: count }));
       deps.logger.info({ subscription: sub.id, deliveries: count }, 'recover requested');
       return c.json({ deliveries: count }, 202);
     });
@@ -338,16 +349,15 @@ export function subscriptionRoutes(deps: AdminDeps) {
 export function deliveryRoutes(deps: AdminDeps) {
   return createRouter().openapi(retryRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const d = deps.store.data.deliveries[id];
-    const owner = d ? deps.store.data.subscriptions[d.subscription_id] : undefined;
+    const d = await deps.store.getDelivery(id);
+    const owner = d ? await deps.store.getSubscription(d.subscription_id) : undefined;
     if (!d || (owner && !canSee(c, owner))) throw new ApiError(404, 'not_found', `No delivery ${id}`);
     if (d.status === 'succeeded') throw new ApiError(409, 'already_succeeded', `Delivery ${id} already succeeded; replay its event instead`);
-    if (deps.store.data.subscriptions[d.subscription_id]?.status !== 'active') {
+    if (owner?.status !== 'active') {
       throw new ApiError(409, 'subscription_disabled', `Subscription ${d.subscription_id} is disabled; enable it first`);
     }
-    deps.worker.retryNow(id);
-    audit(deps.store, c, 'delivery.retried', id, { event_id: d.event_id, subscription_id: d.subscription_id });
-    await deps.store.commit();
-    return c.json(publicDelivery(d), 202);
+    await deps.worker.retryNow(id);
+    await deps.store.transaction((tx) => audit(tx, c, 'delivery.retried', id, { event_id: d.event_id, subscription_id: d.subscription_id }));
+    return c.json(publicDelivery((await deps.store.getDelivery(id)) ?? d), 202);
   });
 }

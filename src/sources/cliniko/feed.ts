@@ -223,7 +223,7 @@ export class ClinikoFeed implements ChangeFeed {
       return;
     }
     const deletions: Deletion[] = [];
-    for (const known of context.known()) if (!seen.has(known.id)) deletions.push({ id: known.id });
+    for (const id of await context.knownIds()) if (!seen.has(id)) deletions.push({ id });
     yield { records: [], deletions, cursor: { ...cursor }, baseline: false };
   }
 

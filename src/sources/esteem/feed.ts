@@ -89,7 +89,7 @@ export class EsteemAppointmentsFeed implements ChangeFeed {
     const startedAt = this.now();
     const plan = planWindow(startedAt, this.options.window, this.chunkDays);
     const known = new Map<string, SourceRecord>();
-    for (const record of context.known()) known.set(record.id, record);
+    for await (const record of context.known()) known.set(record.id, record);
 
     // Documentation state first: every record yielded below carries it.
     const listed = await this.readPendingList(signal);
@@ -98,7 +98,7 @@ export class EsteemAppointmentsFeed implements ChangeFeed {
     const left = [...wasListed].filter((id) => !listed.has(id));
     const leftConfirmed = new Set(baseline ? [] : left.filter((id) => leftBefore.has(id)));
     const isPending = (id: string) => listed.has(id) || (wasListed.has(id) && !leftConfirmed.has(id));
-    const unchanged = (record: SourceRecord) => JSON.stringify(context.snapshot(record.id)) === JSON.stringify(record);
+    const unchanged = (record: SourceRecord) => JSON.stringify(known.get(record.id)) === JSON.stringify(record);
 
     const seen = new Set<string>();
     for (const range of plan.chunks) {
