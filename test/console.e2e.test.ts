@@ -149,13 +149,13 @@ describe.skipIf(!haveChromium)('console in Chromium', () => {
     await expect.poll(() => page.locator('main').textContent()).toContain(`is not subscribed to contact.updated`);
     expect(await page.locator('h1').textContent()).toBe('That did not work');
     await checkPage(page, 'replay-refused');
-    expect(h.bridge.store.deliveriesOfSubscription(other.json.id)).toEqual([]);
+    expect((await h.bridge.store.listDeliveries({ subscription_id: other.json.id })).data).toEqual([]);
     await page.goto(url(`/events/${eventId}`));
     await page.getByLabel('Replay to one subscription').selectOption(other.json.id);
     await page.getByLabel('even if it is not subscribed to contact.updated').check();
     await page.getByRole('button', { name: 'Replay', exact: true }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toContain('Replay queued: 1 new delivery');
-    expect(h.bridge.store.deliveriesOfSubscription(other.json.id)).toHaveLength(1);
+    expect((await h.bridge.store.listDeliveries({ subscription_id: other.json.id })).data).toHaveLength(1);
     expect((await h.api('DELETE', `/v1/subscriptions/${other.json.id}`)).status).toBe(204);
   });
 

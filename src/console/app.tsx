@@ -126,7 +126,7 @@ export function consoleApp(admin: AdminDeps, opts: { sessions?: SessionStore } =
     async (c) => {
       const body = await c.req.parseBody();
       const token = typeof body.token === 'string' ? body.token.trim() : '';
-      const principal = token ? credentials.resolve(token) : null;
+      const principal = token ? await credentials.resolve(token) : null;
       if (!principal) return signInPage(c, 'That token is not the admin token or a current API key.', 401);
       const session = sessions.create(principal === ADMIN ? null : principal.keyId);
       setCookie(c, SESSION_COOKIE, session.id, { path: BASE, httpOnly: true, sameSite: 'Strict', secure: isHttps(c) });
@@ -137,7 +137,7 @@ export function consoleApp(admin: AdminDeps, opts: { sessions?: SessionStore } =
   // Everything below needs a live session.
   app.use('*', async (c, next) => {
     const session = sessions.get(getCookie(c, SESSION_COOKIE));
-    const principal = session ? (session.keyId === null ? ADMIN : credentials.ofKey(session.keyId)) : null;
+    const principal = session ? (session.keyId === null ? ADMIN : await credentials.ofKey(session.keyId)) : null;
     if (!session || !principal) {
       if (session) sessions.delete(session.id);
       deleteCookie(c, SESSION_COOKIE, { path: BASE });

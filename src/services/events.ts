@@ -2,9 +2,9 @@ import { deliveryBody } from '../delivery/body.js';
 import { matchesEventType } from '../delivery/match.js';
 import { ApiError } from '../http/errors.js';
 import type { Attempt, Delivery, EventPayload, StoredEvent, Subscription } from '../store/schema.js';
+import type { Page, StoreReader } from '../store/store.js';
 import { recordAudit } from './audit.js';
 import type { ServiceDeps } from './deps.js';
-import { pageNewestFirst, type Page } from './paging.js';
 import { requireScopes, type Caller, type Principal } from './principal.js';
 import { canSee, findSubscription, requireActive } from './subscriptions.js';
 
@@ -22,10 +22,18 @@ export interface EventFilter {
   until?: string;
 }
 
-/** An event as a principal may read it. `thin` when it reads as a thin delivery: no record values at all. */
+/** An event as a principal may read it. `thin`: it reads as a thin delivery, without record values. */
 export interface VisibleEvent {
   payload: EventPayload;
   thin: boolean;
+}
+
+/** What a principal may read of events. */
+export interface EventReader {
+  /** The subscriptions whose deliveries make an event visible; null when every event is. */
+  deliveredTo: string[] | null;
+  /** The event as this principal may read it, or null when it is not visible. */
+  read(payload: EventPayload): Promise<VisibleEvent | null>;
 }
 
 /**
@@ -33,73 +41,83 @@ export interface VisibleEvent {
  * limited to its own subscriptions, only events delivered to one of them, shaped as that subscription
  * receives them (thin payloads and field allow-lists apply). An event delivered to two of the key's
  * subscriptions reads as the oldest one receives it.
- * @returns a function giving the visible event, or null when it is not visible.
  */
-export function eventReader(deps: ServiceDeps, p: Principal): (payload: EventPayload) => VisibleEvent | null {
-  if (!p.ownSubscriptionsOnly) return (payload) => ({ payload, thin: false });
-  const { store } = deps;
-  const mine = new Map<string, Subscription>();
-  const own = Object.values(store.data.subscriptions).filter((s) => s.owner === p.keyId);
-  for (const sub of own.sort((a, b) => (a.id < b.id ? -1 : 1))) {
-    for (const d of store.deliveriesOfSubscription(sub.id)) if (!mine.has(d.event_id)) mine.set(d.event_id, sub);
-  }
-  return (payload) => {
-    const sub = mine.get(payload.id);
-    return sub ? { payload: JSON.parse(deliveryBody(payload, sub)) as EventPayload, thin: sub.payload === 'thin' } : null;
+export async function eventReader(store: StoreReader, p: Principal): Promise<EventReader> {
+  if (!p.ownSubscriptionsOnly) return { deliveredTo: null, read: async (payload) => ({ payload, thin: false }) };
+  const own = new Map((await store.listSubscriptions()).filter((s) => s.owner === p.keyId).map((s) => [s.id, s]));
+  return {
+    deliveredTo: [...own.keys()],
+    read: async (payload) => {
+      const { data } = await store.listDeliveries({ event_id: payload.id });
+      const sub = data
+        .map((d) => own.get(d.subscription_id))
+        .filter((s): s is Subscription => s !== undefined)
+        .sort((a, b) => (a.id < b.id ? -1 : 1))[0];
+      return sub ? { payload: JSON.parse(deliveryBody(payload, sub)) as EventPayload, thin: sub.payload === 'thin' } : null;
+    },
   };
 }
 
 /** Newest-first events matching the filter that the principal may read. Needs `events:read`. */
-export function listEvents(deps: ServiceDeps, p: Principal, f: EventFilter, limit: number, before?: string): Page<VisibleEvent> {
+export async function listEvents(deps: ServiceDeps, p: Principal, f: EventFilter, limit: number, before?: string): Promise<Page<VisibleEvent>> {
   requireScopes(p, 'events:read');
-  const since = f.since ? Date.parse(f.since) : -Infinity;
-  const until = f.until ? Date.parse(f.until) : Infinity;
-  const read = eventReader(deps, p);
-  const keep = (e: StoredEvent) => {
-    const t = Date.parse(e.payload.timestamp);
-    return (
-      (!f.type || matchesEventType([f.type], e.payload.type)) &&
-      (!f.resource || e.payload.data.resource === f.resource) &&
-      (!f.resource_id || e.payload.data.id === f.resource_id) &&
-      t >= since &&
-      t < until &&
-      read(e.payload) !== null
-    );
-  };
-  const page = pageNewestFirst(deps.store.data.events, (e) => e.payload.id, keep, limit, before);
-  return { data: page.data.map((e) => read(e.payload)!), next: page.next };
+  const reader = await eventReader(deps.store, p);
+  const page = await deps.store.listEvents({
+    limit,
+    before,
+    types: f.type ? [f.type] : undefined,
+    resource: f.resource,
+    record_id: f.resource_id,
+    since: f.since ? new Date(f.since).toISOString() : undefined,
+    until: f.until ? new Date(f.until).toISOString() : undefined,
+    delivered_to: reader.deliveredTo ?? undefined,
+  });
+  const data: VisibleEvent[] = [];
+  for (const e of page.data) {
+    const visible = await reader.read(e.payload);
+    if (visible) data.push(visible);
+  }
+  return { data, next: page.next };
 }
 
-/** The deliveries of an event to subscriptions the principal may see, oldest first. */
-function visibleDeliveries(deps: ServiceDeps, p: Principal, eventId: string): Delivery[] {
-  return deps.store.deliveriesOfEvent(eventId).filter((d) => {
-    const sub = deps.store.data.subscriptions[d.subscription_id];
-    return !sub || canSee(p, sub);
-  });
+/** The deliveries of an event to subscriptions the principal may see (or deleted ones), oldest first. */
+async function visibleDeliveries(deps: ServiceDeps, p: Principal, eventId: string): Promise<Delivery[]> {
+  const { data } = await deps.store.listDeliveries({ event_id: eventId });
+  const out: Delivery[] = [];
+  for (const d of data.reverse()) {
+    const sub = await deps.store.getSubscription(d.subscription_id);
+    if (!sub || canSee(p, sub)) out.push(d);
+  }
+  return out;
 }
 
 /** A stored event the principal may read. @throws ApiError 404 `not_found` */
-function findEvent(deps: ServiceDeps, p: Principal, id: string): { stored: StoredEvent; visible: VisibleEvent } {
-  const stored = deps.store.getEvent(id);
-  const visible = stored ? eventReader(deps, p)(stored.payload) : null;
+async function findEvent(deps: ServiceDeps, p: Principal, id: string): Promise<{ stored: StoredEvent; visible: VisibleEvent }> {
+  const stored = await deps.store.getEvent(id);
+  const visible = stored ? await (await eventReader(deps.store, p)).read(stored.payload) : null;
   if (!stored || !visible) throw new ApiError(404, 'not_found', `No event ${id}`);
   return { stored, visible };
 }
 
-/** One event with its (visible) deliveries, attempts included. Needs `events:read`. @throws ApiError 404 */
-export function getEvent(deps: ServiceDeps, p: Principal, id: string): VisibleEvent & { deliveries: Delivery[] } {
+/** One event with its visible deliveries (attempts included), oldest delivery first. Needs `events:read`. @throws ApiError 404 */
+export async function getEvent(deps: ServiceDeps, p: Principal, id: string): Promise<VisibleEvent & { deliveries: Delivery[] }> {
   requireScopes(p, 'events:read');
-  const { visible } = findEvent(deps, p, id);
-  return { ...visible, deliveries: visibleDeliveries(deps, p, id) };
+  const { visible } = await findEvent(deps, p, id);
+  return { ...visible, deliveries: await visibleDeliveries(deps, p, id) };
 }
 
 /** Every attempt of every visible delivery of an event, oldest first. Needs `events:read`. @throws ApiError 404 */
-export function eventAttempts(deps: ServiceDeps, p: Principal, id: string): Array<Attempt & { delivery_id: string; subscription_id: string }> {
+export async function eventAttempts(deps: ServiceDeps, p: Principal, id: string): Promise<Array<Attempt & { delivery_id: string; subscription_id: string }>> {
   requireScopes(p, 'events:read');
-  findEvent(deps, p, id);
-  return visibleDeliveries(deps, p, id)
+  await findEvent(deps, p, id);
+  return (await visibleDeliveries(deps, p, id))
     .flatMap((d) => d.attempts.map((a) => ({ ...a, delivery_id: d.id, subscription_id: d.subscription_id })))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** The active subscriptions a principal may see. */
+async function activeVisible(deps: ServiceDeps, p: Principal): Promise<Subscription[]> {
+  return (await deps.store.listSubscriptions()).filter((s) => s.status === 'active' && canSee(p, s));
 }
 
 /**
@@ -107,17 +125,18 @@ export function eventAttempts(deps: ServiceDeps, p: Principal, id: string): Arra
  * `webhook-id`). To one subscription — which must be active and, unless `force`, subscribed to the
  * event's type — or to every active visible subscription whose `event_types` match. Needs `events:write`.
  * @throws ApiError 404 (event or subscription); 409 `subscription_disabled`; 409
- *   `event_type_not_subscribed` when the subscription's event types do not match and `force` is not set
+ *   `event_type_not_subscribed` when the subscription's event types do not select the event's type
+ *   and `force` is not set
+ * @returns the deliveries created (durable, and handed to the worker).
  */
 export async function replayEvent(deps: ServiceDeps, caller: Caller, id: string, opts: { subscription_id?: string; force?: boolean } = {}): Promise<Delivery[]> {
   const p = caller.principal;
   requireScopes(p, 'events:write');
-  const { store } = deps;
-  const { stored } = findEvent(deps, p, id);
+  const { stored } = await findEvent(deps, p, id);
   const type = stored.payload.type;
   let targets: Subscription[];
   if (opts.subscription_id) {
-    const sub = findSubscription(deps, p, opts.subscription_id);
+    const sub = await findSubscription(deps, p, opts.subscription_id);
     requireActive(sub);
     if (!opts.force && !matchesEventType(sub.event_types, type)) {
       throw new ApiError(
@@ -128,11 +147,14 @@ export async function replayEvent(deps: ServiceDeps, caller: Caller, id: string,
     }
     targets = [sub];
   } else {
-    targets = Object.values(store.data.subscriptions).filter((s) => s.status === 'active' && canSee(p, s) && matchesEventType(s.event_types, type));
+    targets = (await activeVisible(deps, p)).filter((s) => matchesEventType(s.event_types, type));
   }
-  const created = deps.dispatcher.replay(targets.map((s) => ({ eventId: id, subscriptionId: s.id })));
-  recordAudit(store, caller, 'event.replayed', id, { subscriptions: targets.map((s) => s.id), ...(opts.force ? { force: true } : {}) });
-  await store.commit();
+  const created = await deps.store.transaction((tx) => {
+    const created = deps.dispatcher.replay(tx, targets.map((s) => ({ eventId: id, subscriptionId: s.id })));
+    recordAudit(tx, caller, 'event.replayed', id, { subscriptions: targets.map((s) => s.id), ...(opts.force ? { force: true } : {}) });
+    return created;
+  });
+  deps.dispatcher.created(created);
   return created;
 }
 
@@ -148,37 +170,56 @@ export async function replayRange(
 ): Promise<{ events: number; deliveries: number }> {
   const p = caller.principal;
   requireScopes(p, 'events:write');
-  const { store } = deps;
   const since = Date.parse(body.since);
   const until = body.until ? Date.parse(body.until) : Infinity;
   if (!(until > since)) throw new ApiError(400, 'invalid_request', 'until must be after since');
   let subs: Subscription[];
   if (body.subscription_id) {
-    const sub = findSubscription(deps, p, body.subscription_id);
+    const sub = await findSubscription(deps, p, body.subscription_id);
     requireActive(sub);
     subs = [sub];
   } else {
-    subs = Object.values(store.data.subscriptions).filter((s) => s.status === 'active' && canSee(p, s));
+    subs = await activeVisible(deps, p);
   }
+  const { data: window } = await deps.store.listEvents({
+    since: new Date(since).toISOString(),
+    until: Number.isFinite(until) ? new Date(until).toISOString() : undefined,
+    types: body.event_types,
+  });
   const targets: Array<{ eventId: string; subscriptionId: string }> = [];
   let events = 0;
-  for (const e of store.data.events) {
-    const t = Date.parse(e.payload.timestamp);
-    if (t < since || t >= until) continue;
-    if (body.event_types && !matchesEventType(body.event_types, e.payload.type)) continue;
+  for (const e of window.reverse()) {
     const matching = subs.filter((s) => matchesEventType(s.event_types, e.payload.type));
     if (matching.length === 0) continue;
     events += 1;
     for (const s of matching) targets.push({ eventId: e.payload.id, subscriptionId: s.id });
   }
-  const created = deps.dispatcher.replay(targets);
-  recordAudit(store, caller, 'events.replayed', body.subscription_id ?? null, {
-    since: body.since,
-    until: body.until ?? null,
-    event_types: body.event_types ?? null,
-    events,
-    deliveries: created.length,
+  const created = await deps.store.transaction((tx) => {
+    const created = deps.dispatcher.replay(tx, targets);
+    recordAudit(tx, caller, 'events.replayed', body.subscription_id ?? null, { since: body.since, until: body.until ?? null, event_types: body.event_types ?? null, events, deliveries: created.length });
+    return created;
   });
-  await store.commit();
+  deps.dispatcher.created(created);
   return { events, deliveries: created.length };
+}
+
+/**
+ * The newest bodies of events selected by `pattern` that the principal may read, as they read them
+ * (for `GET /v1/hooks/sample`), at most `n`. Needs `events:read`.
+ */
+export async function recentEventBodies(deps: ServiceDeps, p: Principal, pattern: string, n: number): Promise<EventPayload[]> {
+  requireScopes(p, 'events:read');
+  const reader = await eventReader(deps.store, p);
+  const recent: EventPayload[] = [];
+  let before: string | undefined;
+  // Newest first, a page at a time, until enough visible ones are found.
+  do {
+    const page = await deps.store.listEvents({ types: [pattern], delivered_to: reader.deliveredTo ?? undefined, limit: n, before });
+    for (const e of page.data) {
+      const visible = await reader.read(e.payload);
+      if (visible && recent.length < n) recent.push(visible.payload);
+    }
+    before = page.next ?? undefined;
+  } while (before && recent.length < n);
+  return recent;
 }

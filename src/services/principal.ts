@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ApiError } from '../http/errors.js';
 import type { Scope } from '../store/schema.js';
 import type { Store } from '../store/store.js';
-import { ApiError } from '../http/errors.js';
 
 /** Who is acting: the admin token, or an API key with its scopes. */
 export interface Principal {
@@ -30,10 +30,9 @@ export function sha256(text: string): string {
 const LAST_USED_EVERY_MS = 60_000;
 
 /**
- * Checks the admin token and API keys. The admin token is compared in constant time on SHA-256
- * digests (so its length never leaks); API keys are looked up by their SHA-256 (they are 32 random
- * bytes). Used by the JSON API's bearer auth and by the console's sign-in, so both accept exactly the
- * same credentials.
+ * Checks the admin token and API keys: one rule for the JSON API's bearer auth and the console's
+ * sign-in. The admin token is compared in constant time on SHA-256 digests (so its length never
+ * leaks); API keys are looked up by their SHA-256 (they are 32 random bytes).
  */
 export class Credentials {
   private readonly adminDigest: Buffer;
@@ -45,27 +44,32 @@ export class Credentials {
     this.adminDigest = createHash('sha256').update(adminToken).digest();
   }
 
-  /** The principal a token stands for, or null for an unknown token. Records the key's use. */
-  resolve(token: string): Principal | null {
+  /** The principal a token stands for, or null for an unknown token. Records the key's use (in the background). */
+  async resolve(token: string): Promise<Principal | null> {
     if (timingSafeEqual(createHash('sha256').update(token).digest(), this.adminDigest)) return ADMIN;
-    const hash = sha256(token);
-    const key = Object.values(this.store.data.api_keys).find((k) => k.hash === hash);
+    const key = await this.store.findApiKeyByHash(sha256(token));
     if (!key) return null;
     const now = new Date();
     if (!key.last_used_at || now.getTime() - Date.parse(key.last_used_at) > LAST_USED_EVERY_MS) {
-      key.last_used_at = now.toISOString();
-      // Journaled with the next write.
-      this.store.putApiKey(key.id, key);
+      void this.store
+        .transaction(async (tx) => {
+          const current = await tx.getApiKey(key.id);
+          if (current) tx.putApiKey({ ...current, last_used_at: now.toISOString() });
+        })
+        .catch(() => undefined);
     }
-    return this.ofKey(key.id);
+    return principalOfKey(key);
   }
 
   /** The current principal of an API key (its scopes as they are now), or null once it was deleted. */
-  ofKey(keyId: string): Principal | null {
-    const key = this.store.data.api_keys[keyId];
-    if (!key) return null;
-    return { actor: `key:${key.name}`, keyId: key.id, scopes: new Set(key.scopes), ownSubscriptionsOnly: key.subscriptions === 'own' };
+  async ofKey(keyId: string): Promise<Principal | null> {
+    const key = await this.store.getApiKey(keyId);
+    return key ? principalOfKey(key) : null;
   }
+}
+
+function principalOfKey(key: { id: string; name: string; scopes: readonly Scope[]; subscriptions: 'own' | 'all' }): Principal {
+  return { actor: `key:${key.name}`, keyId: key.id, scopes: new Set(key.scopes), ownSubscriptionsOnly: key.subscriptions === 'own' };
 }
 
 /** Whether a principal holds every scope (the admin token holds them all). */

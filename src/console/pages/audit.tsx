@@ -7,9 +7,9 @@ import { render } from '../render.js';
 
 /** The audit log: every admin action, newest first (a key limited to its own subscriptions sees its own). */
 export function auditPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
-  app.get('/audit', (c) => {
+  app.get('/audit', async (c) => {
     const before = c.req.query('before');
-    const page = listAudit(deps.store, c.get('principal'), { limit: 100, before: before && /^aud_[0-9A-Z]+$/.test(before) ? before : undefined });
+    const page = await listAudit(deps.store, c.get('principal'), { limit: 100, before: before && /^aud_[0-9A-Z]+$/.test(before) ? before : undefined });
     return render(
       c,
       'Audit log',

@@ -17,7 +17,7 @@ const RESOURCES = [...new Set(EVENT_CATALOGUE.map((d) => d.type.split('.')[0]!))
 
 /** Events: the filtered, paged list; one event with its payload, deliveries and attempts; replay. */
 export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
-  app.get('/events', (c) => {
+  app.get('/events', async (c) => {
     const q = c.req.query();
     const problems: string[] = [];
     const type = q.type?.trim() || undefined;
@@ -30,7 +30,7 @@ export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
       until: parseFormTime(q.until),
     };
     const before = q.before && /^evt_[0-9A-Z]+$/.test(q.before) ? q.before : undefined;
-    const page = listEvents(deps, c.get('principal'), filter, PAGE_SIZE, before);
+    const page = await listEvents(deps, c.get('principal'), filter, PAGE_SIZE, before);
     return render(
       c,
       'Events',
@@ -117,18 +117,17 @@ export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
   app.get('/events/:id', async (c) => {
     const p = c.get('principal');
     const session = c.get('session');
-    const event = getEvent(deps, p, c.req.param('id'));
+    const event = await getEvent(deps, p, c.req.param('id'));
     const { payload, thin } = event;
     // Patient values stay hidden until asked for; showing them is an audited read. Thin bodies hold none.
     const show = !thin && c.req.query('show') === 'values';
     if (show) {
-      recordAudit(deps.store, c.get('caller'), 'event.values_shown', payload.id);
-      await deps.store.commit();
+      await deps.store.transaction((tx) => recordAudit(tx, c.get('caller'), 'event.values_shown', payload.id));
     }
     const shown = show || thin ? payload : maskEvent(payload);
-    const subs = deps.store.data.subscriptions;
+    const subs = new Map((await deps.store.listSubscriptions()).map((s) => [s.id, s]));
     const canReplay = holds(p, 'events:write');
-    const targets = canReplay && holds(p, 'subscriptions:read') ? visibleSubscriptions(deps, p).filter((s) => s.status === 'active') : [];
+    const targets = canReplay && holds(p, 'subscriptions:read') ? (await visibleSubscriptions(deps, p)).filter((s) => s.status === 'active') : [];
     return render(
       c,
       payload.type,
@@ -190,7 +189,7 @@ export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
           {event.deliveries.map((d) => (
             <article class="card delivery" aria-labelledby={`d-${d.id}`}>
               <h3 id={`d-${d.id}`}>
-                <SubscriptionLink sub={subs[d.subscription_id]} id={d.subscription_id} /> <DeliveryStatus status={d.status} />{' '}
+                <SubscriptionLink sub={subs.get(d.subscription_id)} id={d.subscription_id} /> <DeliveryStatus status={d.status} />{' '}
                 {d.trigger === 'replay' ? <Badge tone="muted">replay</Badge> : null}
               </h3>
               <p class="muted">

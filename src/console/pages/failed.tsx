@@ -9,10 +9,12 @@ import { field, redirect, render } from '../render.js';
 
 /** Failed deliveries (dead letters) per subscription, with retry and recover. */
 export function failedPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
-  app.get('/failed', (c) => {
+  app.get('/failed', async (c) => {
     const p = c.get('principal');
     const session = c.get('session');
-    const groups = failedBySubscription(deps, p);
+    const groups = await failedBySubscription(deps, p);
+    const types = new Map<string, string>();
+    for (const g of groups) for (const d of g.failed) types.set(d.event_id, (await deps.store.getEvent(d.event_id))?.payload.type ?? d.event_id);
     const dayAgo = formTime(new Date(Date.now() - 86_400_000).toISOString());
     return render(
       c,
@@ -54,7 +56,7 @@ export function failedPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
                     <tr>
                       <td>{when(d.created_at)}</td>
                       <td>
-                        <a href={`${BASE}/events/${d.event_id}`}>{deps.store.getEvent(d.event_id)?.payload.type ?? d.event_id}</a>
+                        <a href={`${BASE}/events/${d.event_id}`}>{types.get(d.event_id)}</a>
                       </td>
                       <td class="num">{d.attempt_count}</td>
                       <td>{last ? `${last.status_code ?? last.error ?? '—'} at ${when(last.attempted_at)}` : '—'}</td>

@@ -28,14 +28,14 @@ export interface LiveRow {
   last: string;
 }
 
-function rowOf(deps: ConsoleDeps, d: Delivery): LiveRow {
-  const sub = deps.store.data.subscriptions[d.subscription_id];
+async function rowOf(deps: ConsoleDeps, d: Delivery): Promise<LiveRow> {
+  const sub = await deps.store.getSubscription(d.subscription_id);
   const last = d.attempts.at(-1);
   return {
     id: d.id,
     at: when(d.updated_at),
     event_id: d.event_id,
-    event_type: deps.store.getEvent(d.event_id)?.payload.type ?? d.event_id,
+    event_type: (await deps.store.getEvent(d.event_id))?.payload.type ?? d.event_id,
     subscription: sub ? sub.description || sub.url : `${d.subscription_id} (deleted)`,
     status: d.status,
     attempts: d.attempt_count,
@@ -45,12 +45,13 @@ function rowOf(deps: ConsoleDeps, d: Delivery): LiveRow {
 
 /** Live: deliveries and attempts as they happen (Server-Sent Events), a refresh link without JavaScript. */
 export function livePages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
-  app.get('/live', (c) => {
+  app.get('/live', async (c) => {
     const p = c.get('principal');
     requireScopes(p, 'events:read');
     const since = new Date(Date.now() - BACKLOG_MS).toISOString();
-    const rows = changedDeliveries(deps, p, since, 50).reverse();
-    const cursor = rows[0] ? `${deps.store.data.deliveries[rows[0].id]?.updated_at ?? since}` : new Date().toISOString();
+    const changed = (await changedDeliveries(deps, p, since, 50)).reverse();
+    const cursor = changed[0]?.updated_at ?? new Date().toISOString();
+    const rows = await Promise.all(changed.map((d) => rowOf(deps, d)));
     return render(
       c,
       'Live',
@@ -77,8 +78,7 @@ export function livePages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
               </tr>
             </thead>
             <tbody>
-              {rows.map((d) => {
-                const r = rowOf(deps, d);
+              {rows.map((r) => {
                 return (
                   <tr data-id={r.id}>
                     <td>{r.at}</td>
@@ -112,9 +112,9 @@ export function livePages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     return streamSSE(c, async (stream) => {
       const started = Date.now();
       while (!stream.aborted && Date.now() - started < STREAM_MAX_MS && (server?.listening ?? true) && deps.sessions.alive(sessionId)) {
-        const changed = changedDeliveries(deps, p, cursor, 100);
+        const changed = await changedDeliveries(deps, p, cursor, 100);
         for (const d of changed) {
-          await stream.writeSSE({ event: 'delivery', id: d.updated_at, data: JSON.stringify(rowOf(deps, d)) });
+          await stream.writeSSE({ event: 'delivery', id: d.updated_at, data: JSON.stringify(await rowOf(deps, d)) });
           if (d.updated_at > cursor) cursor = d.updated_at;
         }
         if (changed.length === 0) await stream.write(': keep-alive\n\n');

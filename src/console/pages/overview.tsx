@@ -11,15 +11,17 @@ import { render } from '../render.js';
 
 /** `GET /console/`: what needs attention, the sources and their budget, and the last 24 hours. */
 export function overviewPage(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
-  app.get('/', (c) => {
+  app.get('/', async (c) => {
     const p = c.get('principal');
-    const attention = holds(p, 'subscriptions:read')
-      ? visibleSubscriptions(deps, p)
-          .map((sub) => ({ sub, health: subscriptionHealth(deps, sub) }))
-          .filter((x) => x.health.state !== 'healthy')
-      : [];
+    const attention = [];
+    if (holds(p, 'subscriptions:read')) {
+      for (const sub of await visibleSubscriptions(deps, p)) {
+        const health = await subscriptionHealth(deps, sub);
+        if (health.state !== 'healthy') attention.push({ sub, health });
+      }
+    }
     const sources = holds(p, 'sources:read') ? sourcesStatus(deps.poller, p) : null;
-    const activity = holds(p, 'events:read') ? hourlyActivity(deps, p) : null;
+    const activity = holds(p, 'events:read') ? await hourlyActivity(deps, p) : null;
     return render(
       c,
       'Overview',

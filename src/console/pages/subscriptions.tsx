@@ -31,9 +31,10 @@ const GRACE_CHOICES = [
 
 /** Subscriptions: the list with health, create, one subscription's page, edit, disable/enable, rotate, test, delete, recover. */
 export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
-  app.get('/subscriptions', (c) => {
+  app.get('/subscriptions', async (c) => {
     const p = c.get('principal');
-    const subs = visibleSubscriptions(deps, p).reverse();
+    const subs = (await visibleSubscriptions(deps, p)).reverse();
+    const health = new Map(await Promise.all(subs.map(async (s) => [s.id, await subscriptionHealth(deps, s)] as const)));
     return render(
       c,
       'Subscriptions',
@@ -65,7 +66,7 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): voi
               </thead>
               <tbody>
                 {subs.map((sub) => {
-                  const h = subscriptionHealth(deps, sub);
+                  const h = health.get(sub.id)!;
                   return (
                     <tr>
                       <td>
@@ -115,7 +116,7 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): voi
 
   app.post('/subscriptions/:id', async (c) => {
     const id = c.req.param('id');
-    const sub = getSubscription(deps, c.get('principal'), id);
+    const sub = await getSubscription(deps, c.get('principal'), id);
     const parsed = parseSubscriptionForm(c, false);
     if (!parsed.ok) return detailPage(c, deps, parsed.errors, Object.keys(sub.headers));
     await updateSubscription(deps, c.get('caller'), id, parsed.value);
@@ -152,8 +153,8 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): voi
     return redirect(c, `/events/${event_id}`, { kind: 'notice', message: 'Test event queued for this subscription.' });
   });
 
-  app.get('/subscriptions/:id/delete', (c) => {
-    const sub = getSubscription(deps, c.get('principal'), c.req.param('id'));
+  app.get('/subscriptions/:id/delete', async (c) => {
+    const sub = await getSubscription(deps, c.get('principal'), c.req.param('id'));
     return render(
       c,
       'Delete subscription?',
@@ -187,12 +188,14 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): voi
 }
 
 /** One subscription: its settings, actions, the edit form and its recent deliveries. */
-function detailPage(c: C, deps: ConsoleDeps, errors?: string[], headerNames?: string[]): Response {
+async function detailPage(c: C, deps: ConsoleDeps, errors?: string[], headerNames?: string[]): Promise<Response> {
   const p = c.get('principal');
   const session = c.get('session');
-  const sub = getSubscription(deps, p, c.req.param('id')!);
-  const h = subscriptionHealth(deps, sub);
-  const recent = subscriptionDeliveries(deps, p, sub.id, { limit: 20 });
+  const sub = await getSubscription(deps, p, c.req.param('id')!);
+  const h = await subscriptionHealth(deps, sub);
+  const recent = await subscriptionDeliveries(deps, p, sub.id, { limit: 20 });
+  const types = new Map<string, string | undefined>();
+  for (const d of recent.data) types.set(d.event_id, (await deps.store.getEvent(d.event_id))?.payload.type);
   const canWrite = holds(p, 'subscriptions:write');
   const dayAgo = new Date(Date.now() - 86_400_000).toISOString();
   return render(
@@ -277,7 +280,7 @@ function detailPage(c: C, deps: ConsoleDeps, errors?: string[], headerNames?: st
               <tbody>
                 {recent.data.map((d) => {
                   const last = d.attempts.at(-1);
-                  const type = deps.store.getEvent(d.event_id)?.payload.type;
+                  const type = types.get(d.event_id);
                   return (
                     <tr>
                       <td>{when(d.created_at)}</td>
