@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPage, CHROMIUM, haveChromium, launchChromium, openWatched, requireBrowser, type WatchedPage } from './helpers/browser.js';
 import { Harness, waitFor } from './helpers/harness.js';
 
+// Browser steps share two cores with other test files: generous timeouts, no timing assertions.
 // Who reaches what through the console: a key limited to its own subscriptions, sessions, CSRF.
 
 if (!haveChromium && requireBrowser) {
@@ -15,7 +16,7 @@ if (!haveChromium && requireBrowser) {
 
 const ALL_SCOPES = ['subscriptions:read', 'subscriptions:write', 'events:read', 'events:write', 'deliveries:write', 'sources:read', 'sources:write', 'audit:read'];
 
-describe.skipIf(!haveChromium)('console access in Chromium', () => {
+describe.skipIf(!haveChromium)('console access in Chromium', { timeout: 120_000 }, () => {
   let h: Harness;
   let browser: Browser;
   /** Key A's subscription, an event delivered only to it, and that delivery (failed). */

@@ -17,7 +17,7 @@ if (!haveChromium && requireBrowser) {
   console.warn(`test/console.e2e.test.ts skipped: no ${CHROMIUM} (apt-get install chromium; BRIDGE_REQUIRE_BROWSER=1 makes this a failure)`);
 }
 
-describe.skipIf(!haveChromium)('console in Chromium', () => {
+describe.skipIf(!haveChromium)('console in Chromium', { timeout: 120_000 }, () => {
   let h: Harness;
   let browser: Browser;
   let admin: WatchedPage;
