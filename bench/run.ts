@@ -194,7 +194,7 @@ async function deliveryThroughput(): Promise<void> {
       await store.flush();
       const latencies: number[] = [];
       const createdSet = new Set(created);
-      const dump = store.dump();
+      const dump = await store.dump();
       const byId = new Map(dump.events.map((e) => [e.payload.id, e]));
       for (const d of Object.values(dump.deliveries)) {
         if (!createdSet.has(d.event_id)) continue;

@@ -20,6 +20,8 @@ import { USER_AGENT, VERSION } from './version.js';
 
 /** How often events left undispatched (a failed store write, later retried) are looked for. */
 const DISPATCH_SWEEP_MS = 30_000;
+/** After a dispatch could not be written (disk full), the undispatched events are tried again this soon. */
+const DISPATCH_RETRY_MS = 5_000;
 
 /** A running bridge: its admin URL, its parts (for tests and the demo), and a clean stop. */
 export interface Bridge {
@@ -75,8 +77,17 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     concurrency: config.bridge.deliveryConcurrency,
   });
   const dispatcher = new Dispatcher(store, (deliveries) => worker.enqueue(deliveries));
+  let retry: NodeJS.Timeout | null = null;
+  const dispatchFailed = (err: unknown) => {
+    logger.error({ err }, 'dispatch failed; retried shortly');
+    retry ??= setTimeout(() => {
+      retry = null;
+      dispatcher.dispatchPending().catch(dispatchFailed);
+    }, DISPATCH_RETRY_MS);
+    retry.unref();
+  };
   const dispatch = (ids: readonly string[]) => {
-    dispatcher.dispatch(ids).catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+    dispatcher.dispatch(ids).catch(dispatchFailed);
   };
 
   const sources = createSources(config);
@@ -109,9 +120,9 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
   // Events a crash left undispatched, and deliveries still pending, resume first. Later, a sweep
   // picks up events whose commit failed at first and succeeded on a later write.
   const dispatchPending = () => {
-    dispatcher.dispatchPending().catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+    dispatcher.dispatchPending().catch(dispatchFailed);
   };
-  await dispatcher.dispatchPending().catch((err: unknown) => logger.error({ err }, 'dispatch failed; the sweep retries it'));
+  await dispatcher.dispatchPending().catch(dispatchFailed);
   await worker.start();
   const sweep = setInterval(dispatchPending, DISPATCH_SWEEP_MS);
   sweep.unref();
@@ -160,6 +171,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
         // 2. No new polls or attempts; attempts in flight finish (each bounded by its timeout).
         compaction.stop();
         clearInterval(sweep);
+        if (retry) clearTimeout(retry);
         await poller.stop();
         await worker.stop();
         await closed;

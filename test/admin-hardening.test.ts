@@ -68,8 +68,8 @@ describe('admin API hardening and audit', () => {
     const eventId = await waitFor(() => h.receiver.received[0]?.id);
     const deliveryId = (await h.api('GET', `/v1/events/${eventId}`)).json.deliveries[0].id;
     await (h.bridge.store as LowdbStore).flush();
-    const state = () => JSON.stringify({ ...(h.bridge.store as LowdbStore).dump(), audit: [] });
-    const before = state();
+    const state = async () => JSON.stringify({ ...(await (h.bridge.store as LowdbStore).dump()), audit: [] });
+    const before = await state();
 
     const bodyRoutes: Array<[string, string]> = [
       ['POST', '/v1/subscriptions'],
@@ -126,7 +126,7 @@ describe('admin API hardening and audit', () => {
     expect(responses.some((r) => r.status === 413)).toBe(true);
     expect((await fetch(`${h.bridge.url}/healthz`)).status).toBe(200);
     await (h.bridge.store as LowdbStore).flush();
-    expect(state()).toBe(before);
+    expect(await state()).toBe(before);
     expect((await h.api('GET', '/v1/audit')).json.data.map((e: { action: string }) => e.action)).toEqual(['subscription.created']);
   });
 });

@@ -21,7 +21,7 @@ describe('API keys with scopes', () => {
     const list = await h.api('GET', '/v1/api-keys');
     expect(list.json.data).toEqual([expect.objectContaining({ id: k.id, name: 'zapier', scopes: ['subscriptions:read', 'subscriptions:write'], subscriptions: 'own' })]);
     expect(JSON.stringify(list.json)).not.toContain(k.key);
-    expect(JSON.stringify((h.bridge.store as LowdbStore).dump())).not.toContain(k.key);
+    expect(JSON.stringify(await (h.bridge.store as LowdbStore).dump())).not.toContain(k.key);
     expect((await h.api('GET', '/v1/subscriptions', undefined, k.key)).status).toBe(200);
     expect((await h.api('DELETE', `/v1/api-keys/${k.id}`)).status).toBe(204);
     const revoked = await h.api('GET', '/v1/subscriptions', undefined, k.key);

@@ -91,14 +91,15 @@ async function simulate(): Promise<Run> {
     clock,
     onEvents: (ids) => {
       const now = clock.now();
-      const events = store.dump().events;
-      for (const id of ids) {
-        const data = events.find((e) => e.payload.id === id)!.payload.data;
-        const key = `${nameToPath.get(data.resource)}:${data.id}`;
-        if (burstIds.delete(key) && ++burstSeen === BURST_RECORDS) burstDetectedMs = now - START - BURST_AT_MS;
-        const queue = pending.get(key);
-        while (queue?.length && queue[0]!.at <= now) latenciesMs.push(now - queue.shift()!.at);
-      }
+      void Promise.all(ids.map((id) => store.getEvent(id))).then((events) => {
+        for (const e of events) {
+          const data = e!.payload.data;
+          const key = `${nameToPath.get(data.resource)}:${data.id}`;
+          if (burstIds.delete(key) && ++burstSeen === BURST_RECORDS) burstDetectedMs = now - START - BURST_AT_MS;
+          const queue = pending.get(key);
+          while (queue?.length && queue[0]!.at <= now) latenciesMs.push(now - queue.shift()!.at);
+        }
+      });
     },
   });
 

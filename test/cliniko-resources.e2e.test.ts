@@ -193,7 +193,8 @@ describe('a forbidden resource on the schedule', () => {
       await sim.close();
       await rm(dir, { recursive: true, force: true });
     }
-  });
+    // An hour of simulated time, one poll a second: real time is the event loop's, not the clock's.
+  }, 120_000);
 });
 
 describe('an account whose API does not search a column the bridge names', () => {

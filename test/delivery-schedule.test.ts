@@ -94,7 +94,7 @@ describe('delivery schedule (fake timers)', () => {
     });
     // Jitter is real: the gaps are not exactly the schedule.
     expect(gaps.filter((gap, i) => gap !== SCHEDULE[i]).length).toBeGreaterThan(3);
-    expect(store.dump().deliveries[delivery!.id]).toMatchObject({ status: 'failed', attempt_count: 8, next_attempt_at: null });
+    expect((await store.dump()).deliveries[delivery!.id]).toMatchObject({ status: 'failed', attempt_count: 8, next_attempt_at: null });
 
     // More time changes nothing: a dead letter waits for a manual retry.
     await vi.advanceTimersByTimeAsync(48 * H);
@@ -102,7 +102,7 @@ describe('delivery schedule (fake timers)', () => {
     expect(await worker.retryNow(delivery!.id)).toBe(true);
     await vi.advanceTimersByTimeAsync(10);
     expect(attemptTimes).toHaveLength(9);
-    expect(store.dump().deliveries[delivery!.id]).toMatchObject({ status: 'failed', attempt_count: 9 });
+    expect((await store.dump()).deliveries[delivery!.id]).toMatchObject({ status: 'failed', attempt_count: 9 });
     await worker.stop();
     await store.flush();
   });

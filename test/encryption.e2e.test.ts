@@ -67,7 +67,7 @@ describe('encryption at rest', () => {
     expect([...enc.files.keys()].some((n) => n.startsWith('snap.'))).toBe(true);
     // And the bridge reads its own files back.
     await enc.h.startBridge();
-    expect(Object.keys((enc.h.bridge.store as LowdbStore).dump().subscriptions)).toHaveLength(1);
+    expect(Object.keys((await (enc.h.bridge.store as LowdbStore).dump()).subscriptions)).toHaveLength(1);
   });
 
   it('refuses to start with a wrong key or none, and leaves every file as it was', async () => {
@@ -90,7 +90,7 @@ describe('encryption at rest', () => {
     const before = (await (async () => {
       const s = new LowdbStore(h.dataDir, { readOnly: true });
       await s.load();
-      return s.dump().events.map((e) => e.payload.id);
+      return (await s.dump()).events.map((e) => e.payload.id);
     })());
     const run = (command: string, env: Record<string, string>) =>
       new Promise<{ code: number; out: string }>((resolve) =>
@@ -109,6 +109,6 @@ describe('encryption at rest', () => {
     expect(await run('decrypt', { BRIDGE_ENCRYPTION_KEY: k2 })).toMatchObject({ code: 0 });
     const after = new LowdbStore(h.dataDir, { readOnly: true });
     await after.load();
-    expect(after.dump().events.map((e) => e.payload.id)).toEqual(before);
+    expect((await after.dump()).events.map((e) => e.payload.id)).toEqual(before);
   }, 60_000);
 });

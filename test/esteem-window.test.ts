@@ -86,8 +86,8 @@ async function rig(opts: { pageSize?: number } = {}) {
     clock,
     store,
     poll: () => poller.pollNow(),
-    events: () => store.dump().events.map((e) => `${e.payload.type} ${e.payload.data.id}`),
-    state: () => store.dump().resources['esteem:appointments'] as { cursor: any; last_error: unknown },
+    events: async () => (await store.dump()).events.map((e) => `${e.payload.type} ${e.payload.data.id}`),
+    state: async () => (await store.dump()).resources['esteem:appointments'] as { cursor: any; last_error: unknown },
     close: async () => {
       await poller.stop();
       await client.close();
@@ -109,24 +109,24 @@ describe('time passing (injected clocks)', () => {
     const arriving = r.sim.create({ scheduled_at: iso(T0 + 95 * DAY), created_at: monthAgo, updated_at: monthAgo });
     const stays = r.sim.create({ scheduled_at: iso(T0 + 10 * DAY) });
     await r.poll();
-    expect(r.state().cursor).toMatchObject({ baseline_done: true, window: { start_date: '2026-03-03', end_date: '2026-06-08' } });
+    expect((await r.state()).cursor).toMatchObject({ baseline_done: true, window: { start_date: '2026-03-03', end_date: '2026-06-08' } });
 
     r.clock.advance(6 * DAY); // `leaving` is now 12 days ago; `arriving` 89 days ahead
     const booked = r.sim.create({ scheduled_at: iso(r.clock.now() + 89 * DAY) });
     await r.poll();
     await r.poll();
     await r.poll();
-    expect(r.events()).toEqual([`appointment.created ${booked.id}`]);
-    expect(r.state().cursor.missing).toEqual({ window: [], pending_documentation: [] });
+    expect((await r.events())).toEqual([`appointment.created ${booked.id}`]);
+    expect((await r.state()).cursor.missing).toEqual({ window: [], pending_documentation: [] });
 
     // `arriving` was recorded silently: its next change is an update.
     r.sim.update(arriving.id, { notes: 'moved room' });
     r.sim.remove(stays.id);
     await r.poll();
     await r.poll();
-    expect(r.events().slice(1)).toEqual([`appointment.updated ${arriving.id}`, `appointment.removed ${stays.id}`]);
+    expect((await r.events()).slice(1)).toEqual([`appointment.updated ${arriving.id}`, `appointment.removed ${stays.id}`]);
     // `leaving` is out of sight, not removed: still known.
-    expect(r.store.dump().snapshots['esteem:appointments']![String(leaving.id)]).toBeDefined();
+    expect((await r.store.dump()).snapshots['esteem:appointments']![String(leaving.id)]).toBeDefined();
   });
 
   it('pages through pending documentation and checks appointments outside the window before calling them completed', async () => {
@@ -142,15 +142,15 @@ describe('time passing (injected clocks)', () => {
       { page: '3', page_size: '2' },
     ]);
     // Older than the window, known only through the list: held as pending.
-    expect(r.store.dump().snapshots['esteem:appointments']![String(old[0]!.id)]!.record.documentation_pending).toBe(true);
+    expect((await r.store.dump()).snapshots['esteem:appointments']![String(old[0]!.id)]!.record.documentation_pending).toBe(true);
 
     r.sim.completeDocumentation(old[0]!.id); // documented, still exists
     r.sim.remove(old[1]!.id); // deleted: leaves the list too
     r.sim.completeDocumentation(recent.id);
     await r.poll();
-    expect(r.events()).toEqual([]); // missing once: not concluded yet
+    expect((await r.events())).toEqual([]); // missing once: not concluded yet
     await r.poll();
-    expect(r.events().sort()).toEqual(
+    expect((await r.events()).sort()).toEqual(
       [
         `appointment.updated ${old[0]!.id}`,
         `appointment.documentation_completed ${old[0]!.id}`,
@@ -163,7 +163,7 @@ describe('time passing (injected clocks)', () => {
     const lookups = r.sim.served.filter((s) => s.query.patient_id !== undefined).map((s) => s.query);
     expect(lookups).toContainEqual({ start_date: '2026-02-17', end_date: '2026-02-19', patient_id: String(old[0]!.patient_id) });
     await r.poll();
-    expect(r.events()).toHaveLength(5);
+    expect((await r.events())).toHaveLength(5);
   });
 
   it('a record seen in the list once more clears its "missing" mark (no false completion)', async () => {
@@ -173,11 +173,11 @@ describe('time passing (injected clocks)', () => {
     await r.poll();
     r.sim.completeDocumentation(a.id);
     await r.poll();
-    expect(r.state().cursor.missing.pending_documentation).toEqual([String(a.id)]);
+    expect((await r.state()).cursor.missing.pending_documentation).toEqual([String(a.id)]);
     r.sim.markDocumentationPending(a.id); // back on the list (e.g. a paging hiccup)
     await r.poll();
     await r.poll();
-    expect(r.events()).toEqual([]);
-    expect(r.state().cursor.missing.pending_documentation).toEqual([]);
+    expect((await r.events())).toEqual([]);
+    expect((await r.state()).cursor.missing.pending_documentation).toEqual([]);
   });
 });

@@ -112,7 +112,7 @@ describe('patient data in deliveries and logs', () => {
 
     // No patient name is readable in any snapshot, in memory or in the snapshot part files.
     const names = h.sim.all('patients').flatMap((p) => [p.first_name, p.last_name]).filter((n): n is string => typeof n === 'string' && n.length >= 3);
-    const snaps = JSON.stringify((h.bridge.store as LowdbStore).dump().snapshots);
+    const snaps = JSON.stringify((await (h.bridge.store as LowdbStore).dump()).snapshots);
     for (const n of names) expect(snaps.includes(`"${n}"`), n).toBe(false);
     expect(snaps).toContain('hmac:');
     await h.bridge.stop();

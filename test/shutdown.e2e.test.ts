@@ -42,7 +42,7 @@ describe('clean shutdown', () => {
 
       const store = new LowdbStore(dataDir, { readOnly: true });
       await store.load();
-      for (const id of accepted) expect(store.dump().subscriptions[id], id).toBeDefined();
+      for (const id of accepted) expect((await store.dump()).subscriptions[id], id).toBeDefined();
     } finally {
       await sim.close();
       await rm(dataDir, { recursive: true, force: true });

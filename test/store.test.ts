@@ -73,11 +73,11 @@ describe('lowdb store', () => {
     expect(files).toContain('manifest.json');
     expect(files).toContain('manifest.json.bak');
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-    expect(Object.keys(manifest.parts).sort()).toEqual(['evt.2026-11-22T23', 'evt.2026-11-23T00', 'evt.2026-11-23T05', 'snap.cliniko.patients']);
-    // Only the changed hour was written by the second checkpoint.
-    expect(manifest.parts['evt.2026-11-22T23']).toMatch(/\.g1\.json$/);
-    expect(manifest.parts['evt.2026-11-23T00']).toMatch(/\.g1\.json$/);
-    expect(manifest.parts['evt.2026-11-23T05']).toMatch(/\.g2\.json$/);
+    expect(manifest.version).toBe(3);
+    expect(Object.keys(manifest.snapshots)).toEqual(['cliniko:patients']);
+    // Only what changed was written by the second checkpoint: the event bucket, not the snapshots.
+    expect(manifest.snapshots['cliniko:patients'][0].file).toMatch(/\.g1\.json$/);
+    expect(manifest.events.map((b: { file: string }) => b.file)).toEqual([expect.stringMatching(/\.g2\.json$/)]);
     await a.close();
     open.splice(0);
     const b = await openStore();

@@ -24,6 +24,14 @@ export interface WorkerOptions {
   random?: () => number;
 }
 
+/** What recording one attempt changed. */
+interface AttemptResult {
+  next: Delivery;
+  subAfter: Subscription | null;
+  removed: boolean;
+  disabled: 'gone' | 'failing' | null | undefined;
+}
+
 /** The worker re-checks its queue at least this often, so a long timer never strands work. */
 const MAX_SLEEP_MS = 30_000;
 const RATE_WINDOW_MS = 1_000;
@@ -354,10 +362,17 @@ export class DeliveryWorker {
       response_headers: outcome.responseHeaders,
       trigger: manual ? 'manual' : 'schedule',
     };
-    const result = await store.transaction(async (tx) => {
+    // The next attempt is scheduled as soon as the result is applied; its write becomes durable in
+    // the background (group commit). Should that write fail, the worker re-reads what the store holds.
+    let applied!: (value: AttemptResult | null) => void;
+    const appliedResult = new Promise<AttemptResult | null>((resolve) => (applied = resolve));
+    const durable = store.transaction(async (tx) => {
       // The subscription or the delivery may have been deleted while the request was in flight.
       const [current, currentSub] = await Promise.all([tx.getDelivery(delivery.id), tx.getSubscription(sub.id)]);
-      if (!current || !currentSub) return null;
+      if (!current || !currentSub) {
+        applied(null);
+        return null;
+      }
       const attemptCount = current.attempt_count + 1;
       const decision = decide({
         ok: outcome.ok,
@@ -395,8 +410,16 @@ export class DeliveryWorker {
       } else if (failingSince !== currentSub.failing_since) {
         tx.putSubscription(subAfter);
       }
-      return { next, subAfter, removed, disabled: decision.disable };
+      const result: AttemptResult = { next, subAfter, removed, disabled: decision.disable };
+      applied(result);
+      return result;
     });
+    durable.catch((err: unknown) => {
+      applied(null);
+      logger.error({ err, delivery: delivery.id }, 'store write failed after a delivery attempt; re-reading pending deliveries');
+      setTimeout(() => void this.refresh(), CRASH_RETRY_MS).unref();
+    });
+    const result = await appliedResult;
     if (!result) {
       delivery.status = 'failed';
       return;

@@ -6,18 +6,27 @@ import { plainCodec, type Codec } from './codec.js';
 import { DurableJsonFile, StoreCorruptError, syncDir } from './durable-file.js';
 import { Journal, readJournal } from './journal.js';
 import { acquireLock } from './lock.js';
-import { auditPart, deliveryPart, eventPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
-import type { ApiKey, AuditEntry, Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
+import { auditPart, deliveryPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
+import { RangeTable, type BucketContent, type BucketMeta, type TableCut } from './range-table.js';
+import type { ApiKey, AuditEntry, Delivery, EventPayload, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
 import { emptyStore, withSubscriptionDefaults } from './schema.js';
 import { matchesEventType } from '../delivery/match.js';
 import { byCreation, deepFreeze, pageNewestFirst } from './page.js';
 import { byId, type AuditQuery, type DeliveryQuery, type EventQuery, type Page, type Store, type StoreCounts, type StoreHealth, type StoreTx } from './store.js';
 
-/** `manifest.json`: which file holds each part at the last checkpoint, and its generation. */
+/**
+ * `manifest.json`: which file holds each part at the last checkpoint, and its generation. Version 3
+ * keeps snapshots and event bodies in range tables (`range-table.ts`); version 2 (one file per
+ * resource's snapshots, events per hour) is migrated at the first start.
+ */
 interface Manifest {
-  version: 2;
+  version: 2 | 3;
   gen: number;
   parts: Record<string, string>;
+  /** Snapshot buckets per resource key (`cliniko:patients`). */
+  snapshots?: Record<string, BucketMeta[]>;
+  /** Event body buckets, by event id. */
+  events?: BucketMeta[];
 }
 
 /** One change in the journal: a whole entity's new value, or its removal (`v` absent). Replays are idempotent. */
@@ -26,6 +35,8 @@ type Op =
   | { t: 'res'; k: string; v?: ResourceState }
   | { t: 'snap'; k: string; id: string; v?: Snapshot }
   | { t: 'evt'; id: string; v?: StoredEvent }
+  /** The event's deliveries exist. */
+  | { t: 'dsp'; id: string }
   | { t: 'dlv'; id: string; v?: Delivery }
   | { t: 'aud'; id: string; v?: AuditEntry }
   | { t: 'key'; id: string; v?: ApiKey };
@@ -36,11 +47,29 @@ interface JournalLine {
 }
 
 type PartContent =
-  | { kind: 'meta'; subscriptions: StoreData['subscriptions']; resources: StoreData['resources']; api_keys?: StoreData['api_keys'] }
+  | {
+      kind: 'meta';
+      subscriptions: StoreData['subscriptions'];
+      resources: StoreData['resources'];
+      api_keys?: StoreData['api_keys'];
+      /** Ids of events not yet dispatched (version 3). */
+      undispatched?: string[];
+    }
+  /** Version 2 only: read when migrating. */
   | { kind: 'snap'; key: string; snapshots: Record<string, Snapshot> }
+  /** Version 2 only: read when migrating. */
   | { kind: 'evt'; events: StoredEvent[] }
   | { kind: 'dlv'; deliveries: Delivery[] }
   | { kind: 'aud'; entries: AuditEntry[] };
+
+/** What listing and filtering events needs in memory; the body is on disk. */
+interface EventMeta {
+  id: string;
+  type: string;
+  timestamp: string;
+  resource: string;
+  record_id: string;
+}
 
 export interface StoreOptions {
   /** Encryption of every file (issue "Patient data"); plain JSON by default. */
@@ -51,23 +80,32 @@ export interface StoreOptions {
   checkpointIntervalMs?: number;
   /** Open for inspection only: never truncates, writes or checkpoints (`npm run store -- check`). */
   readOnly?: boolean;
+  /** A snapshot or event bucket file is split when it grows past this (bytes of JSON). */
+  maxBucketBytes?: number;
 }
+
+/** Bucket files stay small: a checkpoint after a few changes rewrites little, a read parses little. */
+const MAX_BUCKET_BYTES = 512 * 1024;
+/** Parsed buckets kept per table for reads. */
+const CACHE_BUCKETS = 4;
 
 const SEP = '\u0000';
 
 /**
- * The bridge's state: in memory for reads, on disk as lowdb part files (a checkpoint) plus an
- * append-only journal of every change since (docs/storage.md).
+ * The embedded store (docs/storage.md): lowdb part files (a checkpoint) plus an append-only journal
+ * of every change since.
  *
- * Writers change `data` synchronously, tell the store what they changed (`putSnapshot`,
- * `touchDelivery`, …), then call `commit()`. A commit appends the new values of everything changed
- * since the last one as one fsynced journal line, so all changes made together (the poller's events,
- * snapshots and cursor) become durable together. Commits arriving while one is being written share the
- * next line (group commit). Callers that must not go on before their change is on disk await
- * `commit()`.
+ * Memory holds what is small and hot (subscriptions, API keys, cursors, deliveries, audit, and per
+ * event the fields listings filter on); snapshots and event bodies live in range tables on disk
+ * whose bucket files split as they grow, so neither memory nor a checkpoint grows with the account.
  *
- * A checkpoint writes the changed parts to new files, then switches `manifest.json` to them in one
- * rename; the previous manifest stays as `manifest.json.bak` with every file and journal it needs.
+ * A transaction applies its writes in memory and appends the new values as one fsynced journal line,
+ * so all changes made together (the poller's events, snapshots and cursor) become durable together.
+ * Transactions arriving while a line is being written share the next one (group commit).
+ *
+ * A checkpoint writes the changed parts and buckets to new files, then switches `manifest.json` to
+ * them in one rename; the previous manifest stays as `manifest.json.bak` with every file and journal
+ * it needs.
  */
 export class LowdbStore implements Store {
   private data: StoreData = emptyStore();
@@ -77,18 +115,30 @@ export class LowdbStore implements Store {
 
   private codec: Codec;
   private readonly options: Required<Omit<StoreOptions, 'codec'>>;
-  private readonly eventIndex = new Map<string, StoredEvent>();
+  /** Per resource key, its snapshots. */
+  private readonly snapshotTables = new Map<string, RangeTable<Snapshot>>();
+  /** Event bodies by id. */
+  private events!: RangeTable<EventPayload>;
+  /** Every retained event's listing fields, in id (detection) order, and by id. */
+  private eventList: EventMeta[] = [];
+  private readonly eventIndex = new Map<string, EventMeta>();
+  /** Events whose deliveries are not created yet. */
+  private readonly undispatched = new Set<string>();
+  /** Codec of files being read while `reencode` rewrites them with another. */
+  private readCodec: Codec;
   private readonly auditIndex = new Map<string, AuditEntry>();
   /** Delivery ids by event and by subscription, so per-event and per-subscription views read only their own. */
   private readonly deliveriesByEvent = new Map<string, Set<string>>();
   private readonly deliveriesBySubscription = new Map<string, Set<string>>();
   /** Entities changed since the last commit: `kind\0key[\0id]`. */
   private pending = new Set<string>();
+  /** How to undo the changes in `pending`, in the order they were made. */
+  private pendingUndo: Array<() => void> = [];
   /** Parts changed since the last checkpoint cut. */
   private dirtyParts = new Set<string>();
   /** Part of each event/delivery, remembered so a removal dirties the right part. */
   private readonly partOf = new Map<string, string>();
-  private manifest: Manifest = { version: 2, gen: 0, parts: {} };
+  private manifest: Manifest = { version: 3, gen: 0, parts: {} };
   private gen = 0;
   private seq = 0;
   private journal: Journal | null = null;
@@ -98,18 +148,22 @@ export class LowdbStore implements Store {
   private timer: NodeJS.Timeout | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
   /** Bytes the last checkpoint wrote. */
-  private lastCheckpointBytes = 0;
+  /** Bytes the last checkpoint wrote. */
+  lastCheckpointBytes = 0;
   /** The last write error, until a write succeeds again. */
   private writeError: string | null = null;
 
   constructor(dataDir: string, options: StoreOptions = {}) {
     this.dir = dataDir;
     this.codec = options.codec ?? plainCodec;
+    this.readCodec = this.codec;
     this.options = {
-      checkpointBytes: options.checkpointBytes ?? 32 * 1024 * 1024,
+      checkpointBytes: options.checkpointBytes ?? 16 * 1024 * 1024,
       checkpointIntervalMs: options.checkpointIntervalMs ?? 5 * 60_000,
       readOnly: options.readOnly ?? false,
+      maxBucketBytes: options.maxBucketBytes ?? MAX_BUCKET_BYTES,
     };
+    this.events = this.table<EventPayload>('evt', []);
   }
 
   get file(): string {
@@ -143,20 +197,31 @@ export class LowdbStore implements Store {
     if (!manifest && names.some((n) => /^(snap|evt|dlv|aud|meta)\..*\.json$/.test(n))) {
       throw new StoreCorruptError(this.file, new Error('manifest.json is missing but part files exist'));
     }
-    if (manifest && (manifest.version !== 2 || typeof manifest.gen !== 'number' || typeof manifest.parts !== 'object')) {
+    if (manifest && ((manifest.version !== 2 && manifest.version !== 3) || typeof manifest.gen !== 'number' || typeof manifest.parts !== 'object')) {
       throw new StoreCorruptError(this.file, new Error('not a store manifest'));
     }
-    this.manifest = manifest ?? { version: 2, gen: 0, parts: {} };
+    this.manifest = manifest ?? { version: 3, gen: 0, parts: {} };
+    // A version 2 store is read whole once and written as version 3 by the first checkpoint; its
+    // files stay until that checkpoint's manifest is on disk, so an interrupted migration reruns.
+    const migrating = this.manifest.version === 2;
 
     const data = emptyStore();
+    const undispatched: string[] = [];
     for (const [part, fileName] of Object.entries(this.manifest.parts)) {
-      const partDb = new Low<PartContent | null>(new DurableJsonFile<PartContent | null>(join(this.dir, fileName), this.codec), null);
-      await partDb.read();
-      const content = partDb.data;
-      if (!content) throw new StoreCorruptError(join(this.dir, fileName), new Error('listed in manifest.json but missing'));
+      const content = await this.readPart(fileName);
+      if (content.kind === 'meta') undispatched.push(...(content.undispatched ?? []));
       this.loadPart(data, part, content);
     }
     this.data = data;
+    for (const [key, buckets] of Object.entries(this.manifest.snapshots ?? {})) this.snapshotTables.set(key, this.table<Snapshot>(snapshotPart(key), buckets, isLiveSnapshot));
+    this.events = this.table<EventPayload>('evt', this.manifest.events ?? []);
+    for await (const [, payload] of this.events.entries()) this.indexEvent(payload);
+    for (const id of undispatched) if (this.eventIndex.has(id)) this.undispatched.add(id);
+    // Version 2 parts loaded whole into the tables' pending changes.
+    for (const [key, snapshots] of Object.entries(data.snapshots)) for (const [id, snap] of Object.entries(snapshots)) this.tableOf(key).put(id, snap);
+    for (const e of data.events) this.applyEvent(e.payload.id, e);
+    data.snapshots = {};
+    data.events = [];
     this.reindex();
 
     const journals = names
@@ -167,7 +232,6 @@ export class LowdbStore implements Store {
       .sort((a, b) => a - b);
     // Temp files of writes a crash interrupted before their rename: the targets are intact.
     if (!this.options.readOnly) for (const n of names) if (/^\..*\.tmp$/.test(n)) await unlink(join(this.dir, n)).catch(() => undefined);
-    const removed = new Set<string>();
     const replayed = new Set<string>();
     for (const g of journals) {
       const file = join(this.dir, journalFile(g));
@@ -177,19 +241,16 @@ export class LowdbStore implements Store {
         this.seq = Math.max(this.seq, line.seq);
         for (const op of line.ops) {
           replayed.add(this.partOfOp(op));
-          this.apply(op, removed);
+          this.apply(op);
         }
       }
     }
-    if (removed.size > 0) this.data.events = this.data.events.filter((e) => !removed.has(e.payload.id));
-    this.data.events.sort((a, b) => (a.payload.id < b.payload.id ? -1 : a.payload.id > b.payload.id ? 1 : 0));
+    this.eventList.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.data.audit.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const [id, sub] of Object.entries(this.data.subscriptions)) this.data.subscriptions[id] = withSubscriptionDefaults(sub);
     for (const v of Object.values(this.data.subscriptions)) deepFreeze(v);
     for (const v of Object.values(this.data.api_keys)) deepFreeze(v);
     for (const v of Object.values(this.data.resources)) deepFreeze(v);
-    for (const map of Object.values(this.data.snapshots)) for (const s of Object.values(map)) deepFreeze(s);
-    for (const e of this.data.events) deepFreeze(e);
     for (const d of Object.values(this.data.deliveries)) deepFreeze(d);
     for (const e of this.data.audit) deepFreeze(e);
     this.reindex();
@@ -199,10 +260,51 @@ export class LowdbStore implements Store {
     // What was replayed lives only in the journal: the next checkpoint must write those parts.
     for (const part of replayed) this.dirtyParts.add(part);
     this.journal = new Journal(join(this.dir, journalFile(this.gen)));
+    if (migrating) {
+      for (const part of Object.keys(this.manifest.parts)) this.dirtyParts.add(part);
+      await this.checkpoint();
+    }
     this.timer = setInterval(() => {
-      if (this.dirtyParts.size > 0) void this.checkpoint().catch(() => undefined);
+      if (this.hasUncheckpointed()) void this.checkpoint().catch(() => undefined);
     }, this.options.checkpointIntervalMs);
     this.timer.unref();
+  }
+
+  /** A range table of this store: its buckets are lowdb part files in the data directory. */
+  private table<V>(name: string, buckets: BucketMeta[], counted?: (v: V) => boolean): RangeTable<V> {
+    return new RangeTable<V>(
+      {
+        name,
+        read: async (file) => {
+          const content = (await this.readPart(file)) as unknown as BucketContent<V>;
+          if (content.kind !== 'range') throw new StoreCorruptError(join(this.dir, file), new Error('not a bucket file'));
+          return content;
+        },
+        write: (file, json) => new DurableJsonFile(join(this.dir, file), this.codec).writeText(this.codec.encode(json)),
+        maxBucketBytes: this.options.maxBucketBytes,
+        cacheBuckets: CACHE_BUCKETS,
+        counted,
+      },
+      buckets,
+    );
+  }
+
+  /** Reads a part or bucket file through lowdb. @throws StoreCorruptError when it is missing or unreadable. */
+  private async readPart(fileName: string): Promise<PartContent> {
+    const db = new Low<PartContent | null>(new DurableJsonFile<PartContent | null>(join(this.dir, fileName), this.readCodec), null);
+    await db.read();
+    if (!db.data) throw new StoreCorruptError(join(this.dir, fileName), new Error('listed in manifest.json but missing'));
+    return db.data;
+  }
+
+  private tableOf(key: string): RangeTable<Snapshot> {
+    let t = this.snapshotTables.get(key);
+    if (!t) this.snapshotTables.set(key, (t = this.table<Snapshot>(snapshotPart(key), [], isLiveSnapshot)));
+    return t;
+  }
+
+  private hasUncheckpointed(): boolean {
+    return this.dirtyParts.size > 0 || this.events.isDirty || [...this.snapshotTables.values()].some((t) => t.isDirty);
   }
 
   // ---- reads (Store) ---------------------------------------------------------------------------
@@ -236,32 +338,29 @@ export class LowdbStore implements Store {
   }
 
   async getSnapshots(resource: string, ids: readonly string[]): Promise<Map<string, Snapshot>> {
-    const map = this.data.snapshots[resource];
-    const out = new Map<string, Snapshot>();
-    if (!map) return out;
-    for (const id of ids) {
-      const s = map[id];
-      if (s) out.set(id, s);
-    }
-    return out;
+    const table = this.snapshotTables.get(resource);
+    return table ? table.get(ids) : new Map();
   }
 
   async liveSnapshotIds(resource: string): Promise<string[]> {
     const out: string[] = [];
-    for (const [id, s] of Object.entries(this.data.snapshots[resource] ?? {})) if (!s.record.deleted_at) out.push(id);
+    for await (const [id] of this.liveSnapshots(resource)) out.push(id);
     return out;
   }
 
   async *liveSnapshots(resource: string): AsyncIterable<[string, Snapshot]> {
-    for (const [id, s] of Object.entries(this.data.snapshots[resource] ?? {})) if (!s.record.deleted_at) yield [id, s];
+    const table = this.snapshotTables.get(resource);
+    if (!table) return;
+    for await (const [id, s] of table.entries()) if (isLiveSnapshot(s)) yield [id, s];
   }
 
   async countSnapshots(resource: string): Promise<number> {
-    return Object.keys(this.data.snapshots[resource] ?? {}).length;
+    return (await this.snapshotTables.get(resource)?.count())?.count ?? 0;
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
-    return this.eventIndex.get(id);
+    if (!this.eventIndex.has(id)) return undefined;
+    return this.eventsByIds([id]).then((list) => list[0]);
   }
 
   async listEvents(query: EventQuery): Promise<Page<StoredEvent>> {
@@ -272,15 +371,29 @@ export class LowdbStore implements Store {
       delivered = new Set();
       for (const subId of query.delivered_to) for (const dId of this.deliveriesBySubscription.get(subId) ?? []) delivered.add(this.data.deliveries[dId]!.event_id);
     }
-    const keep = (e: StoredEvent) =>
-      (!query.undispatched || !e.dispatched) &&
-      (!query.types || matchesEventType(query.types, e.payload.type)) &&
-      (!query.resource || e.payload.data.resource === query.resource) &&
-      (!query.record_id || e.payload.data.id === query.record_id) &&
-      e.payload.timestamp >= since &&
-      e.payload.timestamp < until &&
-      (!delivered || delivered.has(e.payload.id));
-    return pageNewestFirst(this.data.events, (e) => e.payload.id, keep, query.limit, query.before);
+    const keep = (e: EventMeta) =>
+      (!query.undispatched || this.undispatched.has(e.id)) &&
+      (!query.types || matchesEventType(query.types, e.type)) &&
+      (!query.resource || e.resource === query.resource) &&
+      (!query.record_id || e.record_id === query.record_id) &&
+      e.timestamp >= since &&
+      e.timestamp < until &&
+      (!delivered || delivered.has(e.id));
+    const page = query.undispatched && !query.before
+      ? pageNewestFirst(this.eventList.filter((e) => this.undispatched.has(e.id)), (e) => e.id, keep, query.limit, undefined)
+      : pageNewestFirst(this.eventList, (e) => e.id, keep, query.limit, query.before);
+    return { data: await this.eventsByIds(page.data.map((e) => e.id)), next: page.next };
+  }
+
+  /** Events with their bodies read from disk (or pending changes), in the order of `ids`. */
+  private async eventsByIds(ids: readonly string[]): Promise<StoredEvent[]> {
+    const bodies = await this.events.get(ids);
+    const out: StoredEvent[] = [];
+    for (const id of ids) {
+      const payload = bodies.get(id);
+      if (payload) out.push(deepFreeze({ payload, dispatched: !this.undispatched.has(id) }));
+    }
+    return out;
   }
 
   async getDelivery(id: string): Promise<Delivery | undefined> {
@@ -307,9 +420,8 @@ export class LowdbStore implements Store {
    * Runs `fn` with a transaction whose writes are applied to memory as they are made (so reads
    * through it, and through the store, see them) and undone if `fn` throws; then commits them as one
    * journal line. Transactions are not isolated from each other: this is one process and writers are
-   * short. When the journal write fails the changes stay applied and pending, are written by the next
-   * commit that succeeds, and the returned promise rejects so the caller does not go on as if they
-   * were durable.
+   * short. When the journal write fails (disk full) the transaction is undone and the promise
+   * rejects, so the caller does not go on as if its changes were durable.
    */
   async transaction<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T> {
     if (this.options.readOnly) throw new Error('store is open read-only');
@@ -324,6 +436,7 @@ export class LowdbStore implements Store {
     } finally {
       tx.closed = true;
     }
+    this.pendingUndo.push(...undo);
     await this.commit();
     return result;
   }
@@ -338,10 +451,10 @@ export class LowdbStore implements Store {
       else byEvent.set(d.event_id, [d.id]);
     }
     const drop = new Set<string>();
-    for (const e of this.data.events) {
+    for (const e of this.eventList) {
       // Events are in detection order: stop at the first one inside the retention window.
-      if (e.payload.timestamp >= cutoff) break;
-      if (e.dispatched && !keep.has(e.payload.id)) drop.add(e.payload.id);
+      if (e.timestamp >= cutoff) break;
+      if (!this.undispatched.has(e.id) && !keep.has(e.id)) drop.add(e.id);
     }
     let deliveries = 0;
     for (const id of drop) {
@@ -360,15 +473,19 @@ export class LowdbStore implements Store {
    * Everything the store holds, as copies of its maps and lists holding the (frozen) stored values:
    * for `npm run store`, export and tests. Costs memory in proportion to the store.
    */
-  dump(): Readonly<StoreData> {
+  async dump(): Promise<Readonly<StoreData>> {
     const snapshots: StoreData['snapshots'] = {};
-    for (const [key, map] of Object.entries(this.data.snapshots)) snapshots[key] = { ...map };
+    for (const [key, table] of this.snapshotTables) {
+      const map: Record<string, Snapshot> = {};
+      for await (const [id, snap] of table.entries()) map[id] = snap;
+      snapshots[key] = map;
+    }
     return {
       version: 1,
       subscriptions: { ...this.data.subscriptions },
       resources: { ...this.data.resources },
       snapshots,
-      events: [...this.data.events],
+      events: await this.eventsByIds(this.eventList.map((e) => e.id)),
       deliveries: { ...this.data.deliveries },
       audit: [...this.data.audit],
       api_keys: { ...this.data.api_keys },
@@ -379,11 +496,11 @@ export class LowdbStore implements Store {
     const deliveries = { pending: 0, succeeded: 0, failed: 0 };
     for (const d of Object.values(this.data.deliveries)) deliveries[d.status] += 1;
     const snapshots: Record<string, number> = {};
-    for (const [key, map] of Object.entries(this.data.snapshots)) snapshots[key] = Object.keys(map).length;
+    for (const [key, table] of this.snapshotTables) snapshots[key] = (await table.count()).count;
     return {
       subscriptions: Object.keys(this.data.subscriptions).length,
       api_keys: Object.keys(this.data.api_keys).length,
-      events: this.data.events.length,
+      events: this.eventList.length,
       deliveries,
       audit: this.data.audit.length,
       snapshots,
@@ -394,6 +511,22 @@ export class LowdbStore implements Store {
     let total = 0;
     for (const name of await readdir(this.dir)) total += (await stat(join(this.dir, name)).catch(() => ({ size: 0 }))).size;
     return total;
+  }
+
+  /**
+   * What memory holds of the tables: records changed since the last checkpoint and buckets parsed
+   * for reads. Neither grows with the account (tests and benchmarks check it).
+   */
+  memory(): { pendingRecords: number; cachedBuckets: number; tables: number; buckets: number; largestBucketBytes: number } {
+    const tables = [this.events, ...this.snapshotTables.values()];
+    const all = tables.flatMap((t) => t.bucketList);
+    return {
+      pendingRecords: tables.reduce((n, t) => n + t.pendingCount, 0),
+      cachedBuckets: tables.reduce((n, t) => n + t.cachedCount, 0),
+      tables: tables.length,
+      buckets: all.length,
+      largestBucketBytes: Math.max(0, ...all.map((b) => b.bytes)),
+    };
   }
 
   health(): StoreHealth {
@@ -465,29 +598,28 @@ export class LowdbStore implements Store {
       },
       putSnapshot(resource, id, snapshot) {
         guard();
-        const before = store.data.snapshots[resource]?.[id];
+        const table = store.tableOf(resource);
+        const before = table.peek(id);
         store.setSnapshot(resource, id, deepFreeze(snapshot));
-        undo.push(() => store.setSnapshot(resource, id, before));
+        undo.push(() => store.restoreSnapshot(resource, id, before));
       },
       deleteSnapshot(resource, id) {
         guard();
-        const before = store.data.snapshots[resource]?.[id];
-        store.setSnapshot(resource, id, undefined);
-        undo.push(() => store.setSnapshot(resource, id, before));
+        const before = store.tableOf(resource).peek(id);
+        store.setSnapshot(resource, id, null);
+        undo.push(() => store.restoreSnapshot(resource, id, before));
       },
       appendEvents(events) {
         guard();
-        const added = events.map((e) => deepFreeze({ payload: e.payload, dispatched: e.dispatched }));
-        store.addEvents(added);
-        undo.push(() => store.dropEvents(new Set(added.map((e) => e.payload.id))));
+        for (const e of events) store.applyEvent(e.payload.id, deepFreeze({ payload: e.payload, dispatched: e.dispatched }));
+        undo.push(() => store.dropEvents(new Set(events.map((e) => e.payload.id))));
       },
       markDispatched(ids) {
         guard();
         for (const id of ids) {
-          const before = store.eventIndex.get(id);
-          if (!before || before.dispatched) continue;
-          store.replaceEvent(deepFreeze({ payload: before.payload, dispatched: true }));
-          undo.push(() => store.replaceEvent(before));
+          if (!store.undispatched.has(id)) continue;
+          store.setDispatched(id, true);
+          undo.push(() => store.setDispatched(id, false));
         }
       },
       putDelivery(delivery) {
@@ -525,46 +657,53 @@ export class LowdbStore implements Store {
     this.mark(`res${SEP}${key}`, META_PART);
   }
 
-  private setSnapshot(resource: string, id: string, snapshot: Snapshot | undefined): void {
-    const map = (this.data.snapshots[resource] ??= {});
-    if (snapshot) map[id] = snapshot;
-    else delete map[id];
+  private setSnapshot(resource: string, id: string, snapshot: Snapshot | null): void {
+    this.tableOf(resource).put(id, snapshot);
     this.mark(`snap${SEP}${resource}${SEP}${id}`, snapshotPart(resource));
   }
 
-  private addEvents(events: readonly StoredEvent[]): void {
-    for (const e of events) {
-      this.data.events.push(e);
-      this.eventIndex.set(e.payload.id, e);
-      this.markEvent(e.payload.id);
-    }
+  /** Undoes a snapshot change: back to the pending value it replaced, or to what is on disk. */
+  private restoreSnapshot(resource: string, id: string, before: Snapshot | null | undefined): void {
+    const table = this.tableOf(resource);
+    if (before === undefined) table.forget(id);
+    else table.put(id, before);
+    this.mark(`snap${SEP}${resource}${SEP}${id}`, snapshotPart(resource));
   }
 
-  /** Swaps an event's stored value (its `dispatched` flag) in place in the ordered list. */
-  private replaceEvent(e: StoredEvent): void {
-    const old = this.eventIndex.get(e.payload.id);
-    if (!old) return;
-    const i = this.data.events.lastIndexOf(old);
-    if (i >= 0) this.data.events[i] = e;
-    this.eventIndex.set(e.payload.id, e);
-    this.markEvent(e.payload.id);
+  /** Adds an event (a new one, or one replayed from the journal). */
+  private applyEvent(id: string, e: StoredEvent): void {
+    if (!this.eventIndex.has(id)) this.indexEvent(e.payload, true);
+    this.events.put(id, e.payload);
+    if (e.dispatched) this.undispatched.delete(id);
+    else this.undispatched.add(id);
+    this.mark(`evt${SEP}${id}`, 'evt');
   }
 
-  private markEvent(id: string): void {
-    const e = this.eventIndex.get(id);
-    const part = e ? eventPart(e.payload.timestamp) : this.partOf.get(`evt${SEP}${id}`);
-    if (e) this.partOf.set(`evt${SEP}${id}`, eventPart(e.payload.timestamp));
-    this.mark(`evt${SEP}${id}`, part ?? META_PART);
+  private indexEvent(payload: EventPayload, append = false): void {
+    const meta: EventMeta = { id: payload.id, type: payload.type, timestamp: payload.timestamp, resource: payload.data.resource, record_id: payload.data.id };
+    this.eventIndex.set(meta.id, meta);
+    const last = this.eventList[this.eventList.length - 1];
+    this.eventList.push(meta);
+    // Ids are ULIDs: new events arrive in order; a replayed one out of order is sorted in after load.
+    if (append && last && last.id > meta.id) this.eventList.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private setDispatched(id: string, dispatched: boolean): void {
+    if (dispatched) this.undispatched.delete(id);
+    else this.undispatched.add(id);
+    this.mark(`dsp${SEP}${id}`, META_PART);
   }
 
   /** Removes events (retention, or undoing a transaction). */
   private dropEvents(ids: ReadonlySet<string>): void {
     if (ids.size === 0) return;
     for (const id of ids) {
-      this.markEvent(id);
+      this.events.put(id, null);
       this.eventIndex.delete(id);
+      this.undispatched.delete(id);
+      this.mark(`evt${SEP}${id}`, 'evt');
     }
-    this.data.events = this.data.events.filter((e) => !ids.has(e.payload.id));
+    this.eventList = this.eventList.filter((e) => !ids.has(e.id));
   }
 
   private setDelivery(d: Delivery): void {
@@ -649,43 +788,57 @@ export class LowdbStore implements Store {
    * Concurrent commits share a line.
    * @throws the file system error if the write failed; the changes stay pending for the next commit.
    */
-  commit(): Promise<void> {
+  /**
+   * Makes every change applied so far durable: resolves once a journal line holding them is
+   * fsynced. Concurrent commits share a line. When the write fails, every transaction in that line is
+   * undone in memory (latest first) and the error is thrown: nothing is visible that is not on disk.
+   */
+  private commit(): Promise<void> {
     if (this.options.readOnly) return Promise.reject(new Error('store is open read-only'));
     if (this.queued) return this.queued;
     const previous = this.inFlight;
+    // Assigned below, before the body's first await resumes.
+    let self!: Promise<void>;
     const next = (async () => {
       // Always yield before collecting: `this.queued` must be assigned (below) before it is cleared
       // here, and commits made in the same tick share this line.
       await (previous ?? Promise.resolve()).catch(() => undefined);
       this.queued = null;
-      if (this.pending.size === 0) return;
+      // `flush()` waits for this line from here on, while its values are gathered and written.
+      this.inFlight = self;
+      if (this.pending.size === 0) {
+        this.inFlight = null;
+        return;
+      }
       const keys = this.pending;
+      const undos = this.pendingUndo;
       this.pending = new Set();
-      const line = this.codec.encode(JSON.stringify({ seq: ++this.seq, ops: [...keys].map((k) => this.opFor(k)) } satisfies JournalLine));
+      this.pendingUndo = [];
       const started = performance.now();
-      const write = this.journal!.append(line);
-      this.inFlight = write;
+      let write: Promise<void>;
       try {
+        const ops = await Promise.all([...keys].map((k) => this.opFor(k)));
+        const line = this.codec.encode(JSON.stringify({ seq: ++this.seq, ops } satisfies JournalLine));
+        write = this.journal!.append(line);
         await write;
         this.stats.commits += 1;
         this.stats.lastCommitMs = performance.now() - started;
         metrics.storeCommit.observe(this.stats.lastCommitMs / 1000);
         this.writeError = null;
       } catch (err) {
+        // Whatever no transaction can undo (retention) is written by the next line instead.
         for (const k of keys) this.pending.add(k);
+        for (let i = undos.length - 1; i >= 0; i--) undos[i]!();
         this.stats.failedWrites += 1;
         metrics.storeWriteFailures.inc();
         this.writeError = `journal write failed: ${err instanceof Error ? err.message : String(err)}`;
         throw err;
       } finally {
-        if (this.inFlight === write) this.inFlight = null;
+        if (this.inFlight === self) this.inFlight = null;
       }
-      // Amortised: a checkpoint rewrites what changed, so wait until the journal holds at least twice
-      // what the last one wrote (an initial sync would otherwise rewrite its growing snapshots again
-      // and again).
-      const threshold = Math.max(this.options.checkpointBytes, 2 * this.lastCheckpointBytes);
-      if (this.journal!.size > threshold && !this.checkpointing) void this.checkpoint().catch(() => undefined);
+      if (this.journal!.size > this.options.checkpointBytes && !this.checkpointing) void this.checkpoint().catch(() => undefined);
     })();
+    self = next;
     this.queued = next;
     return next;
   }
@@ -703,18 +856,21 @@ export class LowdbStore implements Store {
     return this.checkpointing;
   }
 
-  private async runCheckpoint(): Promise<void> {
+  private async runCheckpoint(rewriteAll = false): Promise<void> {
     const started = performance.now();
-    // The cut: one synchronous step serialises every changed part, so the parts are a consistent
-    // view of memory, and later commits go to the next journal. Changes still pending are in the parts
-    // and will also be journaled; replaying them is harmless (every op is a whole value).
-    const parts = [...this.dirtyParts];
+    // The cut: one synchronous step serialises every changed in-memory part and takes every table's
+    // changes, so together they are a consistent view, and later commits go to the next journal.
+    // Changes still pending are in the cut and will also be journaled; replaying them is harmless
+    // (every op is a whole value).
+    const parts = [...this.dirtyParts].filter((p) => p === META_PART || p.startsWith('dlv.') || p.startsWith('aud.'));
     this.dirtyParts = new Set();
     const contents = this.partContents(new Set(parts)).map(({ part, content }) => ({
       part,
       empty: isEmptyPart(content),
       text: isEmptyPart(content) ? '' : this.codec.encode(JSON.stringify(content)),
     }));
+    const tables: Array<[string | null, RangeTable<Snapshot> | RangeTable<EventPayload>]> = [[null, this.events], ...this.snapshotTables];
+    const cuts = tables.map(([key, table]) => ({ key, table, cut: table.cut() as TableCut<never> }));
     const newGen = this.gen + 1;
     this.gen = newGen;
     const oldJournal = this.journal!;
@@ -724,8 +880,10 @@ export class LowdbStore implements Store {
     await oldJournal.close();
 
     try {
-      const manifest: Manifest = { version: 2, gen: newGen, parts: { ...this.manifest.parts } };
-      this.lastCheckpointBytes = contents.reduce((n, c) => n + c.text.length, 0);
+      const manifest: Manifest = { version: 3, gen: newGen, parts: { ...this.manifest.parts }, snapshots: {}, events: [] };
+      // Version 2 parts are replaced by the tables.
+      for (const part of Object.keys(manifest.parts)) if (part.startsWith('snap.') || part.startsWith('evt.')) delete manifest.parts[part];
+      let bytes = contents.reduce((n, c) => n + c.text.length, 0);
       for (const { part, empty, text } of contents) {
         if (empty) {
           delete manifest.parts[part];
@@ -735,6 +893,15 @@ export class LowdbStore implements Store {
         await new DurableJsonFile<PartContent>(join(this.dir, fileName), this.codec).writeText(text);
         manifest.parts[part] = fileName;
       }
+      const written: Array<{ key: string | null; buckets: BucketMeta[] }> = [];
+      for (const { key, table, cut } of cuts) {
+        const result = rewriteAll ? await table.rewriteAll(newGen) : await table.write(cut, newGen);
+        bytes += result.bytes;
+        written.push({ key, buckets: result.buckets });
+        if (key === null) manifest.events = result.buckets;
+        else if (result.buckets.length > 0) manifest.snapshots![key] = result.buckets;
+      }
+      this.lastCheckpointBytes = bytes;
       // Keep the previous checkpoint as the backup, then switch in one rename.
       const backup = this.manifest;
       if (backup.gen > 0 || Object.keys(backup.parts).length > 0) {
@@ -744,27 +911,38 @@ export class LowdbStore implements Store {
       }
       await new Low<Manifest>(new DurableJsonFile<Manifest>(this.file, this.codec), manifest).write();
       this.manifest = manifest;
+      cuts.forEach(({ table, cut }, i) => table.switchTo(cut, written[i]!.buckets));
       await this.removeUnreferenced(backup, manifest);
       this.stats.checkpoints += 1;
       this.stats.lastCheckpointMs = performance.now() - started;
     } catch (err) {
       for (const part of parts) this.dirtyParts.add(part);
+      for (const { table, cut } of cuts) table.abort(cut);
+      this.stats.failedWrites += 1;
+      metrics.storeWriteFailures.inc();
       throw err;
     }
   }
 
   /**
    * Rewrites the whole store with another codec (`npm run store -- encrypt|decrypt|rekey`): every
-   * part is written anew, then every file of the old encoding — backup manifest and journals included —
-   * is removed, so no plaintext (or old-key) copy is left behind.
+   * part and bucket is written anew, then every file of the old encoding — backup manifest and
+   * journals included — is removed, so no plaintext (or old-key) copy is left behind.
    */
   async reencode(codec: Codec): Promise<void> {
     await this.flush();
     if (this.pending.size > 0) await this.commit();
     await this.checkpointing?.catch(() => undefined);
+    this.readCodec = this.codec;
     this.codec = codec;
     for (const part of this.allParts()) this.dirtyParts.add(part);
-    await this.checkpoint();
+    try {
+      this.checkpointing = this.runCheckpoint(true);
+      await this.checkpointing;
+    } finally {
+      this.checkpointing = null;
+      this.readCodec = codec;
+    }
     await unlink(`${this.file}.bak`).catch(() => undefined);
     await this.removeUnreferenced(this.manifest, this.manifest);
   }
@@ -794,7 +972,7 @@ export class LowdbStore implements Store {
     await this.flush();
     if (this.pending.size > 0) await this.commit();
     await this.checkpointing?.catch(() => undefined);
-    if (this.dirtyParts.size > 0) await this.checkpoint();
+    if (this.hasUncheckpointed()) await this.checkpoint();
     await this.journal?.close();
     await this.releaseLock?.();
   }
@@ -807,17 +985,26 @@ export class LowdbStore implements Store {
   }
 
   /** The journal op for a changed entity: its current value, or its removal. */
-  private opFor(key: string): Op {
+  private async opFor(key: string): Promise<Op> {
     const [t, a, b] = key.split(SEP) as [Op['t'], string, string | undefined];
     switch (t) {
       case 'sub':
         return { t, id: a, v: this.data.subscriptions[a] };
       case 'res':
         return { t, k: a, v: this.data.resources[a] };
-      case 'snap':
-        return { t, k: a, id: b!, v: this.data.snapshots[a]?.[b!] };
-      case 'evt':
-        return { t, id: a, v: this.eventIndex.get(a) };
+      case 'snap': {
+        const table = this.tableOf(a);
+        const pending = table.peek(b!);
+        return { t, k: a, id: b!, v: pending === undefined ? (await table.get([b!])).get(b!) : (pending ?? undefined) };
+      }
+      case 'evt': {
+        if (!this.eventIndex.has(a)) return { t, id: a };
+        const pending = this.events.peek(a);
+        const payload = pending === undefined ? (await this.events.get([a])).get(a) : pending;
+        return { t, id: a, v: payload ? { payload, dispatched: !this.undispatched.has(a) } : undefined };
+      }
+      case 'dsp':
+        return { t, id: a };
       case 'dlv':
         return { t, id: a, v: this.data.deliveries[a] };
       case 'aud':
@@ -827,7 +1014,7 @@ export class LowdbStore implements Store {
     }
   }
 
-  private apply(op: Op, removedEvents: Set<string>): void {
+  private apply(op: Op): void {
     switch (op.t) {
       case 'sub':
         if (op.v) this.data.subscriptions[op.id] = op.v;
@@ -837,27 +1024,16 @@ export class LowdbStore implements Store {
         if (op.v) this.data.resources[op.k] = op.v;
         else delete this.data.resources[op.k];
         return;
-      case 'snap': {
-        const map = (this.data.snapshots[op.k] ??= {});
-        if (op.v) map[op.id] = op.v;
-        else delete map[op.id];
+      case 'snap':
+        this.tableOf(op.k).put(op.id, op.v ? deepFreeze(op.v) : null);
         return;
-      }
-      case 'evt': {
-        const existing = this.eventIndex.get(op.id);
-        if (!op.v) {
-          removedEvents.add(op.id);
-          this.eventIndex.delete(op.id);
-        } else if (existing) {
-          Object.assign(existing, op.v);
-          removedEvents.delete(op.id);
-        } else {
-          this.data.events.push(op.v);
-          this.eventIndex.set(op.id, op.v);
-          removedEvents.delete(op.id);
-        }
+      case 'evt':
+        if (op.v) this.applyEvent(op.id, deepFreeze(op.v));
+        else this.dropEvents(new Set([op.id]));
         return;
-      }
+      case 'dsp':
+        this.undispatched.delete(op.id);
+        return;
       case 'dlv':
         if (op.v) this.data.deliveries[op.id] = op.v;
         else delete this.data.deliveries[op.id];
@@ -883,13 +1059,12 @@ export class LowdbStore implements Store {
       case 'sub':
       case 'res':
       case 'key':
+      case 'dsp':
+      case 'evt':
+        // Event bodies are in their table; the undispatched list is in the meta part.
         return META_PART;
       case 'snap':
         return snapshotPart(op.k);
-      case 'evt': {
-        const e = op.v ?? this.eventIndex.get(op.id);
-        return e ? eventPart(e.payload.timestamp) : (this.partOf.get(`evt${SEP}${op.id}`) ?? META_PART);
-      }
       case 'dlv': {
         const d = op.v ?? this.data.deliveries[op.id];
         return d ? deliveryPart(d.created_at) : (this.partOf.get(`dlv${SEP}${op.id}`) ?? META_PART);
@@ -928,12 +1103,7 @@ export class LowdbStore implements Store {
   private reindex(): void {
     this.auditIndex.clear();
     for (const e of this.data.audit) this.auditIndex.set(e.id, e);
-    this.eventIndex.clear();
     this.partOf.clear();
-    for (const e of this.data.events) {
-      this.eventIndex.set(e.payload.id, e);
-      this.partOf.set(`evt${SEP}${e.payload.id}`, eventPart(e.payload.timestamp));
-    }
     this.deliveriesByEvent.clear();
     this.deliveriesBySubscription.clear();
     for (const d of Object.values(this.data.deliveries)) {
@@ -942,34 +1112,22 @@ export class LowdbStore implements Store {
     }
   }
 
-  /** Every part the current data occupies. */
+  /** Every part the in-memory data occupies (tables are tracked by their own buckets). */
   private allParts(): Set<string> {
-    const parts = new Set<string>([META_PART, ...Object.keys(this.manifest.parts)]);
-    for (const key of Object.keys(this.data.snapshots)) parts.add(snapshotPart(key));
-    for (const e of this.data.events) parts.add(eventPart(e.payload.timestamp));
+    const parts = new Set<string>([META_PART]);
     for (const d of Object.values(this.data.deliveries)) parts.add(deliveryPart(d.created_at));
     for (const e of this.data.audit) parts.add(auditPart(e.at));
     return parts;
   }
 
-  /** The content of each wanted part, gathered in one pass over events and deliveries. */
+  /** The content of each wanted in-memory part, gathered in one pass over deliveries and audit. */
   private partContents(wanted: ReadonlySet<string>): Array<{ part: string; content: PartContent }> {
     const out = new Map<string, PartContent>();
     for (const part of wanted) {
-      if (part === META_PART) out.set(part, { kind: 'meta', subscriptions: this.data.subscriptions, resources: this.data.resources, api_keys: this.data.api_keys });
-      else if (part.startsWith('evt.')) out.set(part, { kind: 'evt', events: [] });
-      else if (part.startsWith('dlv.')) out.set(part, { kind: 'dlv', deliveries: [] });
+      if (part === META_PART) {
+        out.set(part, { kind: 'meta', subscriptions: this.data.subscriptions, resources: this.data.resources, api_keys: this.data.api_keys, undispatched: [...this.undispatched] });
+      } else if (part.startsWith('dlv.')) out.set(part, { kind: 'dlv', deliveries: [] });
       else if (part.startsWith('aud.')) out.set(part, { kind: 'aud', entries: [] });
-      else if (part.startsWith('snap.')) {
-        const key = Object.keys(this.data.snapshots).find((k) => snapshotPart(k) === part);
-        out.set(part, { kind: 'snap', key: key ?? part, snapshots: key ? this.data.snapshots[key]! : {} });
-      }
-    }
-    if ([...wanted].some((p) => p.startsWith('evt.'))) {
-      for (const e of this.data.events) {
-        const c = out.get(eventPart(e.payload.timestamp));
-        if (c?.kind === 'evt') c.events.push(e);
-      }
     }
     if ([...wanted].some((p) => p.startsWith('dlv.'))) {
       for (const d of Object.values(this.data.deliveries)) {
@@ -988,7 +1146,7 @@ export class LowdbStore implements Store {
 
   /** Removes part files and journals that neither the current nor the backup manifest needs. */
   private async removeUnreferenced(backup: Manifest, current: Manifest): Promise<void> {
-    const keep = new Set([...Object.values(backup.parts), ...Object.values(current.parts)]);
+    const keep = new Set([...filesOf(backup), ...filesOf(current)]);
     const oldestJournal = Math.min(backup.gen, current.gen);
     for (const name of await readdir(this.dir)) {
       const journal = JOURNAL_FILE.exec(name);
@@ -999,6 +1157,15 @@ export class LowdbStore implements Store {
     }
     await syncDir(this.dir);
   }
+}
+
+/** Every part and bucket file a manifest refers to. */
+function filesOf(m: Manifest): string[] {
+  return [...Object.values(m.parts), ...Object.values(m.snapshots ?? {}).flatMap((b) => b.map((x) => x.file)), ...(m.events ?? []).map((x) => x.file)];
+}
+
+function isLiveSnapshot(s: Snapshot): boolean {
+  return !s.record.deleted_at;
 }
 
 function isEmptyPart(content: PartContent): boolean {

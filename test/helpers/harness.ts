@@ -53,7 +53,7 @@ export class Harness extends BridgeTestClient {
   logger: Logger = pino({ level: 'silent' });
 
   static async create(
-    opts: { sim?: SimulatorOptions; env?: Record<string, string>; seed?: Parameters<ClinikoSimulator['seed']>[0]; resolve?: Resolve; logger?: Logger } = {},
+    opts: { sim?: SimulatorOptions; env?: Record<string, string>; seed?: Parameters<ClinikoSimulator['seed']>[0]; resolve?: Resolve; logger?: Logger; dataDir?: string } = {},
   ): Promise<Harness> {
     const h = new Harness();
     h.resolve = opts.resolve;
@@ -62,7 +62,7 @@ export class Harness extends BridgeTestClient {
     if (opts.seed) h.sim.seed(opts.seed);
     h.simUrl = (await h.sim.listen()).baseUrl;
     h.receiver = await new Receiver().start();
-    h.dataDir = await mkdtemp(join(tmpdir(), 'bridge-test-'));
+    h.dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'bridge-test-')));
     h.env = { ...simulatorBridgeEnv(h.simUrl, h.dataDir), BRIDGE_RETRY_SCHEDULE: '100ms,200ms', LOG_LEVEL: 'silent', ...opts.env };
     await h.startBridge();
     return h;

@@ -1,0 +1,336 @@
+import { compareIds } from './ids.js';
+
+/**
+ * One part file of a range table as the manifest lists it: the records whose id is at or above
+ * `lo` (null: the lowest ids) and below the next bucket's `lo`.
+ */
+export interface BucketMeta {
+  lo: string | null;
+  file: string;
+  /** Records in the file. */
+  count: number;
+  /** Records for which the table's `counted` predicate holds (live snapshots). */
+  counted: number;
+  /** Bytes of the file's JSON text before encoding. */
+  bytes: number;
+}
+
+/** The JSON of a range table's part file. */
+export interface BucketContent<V> {
+  kind: 'range';
+  table: string;
+  lo: string | null;
+  records: Record<string, V>;
+}
+
+/** Changes taken by a checkpoint (`cut`), written by `write`, then made current by `switchTo`. */
+export interface TableCut<V> {
+  changes: Map<string, V | null>;
+}
+
+export interface RangeTableOptions<V> {
+  /** The part name prefix, e.g. `snap.cliniko.patients`; bucket files are `<name>.<n>.g<gen>.json`. */
+  name: string;
+  /** Reads a bucket file written earlier (the codec and lowdb adapter are the caller's). */
+  read: (file: string) => Promise<BucketContent<V>>;
+  /** Writes a bucket file's JSON text atomically. */
+  write: (file: string, json: string) => Promise<void>;
+  /** A bucket is split when its JSON grows past this many bytes. */
+  maxBucketBytes: number;
+  /** Parsed buckets kept in memory for reads. */
+  cacheBuckets: number;
+  /** Counted per bucket (live snapshots), so counting needs no file read. */
+  counted?: (value: V) => boolean;
+}
+
+/**
+ * A map from id to value kept on disk as range-partitioned part files (buckets) that split as they
+ * grow, so no file exceeds `maxBucketBytes` (plus one record) whatever the table's size, and a
+ * checkpoint rewrites only the buckets whose records changed. In memory: the bucket list, the changes
+ * since the last checkpoint (`dirty`; bounded by the journal size that triggers a checkpoint), the
+ * changes a running checkpoint is writing (`flushing`), and a few parsed buckets (LRU).
+ *
+ * Ids are ordered by `compareIds` (numeric ids by value), so a first pass that reads by ascending id
+ * fills one bucket at a time and a checkpoint during it writes one or two files.
+ */
+export class RangeTable<V> {
+  private buckets: BucketMeta[];
+  private dirty = new Map<string, V | null>();
+  private flushing = new Map<string, V | null>();
+  private readonly cache = new Map<string, Map<string, V>>();
+
+  constructor(
+    private readonly options: RangeTableOptions<V>,
+    buckets: BucketMeta[] = [],
+  ) {
+    this.buckets = [...buckets];
+  }
+
+  /** The buckets as the manifest must list them after the last `switchTo`. */
+  get bucketList(): readonly BucketMeta[] {
+    return this.buckets;
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Changed records held in memory until a checkpoint writes them. */
+  get pendingCount(): number {
+    return this.dirty.size + this.flushing.size;
+  }
+
+  /** Buckets parsed and kept for reads. */
+  get cachedCount(): number {
+    return this.cache.size;
+  }
+
+  /** Whether anything changed since the last cut. */
+  get isDirty(): boolean {
+    return this.dirty.size > 0;
+  }
+
+  /** The current values of these ids; absent ids have none. */
+  async get(ids: Iterable<string>): Promise<Map<string, V>> {
+    const out = new Map<string, V>();
+    const byBucket = new Map<number, string[]>();
+    for (const id of ids) {
+      const change = this.changeOf(id);
+      if (change !== undefined) {
+        if (change !== null) out.set(id, change);
+        continue;
+      }
+      const b = this.bucketOf(id);
+      if (b < 0) continue;
+      let list = byBucket.get(b);
+      if (!list) byBucket.set(b, (list = []));
+      list.push(id);
+    }
+    for (const [b, list] of byBucket) {
+      const records = await this.load(this.buckets[b]!);
+      for (const id of list) {
+        const v = records.get(id);
+        if (v !== undefined) out.set(id, v);
+      }
+    }
+    return out;
+  }
+
+  /** Sets (or with null removes) a value; durable once the journal line naming it is. */
+  put(id: string, value: V | null): void {
+    this.dirty.set(id, value);
+  }
+
+  /** Every id and value, in id order within each bucket, changes included. Reads every bucket. */
+  async *entries(): AsyncIterable<[string, V]> {
+    const seen = new Set<string>();
+    const buckets = this.buckets;
+    for (const meta of buckets) {
+      const records = await this.load(meta);
+      for (const [id, v] of records) {
+        const change = this.changeOf(id);
+        if (change === null) continue;
+        seen.add(id);
+        yield [id, change === undefined ? v : change];
+      }
+    }
+    for (const [id, v] of [...this.flushing, ...this.dirty]) {
+      if (seen.has(id) || v === null) continue;
+      seen.add(id);
+      // The latest change wins: dirty overrides flushing.
+      const latest = this.changeOf(id);
+      if (latest !== null && latest !== undefined) yield [id, latest];
+    }
+  }
+
+  /** How many records, and how many pass `counted`. Reads only the buckets that changed records fall in. */
+  async count(): Promise<{ count: number; counted: number }> {
+    let count = 0;
+    let counted = 0;
+    for (const b of this.buckets) {
+      count += b.count;
+      counted += b.counted;
+    }
+    const changed = new Map<string, V | null>([...this.flushing, ...this.dirty]);
+    if (changed.size === 0) return { count, counted };
+    const before = await this.getFromBuckets([...changed.keys()]);
+    const isCounted = this.options.counted ?? (() => true);
+    for (const [id, now] of changed) {
+      const was = before.get(id);
+      if (was !== undefined) {
+        count -= 1;
+        if (isCounted(was)) counted -= 1;
+      }
+      if (now !== null) {
+        count += 1;
+        if (isCounted(now)) counted += 1;
+      }
+    }
+    return { count, counted };
+  }
+
+  /** Takes the changes since the last cut for a checkpoint; later changes go to the next one. */
+  cut(): TableCut<V> {
+    const changes = this.dirty;
+    this.dirty = new Map();
+    // Reads keep seeing these until the checkpoint's files are current.
+    for (const [id, v] of changes) this.flushing.set(id, v);
+    return { changes };
+  }
+
+  /**
+   * Writes the buckets the cut's changes fall in, as new files of generation `gen`, splitting any
+   * that grew past the limit. Nothing current changes until `switchTo`.
+   * @returns the bucket list to record in the manifest, and the bytes written.
+   */
+  async write(cut: TableCut<V>, gen: number): Promise<{ buckets: BucketMeta[]; bytes: number }> {
+    const byBucket = new Map<number, Array<[string, V | null]>>();
+    for (const entry of cut.changes) {
+      const b = this.bucketOf(entry[0]);
+      let list = byBucket.get(b);
+      if (!list) byBucket.set(b, (list = []));
+      list.push(entry);
+    }
+    const replaced = new Map<number, BucketMeta[]>();
+    let bytes = 0;
+    let serial = 0;
+    for (const [b, changes] of byBucket) {
+      const meta = b >= 0 ? this.buckets[b]! : null;
+      const records = new Map(meta ? await this.load(meta) : []);
+      for (const [id, v] of changes) {
+        if (v === null) records.delete(id);
+        else records.set(id, v);
+      }
+      const written = await this.writeBucket(meta?.lo ?? null, records, gen, () => serial++);
+      for (const w of written) bytes += w.bytes;
+      replaced.set(b, written);
+    }
+    const next: BucketMeta[] = [...(replaced.get(-1) ?? [])];
+    this.buckets.forEach((meta, i) => next.push(...(replaced.get(i) ?? [meta])));
+    // The lowest bucket covers every id below the next one's bound.
+    if (next.length > 0 && next[0]!.lo !== null) next[0] = { ...next[0]!, lo: null };
+    return { buckets: next, bytes };
+  }
+
+  /** Makes a checkpoint's buckets current (after its manifest is on disk) and forgets its changes. */
+  switchTo(cut: TableCut<V>, buckets: BucketMeta[]): void {
+    this.buckets = buckets;
+    this.cache.clear();
+    for (const [id, v] of cut.changes) {
+      // A later change to the same id is still pending in `dirty`; only this cut's value is done.
+      if (this.flushing.get(id) === v) this.flushing.delete(id);
+    }
+  }
+
+  /** A checkpoint failed: its changes stay for the next one. */
+  abort(cut: TableCut<V>): void {
+    for (const [id, v] of cut.changes) if (!this.dirty.has(id)) this.dirty.set(id, v);
+    for (const [id, v] of cut.changes) if (this.flushing.get(id) === v) this.flushing.delete(id);
+  }
+
+  /** The pending (uncheckpointed) value of an id: a value, null for a removal, undefined for none. */
+  peek(id: string): V | null | undefined {
+    return this.changeOf(id);
+  }
+
+  /** Drops a pending change (undoing a transaction): the id reads as the last checkpoint has it. */
+  forget(id: string): void {
+    this.dirty.delete(id);
+  }
+
+  /**
+   * Writes every bucket again as generation `gen` (a new codec: `npm run store -- rekey`), with the
+   * changes of the cut taken just before. Reads use the table's `read` (the old codec).
+   */
+  async rewriteAll(gen: number): Promise<{ buckets: BucketMeta[]; bytes: number }> {
+    const changes = new Map<string, V | null>(this.flushing);
+    const all: Array<[string, V | null]> = [...changes];
+    for (const meta of this.buckets) for (const id of (await this.load(meta)).keys()) if (!changes.has(id)) all.push([id, (await this.load(meta)).get(id)!]);
+    // One pass over everything as if it all changed: the buckets come out freshly split.
+    const fresh = new RangeTable<V>(this.options, []);
+    for (const [id, v] of all) if (v !== null) fresh.put(id, v);
+    return fresh.write(fresh.cut(), gen);
+  }
+
+  /** Every file the table's current buckets use. */
+  files(): string[] {
+    return this.buckets.map((b) => b.file);
+  }
+
+  private changeOf(id: string): V | null | undefined {
+    const d = this.dirty.get(id);
+    if (d !== undefined || this.dirty.has(id)) return d ?? null;
+    const f = this.flushing.get(id);
+    if (f !== undefined || this.flushing.has(id)) return f ?? null;
+    return undefined;
+  }
+
+  private async getFromBuckets(ids: string[]): Promise<Map<string, V>> {
+    const out = new Map<string, V>();
+    for (const id of ids) {
+      const b = this.bucketOf(id);
+      if (b < 0) continue;
+      const v = (await this.load(this.buckets[b]!)).get(id);
+      if (v !== undefined) out.set(id, v);
+    }
+    return out;
+  }
+
+  /** Index of the bucket an id falls in, or -1 when there is none yet. */
+  private bucketOf(id: string): number {
+    const list = this.buckets;
+    if (list.length === 0) return -1;
+    let lo = 0;
+    let hi = list.length - 1;
+    // The last bucket whose bound is at or below id; bucket 0 has no lower bound.
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      const bound = list[mid]!.lo;
+      if (bound === null || compareIds(bound, id) <= 0) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  private async load(meta: BucketMeta): Promise<Map<string, V>> {
+    const hit = this.cache.get(meta.file);
+    if (hit) {
+      this.cache.delete(meta.file);
+      this.cache.set(meta.file, hit);
+      return hit;
+    }
+    const content = await this.options.read(meta.file);
+    const records = new Map(Object.entries(content.records));
+    this.cache.set(meta.file, records);
+    while (this.cache.size > this.options.cacheBuckets) this.cache.delete(this.cache.keys().next().value!);
+    return records;
+  }
+
+  /** Writes one bucket's records, split into several files when they are too large for one. */
+  private async writeBucket(lo: string | null, records: Map<string, V>, gen: number, next: () => number): Promise<BucketMeta[]> {
+    if (records.size === 0) return [];
+    const ids = [...records.keys()].sort(compareIds);
+    const pieces = ids.map((id) => `${JSON.stringify(id)}:${JSON.stringify(records.get(id))}`);
+    const total = pieces.reduce((n, p) => n + p.length + 1, 0);
+    // Split into halves of the limit, so each new bucket has room to grow before it splits again.
+    const chunkBytes = total > this.options.maxBucketBytes ? this.options.maxBucketBytes / 2 : Infinity;
+    const out: BucketMeta[] = [];
+    let start = 0;
+    while (start < ids.length) {
+      let end = start;
+      let size = 0;
+      while (end < ids.length && (end === start || size + pieces[end]!.length + 1 <= chunkBytes)) size += pieces[end++]!.length + 1;
+      const bucketLo = start === 0 ? lo : ids[start]!;
+      const head = `{"kind":"range","table":${JSON.stringify(this.options.name)},"lo":${JSON.stringify(bucketLo)},"records":{`;
+      const json = `${head}${pieces.slice(start, end).join(',')}}}`;
+      const file = `${this.options.name}.${next()}.g${gen}.json`;
+      await this.options.write(file, json);
+      const isCounted = this.options.counted ?? (() => true);
+      let counted = 0;
+      for (let i = start; i < end; i++) if (isCounted(records.get(ids[i]!)!)) counted += 1;
+      out.push({ lo: bucketLo, file, count: end - start, counted, bytes: json.length });
+      start = end;
+    }
+    return out;
+  }
+}
