@@ -1,3 +1,4 @@
+import { isHook } from '../delivery/hooks.js';
 import { generateSecret } from '../delivery/sign.js';
 import { UnsafeUrlError } from '../delivery/ssrf.js';
 import { ApiError } from '../http/errors.js';
@@ -282,4 +283,16 @@ export async function sendTestEvent(deps: ServiceDeps, caller: Caller, id: strin
   });
   deps.dispatcher.created(created);
   return { event_id: eventId, delivery: created[0]! };
+}
+
+/**
+ * Unsubscribes a REST hook (`DELETE /v1/hooks/:id`): only a hook the caller may see, so a hook
+ * client's key reaches no other subscription this way. Needs `subscriptions:write`.
+ * @throws ApiError 404 `not_found` for anything that is not such a hook
+ */
+export async function deleteHook(deps: ServiceDeps, caller: Caller, id: string): Promise<void> {
+  requireScopes(caller.principal, 'subscriptions:write');
+  const sub = await deps.store.getSubscription(id);
+  if (!sub || !isHook(sub) || !canSee(caller.principal, sub)) throw new ApiError(404, 'not_found', `No hook ${id}`);
+  await deleteSubscription(deps, caller, id);
 }

@@ -3,11 +3,10 @@ import { EVENT_CATALOGUE } from '../../catalog/index.js';
 import { matchesEventType } from '../../delivery/match.js';
 import type { EventPayload } from '../../store/schema.js';
 import type { AdminDeps } from '../context.js';
-import { ApiError } from '../errors.js';
-import { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
+import { HOOK_DESCRIPTION } from '../../delivery/hooks.js';
 import { callerOf, principalOf } from '../auth.js';
 import { recentEventBodies } from '../../services/events.js';
-import { createSubscription, deleteSubscription, findSubscription } from '../../services/subscriptions.js';
+import { createSubscription, deleteHook } from '../../services/subscriptions.js';
 import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
 import { EventPattern, EventPayload as EventPayloadSchema } from '../schemas.js';
 
@@ -69,8 +68,6 @@ const routes = {
  * removes it (src/delivery/worker.ts).
  */
 export function hookRoutes(deps: AdminDeps) {
-  const { store } = deps;
-
   return createRouter()
     .openapi(routes.subscribe, async (c) => {
       const { target_url, event } = c.req.valid('json');
@@ -86,10 +83,7 @@ export function hookRoutes(deps: AdminDeps) {
     .openapi(routes.unsubscribe, async (c) => {
       const { id } = c.req.valid('param');
       // Only hooks the caller may see: a hook client's key must not reach other subscriptions here.
-      const candidate = await store.getSubscription(id);
-      const sub = candidate && isHook(candidate) ? await findSubscription(deps, principalOf(c), id).catch(() => undefined) : undefined;
-      if (!sub) throw new ApiError(404, 'not_found', `No hook ${id}`);
-      await deleteSubscription(deps, callerOf(c), sub.id);
+      await deleteHook(deps, callerOf(c), id);
       deps.logger.info({ subscription: id }, 'hook unsubscribed');
       return c.json({ id, deleted: true as const }, 200);
     });
