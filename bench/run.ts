@@ -10,7 +10,7 @@ import { Dispatcher } from '../src/delivery/dispatcher.js';
 import { Sender } from '../src/delivery/sender.js';
 import { UrlPolicy } from '../src/delivery/ssrf.js';
 import { DeliveryWorker } from '../src/delivery/worker.js';
-import { ClinikoSimulator } from '../src/simulator/index.js';
+import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { newId } from '../src/util/ids.js';
@@ -18,10 +18,10 @@ import { newId } from '../src/util/ids.js';
 /**
  * `npm run bench`: the four benchmarks of issue "A store that survives crashes and stays fast".
  * Prints a table per benchmark with the machine, and writes bench/results.json. Loopback only.
- * `BENCH_ONLY=poll,sync,delivery,memory` runs a subset; `BENCH_QUICK=1` uses smaller sizes.
+ * `BENCH_ONLY=poll,sync,delivery,memory,scale` runs a subset; `BENCH_QUICK=1` uses smaller sizes.
  */
 const quick = process.env.BENCH_QUICK === '1';
-const only = new Set((process.env.BENCH_ONLY ?? 'poll,sync,delivery,memory').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'poll,sync,delivery,memory,scale').split(','));
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform, date: new Date().toISOString() };
 const results: Record<string, unknown> = { machine };
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -251,7 +251,57 @@ async function memory(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
-const benchmarks: Record<string, () => Promise<void>> = { poll: pollCost, sync: initialSync, delivery: deliveryThroughput, memory };
+/** Runs one `bench/store-scale.ts` step in a fresh process (with --expose-gc) and returns its JSON. */
+async function scaleStep<T>(...args: string[]): Promise<T> {
+  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join('bench', 'store-scale.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  proc.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
+  if (code !== 0) throw new Error(`store-scale ${args[0]} exited with ${code}`);
+  return JSON.parse(text.trim().split('\n').pop()!) as T;
+}
+
+/**
+ * The store at a large clinic's size (issue "Large clinics on the embedded store"): snapshots of
+ * appointment-sized records written as a first pass writes them, then a restart, a checkpoint after
+ * 100 changes, and 100k retained events with their deliveries on top, each in a fresh process.
+ */
+async function scale(): Promise<void> {
+  const sizes = quick ? [10_000, 100_000] : [10_000, 1_000_000];
+  const sim = new ClinikoSimulator();
+  sim.seed({ individual_appointments: 1 });
+  const template = sim.all('individual_appointments')[0]!;
+  await sim.close();
+  const event = { id: 'evt_x', type: 'individual_appointment.updated', timestamp: '', data: { source: 'cliniko', resource: 'individual_appointment', id: '1', object: template } };
+  const rows: Array<Record<string, string | number>> = [];
+  for (const size of sizes) {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-scale-'));
+    log(`  scale: writing ${size} records of ${JSON.stringify(template).length} bytes…`);
+    const fill = await scaleStep<{ recordsPerS: number; largestFileBytes: number }>('fill', dir, String(size), JSON.stringify(template));
+    const restart = await scaleStep<{ loadMs: number; rssMb: number; baselineMb: number; rssAfterReadsMb: number; read1000Ms: number }>('restart', dir);
+    const cp = await scaleStep<{ checkpointMs: number; bytesWritten: number }>('checkpoint', dir, String(size));
+    const events = await scaleStep<{ largestFileBytes: number }>('events', dir, String(quick ? 20_000 : 100_000), JSON.stringify(event));
+    const withEvents = await scaleStep<{ rssMb: number; loadMs: number }>('restart', dir);
+    rows.push({
+      records: size,
+      'store write records/s': Math.round(fill.recordsPerS),
+      'restart load ms': Math.round(restart.loadMs),
+      'RSS after restart MB': restart.rssMb.toFixed(0),
+      'RSS after 1k random reads MB': restart.rssAfterReadsMb.toFixed(0),
+      '1k random reads ms': Math.round(restart.read1000Ms),
+      'checkpoint after 100 changes ms': Math.round(cp.checkpointMs),
+      'checkpoint bytes': cp.bytesWritten,
+      [`RSS with ${quick ? '20k' : '100k'} events + deliveries MB`]: withEvents.rssMb.toFixed(0),
+      'restart with events ms': Math.round(withEvents.loadMs),
+      'largest file MiB': (Math.max(fill.largestFileBytes, events.largestFileBytes) / 1048576).toFixed(1),
+    });
+    await rm(dir, { recursive: true, force: true });
+  }
+  table('5. The store at scale: appointment-sized snapshots, restart, checkpoint after 100 changes, retained events (each step in a fresh process)', rows);
+  results.scale = rows;
+}
+
+const benchmarks: Record<string, () => Promise<void>> = { poll: pollCost, sync: initialSync, delivery: deliveryThroughput, memory, scale };
 
 if (process.env.BENCH_CHILD === '1') {
   // One benchmark in this process; the parent collects its figures.

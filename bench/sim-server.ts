@@ -1,4 +1,4 @@
-import { ClinikoSimulator } from '../src/simulator/index.js';
+import { ClinikoSimulator } from '../tools/simulator/index.js';
 
 /** A seeded Cliniko simulator in its own process, so benchmarks measure the bridge's CPU alone. */
 const count = Number(process.argv[2] ?? 1000);

@@ -13,6 +13,7 @@ import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
 import { createSources } from './sources/index.js';
+import { verifySources } from './sources/verify.js';
 import { codecFor } from './store/encryption.js';
 import { LowdbStore } from './store/lowdb-store.js';
 import type { Store } from './store/store.js';
@@ -46,10 +47,13 @@ export interface BridgeOptions {
 
 /**
  * Wires source → poller → store → dispatcher → delivery worker, and serves the admin API.
- * @throws StoreCorruptError if the store file cannot be read; nothing is started then.
+ * @throws CredentialsRejectedError if a source's key or token is refused (401) at start, and
+ *   StoreCorruptError if the store file cannot be read; nothing is started then.
  */
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
+  const sources = createSources(config);
+  await verifySources(sources, logger);
   const store = new LowdbStore(config.bridge.dataDir, {
     checkpointIntervalMs: config.bridge.checkpointIntervalMs,
     codec: codecFor(config.bridge.encryptionKey),
@@ -75,6 +79,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     retryScheduleMs: config.bridge.retryScheduleMs,
     disableAfterMs: config.bridge.disableAfterMs,
     concurrency: config.bridge.deliveryConcurrency,
+    apiBase: { cliniko: config.cliniko?.baseUrl },
   });
   const dispatcher = new Dispatcher(store, (deliveries) => worker.enqueue(deliveries));
   let retry: NodeJS.Timeout | null = null;
@@ -90,7 +95,6 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     dispatcher.dispatch(ids).catch(dispatchFailed);
   };
 
-  const sources = createSources(config);
   const poller = new PollerGroup(
     sources.map(
       (source) =>

@@ -1,6 +1,7 @@
 import { startBridge } from './bridge.js';
-import { ConfigError, loadConfig } from './config/index.js';
+import { ConfigError, configWarnings, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
+import { CredentialsRejectedError } from './sources/errors.js';
 import { StoreCorruptError } from './store/durable-file.js';
 import { StoreKeyError } from './store/encryption.js';
 import { StoreLockedError } from './store/lock.js';
@@ -25,10 +26,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.log.level);
+  for (const warning of configWarnings(process.env)) logger.warn(warning);
   let bridge;
   try {
     bridge = await startBridge(config, { logger });
   } catch (err) {
+    if (err instanceof CredentialsRejectedError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG: the configuration is wrong, not the machine
+    }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       logger.fatal(`${config.http.host}:${config.http.port} is already in use: stop what listens there, or set PORT (and HOST) to a free address`);
       process.exit(1);

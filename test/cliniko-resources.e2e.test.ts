@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/poller/clock.js';
 import { Poller } from '../src/poller/poller.js';
-import { ClinikoSimulator, type SimResource } from '../src/simulator/index.js';
+import { ClinikoSimulator, type SimResource } from '../tools/simulator/index.js';
 import { ClinikoClient } from '../src/sources/cliniko/client.js';
 import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
 import { CLINIKO_RESOURCES, CLINIKO_RESOURCE_PATHS, DEFAULT_TIERS, clinikoResource } from '../src/sources/cliniko/resources.js';

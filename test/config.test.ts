@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, clinikoBaseUrlForKey, loadConfig } from '../src/config/index.js';
+import { ConfigError, clinikoBaseUrlForKey, configWarnings, loadConfig } from '../src/config/index.js';
 import { CLINIKO_RESOURCE_PATHS } from '../src/sources/cliniko/resources.js';
 
 const valid = {
@@ -33,6 +33,29 @@ describe('configuration', () => {
   it('uses au1 for a key without a shard suffix', () => {
     expect(clinikoBaseUrlForKey('MS0xLWFiY2RlZmc')).toBe('https://api.au1.cliniko.com/v1');
     expect(clinikoBaseUrlForKey('abc-ca1')).toBe('https://api.ca1.cliniko.com/v1');
+  });
+
+  it('accepts CLINIKO_BASE_URL with or without /v1', () => {
+    for (const url of ['http://127.0.0.1:4010', 'http://127.0.0.1:4010/', 'http://127.0.0.1:4010/v1', 'http://127.0.0.1:4010/v1/']) {
+      expect(loadConfig({ ...valid, CLINIKO_BASE_URL: url }).cliniko!.baseUrl).toBe('http://127.0.0.1:4010/v1');
+    }
+    expect(loadConfig({ ...valid, CLINIKO_BASE_URL: 'https://proxy.example/cliniko' }).cliniko!.baseUrl).toBe('https://proxy.example/cliniko/v1');
+  });
+
+  it('accepts only true/false/1/0 for booleans', () => {
+    for (const [text, value] of [['true', true], ['TRUE', true], ['1', true], ['false', false], ['0', false]] as const) {
+      expect(loadConfig({ ...valid, BRIDGE_HTTPS_ONLY: text }).bridge.httpsOnly).toBe(value);
+    }
+  });
+
+  it('warns about a misspelt BRIDGE_/CLINIKO_/ESTEEM_ variable, suggesting the one it probably meant', () => {
+    const warnings = configWarnings({ ...valid, BRIDGE_ALOWED_CIDRS: '127.0.0.1/32', CLINIKO_APIKEY: 'x', ESTEEM_TOKEN_FILE: 'x', HOME: '/root', BRIDGE_NEW_ENCRYPTION_KEY: 'k' });
+    expect(warnings).toEqual([
+      'BRIDGE_ALOWED_CIDRS is not a setting the bridge reads (did you mean BRIDGE_ALLOWED_CIDRS?); it is ignored',
+      'CLINIKO_APIKEY is not a setting the bridge reads (did you mean CLINIKO_API_KEY?); it is ignored',
+      'ESTEEM_TOKEN_FILE is not a setting the bridge reads; it is ignored',
+    ]);
+    expect(configWarnings(valid)).toEqual([]);
   });
 
   it('lets the environment override every kind of value', () => {
@@ -75,6 +98,8 @@ describe('configuration', () => {
     ['BRIDGE_RESOURCES', 'patients,widgets', 'must be "all" or a comma list of: patients'],
     ['BRIDGE_POLL_CRON', 'every minute', 'must be a croner pattern'],
     ['BRIDGE_ALLOW_PRIVATE_URLS', 'maybe', 'must be true or false'],
+    ['BRIDGE_HTTPS_ONLY', 'yes', 'must be true or false (or 1 or 0)'],
+    ['BRIDGE_BACKFILL', 'on', 'must be true or false (or 1 or 0)'],
     ['BRIDGE_ADMIN_TOKEN', 'short', 'at least 16 characters'],
     ['CLINIKO_USER_AGENT', 'curl/8', 'must look like "Vendor name (contact@example.com)"'],
     ['CLINIKO_BASE_URL', 'not a url', 'must be an absolute http(s) URL'],

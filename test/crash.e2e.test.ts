@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClinikoSimulator } from '../src/simulator/index.js';
+import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { ADMIN_TOKEN, simulatorBridgeEnv, waitFor } from './helpers/harness.js';
-import { Receiver } from '../src/demo/receiver.js';
+import { Receiver } from '../tools/demo/receiver.js';
 import { kill, startProcess } from './helpers/process.js';
 
 /** Calls the admin API of a bridge process with the admin token; returns the JSON body. */

@@ -262,4 +262,29 @@ describe('delivery that receivers can trust', () => {
     const refused = await h.api('POST', '/v1/subscriptions', { url: `http://hooks.rebind.test:${port}/hook` });
     expect(refused.status).toBe(422);
   });
+
+  it('answers a host name that does not resolve with its own code, not unsafe_url', async () => {
+    const resolve = async (host: string) => {
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    };
+    h = await Harness.create({ ...ONE_CONTACT, env: { ...ONE_CONTACT.env, BRIDGE_ALLOW_PRIVATE_URLS: 'false' }, resolve });
+    const refused = await h.api('POST', '/v1/subscriptions', { url: 'https://hooks.nowhere.test/in' });
+    expect(refused.status).toBe(422);
+    expect(refused.json.error).toEqual({ code: 'unresolvable_host', message: expect.stringContaining('hooks.nowhere.test could not be resolved') });
+  });
+
+  it('records an attempt whose host stopped resolving as unresolvable_host, without a packet sent', async () => {
+    let calls = 0;
+    const resolve = async (host: string) => {
+      if (calls++ === 0) return ['93.184.216.34'];
+      throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+    };
+    h = await Harness.create({ ...ONE_CONTACT, env: { ...ONE_CONTACT.env, BRIDGE_ALLOW_PRIVATE_URLS: 'false', BRIDGE_RETRY_SCHEDULE: '1h' }, resolve });
+    const created = await h.api('POST', '/v1/subscriptions', { url: 'http://hooks.gone.test/hook' });
+    expect(created.status).toBe(201);
+    await h.poll();
+    await changeContacts(1);
+    const attempt = await waitFor(async () => (await deliveries(created.json.id))[0]?.last_attempt);
+    expect(attempt.error).toBe('unresolvable_host');
+  });
 });

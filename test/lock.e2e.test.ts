@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClinikoSimulator } from '../src/simulator/index.js';
+import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { ADMIN_TOKEN, simulatorBridgeEnv, waitFor } from './helpers/harness.js';
 import { acquireLock } from '../src/store/lock.js';
 import { holdLock } from './helpers/lock.js';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ClinikoSimulator } from '../src/simulator/index.js';
+import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { ADMIN_TOKEN, simulatorBridgeEnv } from './helpers/harness.js';
 import { startProcess } from './helpers/process.js';

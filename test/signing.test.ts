@@ -5,6 +5,13 @@ import { nextRetryDelayMs } from '../src/delivery/schedule.js';
 import { generateSecret, sign } from '../src/delivery/sign.js';
 
 describe('sign', () => {
+  it('reproduces the Standard Webhooks specification\'s known-answer test vector', () => {
+    // From the specification (and Svix's libraries): secret, msg id, timestamp, body → signature.
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const body = '{"test": 2432232314}';
+    expect(sign([secret], 'msg_p5jXN8AQM9LWM0D4loKWxJek', 1614265330, body)).toBe('v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=');
+  });
+
   it('produces signatures the standardwebhooks library verifies', () => {
     const secret = generateSecret();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);

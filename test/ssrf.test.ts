@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressRange, UnsafeUrlError, UrlPolicy } from '../src/delivery/ssrf.js';
+import { addressRange, UnresolvableHostError, UnsafeUrlError, UrlPolicy } from '../src/delivery/ssrf.js';
 
 // Names resolve through a stub: no test sends a packet anywhere, let alone off loopback.
 const resolve = async (host: string) => ({ 'hooks.example.com': ['93.184.216.34'], 'rebind.example.com': ['127.0.0.1'] })[host] ?? [];
@@ -20,6 +20,16 @@ describe('subscriber URL check', () => {
     'http://rebind.example.com/hook',
   ])('refuses %s', async (url) => {
     await expect(new UrlPolicy({ allowPrivate: false, resolve }).check(url)).rejects.toBeInstanceOf(UnsafeUrlError);
+  });
+
+  it('tells a host name that does not resolve from an unsafe address', async () => {
+    const check = new UrlPolicy({ allowPrivate: false, resolve }).check('https://hooks.nowhere.test/in');
+    await expect(check).rejects.toBeInstanceOf(UnresolvableHostError);
+    await expect(check).rejects.toThrow('url host hooks.nowhere.test could not be resolved (DNS)');
+    const failing = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND hooks.nowhere.test'), { code: 'ENOTFOUND' });
+    };
+    await expect(new UrlPolicy({ allowPrivate: false, resolve: failing }).check('https://hooks.nowhere.test/in')).rejects.toBeInstanceOf(UnresolvableHostError);
   });
 
   it('accepts a public address and allows private ones when configured', async () => {
@@ -49,5 +59,12 @@ describe('subscriber URL check', () => {
   it('classifies IPv4-mapped IPv6 by the IPv4 address', () => {
     expect(addressRange('::ffff:10.0.0.1')).toBe('private');
     expect(addressRange('8.8.8.8')).toBe('unicast');
+  });
+
+  it('names a refused range in words, not ipaddr.js identifiers', async () => {
+    const policy = new UrlPolicy({ allowPrivate: false, resolve });
+    await expect(policy.check('http://100.64.0.1/hook')).rejects.toThrow('url host 100.64.0.1 is a carrier-grade NAT (100.64.0.0/10) address');
+    await expect(policy.check('http://169.254.169.254/')).rejects.toThrow(/link-local .*metadata/);
+    await expect(policy.check('http://rebind.example.com/hook')).rejects.toThrow('url resolves to 127.0.0.1, a loopback address');
   });
 });

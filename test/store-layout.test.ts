@@ -7,7 +7,7 @@ import { Poller } from '../src/poller/poller.js';
 import { ClinikoClient } from '../src/sources/cliniko/client.js';
 import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
 import { clinikoResource } from '../src/sources/cliniko/resources.js';
-import { ClinikoSimulator } from '../src/simulator/index.js';
+import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { withSubscriptionDefaults } from '../src/store/schema.js';
 import { event } from './helpers/store-contract.js';

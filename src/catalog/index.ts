@@ -5,19 +5,19 @@ export type { EventTypeDoc } from '../sources/cliniko/catalog.js';
 
 /**
  * Every event type the bridge can deliver, with a description and an example delivery body: the
- * one place the catalogue lives. `GET /v1/event-types` serves it and README's "Events" table is
- * generated from it (`npx tsx scripts/event-catalogue.ts`; a test fails when they differ). A new
- * source adds its list here.
+ * one place the catalogue lives. `GET /v1/event-types` serves it and the table in docs/events.md is
+ * generated from it (`npm run docs:events`; a test fails when they differ). A new source adds its
+ * list here.
  */
 export const EVENT_CATALOGUE: readonly EventTypeDoc[] = [...clinikoEventTypes(), ...esteemEventTypes()];
 
-/** Markers around the generated part of README's "Events" section. */
-export const README_START = '<!-- event-catalogue:start — generated from src/catalog by `npx tsx scripts/event-catalogue.ts`; do not edit by hand -->';
-export const README_END = '<!-- event-catalogue:end -->';
+/** Markers around the generated part of docs/events.md. */
+export const CATALOGUE_START = '<!-- event-catalogue:start — generated from src/catalog by `npm run docs:events`; do not edit by hand -->';
+export const CATALOGUE_END = '<!-- event-catalogue:end -->';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-/** The Markdown README shows between the markers: the table, then the domain events' examples. */
+/** The Markdown docs/events.md shows between the markers: the table, then the domain events' examples. */
 export function renderEventCatalogue(catalogue: readonly EventTypeDoc[] = EVENT_CATALOGUE): string {
   const lines: string[] = ['| event type | when |', '|---|---|'];
   for (const doc of catalogue) {
@@ -44,10 +44,10 @@ function shortened(example: EventTypeDoc['example']): EventTypeDoc['example'] {
   return { ...example, data: { ...example.data, object: { ...short, '…': 'the rest of the record as the source returned it' } } };
 }
 
-/** README text with the block between the markers replaced. @throws if the markers are missing. */
-export function withCatalogue(readme: string, block = renderEventCatalogue()): string {
-  const start = readme.indexOf(README_START);
-  const end = readme.indexOf(README_END);
-  if (start < 0 || end < start) throw new Error(`README.md lacks the ${README_START} … ${README_END} markers`);
-  return `${readme.slice(0, start + README_START.length)}\n${block}\n${readme.slice(end)}`;
+/** Markdown text with the block between the markers replaced. @throws if the markers are missing. */
+export function withCatalogue(markdown: string, block = renderEventCatalogue()): string {
+  const start = markdown.indexOf(CATALOGUE_START);
+  const end = markdown.indexOf(CATALOGUE_END);
+  if (start < 0 || end < start) throw new Error(`docs/events.md lacks the ${CATALOGUE_START} … ${CATALOGUE_END} markers`);
+  return `${markdown.slice(0, start + CATALOGUE_START.length)}\n${block}\n${markdown.slice(end)}`;
 }

@@ -4,6 +4,7 @@ import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import { CLINIKO_RESOURCE_PATHS, type ClinikoTier } from '../sources/cliniko/resources.js';
 import { hashKeyFrom } from '../poller/hashing.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import { parseDurationMs } from './duration.js';
 import { ConfigError } from './errors.js';
 
@@ -97,11 +98,12 @@ const wholeNumber = (min: number, max: number) =>
     return n;
   });
 
+/** `true`/`1` or `false`/`0`, nothing else: `yes`, `on` or `ture` are refused rather than guessed. */
 const bool = z.union([z.boolean(), z.string()]).transform((v, ctx) => {
   if (typeof v === 'boolean') return v;
-  if (/^(true|1|yes)$/i.test(v.trim())) return true;
-  if (/^(false|0|no)$/i.test(v.trim())) return false;
-  ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+  if (/^(true|1)$/i.test(v.trim())) return true;
+  if (/^(false|0)$/i.test(v.trim())) return false;
+  ctx.addIssue({ code: 'custom', message: 'must be true or false (or 1 or 0)' });
   return z.NEVER;
 });
 
@@ -184,7 +186,7 @@ const SETTINGS = {
   },
   CLINIKO_BASE_URL: {
     path: 'cliniko.baseUrl',
-    schema: z.string().url('must be an absolute http(s) URL such as https://api.au1.cliniko.com/v1').optional(),
+    schema: z.string().url('must be an absolute http(s) URL such as https://api.au1.cliniko.com (`/v1` is added when missing)').optional(),
   },
   CLINIKO_RATE_LIMIT_PER_MIN: { path: 'cliniko.rateLimitPerMin', schema: wholeNumber(1, 10_000) },
   CLINIKO_RATE_LIMIT_HEADROOM: { path: 'cliniko.rateLimitHeadroomPercent', schema: wholeNumber(0, 90) },
@@ -256,17 +258,52 @@ const SETTINGS = {
 /** The environment variables the bridge reads, in the order the README documents them. */
 export const CONFIG_VARIABLES = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[];
 
+/**
+ * Variables with the bridge's prefixes that other entry points read: `npm run store -- rekey`, and
+ * the test suite (`BRIDGE_REQUIRE_BROWSER`, README "Development").
+ */
+const OTHER_VARIABLES = ['BRIDGE_NEW_ENCRYPTION_KEY', 'BRIDGE_REQUIRE_BROWSER'] as const;
+const PREFIXED = /^(BRIDGE|CLINIKO|ESTEEM)_/;
+
+/**
+ * Warnings about the environment that do not stop startup: a `BRIDGE_*`, `CLINIKO_*` or `ESTEEM_*`
+ * variable the bridge does not read, with the variable it probably meant, e.g.
+ * `BRIDGE_ALOWED_CIDRS is not a setting the bridge reads (did you mean BRIDGE_ALLOWED_CIDRS?); it is ignored`.
+ * @param env usually `process.env`
+ */
+export function configWarnings(env: Env): string[] {
+  const known: string[] = [...CONFIG_VARIABLES, ...OTHER_VARIABLES];
+  return Object.keys(env)
+    .filter((name) => PREFIXED.test(name) && !known.includes(name))
+    .sort()
+    .map((name) => {
+      const guess = didYouMean(name, known);
+      return `${name} is not a setting the bridge reads${guess ? ` (did you mean ${guess}?)` : ''}; it is ignored`;
+    });
+}
+
 function readPath(obj: unknown, path: string): unknown {
   return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
 }
 
 /**
  * The Cliniko base URL for an API key: the shard is the suffix after the last hyphen
- * (`…-au2` → `https://api.au2.cliniko.com/v1`), `au1` when there is none (notes/cliniko-api.md, Requests).
+ * (`…-au2` → `https://api.au2.cliniko.com/v1`), `au1` when there is none
+ * (https://docs.api.cliniko.com/, "Authentication").
  */
 export function clinikoBaseUrlForKey(apiKey: string): string {
   const suffix = /-([a-z]{2}\d{1,2})$/.exec(apiKey)?.[1];
   return `https://api.${suffix ?? 'au1'}.cliniko.com/v1`;
+}
+
+/**
+ * `CLINIKO_BASE_URL` as the API root every path is appended to: with or without the trailing `/v1`
+ * (`http://127.0.0.1:4010` and `http://127.0.0.1:4010/v1/` both give `http://127.0.0.1:4010/v1`),
+ * since without it every list request would 404.
+ */
+export function clinikoApiRoot(baseUrl: string): string {
+  const trimmed = baseUrl.trim().replace(/\/+$/, '');
+  return /\/v1$/.test(trimmed) ? trimmed : `${trimmed}/v1`;
 }
 
 /**
@@ -333,7 +370,7 @@ export function loadConfig(env: Env): Config {
       ? {
           apiKey: v.CLINIKO_API_KEY,
           userAgent: v.CLINIKO_USER_AGENT!,
-          baseUrl: (v.CLINIKO_BASE_URL ?? clinikoBaseUrlForKey(v.CLINIKO_API_KEY)).replace(/\/+$/, ''),
+          baseUrl: v.CLINIKO_BASE_URL ? clinikoApiRoot(v.CLINIKO_BASE_URL) : clinikoBaseUrlForKey(v.CLINIKO_API_KEY),
           rateLimitPerMin: v.CLINIKO_RATE_LIMIT_PER_MIN,
           headroomPercent: v.CLINIKO_RATE_LIMIT_HEADROOM,
           requestTimeoutMs: v.CLINIKO_REQUEST_TIMEOUT,

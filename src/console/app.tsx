@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono, type Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
@@ -11,6 +9,8 @@ import { ApiError } from '../http/errors.js';
 import type { AdminDeps } from '../http/context.js';
 import { ADMIN, Credentials } from '../services/principal.js';
 import { BASE, type ConsoleDeps, type ConsoleEnv } from './context.js';
+import { CONSOLE_JS } from './assets/script.js';
+import { CONSOLE_CSS } from './assets/styles.js';
 import { Page } from './layout.js';
 import { auditPages } from './pages/audit.js';
 import { eventPages } from './pages/events.js';
@@ -43,12 +43,11 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const ASSETS: Record<string, { type: string; bytes: Uint8Array<ArrayBuffer> }> = Object.fromEntries(
-  Object.entries({ 'console.css': 'text/css; charset=utf-8', 'console.js': 'text/javascript; charset=utf-8' }).map(([name, type]) => [
-    name,
-    { type, bytes: new Uint8Array(readFileSync(fileURLToPath(new URL(`./assets/${name}`, import.meta.url)))) },
-  ]),
-);
+/** The console's own files: small, served from memory, cached for an hour (the layout adds a version query). */
+const ASSETS: Record<string, { type: string; body: string }> = {
+  'console.css': { type: 'text/css; charset=utf-8', body: CONSOLE_CSS },
+  'console.js': { type: 'text/javascript; charset=utf-8', body: CONSOLE_JS },
+};
 
 /** Only a path inside the console (not `//host`) may be returned to after sign-in. */
 function safeNext(next: string | undefined): string {
@@ -87,8 +86,8 @@ export function consoleApp(admin: AdminDeps, opts: { sessions?: SessionStore } =
     c.res.headers.set('content-security-policy', CONSOLE_CSP);
     if (!c.req.path.startsWith(`${BASE}/assets/`)) c.res.headers.set('cache-control', 'no-store');
   });
-  for (const [name, { type, bytes }] of Object.entries(ASSETS)) {
-    app.get(`/assets/${name}`, (c) => c.body(bytes, 200, { 'content-type': type, 'cache-control': 'public, max-age=3600' }));
+  for (const [name, { type, body }] of Object.entries(ASSETS)) {
+    app.get(`/assets/${name}`, (c) => c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=3600' }));
   }
 
   // Origin / Sec-Fetch-Site check on every form post, sign-in included; bounded bodies.

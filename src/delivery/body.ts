@@ -1,6 +1,25 @@
 import type { EventPayload, Subscription } from '../store/schema.js';
 
 /**
+ * Per source, the API base URL the bridge is configured to read from (e.g. `{ cliniko:
+ * 'http://127.0.0.1:4010/v1' }` from `CLINIKO_BASE_URL`). A thin payload's `links.self` points there,
+ * so a receiver fetches the record where the bridge's key works (the simulator's when testing, a
+ * proxy's behind one), not at the shard the upstream names in its own links.
+ */
+export type ApiBaseUrls = Readonly<Record<string, string | undefined>>;
+
+/**
+ * `link` moved under `base`, keeping what follows the API version (`https://api.au1.cliniko.com/v1/patients/1`
+ * with base `http://127.0.0.1:4010/v1` → `http://127.0.0.1:4010/v1/patients/1`). Unchanged without
+ * a base, or when the link has no `/v1/` segment to anchor on.
+ */
+function rebase(link: string, base: string | undefined): string {
+  if (!base) return link;
+  const at = link.indexOf('/v1/');
+  return at < 0 ? link : `${base.replace(/\/+$/, '')}/${link.slice(at + '/v1/'.length)}`;
+}
+
+/**
  * The body a subscription receives for an event (issue "Patient data", Payload modes):
  * - `full` (default): the event as stored — `data.object` is the record as the source returned it,
  *   `data.previous_attributes` the old values. With a `fields` allow-list, both keep only those fields
@@ -8,11 +27,12 @@ import type { EventPayload, Subscription } from '../store/schema.js';
  * - `thin`: no record values at all — type, ids, the names of the changed fields and the source's
  *   `links.self`, so the receiver fetches what it needs with its own credentials.
  * The same event and subscription always give the same bytes, so retries and replays are identical.
+ * @param apiBase where thin `links.self` point (see {@link ApiBaseUrls}); the upstream's own link without it.
  */
-export function deliveryBody(event: EventPayload, sub: Pick<Subscription, 'payload' | 'fields'>): string {
+export function deliveryBody(event: EventPayload, sub: Pick<Subscription, 'payload' | 'fields'>, apiBase: ApiBaseUrls = {}): string {
   if (sub.payload === 'thin') {
     const object = event.data.object as { links?: { self?: unknown } };
-    const self = typeof object.links?.self === 'string' ? object.links.self : null;
+    const self = typeof object.links?.self === 'string' ? rebase(object.links.self, apiBase[event.data.source]) : null;
     return JSON.stringify({
       id: event.id,
       type: event.type,

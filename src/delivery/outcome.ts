@@ -30,7 +30,7 @@ export interface DecisionInput {
 }
 
 /**
- * The retry policy in one place (webhooks.md, "Retries"; issue "Delivery that receivers can trust"):
+ * The retry policy in one place (Svix's schedule, which Standard Webhooks senders follow; issue "Delivery that receivers can trust"):
  * - 2xx: succeeded; the subscription is no longer failing.
  * - 410 Gone: failed, and the subscription is disabled (`gone`) at once.
  * - anything else: the next delay of the schedule with ±20 % jitter; for 429/503 with `Retry-After`,

@@ -1,9 +1,9 @@
 import { Agent, request } from 'undici';
 import { parseRetryAfter, readLimited } from '../util/http.js';
+import type { AttemptError } from './attempt-errors.js';
 import type { UrlPolicy } from './ssrf.js';
 
-/** Error classes of a failed attempt. */
-export type AttemptError = 'timeout' | 'connection' | 'unsafe_address' | 'redirect' | 'http_status';
+export type { AttemptError } from './attempt-errors.js';
 
 /** What one HTTP attempt produced. */
 export interface AttemptOutcome {
@@ -104,14 +104,7 @@ export class Sender implements DeliverySender {
         retryAfterMs,
       });
     } catch (err) {
-      const e = err as Error & { code?: string; cause?: { code?: string } };
-      const error: AttemptError =
-        e.code === 'UNSAFE_ADDRESS' || e.cause?.code === 'UNSAFE_ADDRESS'
-          ? 'unsafe_address'
-          : e.name === 'TimeoutError' || e.name === 'AbortError' || /Timeout/.test(e.name) || /TIMEOUT/.test(e.code ?? '')
-            ? 'timeout'
-            : 'connection';
-      return done({ ok: false, error, errorMessage: e.message });
+      return done({ ok: false, error: attemptErrorOf(err), errorMessage: (err as Error).message });
     }
   }
 
@@ -120,3 +113,12 @@ export class Sender implements DeliverySender {
   }
 }
 
+/** The attempt error of a request that got no answer; the SSRF lookup's own errors carry a `code`. */
+function attemptErrorOf(err: unknown): AttemptError {
+  const e = err as Error & { code?: string; cause?: { code?: string } };
+  const code = e.code ?? e.cause?.code;
+  if (code === 'UNSAFE_ADDRESS') return 'unsafe_address';
+  if (code === 'UNRESOLVABLE_HOST') return 'unresolvable_host';
+  if (e.name === 'TimeoutError' || e.name === 'AbortError' || /Timeout/.test(e.name) || /TIMEOUT/.test(e.code ?? '')) return 'timeout';
+  return 'connection';
+}

@@ -8,6 +8,18 @@ export class UnsafeUrlError extends Error {
   readonly code = 'UNSAFE_ADDRESS';
 }
 
+/**
+ * A subscriber URL's host name has no address (DNS answered NXDOMAIN or nothing usable): a typo or a
+ * host this machine's DNS cannot see, not an unsafe address. `message` is safe to show to the admin.
+ */
+export class UnresolvableHostError extends Error {
+  override name = 'UnresolvableHostError';
+  readonly code = 'UNRESOLVABLE_HOST';
+  constructor(readonly host: string, options?: { cause?: unknown }) {
+    super(`url host ${host} could not be resolved (DNS): check the spelling, and that this machine's DNS can see it`, options);
+  }
+}
+
 /** A resolver: hostname → addresses. Replaceable so tests never leave loopback. */
 export type Resolve = (hostname: string) => Promise<string[]>;
 
@@ -20,6 +32,26 @@ export const systemResolve: Resolve = async (hostname) => (await lookup(hostname
  */
 export function addressRange(address: string): string {
   return normalise(ipaddr.parse(address)).range();
+}
+
+/** ipaddr.js range names in words, for messages an admin reads (`carrierGradeNat` means nothing to most). */
+const RANGE_WORDS: Readonly<Record<string, string>> = {
+  loopback: 'loopback',
+  private: 'private (RFC 1918)',
+  linkLocal: 'link-local (this includes the cloud metadata address 169.254.169.254)',
+  carrierGradeNat: 'carrier-grade NAT (100.64.0.0/10)',
+  uniqueLocal: 'unique local IPv6 (fc00::/7)',
+  multicast: 'multicast',
+  unspecified: 'unspecified (0.0.0.0 or ::)',
+  broadcast: 'broadcast',
+  reserved: 'reserved',
+};
+
+/** An address's range in words, e.g. `a loopback address`. */
+function rangeInWords(address: string): string {
+  const range = addressRange(address);
+  const words = RANGE_WORDS[range] ?? `${range.replace(/([A-Z])/g, ' $1').toLowerCase()}`;
+  return `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words} address`;
 }
 
 function normalise(addr: ipaddr.IPv4 | ipaddr.IPv6): ipaddr.IPv4 | ipaddr.IPv6 {
@@ -62,7 +94,10 @@ export class UrlPolicy {
     return this.cidrs.some(([net, bits]) => net.kind() === addr.kind() && addr.match(net, bits));
   }
 
-  /** @throws UnsafeUrlError when the scheme, credentials or any resolved address is not allowed. */
+  /**
+   * @throws UnsafeUrlError when the scheme, credentials or any resolved address is not allowed;
+   *   UnresolvableHostError when the host name does not resolve.
+   */
   async check(raw: string): Promise<URL> {
     const url = this.checkForm(raw);
     if (this.options.allowPrivate) return url;
@@ -88,29 +123,29 @@ export class UrlPolicy {
     const host = url.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host) && !this.allows(host)) {
       throw new UnsafeUrlError(
-        `url host ${host} is a ${addressRange(host)} address; refused unless BRIDGE_ALLOW_PRIVATE_URLS=true or BRIDGE_ALLOWED_CIDRS includes it`,
+        `url host ${host} is ${rangeInWords(host)}; refused unless BRIDGE_ALLOWED_CIDRS includes it (or BRIDGE_ALLOW_PRIVATE_URLS=true)`,
       );
     }
     return url;
   }
 
-  /** Resolves a host and checks every address. @throws UnsafeUrlError */
+  /** Resolves a host and checks every address. @throws UnresolvableHostError, UnsafeUrlError */
   async addressesOf(host: string): Promise<string[]> {
     let addresses: string[];
     if (isIP(host)) addresses = [host];
     else {
       try {
         addresses = await this.resolve(host);
-      } catch {
-        throw new UnsafeUrlError(`url host ${host} does not resolve`);
+      } catch (err) {
+        throw new UnresolvableHostError(host, { cause: err });
       }
-      if (addresses.length === 0) throw new UnsafeUrlError(`url host ${host} does not resolve`);
+      if (addresses.length === 0) throw new UnresolvableHostError(host);
     }
     for (const address of addresses) {
       if (!this.allows(address)) {
         throw new UnsafeUrlError(
-          `url resolves to ${address} (${addressRange(address)}); private and loopback addresses are refused unless ` +
-            'BRIDGE_ALLOW_PRIVATE_URLS=true or BRIDGE_ALLOWED_CIDRS includes them',
+          `url resolves to ${address}, ${rangeInWords(address)}; only public addresses are allowed unless ` +
+            'BRIDGE_ALLOWED_CIDRS includes it (or BRIDGE_ALLOW_PRIVATE_URLS=true)',
         );
       }
     }

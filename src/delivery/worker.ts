@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js';
 import type { Attempt, Delivery, Subscription } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { metrics } from '../metrics.js';
-import { deliveryBody } from './body.js';
+import { deliveryBody, type ApiBaseUrls } from './body.js';
 import { isHook } from './hooks.js';
 import { decide } from './outcome.js';
 import { DueQueue, type Due } from './queue.js';
@@ -20,6 +20,8 @@ export interface WorkerOptions {
   disableAfterMs: number;
   /** Attempts in flight at once, across all subscriptions. */
   concurrency: number;
+  /** Where thin payloads' `links.self` point, per source (src/delivery/body.ts). */
+  apiBase?: ApiBaseUrls;
   now?: () => number;
   random?: () => number;
 }
@@ -340,7 +342,7 @@ export class DeliveryWorker {
       return;
     }
     const manual = this.manual.delete(delivery.id);
-    const body = deliveryBody(event.payload, sub);
+    const body = deliveryBody(event.payload, sub, this.options.apiBase);
     const timestamp = Math.floor(this.now() / 1000);
     const attemptedAt = new Date(this.now()).toISOString();
     const outcome = await sender.post(sub.url, body, {

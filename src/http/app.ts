@@ -22,6 +22,8 @@ import { deliveryRoutes, subscriptionRoutes } from './routes/subscriptions.js';
 import { systemRoutes } from './routes/system.js';
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** The one text of `400 invalid_json`, whichever parser noticed (hono's validator or a route's own). */
+const INVALID_JSON_MESSAGE = 'the body is not valid JSON: check quotes, commas and brackets (send Content-Type: application/json)';
 
 /**
  * The admin API (issue "The bridge end to end on Cliniko", Admin API): `/healthz`, `/readyz`,
@@ -126,8 +128,8 @@ export function createAdminApp(deps: AdminDeps): OpenAPIHono {
       if (err.status === 415) {
         return c.json({ error: { code: 'unsupported_media_type', message: 'send the body as Content-Type: application/json (or send no body and no Content-Type)' } }, 415);
       }
-      const code = /JSON/i.test(err.message) ? 'invalid_json' : 'bad_request';
-      return c.json({ error: { code, message: err.message || 'bad request' } }, err.status);
+      if (/JSON/i.test(err.message)) return c.json({ error: { code: 'invalid_json', message: INVALID_JSON_MESSAGE } }, 400);
+      return c.json({ error: { code: 'bad_request', message: err.message || 'bad request' } }, err.status);
     }
     deps.logger.error({ err, path: c.req.path }, 'admin API error');
     return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);

@@ -3,6 +3,7 @@ import type { ZodError } from 'zod';
 import { scopesFor } from './auth.js';
 import { ApiError } from './errors.js';
 import { ErrorBody } from './schemas.js';
+import { adminIssueMessage } from './validation-messages.js';
 
 /**
  * Routes are declared once with `createRoute` (`@hono/zod-openapi`): the same zod schemas validate
@@ -16,15 +17,31 @@ export const OPENAPI_PATH = '/openapi.json';
 /** The security scheme every `/v1` route requires: the admin token or an API key. */
 export const BEARER = 'bearer';
 
-/** A router whose failed request validation is 400 `invalid_request` naming the first bad field, e.g. `event_types.0: must be …`. */
+// Request validation speaks in sentences that name the field and the fix (zod 4's global error
+// customisation; a schema's own message still wins).
+z.config({ customError: adminIssueMessage });
+
+/**
+ * A router whose failed request validation is 400 `invalid_request` naming the first bad field, e.g.
+ * `event_types.0: must be …`, `unknown field \`evnt_types\` (did you mean \`event_types\`?)` or
+ * `headers: \`webhook-id\` is set by the bridge and cannot be overridden`.
+ */
 export function createRouter(): OpenAPIHono {
   return new OpenAPIHono({
     defaultHook: (result) => {
       if (result.success) return;
       const issue = (result.error as ZodError).issues[0];
-      throw new ApiError(400, 'invalid_request', `${issue?.path.join('.') || result.target}: ${issue?.message ?? 'invalid'}`);
+      throw new ApiError(400, 'invalid_request', issue ? issueText(issue, result.target) : `${result.target}: invalid`);
     },
   });
+}
+
+/** `<field>: <message>`; an unknown-field issue names its fields itself, a record key its parent. */
+function issueText(issue: ZodError['issues'][number], target: string): string {
+  const path = issue.code === 'invalid_key' ? issue.path.slice(0, -1) : issue.path;
+  const field = path.join('.');
+  if (issue.code === 'unrecognized_keys') return field ? `${field}: ${issue.message}` : issue.message;
+  return `${field || (target === 'json' ? 'body' : target)}: ${issue.message}`;
 }
 
 /** `{ content: { application/json: { schema } }, description }`: a JSON response. */
@@ -53,6 +70,9 @@ function errorResponse(description: string) {
   const message = description.replace(/\s*\(`[^)]*\)/g, '');
   return { content: { 'application/json': { schema: ErrorBody, example: { error: { code, message } } } }, description };
 }
+
+/** The 422 of a route that takes a subscriber URL: both codes the URL check answers. */
+export const URL_REFUSED = 'The URL is refused by the SSRF guard (`unsafe_url`), or its host name could not be resolved (`unresolvable_host`).';
 
 /** Documented error responses of a route, by status; each description names its codes (see `errorResponse`). */
 export function errors(described: Partial<Record<404 | 409 | 422 | 502, string>>) {

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
+import { ATTEMPT_ERROR_MEANINGS, ATTEMPT_ERRORS } from '../delivery/attempt-errors.js';
 import { EVENT_CATALOGUE } from '../catalog/index.js';
+import { EventEnvelope } from '../events/envelope.js';
 import { EVENT_TYPE_PATTERN } from '../delivery/match.js';
 import { SCOPES } from '../store/schema.js';
 import { knownEventPattern, unknownEventPatternMessage } from './event-type-check.js';
@@ -62,25 +64,8 @@ export const pageQuery = {
 
 const catalogueExample = EVENT_CATALOGUE.find((d) => d.type === 'individual_appointment.cancelled')?.example ?? EVENT_CATALOGUE[0]!.example;
 
-/** The body delivered to receivers (Standard Webhooks), and what the events API shows. */
-export const EventPayload = z
-  .object({
-    id: z.string().openapi({ description: 'Event id (`evt_…`); also the `webhook-id` header. Idempotency key for receivers.' }),
-    type: z.string().openapi({ description: 'Event type, e.g. `individual_appointment.cancelled`.' }),
-    timestamp: z.string().openapi({ description: 'When the bridge detected the change (UTC).' }),
-    data: z
-      .object({
-        source: z.string().openapi({ description: '`cliniko` or `esteem`.' }),
-        resource: z.string().openapi({ description: 'The source resource, e.g. `individual_appointment`.' }),
-        id: z.string().openapi({ description: 'The record id at the source.' }),
-        object: z.record(z.string(), z.unknown()).openapi({ description: 'The record (thin payloads: ids and links only).' }),
-        previous_attributes: z.record(z.string(), z.unknown()).optional().openapi({ description: 'Old values of changed fields (`.updated` events).' }),
-        changed_fields: z.array(z.string()).optional().openapi({ description: 'Names of changed fields (thin payloads, hashed snapshots).' }),
-      })
-      .catchall(z.unknown())
-      .openapi({ description: 'Domain events add fields of their own, e.g. `from` and `to`.' }),
-  })
-  .openapi('EventPayload', { example: catalogueExample });
+/** The body delivered to receivers (Standard Webhooks), and what the events API shows: the envelope schema. */
+export const EventPayload = EventEnvelope  .openapi('EventPayload', { example: catalogueExample });
 
 const attemptExample = {
   id: ATT_ID,
@@ -99,7 +84,14 @@ export const Attempt = z
     attempted_at: z.string(),
     duration_ms: z.number(),
     status_code: z.number().int().nullable(),
-    error: z.string().nullable().openapi({ description: '`timeout`, `connection`, `http_status`, `unsafe_url`, … or null on success.' }),
+    // The values are ATTEMPT_ERRORS; typed as a string until the store's Attempt type says AttemptError.
+    error: z
+      .string()
+      .nullable()
+      .openapi({
+        enum: [...ATTEMPT_ERRORS, null],
+        description: `Why the attempt failed, null on success: ${ATTEMPT_ERRORS.map((code) => `\`${code}\` (${ATTEMPT_ERROR_MEANINGS[code]})`).join(', ')}.`,
+      }),
     response_excerpt: z.string().nullable().openapi({ description: 'First 4 KB of the response body.' }),
     response_headers: z.record(z.string(), z.string()),
     trigger: z.enum(['schedule', 'manual']),
@@ -286,7 +278,7 @@ const SourceResource = z
   .object({
     source: z.string(),
     resource: z.string(),
-    status: z.enum(['pending', 'ok', 'backoff', 'forbidden']),
+    status: z.enum(['pending', 'ok', 'backoff', 'forbidden', 'unauthorized']),
     tier: z.enum(['hot', 'warm', 'cold']).nullable(),
     interval_ms: z.number().nullable(),
     target_interval_ms: z.number().nullable(),

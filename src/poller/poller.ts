@@ -101,6 +101,8 @@ export class Poller {
   private readonly groups: BudgetGroup[] = [];
   private readonly cronFeeds: ChangeFeed[] = [];
   private readonly backfills = new Set<Promise<void>>();
+  /** Sources whose last request answered 401, so the rejection is logged once, not per resource. */
+  private readonly unauthorizedSources = new Set<string>();
   /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
   private pollSeq = 0;
 
@@ -380,7 +382,11 @@ export class Poller {
         knownIds: () => store.liveSnapshotIds(key),
         known: () => liveRecords(store.liveSnapshots(key)),
       };
+      // The write of a page without events runs while the next page is fetched; each page's
+      // write still starts only after the previous one is durable, so writes stay in page order.
+      let writing: Promise<void> | null = null;
       for await (const batch of feed.read(state.cursor, context)) {
+        await writing;
         const hasher = this.hasherOf(feed);
         const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
         // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
@@ -390,27 +396,34 @@ export class Poller {
         this.trackBaseline(feed, rt, batch, events.length);
         if (dirty) {
           // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
-          await store.transaction((tx) => {
-            for (const id of new Set(changedIds)) {
-              const snap = snapshots[id];
-              if (snap) tx.putSnapshot(key, id, snap);
-              else tx.deleteSnapshot(key, id);
-            }
-            tx.putResource(key, draft);
-            tx.appendEvents(events);
-          });
-          save(draft);
+          writing = store
+            .transaction((tx) => {
+              for (const id of new Set(changedIds)) {
+                const snap = snapshots[id];
+                if (snap) tx.putSnapshot(key, id, snap);
+                else tx.deleteSnapshot(key, id);
+              }
+              tx.putResource(key, draft);
+              tx.appendEvents(events);
+            })
+            .then(() => save(draft));
+          // Awaited before the next page (a failure surfaces there); handled now, so it never counts as unhandled.
+          writing.catch(() => undefined);
+          // Events are dispatched only once durable.
+          if (events.length > 0) await writing;
         }
         for (const e of events) metrics.events.inc({ type: e.payload.type });
         if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
         emitted += events.length;
       }
+      await writing;
       metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'ok' });
       save({ ...state, last_success_at: startedAt, last_error: null });
       // A poll that changed nothing writes only when it clears an error; its times ride along later.
       if (hadError) await store.transaction((tx) => tx.putResource(key, state));
       else this.unsaved.add(key);
       if (rt.status === 'forbidden') logger.info({ source: feed.source, resource: feed.resource }, 'resource readable again');
+      if (this.unauthorizedSources.delete(feed.source)) logger.info({ source: feed.source }, 'credentials accepted again');
       rt.status = 'ok';
       rt.failures = 0;
       rt.holdUntil = 0;
@@ -448,10 +461,18 @@ export class Poller {
       .catch(() => undefined);
   }
 
-  /** Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly. */
+  /**
+   * Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly; a 401 marks it
+   * `unauthorized` and is logged once per source (every resource of it fails alike), not per poll.
+   */
   private failed(feed: ChangeFeed, rt: Runtime, err: unknown): { holdUntil: number; excluded?: boolean } {
     const { logger } = this.options;
     const message = err instanceof Error ? err.message : String(err);
+    const unauthorized = err instanceof UpstreamError && err.status === 401;
+    if (unauthorized && !this.unauthorizedSources.has(feed.source)) {
+      this.unauthorizedSources.add(feed.source);
+      logger.error({ source: feed.source, err: message }, 'poll failed: the source rejected its credentials (401); every resource backs off until the key or token works again');
+    }
     if (err instanceof UpstreamError && err.status === 403) {
       if (rt.status !== 'forbidden') {
         logger.warn({ source: feed.source, resource: feed.resource, err: message }, 'no permission for this resource (403); skipped, re-checked hourly');
@@ -465,8 +486,9 @@ export class Poller {
       Math.min(BACKOFF_BASE_MS * 2 ** (rt.failures - 1), BACKOFF_MAX_MS),
       err instanceof UpstreamError ? (err.retryAfterMs ?? 0) : 0,
     );
-    rt.status = 'backoff';
+    rt.status = unauthorized ? 'unauthorized' : 'backoff';
     rt.holdUntil = this.now() + waitMs;
+    if (unauthorized) return { holdUntil: rt.holdUntil };
     logger.warn(
       { source: feed.source, resource: feed.resource, kind: err instanceof UpstreamError ? err.kind : 'internal', retryInMs: waitMs, err: message },
       'poll failed; cursor kept, will retry',

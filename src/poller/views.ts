@@ -19,8 +19,11 @@ export interface ResourceView {
   source: string;
   resource: string;
   state: ResourceState | undefined;
-  /** `pending` before the first poll; `backoff` after an error; `forbidden` after a 403 (re-checked hourly). */
-  status: 'pending' | 'ok' | 'backoff' | 'forbidden';
+  /**
+   * `pending` before the first poll; `backoff` after an error; `forbidden` after a 403 (re-checked
+   * hourly); `unauthorized` after a 401 (the source's key or token was refused; retried with backoff).
+   */
+  status: 'pending' | 'ok' | 'backoff' | 'forbidden' | 'unauthorized';
   backoff_until: string | null;
   tier: Tier | null;
   /** Smoothed time between the starts of its polls. */

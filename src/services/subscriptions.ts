@@ -1,6 +1,6 @@
 import { isHook } from '../delivery/hooks.js';
 import { generateSecret } from '../delivery/sign.js';
-import { UnsafeUrlError } from '../delivery/ssrf.js';
+import { UnresolvableHostError, UnsafeUrlError } from '../delivery/ssrf.js';
 import { ApiError } from '../http/errors.js';
 import type { Delivery, StoredEvent, Subscription } from '../store/schema.js';
 import { byId, type Page } from '../store/store.js';
@@ -55,12 +55,13 @@ export async function revealSecret(deps: ServiceDeps, p: Principal, id: string):
   return (await getSubscription(deps, p, id)).secret;
 }
 
-/** The SSRF guard for a subscriber URL. @throws ApiError 422 `unsafe_url` */
+/** The SSRF guard for a subscriber URL. @throws ApiError 422 `unsafe_url` or `unresolvable_host` */
 async function checkSubscriberUrl(deps: ServiceDeps, raw: string): Promise<void> {
   try {
     await deps.policy.check(raw);
   } catch (err) {
     if (err instanceof UnsafeUrlError) throw new ApiError(422, 'unsafe_url', err.message);
+    if (err instanceof UnresolvableHostError) throw new ApiError(422, 'unresolvable_host', err.message);
     throw err;
   }
 }
@@ -73,7 +74,7 @@ export function requireActive(sub: Subscription): void {
 /**
  * Creates a subscription owned by the caller (its API key, or none for the admin token): SSRF check,
  * defaults, a new secret, audit, durable before it returns. Needs `subscriptions:write`.
- * @throws ApiError 422 `unsafe_url`
+ * @throws ApiError 422 `unsafe_url` or `unresolvable_host`
  */
 export async function createSubscription(deps: ServiceDeps, caller: Caller, body: NewSubscriptionInput & { kind?: Subscription['kind'] }): Promise<Subscription> {
   requireScopes(caller.principal, 'subscriptions:write');
@@ -114,7 +115,7 @@ export async function createSubscription(deps: ServiceDeps, caller: Caller, body
  * Changes the fields given. Disabling (`status: disabled`) holds its pending deliveries and stops new
  * ones being queued for it: events detected meanwhile are not queued for it (replay the gap from
  * `disabled_at`). Enabling resumes its pending deliveries and starts its failing window afresh.
- * Needs `subscriptions:write`. @throws ApiError 404, 422 `unsafe_url`
+ * Needs `subscriptions:write`. @throws ApiError 404, 422 `unsafe_url` or `unresolvable_host`
  * @returns the subscription as stored.
  */
 export async function updateSubscription(deps: ServiceDeps, caller: Caller, id: string, body: SubscriptionChange): Promise<Subscription> {

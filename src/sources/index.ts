@@ -3,6 +3,7 @@ import { ClinikoClient } from './cliniko/client.js';
 import { ClinikoFeed } from './cliniko/feed.js';
 import { CLINIKO_RESOURCES } from './cliniko/resources.js';
 import { createEsteemSource } from './esteem/index.js';
+import { CredentialsRejectedError, UpstreamError } from './errors.js';
 import type { Source } from './types.js';
 
 /**
@@ -21,12 +22,28 @@ export function createSources(config: Config): Source[] {
       headroomPercent: c.headroomPercent,
       requestTimeoutMs: c.requestTimeoutMs,
     });
+    const feeds = CLINIKO_RESOURCES.filter((r) => config.bridge.resources.includes(r.path)).map(
+      (r) => new ClinikoFeed(r, client, { perPage: c.perPage, overlapMs: c.overlapMs, tier: c.tiers[r.path] }),
+    );
     sources.push({
       name: 'cliniko',
-      feeds: CLINIKO_RESOURCES.filter((r) => config.bridge.resources.includes(r.path)).map(
-        (r) => new ClinikoFeed(r, client, { perPage: c.perPage, overlapMs: c.overlapMs, tier: c.tiers[r.path] }),
-      ),
+      feeds,
       pollCron: config.bridge.pollCron,
+      // One record of the first polled resource: the cheapest request every key may make.
+      verify: async (signal) => {
+        try {
+          await client.getJson(client.url(feeds[0]?.resource ?? 'patients', { per_page: 1 }), signal);
+        } catch (err) {
+          if (err instanceof UpstreamError && err.status === 401) {
+            throw new CredentialsRejectedError(
+              'Cliniko',
+              'CLINIKO_API_KEY',
+              'copy the key again from Cliniko (My Info → Manage API keys); its suffix (e.g. -au2) picks the shard, unless CLINIKO_BASE_URL is set',
+            );
+          }
+          throw err;
+        }
+      },
       close: () => client.close(),
     });
   }

@@ -59,7 +59,7 @@ interface Waiter {
 
 /**
  * Keeps a key's requests within `perMinute` over any sliding 60 s window, and holds every request
- * while an upstream 429 says to wait (Cliniko: 200 requests/min per user, notes/cliniko-api.md).
+ * while an upstream 429 says to wait (Cliniko: 200 requests/min per user, Cliniko API docs).
  * When requests queue, the most urgent goes first (hot resources before a burst's cold neighbours
  * and before a backfill); equal priorities keep arrival order, and waiting raises a request's
  * priority by one level every 30 s so none waits forever.

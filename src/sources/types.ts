@@ -1,8 +1,7 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
 /**
  * The one interface a practice-management system plugs in behind. The poller, store, delivery and
- * HTTP layers only see these types, never a source module (style.md: "A source is a module that
- * implements one interface").
+ * HTTP layers only see these types, never a source module.
  */
 
 /** A record as the upstream API returned it. Ids are strings end to end (Cliniko ids are int64). */
@@ -117,5 +116,12 @@ export interface Source {
    * they are validated and appear in `GET /openapi.json` like every other route.
    */
   readonly actions?: OpenAPIHono;
+  /**
+   * Optional: one authenticated request, made once at start, that decides whether the credentials
+   * work, so a wrong key stops startup instead of failing every poll.
+   * @throws CredentialsRejectedError when the upstream answers 401; anything else (network, 5xx,
+   *   timeout) is thrown as is and the bridge starts anyway, the poller backing off as usual.
+   */
+  verify?(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }

@@ -62,6 +62,12 @@ async function migrate(dir: string, from: Buffer | null, to: Buffer | null, done
 async function check(dir: string, key: Buffer | null): Promise<number> {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`store in ${dir}${key ? ' (encrypted)' : ''}`);
+  // Loading a missing or empty directory would "succeed" with an empty store: a wrong path must not.
+  const present = await readdir(dir).catch(() => null);
+  if (present === null || present.length === 0) {
+    out(`✗ ${present === null ? 'the directory does not exist' : 'the directory is empty'}: no store here. Set BRIDGE_DATA_DIR to the bridge's data directory`);
+    return 1;
+  }
   const store = new LowdbStore(dir, { readOnly: true, codec: codecFor(key) });
   try {
     await store.load();

@@ -70,8 +70,11 @@ export class DurableJsonFile<T> implements Adapter<T> {
     await this.writeText(this.codec.encode(JSON.stringify(data)));
   }
 
-  /** Writes text already serialised and encoded (a checkpoint serialises every part at one instant). */
-  async writeText(text: string): Promise<void> {
+  /**
+   * Writes text already serialised and encoded (a checkpoint serialises every part at one instant).
+   * With `syncDir: false` the caller fsyncs the directory once after writing several files.
+   */
+  async writeText(text: string, options: { syncDir?: boolean } = {}): Promise<void> {
     const handle = await open(this.tmp, 'w');
     try {
       await handle.writeFile(text, 'utf8');
@@ -80,7 +83,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
       await handle.close();
     }
     await rename(this.tmp, this.file);
-    await syncDir(dirname(this.file));
+    if (options.syncDir !== false) await syncDir(dirname(this.file));
   }
 
 }

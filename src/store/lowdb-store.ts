@@ -85,9 +85,9 @@ export interface StoreOptions {
 }
 
 /** Bucket files stay small: a checkpoint after a few changes rewrites little, a read parses little. */
-const MAX_BUCKET_BYTES = 512 * 1024;
+const MAX_BUCKET_BYTES = 128 * 1024;
 /** Parsed buckets kept per table for reads. */
-const CACHE_BUCKETS = 4;
+const CACHE_BUCKETS = 16;
 
 const SEP = '\u0000';
 
@@ -280,7 +280,8 @@ export class LowdbStore implements Store {
           if (content.kind !== 'range') throw new StoreCorruptError(join(this.dir, file), new Error('not a bucket file'));
           return content;
         },
-        write: (file, json) => new DurableJsonFile(join(this.dir, file), this.codec).writeText(this.codec.encode(json)),
+        // The checkpoint fsyncs the directory once, before its manifest names these files.
+        write: (file, json) => new DurableJsonFile(join(this.dir, file), this.codec).writeText(this.codec.encode(json), { syncDir: false }),
         maxBucketBytes: this.options.maxBucketBytes,
         cacheBuckets: CACHE_BUCKETS,
         counted,
@@ -836,7 +837,13 @@ export class LowdbStore implements Store {
       } finally {
         if (this.inFlight === self) this.inFlight = null;
       }
-      if (this.journal!.size > this.options.checkpointBytes && !this.checkpointing) void this.checkpoint().catch(() => undefined);
+      if (this.journal!.size > this.options.checkpointBytes) {
+        const running = this.checkpointing ?? this.checkpoint();
+        running.catch(() => undefined);
+        // Backpressure: writers wait for a checkpoint that cannot keep up, so no journal outgrows the
+        // bound on store files (a few times `checkpointBytes`, far below 64 MiB).
+        if (this.journal!.size > 3 * this.options.checkpointBytes) await running.catch(() => undefined);
+      }
     })();
     self = next;
     this.queued = next;
@@ -890,7 +897,7 @@ export class LowdbStore implements Store {
           continue;
         }
         const fileName = partFile(part, newGen);
-        await new DurableJsonFile<PartContent>(join(this.dir, fileName), this.codec).writeText(text);
+        await new DurableJsonFile<PartContent>(join(this.dir, fileName), this.codec).writeText(text, { syncDir: false });
         manifest.parts[part] = fileName;
       }
       const written: Array<{ key: string | null; buckets: BucketMeta[] }> = [];
@@ -901,6 +908,8 @@ export class LowdbStore implements Store {
         if (key === null) manifest.events = result.buckets;
         else if (result.buckets.length > 0) manifest.snapshots![key] = result.buckets;
       }
+      // Every new file's name is durable before the manifest that lists it.
+      await syncDir(this.dir);
       this.lastCheckpointBytes = bytes;
       // Keep the previous checkpoint as the backup, then switch in one rename.
       const backup = this.manifest;

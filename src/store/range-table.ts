@@ -1,5 +1,8 @@
 import { compareIds } from './ids.js';
 
+/** Bucket files a checkpoint writes at once. */
+const WRITE_CONCURRENCY = 4;
+
 /**
  * One part file of a range table as the manifest lists it: the records whose id is at or above
  * `lo` (null: the lowest ids) and below the next bucket's `lo`.
@@ -194,17 +197,23 @@ export class RangeTable<V> {
     const replaced = new Map<number, BucketMeta[]>();
     let bytes = 0;
     let serial = 0;
-    for (const [b, changes] of byBucket) {
-      const meta = b >= 0 ? this.buckets[b]! : null;
-      const records = new Map(meta ? await this.load(meta) : []);
-      for (const [id, v] of changes) {
-        if (v === null) records.delete(id);
-        else records.set(id, v);
+    const jobs = [...byBucket];
+    // A few buckets at a time: their fsyncs overlap, their parsed records do not pile up in memory.
+    const worker = async () => {
+      for (let job = jobs.shift(); job; job = jobs.shift()) {
+        const [b, changes] = job;
+        const meta = b >= 0 ? this.buckets[b]! : null;
+        const records = new Map(meta ? await this.load(meta, false) : []);
+        for (const [id, v] of changes) {
+          if (v === null) records.delete(id);
+          else records.set(id, v);
+        }
+        const written = await this.writeBucket(meta?.lo ?? null, records, gen, () => serial++);
+        for (const w of written) bytes += w.bytes;
+        replaced.set(b, written);
       }
-      const written = await this.writeBucket(meta?.lo ?? null, records, gen, () => serial++);
-      for (const w of written) bytes += w.bytes;
-      replaced.set(b, written);
-    }
+    };
+    await Promise.all(Array.from({ length: WRITE_CONCURRENCY }, worker));
     const next: BucketMeta[] = [...(replaced.get(-1) ?? [])];
     this.buckets.forEach((meta, i) => next.push(...(replaced.get(i) ?? [meta])));
     // The lowest bucket covers every id below the next one's bound.
@@ -292,7 +301,7 @@ export class RangeTable<V> {
     return lo;
   }
 
-  private async load(meta: BucketMeta): Promise<Map<string, V>> {
+  private async load(meta: BucketMeta, keep = true): Promise<Map<string, V>> {
     const hit = this.cache.get(meta.file);
     if (hit) {
       this.cache.delete(meta.file);
@@ -301,6 +310,7 @@ export class RangeTable<V> {
     }
     const content = await this.options.read(meta.file);
     const records = new Map(Object.entries(content.records));
+    if (!keep) return records;
     this.cache.set(meta.file, records);
     while (this.cache.size > this.options.cacheBuckets) this.cache.delete(this.cache.keys().next().value!);
     return records;

@@ -1,5 +1,5 @@
 import type { Bridge } from '../../src/bridge.js';
-import type { Receiver } from '../../src/demo/receiver.js';
+import type { Receiver } from '../../tools/demo/receiver.js';
 
 /** What every test harness does with its bridge: admin calls, subscribing its receiver, polling. */
 export abstract class BridgeTestClient {

@@ -5,8 +5,8 @@ import { pino, type Logger } from 'pino';
 import { startBridge } from '../../src/bridge.js';
 import { BridgeTestClient } from './bridge-client.js';
 import { loadConfig } from '../../src/config/index.js';
-import { Receiver } from '../../src/demo/receiver.js';
-import { EsteemSimulator, type EsteemSimulatorOptions } from '../../src/simulator/esteem/index.js';
+import { Receiver } from '../../tools/demo/receiver.js';
+import { EsteemSimulator, type EsteemSimulatorOptions } from '../../tools/simulator/esteem/index.js';
 
 export const ADMIN_TOKEN = 'esteem-test-admin-token-0123456789';
 /** The Esteem user token of these tests; it must never show up in logs. */

@@ -6,8 +6,8 @@ import { startBridge, type Bridge } from '../../src/bridge.js';
 import { BridgeTestClient } from './bridge-client.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Resolve } from '../../src/delivery/ssrf.js';
-import { ClinikoSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { Receiver } from '../../src/demo/receiver.js';
+import { ClinikoSimulator, type SimulatorOptions } from '../../tools/simulator/index.js';
+import { Receiver } from '../../tools/demo/receiver.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const USER_AGENT = 'Bridge tests (tests@example.com)';

@@ -7,7 +7,7 @@ import { HOOK_DESCRIPTION } from '../../delivery/hooks.js';
 import { callerOf, principalOf } from '../auth.js';
 import { recentEventBodies } from '../../services/events.js';
 import { createSubscription, deleteHook } from '../../services/subscriptions.js';
-import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
+import { createRouter, errors, idParam, json, jsonBody, URL_REFUSED } from '../openapi.js';
 import { EventPattern, EventPayload as EventPayloadSchema } from '../schemas.js';
 
 /** How many recent payloads `GET /v1/hooks/sample` returns (Zapier's editor shows 3). */
@@ -32,7 +32,7 @@ const routes = {
     request: jsonBody(subscribeBody),
     responses: {
       201: json(z.object({ id: z.string() }).openapi({ example: { id: HOOK_ID } }), 'Subscribed.'),
-      ...errors({ 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }),
+      ...errors({ 422: URL_REFUSED }),
     },
   }),
   sample: createRoute({

@@ -36,7 +36,8 @@ const routes = {
     path: '/readyz',
     tags,
     summary: 'Readiness',
-    description: 'Ready when the store is loaded and every resource last polled successfully, or failed after earlier success and is within its backoff. No token.',
+    description:
+      'Ready when the store is loaded and every resource last polled successfully, or failed after earlier success and is within its backoff; never while its source rejects the credentials (401). No token.',
     responses: { 200: json(Readiness, 'Ready.'), 503: json(Readiness, 'Not ready; `waiting` names the resources.') },
   }),
 };
@@ -56,6 +57,7 @@ export function operationRoutes(deps: AdminDeps) {
       const waiting = deps.poller
         .describe()
         .filter((r) => {
+          if (r.status === 'unauthorized') return true; // a revoked key does not heal by waiting
           const ok = r.state?.last_success_at && !r.state.last_error;
           // Backing off counts only for a resource that worked before: a wrong key never becomes ready.
           const backingOff = r.state?.last_success_at && r.state.last_error && r.backoff_until && Date.parse(r.backoff_until) > now;

@@ -15,7 +15,7 @@ import {
 } from '../../services/subscriptions.js';
 import { callerOf, principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
-import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
+import { createRouter, errors, idParam, json, jsonBody, URL_REFUSED } from '../openapi.js';
 import { apiPage, decodeCursor } from '../pagination.js';
 import { Delivery as DeliverySchema, isoTime, page, pageQuery, RotatedSecret, Secret, Subscription as SubscriptionSchema, SubscriptionWithSecret } from '../schemas.js';
 
@@ -46,7 +46,7 @@ const routes = {
     summary: 'Create a subscription',
     description: 'Answers with its signing secret. Durable before it answers.',
     request: jsonBody(createBody),
-    responses: { 201: json(SubscriptionWithSecret, 'Created.'), ...errors({ 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }) },
+    responses: { 201: json(SubscriptionWithSecret, 'Created.'), ...errors({ 422: URL_REFUSED }) },
   }),
   list: createRoute({
     method: 'get',
@@ -81,7 +81,7 @@ const routes = {
     summary: 'Change a subscription',
     description: 'Only the fields given change. `status: active` re-enables a disabled subscription.',
     request: { ...subId, ...jsonBody(patchBody, { optional: true }) },
-    responses: { 200: json(SubscriptionSchema, 'The changed subscription.'), ...errors({ 404: 'No such subscription (`not_found`).', 422: 'The URL is refused by the SSRF guard (`unsafe_url`).' }) },
+    responses: { 200: json(SubscriptionSchema, 'The changed subscription.'), ...errors({ 404: 'No such subscription (`not_found`).', 422: URL_REFUSED }) },
   }),
   delete: createRoute({
     method: 'delete',

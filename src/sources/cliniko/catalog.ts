@@ -2,18 +2,14 @@ import type { SourceRecord } from '../types.js';
 import { domainEventsOf } from './domain-events.js';
 import { CLINIKO_EXAMPLES, CLINIKO_UPDATE_EXAMPLES } from './examples.js';
 import { CLINIKO_RESOURCES, type ClinikoResource } from './resources.js';
+import type { EventEnvelope } from '../../events/envelope.js';
 
 /** One event type as the catalogue documents it. */
 export interface EventTypeDoc {
   type: string;
   description: string;
   /** A delivery body as the receiver gets it. */
-  example: {
-    id: string;
-    type: string;
-    timestamp: string;
-    data: { source: string; resource: string; id: string; object: Record<string, unknown>; previous_attributes?: Record<string, unknown>; [extra: string]: unknown };
-  };
+  example: EventEnvelope;
   /** Source and resource path it belongs to. */
   source: string;
   resource: string;

@@ -1,10 +1,8 @@
-import { Agent, request, errors as undiciErrors } from 'undici';
-import { metrics } from '../../metrics.js';
-import { parseRetryAfter, readLimited } from '../../util/http.js';
-import { RateLimiter, systemClock, type AcquireOptions, type Clock } from '../rate-limiter.js';
 import { UpstreamError } from '../errors.js';
+import { RateLimiter, systemClock, type AcquireOptions, type Clock } from '../rate-limiter.js';
+import { isSuccess, parseJson, statusError, UpstreamHttp } from '../upstream-http.js';
 
-/** Connection settings of a Cliniko API client (notes/cliniko-api.md, Requests). */
+/** Connection settings of a Cliniko API client (https://docs.api.cliniko.com/, "Making requests"). */
 export interface ClinikoClientOptions {
   /** e.g. `https://api.au1.cliniko.com/v1`, no trailing slash. */
   baseUrl: string;
@@ -31,19 +29,17 @@ export const DEFAULT_HEADROOM_PERCENT = 10;
 /** Query values; arrays repeat the key (`q[]=a&q[]=b`). */
 export type Query = Record<string, string | number | readonly string[] | undefined>;
 
-const MAX_ERROR_BODY_BYTES = 2048;
-
 /**
  * A read-only Cliniko API v1 client: Basic auth with the key, `Accept` and `User-Agent` on every
- * request, one request budget per key, request timeout. Every failure becomes an `UpstreamError`:
- * 429 (waits for `X-RateLimit-Reset`, or `Retry-After` when present), 5xx, timeouts, network errors,
- * malformed JSON.
+ * request, one request budget per key, over the shared {@link UpstreamHttp}. Every failure becomes an
+ * `UpstreamError`: 429 (pauses the budget until `Retry-After`, else `X-RateLimit-Reset`), 5xx,
+ * 401/403, timeouts, network errors, malformed JSON, and the documented 400 "not searchable".
  */
 export class ClinikoClient {
   /** The key's request budget: every request of every feed sharing this client goes through it. */
   readonly limiter: RateLimiter;
   private readonly authorization: string;
-  private readonly agent: Agent;
+  private readonly http: UpstreamHttp;
   private readonly now: () => number;
   private active = 0;
 
@@ -54,12 +50,7 @@ export class ClinikoClient {
     const budget = Math.max(1, Math.floor((options.rateLimitPerMin * (100 - headroom)) / 100));
     this.limiter = new RateLimiter(budget, clock, options.rateLimitPerMin);
     this.authorization = `Basic ${Buffer.from(`${options.apiKey}:`).toString('base64')}`;
-    this.agent = new Agent({
-      keepAliveTimeout: 30_000,
-      headersTimeout: options.requestTimeoutMs,
-      bodyTimeout: options.requestTimeoutMs,
-      connect: { timeout: options.requestTimeoutMs },
-    });
+    this.http = new UpstreamHttp({ source: 'cliniko', requestTimeoutMs: options.requestTimeoutMs });
   }
 
   /** Absolute URL for a path under the base URL (`patients/deleted`) and a query. */
@@ -94,81 +85,33 @@ export class ClinikoClient {
   }
 
   private async send(url: string, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    let res;
-    try {
-      res = await request(url, {
-        method: 'GET',
-        dispatcher: this.agent,
-        headers: { authorization: this.authorization, accept: 'application/json', 'user-agent': this.options.userAgent },
-        signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.options.requestTimeoutMs)]) : AbortSignal.timeout(this.options.requestTimeoutMs),
-      });
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      const timedOut =
-        err instanceof undiciErrors.HeadersTimeoutError ||
-        err instanceof undiciErrors.ConnectTimeoutError ||
-        (err as Error).name === 'TimeoutError' ||
-        (err as Error).name === 'AbortError';
-      metrics.upstreamRequests.inc({ source: 'cliniko', status: timedOut ? 'timeout' : 'network' });
-      throw new UpstreamError(timedOut ? 'timeout' : 'network', `GET ${redactUrl(url)}: ${(err as Error).message}`);
-    }
-
-    const { statusCode, headers, body } = res;
-    metrics.upstreamRequests.inc({ source: 'cliniko', status: String(statusCode) });
-    if (statusCode === 429) metrics.rateLimited.inc({ source: 'cliniko' });
-    if (statusCode < 200 || statusCode >= 300) {
-      // Read for the documented conditions only, never kept: error bodies can echo request data, and
-      // the message reaches logs and GET /v1/sources.
-      const errorBody = await readLimited(body, MAX_ERROR_BODY_BYTES);
-      if (statusCode === 429) {
-        const retryAfterMs = this.retryAfterMs(headers);
-        this.limiter.pauseUntil(this.now() + retryAfterMs);
-        throw new UpstreamError('rate_limited', `GET ${redactUrl(url)}: 429 rate limited for ${retryAfterMs} ms`, 429, retryAfterMs);
+    const where = `GET ${redactUrl(url)}`;
+    const res = await this.http.send('GET', url, {
+      where,
+      headers: { authorization: this.authorization, accept: 'application/json', 'user-agent': this.options.userAgent },
+      signal,
+    });
+    if (!isSuccess(res.status)) {
+      // The body is read for this documented condition only, never kept:
+      // 400 {"message":"This column is not searchable."}.
+      if (res.status === 400 && /not searchable/i.test(res.text)) {
+        throw new UpstreamError({ kind: 'client', message: `${where}: 400 column not searchable`, status: 400, reason: 'not_searchable' });
       }
-      const kind = statusCode >= 500 ? 'server' : statusCode === 401 || statusCode === 403 ? 'auth' : 'client';
-      // 400 {"message":"This column is not searchable."} (notes/cliniko-api.md, Lists).
-      if (statusCode === 400 && /not searchable/i.test(errorBody)) {
-        throw new UpstreamError('client', `GET ${redactUrl(url)}: 400 column not searchable`, 400, undefined, 'not_searchable');
-      }
-      throw new UpstreamError(kind, `GET ${redactUrl(url)}: ${statusCode}`, statusCode);
+      const err = statusError(res, where, this.now());
+      if (err.kind === 'rate_limited') this.limiter.pauseUntil(this.now() + err.retryAfterMs!);
+      throw err;
     }
-
-    let text: string;
-    try {
-      text = await body.text();
-    } catch (err) {
-      throw new UpstreamError('network', `GET ${redactUrl(url)}: body failed: ${(err as Error).message}`, statusCode);
-    }
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-    } catch {
-      // fall through: a truncated or non-JSON body is the same failure as a wrong shape
-    }
-    throw new UpstreamError('malformed', `GET ${redactUrl(url)}: response is not a JSON object`, statusCode);
+    const parsed = parseJson(res, where);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    throw new UpstreamError({ kind: 'malformed', message: `${where}: response is not a JSON object`, status: res.status });
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
-  }
-
-  /** Milliseconds to wait after a 429: `Retry-After` if present, else `X-RateLimit-Reset` (UNIX s), else 60 s. */
-  private retryAfterMs(headers: Record<string, string | string[] | undefined>): number {
-    const retryAfter = parseRetryAfter(headers['retry-after'], this.now());
-    if (retryAfter !== null) return retryAfter;
-    const reset = Number(header(headers, 'x-ratelimit-reset'));
-    if (Number.isFinite(reset) && reset > 0) return Math.max(0, reset * 1000 - this.now());
-    return 60_000;
+    await this.http.close();
   }
 }
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-
-/** URLs carry filters but never credentials; strip anything after `?` longer than needed for logs. */
+/** URLs carry filters but never credentials; the query is left out of messages all the same. */
 function redactUrl(url: string): string {
   const u = new URL(url);
   return `${u.pathname}${u.search ? '?…' : ''}`;

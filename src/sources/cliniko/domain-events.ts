@@ -21,10 +21,8 @@ export interface DomainEvent {
   example: { before: Record<string, unknown>; after: Record<string, unknown> };
 }
 
-/** Invoice `status` codes (notes/cliniko-api.md). */
-export const INVOICE_STATUS: Readonly<Record<number, string>> = { 10: 'Open', 20: 'Paid', 30: 'Closed', 40: 'Open credit' };
 const PAID = 20;
-/** Treatment note `treatment_note_status` codes (notes/cliniko-api.md). */
+/** Treatment note `treatment_note_status` codes (Cliniko API docs, https://docs.api.cliniko.com/). */
 const NOTE_DRAFT = 10;
 const NOTE_FINAL = 90;
 

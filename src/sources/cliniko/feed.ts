@@ -1,14 +1,13 @@
-import { DOMAIN_FIELDS } from './domain-events.js';
 import { UpstreamError } from '../errors.js';
 import type { RequestBudget } from '../rate-limiter.js';
 import type { Batch, ChangeFeed, Deletion, DerivedEvent, ReadContext, SourceRecord } from '../types.js';
 import type { ClinikoClient } from './client.js';
-import { deriveDomainEvents, domainEventsOf, type DomainEvent } from './domain-events.js';
+import { DOMAIN_FIELDS, deriveDomainEvents, domainEventsOf, type DomainEvent } from './domain-events.js';
 import type { ClinikoResource, ClinikoTier } from './resources.js';
 
 /**
  * Where a resource's feed stands, stored as the resource's cursor. Timestamps are Cliniko's own
- * (whole-second UTC strings), never the local clock (notes/cliniko-api.md, Lists).
+ * (whole-second UTC strings), never the local clock (Cliniko API docs, Lists).
  */
 export interface ClinikoCursor {
   /** Highest `updated_at` recorded; `null` before the first record. */
@@ -289,14 +288,14 @@ export class ClinikoFeed implements ChangeFeed {
     }
     const list = body[this.spec.path];
     if (!Array.isArray(list)) {
-      throw new UpstreamError('malformed', `GET /${path}: response has no "${this.spec.path}" array`);
+      throw new UpstreamError({ kind: 'malformed', message: `GET /${path}: response has no "${this.spec.path}" array` });
     }
     const total = typeof body.total_entries === 'number' ? body.total_entries : null;
     return { records: list.map((item) => normaliseRecord(item, path)), total };
   }
 }
 
-/** Cliniko timestamp format: whole seconds, `Z` (notes/cliniko-api.md, Requests). */
+/** Cliniko timestamp format: whole seconds, `Z` (Cliniko API docs, Requests). */
 export function toClinikoTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
@@ -325,19 +324,19 @@ function isNotSearchable(err: unknown): boolean {
 /** Ids arrive as strings in the current API and as numbers in older examples: keep strings. */
 function normaliseRecord(item: unknown, path: string): SourceRecord {
   if (!item || typeof item !== 'object' || !('id' in item)) {
-    throw new UpstreamError('malformed', `GET /${path}: a record without an id`);
+    throw new UpstreamError({ kind: 'malformed', message: `GET /${path}: a record without an id` });
   }
   const record = item as Record<string, unknown>;
   if (typeof record.id === 'number' && !Number.isSafeInteger(record.id)) {
     // JSON.parse already rounded it: the id cannot be trusted (current API sends strings).
-    throw new UpstreamError('malformed', `GET /${path}: numeric id ${record.id} lost precision; expected a string`);
+    throw new UpstreamError({ kind: 'malformed', message: `GET /${path}: numeric id ${record.id} lost precision; expected a string` });
   }
   return { ...record, id: String(record.id) };
 }
 
 function fieldOf(record: SourceRecord, field: string): string {
   const v = record[field];
-  if (typeof v !== 'string') throw new UpstreamError('malformed', `record ${record.id} has no ${field}`);
+  if (typeof v !== 'string') throw new UpstreamError({ kind: 'malformed', message: `record ${record.id} has no ${field}` });
   return normaliseTime(v);
 }
 

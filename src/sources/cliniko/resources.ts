@@ -10,8 +10,8 @@ export type ClinikoTier = 'hot' | 'warm' | 'cold';
 
 /**
  * One entry per Cliniko resource the bridge polls. Adding a resource is adding an entry here (and,
- * for the simulator, a record shape). Facts from shared/notes/cliniko-api.md ("Resources that matter
- * for change events", "Lists") and the API docs' per-resource pages.
+ * for the simulator, a record shape). Facts from the Cliniko API docs (https://docs.api.cliniko.com/): "Lists" and the
+ * per-resource pages.
  */
 export interface ClinikoResource {
   /** List path under `/v1`, also the key of the array in list responses. */

@@ -174,7 +174,7 @@ export class EsteemAppointmentsFeed implements ChangeFeed {
       // A short page ends the list; a page of nothing new means `page` is being ignored.
       if (rows.length < this.pageSize || added === 0) return listed;
     }
-    throw new UpstreamError('malformed', `GET pending_documentation: no short page after ${MAX_PENDING_PAGES} pages of ${this.pageSize}`);
+    throw new UpstreamError({ kind: 'malformed', message: `GET pending_documentation: no short page after ${MAX_PENDING_PAGES} pages of ${this.pageSize}` });
   }
 
   /** The appointment, read again from the days around its last known `scheduled_at`, or undefined. */

@@ -1,4 +1,5 @@
 import type { EsteemConfig } from '../../config/index.js';
+import { CredentialsRejectedError, UpstreamError } from '../errors.js';
 import type { Source } from '../types.js';
 import { createEsteemActions } from './actions.js';
 import { EsteemClient } from './client.js';
@@ -20,6 +21,17 @@ export function createEsteemSource(config: EsteemConfig): Source {
     feeds: [new EsteemAppointmentsFeed(client, { window: config.window })],
     pollCron: config.pollCron,
     actions: createEsteemActions(client),
+    // One page of one appointment: a read every valid token may make.
+    verify: async (signal) => {
+      try {
+        await client.pendingDocumentation(1, 1, signal);
+      } catch (err) {
+        if (err instanceof UpstreamError && err.status === 401) {
+          throw new CredentialsRejectedError('Esteem', 'ESTEEM_USER_TOKEN', 'set the X-User-Token of the Clinic Appointments API, and check ESTEEM_BASE_URL');
+        }
+        throw err;
+      }
+    },
     close: () => client.close(),
   };
 }

@@ -12,7 +12,7 @@ const LIST_KEYS = ['appointments', 'data', 'results', 'items', 'records'] as con
  */
 export function parseAppointmentList(body: unknown, what: string): SourceRecord[] {
   const list = listOf(body);
-  if (!list) throw new UpstreamError('malformed', `${what}: expected an array of appointments or an object holding one`);
+  if (!list) throw new UpstreamError({ kind: 'malformed', message: `${what}: expected an array of appointments or an object holding one` });
   return list.map((item) => normaliseAppointment(item, what));
 }
 
@@ -30,10 +30,10 @@ function listOf(body: unknown): unknown[] | undefined {
  * the object stays as Esteem returned it (`patient_id` and `provider_id` remain numbers).
  */
 export function normaliseAppointment(item: unknown, what: string): SourceRecord {
-  if (!item || typeof item !== 'object' || Array.isArray(item)) throw new UpstreamError('malformed', `${what}: an item is not an object`);
+  if (!item || typeof item !== 'object' || Array.isArray(item)) throw new UpstreamError({ kind: 'malformed', message: `${what}: an item is not an object` });
   const record = item as Record<string, unknown>;
   const id = record.id;
   if (typeof id === 'number' && Number.isSafeInteger(id)) return { ...record, id: String(id) };
   if (typeof id === 'string' && /^\d+$/.test(id)) return { ...record, id };
-  throw new UpstreamError('malformed', `${what}: an appointment without a usable id (${JSON.stringify(id)})`);
+  throw new UpstreamError({ kind: 'malformed', message: `${what}: an appointment without a usable id (${JSON.stringify(id)})` });
 }
