@@ -138,5 +138,5 @@ describe('crash safety', () => {
     }
     for (const [key, set] of variants) expect(set.size, key).toBe(1);
     expect(receiver.received.every((r) => r.verified)).toBe(true);
-  }, 150_000);
+  }, 300_000);
 });
