@@ -17,8 +17,8 @@ import { Harness, waitFor } from './helpers/harness.js';
 
 type Doc = { openapi: string; paths: Record<string, Record<string, any>>; components: Record<string, any> };
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
-/** Served outside the document on purpose: the document itself and the page that renders it. */
-const UNDOCUMENTED = [/^\/openapi\.json$/, /^\/docs(\/|$)/];
+/** Served outside the document on purpose: the document itself, the page that renders it, and the web console (HTML, not JSON). */
+const UNDOCUMENTED = [/^\/openapi\.json$/, /^\/docs(\/|$)/, /^\/console(\/|$)/];
 const ESTEEM_TOKEN = 'openapi-test-esteem-token';
 /** Keys whose values map names to schemas or objects. */
 const MAPS = new Set(['properties', 'patternProperties', '$defs', 'schemas', 'responses', 'content', 'securitySchemes', 'parameters', 'headers']);

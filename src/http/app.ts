@@ -13,6 +13,7 @@ import type { AdminDeps } from './context.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { ApiError } from './errors.js';
 import { docsRoutes } from './docs.js';
+import { consoleApp } from '../console/app.js';
 import { describeDeliveries } from './webhook-doc.js';
 import { eventTypeRoutes } from './routes/event-types.js';
 import { eventRoutes } from './routes/events.js';
@@ -113,6 +114,8 @@ export function createAdminApp(deps: AdminDeps): OpenAPIHono {
     ),
   );
   app.route('/', docsRoutes(OPENAPI_PATH));
+  // The web console: its own sessions, CSRF and CSP (src/console).
+  app.route('/console', consoleApp(deps));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => {

@@ -1,20 +1,13 @@
 import type { Context } from 'hono';
+import { recordAudit } from '../services/audit.js';
 import type { StoreTx } from '../store/store.js';
-import { newId } from '../util/ids.js';
+import { callerOf } from './auth.js';
 
 /**
- * Records an admin action in the audit trail (issue "Patient data", Audit log): time, actor, the
- * request's `X-Request-Id`, what was acted on, and details that never include secrets or record values.
- * Written in the route's own transaction, so it is durable together with the change it describes.
+ * Records an admin action of this request in the audit trail (src/services/audit.ts): time, actor,
+ * the request's `X-Request-Id`, what was acted on, and details that never include secrets or record
+ * values. Written in the route's own transaction, so it is durable together with the change it describes.
  */
 export function audit(tx: StoreTx, c: Context, action: string, target: string | null, details: Record<string, unknown> = {}): void {
-  tx.appendAudit({
-    id: newId('aud'),
-    at: new Date().toISOString(),
-    action,
-    actor: (c.get('actor' as never) as string | undefined) ?? 'admin',
-    request_id: (c.get('requestId' as never) as string | undefined) ?? null,
-    target,
-    details,
-  });
+  recordAudit(tx, callerOf(c), action, target, details);
 }

@@ -1,55 +1,25 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
-import { deliveryBody } from '../delivery/body.js';
-import type { EventPayload, Scope, Subscription } from '../store/schema.js';
-import type { Store, StoreReader } from '../store/store.js';
+import { ADMIN, Credentials, type Caller, type Principal } from '../services/principal.js';
+import type { Scope } from '../store/schema.js';
+import type { Store } from '../store/store.js';
 import { ApiError } from './errors.js';
 
-/** Who is calling: the admin token, or an API key with its scopes. */
-export interface Principal {
-  actor: string;
-  keyId: string | null;
-  scopes: ReadonlySet<Scope> | 'all';
-  /** True for keys limited to the subscriptions they created. */
-  ownSubscriptionsOnly: boolean;
-}
-
-const ADMIN: Principal = { actor: 'admin', keyId: null, scopes: 'all', ownSubscriptionsOnly: false };
-
-export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export type { Principal } from '../services/principal.js';
+export { sha256 } from '../services/principal.js';
 
 /**
- * `Authorization: Bearer <token>` for everything under `/v1`: the admin token (compared in constant
- * time, on digests so lengths never leak) or an API key (looked up by its SHA-256). Missing or wrong
+ * `Authorization: Bearer <token>` for everything under `/v1`: the admin token or an API key, checked
+ * by the same `Credentials` as the console's sign-in (src/services/principal.ts). Missing or wrong
  * → 401 `{ error: { code: "unauthorized" } }`.
  */
 export function authenticate(store: Store, adminToken: string): MiddlewareHandler {
-  const adminDigest = createHash('sha256').update(adminToken).digest();
+  const credentials = new Credentials(store, adminToken);
   const unauthorized = (message: string) => ({ message: { error: { code: 'unauthorized', message } } });
   return bearerAuth({
     verifyToken: async (token, c) => {
-      if (timingSafeEqual(createHash('sha256').update(token).digest(), adminDigest)) {
-        c.set('principal' as never, ADMIN as never);
-        c.set('actor' as never, 'admin' as never);
-        return true;
-      }
-      const hash = sha256(token);
-      const key = await store.findApiKeyByHash(hash);
-      if (!key) return false;
-      // At most once a minute, written in the background: good enough to spot unused keys.
-      const now = new Date();
-      if (!key.last_used_at || now.getTime() - Date.parse(key.last_used_at) > 60_000) {
-        void store
-          .transaction(async (tx) => {
-            const current = await tx.getApiKey(key.id);
-            if (current) tx.putApiKey({ ...current, last_used_at: now.toISOString() });
-          })
-          .catch(() => undefined);
-      }
-      const principal: Principal = { actor: `key:${key.name}`, keyId: key.id, scopes: new Set(key.scopes), ownSubscriptionsOnly: key.subscriptions === 'own' };
+      const principal = await credentials.resolve(token);
+      if (!principal) return false;
       c.set('principal' as never, principal as never);
       c.set('actor' as never, principal.actor as never);
       return true;
@@ -62,6 +32,11 @@ export function authenticate(store: Store, adminToken: string): MiddlewareHandle
 
 export function principalOf(c: Context): Principal {
   return (c.get('principal' as never) as Principal | undefined) ?? ADMIN;
+}
+
+/** The principal and request id of a request: what the services record in the audit log. */
+export function callerOf(c: Context): Caller {
+  return { principal: principalOf(c), requestId: (c.get('requestId' as never) as string | undefined) ?? null };
 }
 
 /** 403 `forbidden` unless the caller holds every scope in `scopes` (the admin token holds them all). */
@@ -91,47 +66,10 @@ export function scopesFor(method: string, path: string): Scope[] | 'admin' {
   return [read ? 'sources:read' : 'sources:write'];
 }
 
-/** Scope check for every `/v1` request (after `authenticate`). */
+/** Scope check for every `/v1` request (after `authenticate`), before the body is read. */
 export function authorize(): MiddlewareHandler {
   return async (c, next) => {
     requireScopes(c, scopesFor(c.req.method, c.req.path));
     await next();
-  };
-}
-
-/** Whether the caller may see a subscription: keys limited to their own see only those they created. */
-export function canSee(c: Context, sub: Subscription): boolean {
-  const p = principalOf(c);
-  return !p.ownSubscriptionsOnly || sub.owner === p.keyId;
-}
-
-/** What a caller may read of events (`eventReader`). */
-export interface EventReader {
-  /** The subscriptions whose deliveries make an event visible; null when every event is. */
-  deliveredTo: string[] | null;
-  /** The event's body as this caller may see it, or null when it is not visible. */
-  read(payload: EventPayload): Promise<EventPayload | null>;
-}
-
-/**
- * What a caller may read of events: everything for the admin token and `all` keys; for a key
- * limited to its own subscriptions, only events delivered to one of them, shaped as that
- * subscription receives them (thin payloads and field allow-lists apply). An event delivered to two
- * of the key's subscriptions reads as the oldest one receives it.
- */
-export async function eventReader(c: Context, store: StoreReader): Promise<EventReader> {
-  const p = principalOf(c);
-  if (!p.ownSubscriptionsOnly) return { deliveredTo: null, read: async (payload) => payload };
-  const own = new Map((await store.listSubscriptions()).filter((s) => s.owner === p.keyId).map((s) => [s.id, s]));
-  return {
-    deliveredTo: [...own.keys()],
-    read: async (payload) => {
-      const { data } = await store.listDeliveries({ event_id: payload.id });
-      const sub = data
-        .map((d) => own.get(d.subscription_id))
-        .filter((s): s is Subscription => s !== undefined)
-        .sort((a, b) => (a.id < b.id ? -1 : 1))[0];
-      return sub ? (JSON.parse(deliveryBody(payload, sub)) as EventPayload) : null;
-    },
   };
 }

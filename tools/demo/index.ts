@@ -73,6 +73,7 @@ async function main(): Promise<void> {
   out(`  Esteem simulator   ${esteemUrl}   (X-User-Token: ${ESTEEM_DEMO_TOKEN})`);
   out(`  bridge admin API   ${bridge.url}   (Authorization: Bearer ${adminToken})`);
   out(`  API docs           ${bridge.url}/docs   (Authorize with the token above, then Try it out)`);
+  out(`  web console        ${bridge.url}/console   (sign in with the token above)`);
   out(`  receiver           ${receiver.url}  subscribed to * as ${subscription.id}`);
   out(`  data directory     ${dataDir} (removed on exit)`);
   out('The first poll of each source records a silent baseline; then a few records of each change every 3 s.\n');

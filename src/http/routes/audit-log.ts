@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { listAudit } from '../../services/audit.js';
 import { principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { createRouter, json } from '../openapi.js';
@@ -19,13 +20,7 @@ const list = createRoute({
 export function auditRoutes(deps: AdminDeps) {
   return createRouter().openapi(list, async (c) => {
     const { since, limit, cursor } = c.req.valid('query');
-    const p = principalOf(c);
-    const page = await deps.store.listAudit({
-      limit,
-      before: cursor ? decodeCursor(cursor, 'aud') : undefined,
-      since: since ? new Date(since).toISOString() : undefined,
-      actor: p.ownSubscriptionsOnly ? p.actor : undefined,
-    });
+    const page = await listAudit(deps.store, principalOf(c), { since, limit, before: cursor ? decodeCursor(cursor, 'aud') : undefined });
     return c.json(apiPage(page), 200);
   });
 }

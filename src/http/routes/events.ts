@@ -1,11 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { matchesEventType } from '../../delivery/match.js';
-import type { StoredEvent } from '../../store/schema.js';
-import { audit } from '../audit.js';
-import { canSee, eventReader } from '../auth.js';
+import { eventAttempts, getEvent, listEvents, replayEvent, replayRange } from '../../services/events.js';
+import { callerOf, principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
-import { ApiError } from '../errors.js';
 import { createRouter, errors, idParam, json, jsonBody } from '../openapi.js';
 import { decodeCursor, apiPage } from '../pagination.js';
 import { deliverySummary } from './subscriptions.js';
@@ -25,7 +21,13 @@ const listQuery = z.object({
   ...pageQuery,
 });
 const replayOne = z
-  .strictObject({ subscription_id: z.string().optional().openapi({ description: 'Only to this subscription; default: every active one that matches.' }) })
+  .strictObject({
+    subscription_id: z.string().optional().openapi({ description: 'Only to this subscription; default: every active one that matches.' }),
+    force: z
+      .boolean()
+      .optional()
+      .openapi({ description: "With `subscription_id`: replay even when the subscription's `event_types` do not select this event's type (otherwise 409 `event_type_not_subscribed`)." }),
+  })
   .openapi('ReplayEvent', { example: { subscription_id: 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' } });
 const replayMany = z
   .strictObject({
@@ -70,7 +72,8 @@ const routes = {
     path: '/{id}/replay',
     tags,
     summary: 'Replay an event',
-    description: 'New deliveries with the same event id and body (receivers deduplicate on `webhook-id`).',
+    description:
+      "New deliveries with the same event id and body (receivers deduplicate on `webhook-id`). To one subscription only if it is subscribed to the event's type, unless `force` is true.",
     request: { ...eventId, ...jsonBody(replayOne, { optional: true }) },
     responses: {
       202: json(
@@ -79,7 +82,10 @@ const routes = {
         }),
         'The deliveries created.',
       ),
-      ...errors({ 404: 'No such event, or no such subscription (`not_found`).', 409: disabled }),
+      ...errors({
+        404: 'No such event, or no such subscription (`not_found`).',
+        409: "The subscription is disabled (`subscription_disabled`), or its `event_types` do not select the event's type and `force` is not true (`event_type_not_subscribed`).",
+      }),
     },
   }),
   replayRange: createRoute({
@@ -96,108 +102,26 @@ const routes = {
   }),
 };
 
-/** `/v1/events` and `/v1/replay`: the event log, attempt history and redelivery. */
+/** `/v1/events` and `/v1/replay`: the event log, attempt history and redelivery — each a service call (src/services/events.ts). */
 export function eventRoutes(deps: AdminDeps) {
-  const { store, dispatcher } = deps;
-  const find = async (id: string): Promise<StoredEvent> => {
-    const e = await store.getEvent(id);
-    if (!e) throw new ApiError(404, 'not_found', `No event ${id}`);
-    return e;
-  };
-  const deliveriesOf = async (c: Context, eventId: string) => {
-    const { data } = await store.listDeliveries({ event_id: eventId });
-    const out = [];
-    for (const d of data.reverse()) {
-      const sub = await store.getSubscription(d.subscription_id);
-      if (!sub || canSee(c, sub)) out.push(d);
-    }
-    return out;
-  };
-  const activeSubscription = async (c: Context, id: string) => {
-    const sub = await store.getSubscription(id);
-    if (!sub || !canSee(c, sub)) throw new ApiError(404, 'not_found', `No subscription ${id}`);
-    if (sub.status !== 'active') throw new ApiError(409, 'subscription_disabled', `Subscription ${id} is disabled; enable it first`);
-    return sub;
-  };
-  const activeVisible = async (c: Context) => (await store.listSubscriptions()).filter((s) => s.status === 'active' && canSee(c, s));
-
   const events = createRouter()
     .openapi(routes.list, async (c) => {
       const q = c.req.valid('query');
-      const reader = await eventReader(c, store);
-      const page = await store.listEvents({
-        limit: q.limit,
-        before: q.cursor ? decodeCursor(q.cursor, 'evt') : undefined,
-        types: q.type ? [q.type] : undefined,
-        resource: q.resource,
-        record_id: q.resource_id,
-        since: q.since ? new Date(q.since).toISOString() : undefined,
-        until: q.until ? new Date(q.until).toISOString() : undefined,
-        delivered_to: reader.deliveredTo ?? undefined,
-      });
-      const data = [];
-      for (const e of page.data) {
-        const body = await reader.read(e.payload);
-        if (body) data.push(body);
-      }
-      return c.json(apiPage({ data, next: page.next }), 200);
+      const page = await listEvents(deps, principalOf(c), q, q.limit, q.cursor ? decodeCursor(q.cursor, 'evt') : undefined);
+      return c.json(apiPage(page, (e) => e.payload), 200);
     })
     .openapi(routes.get, async (c) => {
-      const e = await find(c.req.valid('param').id);
-      const body = await (await eventReader(c, store)).read(e.payload);
-      if (!body) throw new ApiError(404, 'not_found', `No event ${e.payload.id}`);
-      const deliveries = (await deliveriesOf(c, e.payload.id)).map(deliverySummary);
-      return c.json({ ...body, deliveries }, 200);
+      const e = await getEvent(deps, principalOf(c), c.req.valid('param').id);
+      return c.json({ ...e.payload, deliveries: e.deliveries.map(deliverySummary) }, 200);
     })
-    .openapi(routes.attempts, async (c) => {
-      const e = await find(c.req.valid('param').id);
-      const data = (await deliveriesOf(c, e.payload.id))
-        .flatMap((d) => d.attempts.map((a) => ({ ...a, delivery_id: d.id, subscription_id: d.subscription_id })))
-        .sort((a, b) => a.id.localeCompare(b.id));
-      return c.json({ data }, 200);
-    })
+    .openapi(routes.attempts, async (c) => c.json({ data: await eventAttempts(deps, principalOf(c), c.req.valid('param').id) }, 200))
     .openapi(routes.replay, async (c) => {
-      const e = await find(c.req.valid('param').id);
-      const { subscription_id } = c.req.valid('json');
-      const targets = subscription_id
-        ? [await activeSubscription(c, subscription_id)]
-        : (await activeVisible(c)).filter((s) => matchesEventType(s.event_types, e.payload.type));
-      const created = await store.transaction((tx) => {
-        const created = dispatcher.replay(tx, targets.map((s) => ({ eventId: e.payload.id, subscriptionId: s.id })));
-        audit(tx, c, 'event.replayed', e.payload.id, { subscriptions: targets.map((s) => s.id) });
-        return created;
-      });
-      dispatcher.created(created);
-      return c.json({ event_id: e.payload.id, deliveries: created.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) }, 202);
+      const id = c.req.valid('param').id;
+      const created = await replayEvent(deps, callerOf(c), id, c.req.valid('json'));
+      return c.json({ event_id: id, deliveries: created.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) }, 202);
     });
 
-  const replay = createRouter().openapi(routes.replayRange, async (c) => {
-    const body = c.req.valid('json');
-    const since = Date.parse(body.since);
-    const until = body.until ? Date.parse(body.until) : Infinity;
-    if (until <= since) throw new ApiError(400, 'invalid_request', 'until must be after since');
-    const subs = body.subscription_id ? [await activeSubscription(c, body.subscription_id)] : await activeVisible(c);
-    const { data: window } = await store.listEvents({
-      since: new Date(since).toISOString(),
-      until: Number.isFinite(until) ? new Date(until).toISOString() : undefined,
-      types: body.event_types,
-    });
-    const targets: Array<{ eventId: string; subscriptionId: string }> = [];
-    let eventCount = 0;
-    for (const e of window.reverse()) {
-      const matching = subs.filter((s) => matchesEventType(s.event_types, e.payload.type));
-      if (matching.length === 0) continue;
-      eventCount += 1;
-      for (const s of matching) targets.push({ eventId: e.payload.id, subscriptionId: s.id });
-    }
-    const created = await store.transaction((tx) => {
-      const created = dispatcher.replay(tx, targets);
-      audit(tx, c, 'events.replayed', body.subscription_id ?? null, { since: body.since, until: body.until ?? null, event_types: body.event_types ?? null, events: eventCount, deliveries: created.length });
-      return created;
-    });
-    dispatcher.created(created);
-    return c.json({ events: eventCount, deliveries: created.length }, 202);
-  });
+  const replay = createRouter().openapi(routes.replayRange, async (c) => c.json(await replayRange(deps, callerOf(c), c.req.valid('json')), 202));
 
   return { events, replay };
 }

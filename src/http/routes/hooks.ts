@@ -3,12 +3,12 @@ import { EVENT_CATALOGUE } from '../../catalog/index.js';
 import { matchesEventType } from '../../delivery/match.js';
 import type { EventPayload } from '../../store/schema.js';
 import type { AdminDeps } from '../context.js';
-import { ApiError } from '../errors.js';
-import { HOOK_DESCRIPTION, isHook } from '../../delivery/hooks.js';
-import { eventReader } from '../auth.js';
+import { HOOK_DESCRIPTION } from '../../delivery/hooks.js';
+import { callerOf, principalOf } from '../auth.js';
+import { recentEventBodies } from '../../services/events.js';
+import { createSubscription, deleteHook } from '../../services/subscriptions.js';
 import { createRouter, errors, idParam, json, jsonBody, URL_REFUSED } from '../openapi.js';
 import { EventPattern, EventPayload as EventPayloadSchema } from '../schemas.js';
-import { createSubscription, deleteSubscription, findSubscription } from './subscriptions.js';
 
 /** How many recent payloads `GET /v1/hooks/sample` returns (Zapier's editor shows 3). */
 const SAMPLE_SIZE = 3;
@@ -68,38 +68,22 @@ const routes = {
  * removes it (src/delivery/worker.ts).
  */
 export function hookRoutes(deps: AdminDeps) {
-  const { store } = deps;
-
   return createRouter()
     .openapi(routes.subscribe, async (c) => {
       const { target_url, event } = c.req.valid('json');
-      const { id } = await createSubscription(deps, c, { url: target_url, event_types: [event], description: HOOK_DESCRIPTION, kind: 'hook' });
+      const { id } = await createSubscription(deps, callerOf(c), { url: target_url, event_types: [event], description: HOOK_DESCRIPTION, kind: 'hook' });
       deps.logger.info({ subscription: id, event }, 'hook subscribed');
       return c.json({ id }, 201);
     })
     .openapi(routes.sample, async (c) => {
       const { event } = c.req.valid('query');
-      const reader = await eventReader(c, store);
-      const recent: EventPayload[] = [];
-      let before: string | undefined;
-      // Newest first, a page at a time, until enough visible samples are found.
-      do {
-        const page = await store.listEvents({ types: [event], delivered_to: reader.deliveredTo ?? undefined, limit: SAMPLE_SIZE, before });
-        for (const e of page.data) {
-          const body = await reader.read(e.payload);
-          if (body && recent.length < SAMPLE_SIZE) recent.push(body);
-        }
-        before = page.next ?? undefined;
-      } while (before && recent.length < SAMPLE_SIZE);
+      const recent = await recentEventBodies(deps, principalOf(c), event, SAMPLE_SIZE);
       return c.json(recent.length > 0 ? recent : [exampleOf(event)], 200);
     })
     .openapi(routes.unsubscribe, async (c) => {
       const { id } = c.req.valid('param');
       // Only hooks the caller may see: a hook client's key must not reach other subscriptions here.
-      const candidate = await store.getSubscription(id);
-      const sub = candidate && isHook(candidate) ? await findSubscription(deps, c, id) : undefined;
-      if (!sub) throw new ApiError(404, 'not_found', `No hook ${id}`);
-      await deleteSubscription(deps, c, sub);
+      await deleteHook(deps, callerOf(c), id);
       deps.logger.info({ subscription: id }, 'hook unsubscribed');
       return c.json({ id, deleted: true as const }, 200);
     });
