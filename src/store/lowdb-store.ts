@@ -453,7 +453,8 @@ export class LowdbStore implements Store {
     } finally {
       tx.closed = true;
     }
-    this.pendingUndo.push(...undo);
+    // A loop, not push(...undo): an import's transaction can hold more entries than call arguments.
+    for (const u of undo) this.pendingUndo.push(u);
     await this.commit();
     return result;
   }
