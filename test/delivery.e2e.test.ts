@@ -32,6 +32,10 @@ describe('delivery', () => {
     });
     expect(attempts.map((a: { status_code: number }) => a.status_code)).toEqual([500, 302, 204]);
     expect(attempts.map((a: { error: string | null }) => a.error)).toEqual(['http_status', 'redirect', null]);
+    // The sender's explanation is kept with each failed attempt and shown by the API.
+    expect(attempts[0].error_message).toMatch(/500/);
+    expect(attempts[1].error_message).toEqual(expect.any(String));
+    expect(attempts[2].error_message).toBeNull();
     for (const a of attempts) {
       expect(a.duration_ms).toEqual(expect.any(Number));
       expect(Date.parse(a.attempted_at)).not.toBeNaN();

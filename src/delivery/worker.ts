@@ -402,6 +402,7 @@ export class DeliveryWorker {
       duration_ms: outcome.durationMs,
       status_code: outcome.statusCode,
       error: outcome.error,
+      error_message: outcome.errorMessage,
       response_excerpt: outcome.responseExcerpt,
       response_headers: outcome.responseHeaders,
       trigger: manual ? 'manual' : 'schedule',

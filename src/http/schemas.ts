@@ -73,6 +73,7 @@ const attemptExample = {
   duration_ms: 12,
   status_code: 503,
   error: 'http_status',
+  error_message: 'receiver answered 503',
   response_excerpt: 'try later',
   response_headers: { 'retry-after': '30' },
   trigger: 'schedule' as const,
@@ -92,6 +93,11 @@ export const Attempt = z
         enum: [...ATTEMPT_ERRORS, null],
         description: `Why the attempt failed, null on success: ${ATTEMPT_ERRORS.map((code) => `\`${code}\` (${ATTEMPT_ERROR_MEANINGS[code]})`).join(', ')}.`,
       }),
+    error_message: z
+      .string()
+      .nullable()
+      .optional()
+      .openapi({ description: 'What went wrong in words, e.g. `receiver answered 503`; null on success; absent on attempts recorded by versions before it was kept.' }),
     response_excerpt: z.string().nullable().openapi({ description: 'First 4 KB of the response body.' }),
     response_headers: z.record(z.string(), z.string()),
     trigger: z.enum(['schedule', 'manual']),

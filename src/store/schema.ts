@@ -127,6 +127,8 @@ export interface Attempt {
   duration_ms: number;
   status_code: number | null;
   error: string | null;
+  /** The sender's explanation of `error` (e.g. `receiver answered 503`); absent on attempts stored by earlier versions. */
+  error_message?: string | null;
   /** First 4 KB of the response body, for debugging receivers. */
   response_excerpt: string | null;
   /** Response headers worth keeping (content-type, retry-after, location, date, server, x-request-id). */
