@@ -20,24 +20,31 @@ export class Dispatcher {
   ) {}
 
   /** Dispatches the given (durably stored) events; already dispatched ones are skipped. */
-  dispatch(eventIds: readonly string[]): Promise<Delivery[]> {
-    return this.serially(async () => {
-      if (eventIds.length === 0) return [];
-      return this.store.transaction(async (tx) => {
-        const subscriptions = (await tx.listSubscriptions()).filter((s) => s.status === 'active');
-        const created: Delivery[] = [];
-        const dispatched: string[] = [];
-        for (const id of eventIds) {
-          const event = await tx.getEvent(id);
-          if (!event || event.dispatched) continue;
-          for (const sub of subscriptions) {
-            if (matchesEventType(sub.event_types, event.payload.type)) created.push(this.createDelivery(tx, id, sub.id, 'dispatch'));
-          }
-          dispatched.push(id);
+  async dispatch(eventIds: readonly string[]): Promise<Delivery[]> {
+    if (eventIds.length === 0) return [];
+    // One dispatch at a time: the sweep and the poller never dispatch one event twice.
+    const run = this.chain.then(() => this.createDeliveries(eventIds));
+    this.chain = run.catch(() => undefined);
+    const created = await run;
+    this.created(created);
+    return created;
+  }
+
+  private createDeliveries(eventIds: readonly string[]): Promise<Delivery[]> {
+    return this.store.transaction(async (tx) => {
+      const subscriptions = (await tx.listSubscriptions()).filter((s) => s.status === 'active');
+      const created: Delivery[] = [];
+      const dispatched: string[] = [];
+      for (const id of eventIds) {
+        const event = await tx.getEvent(id);
+        if (!event || event.dispatched) continue;
+        for (const sub of subscriptions) {
+          if (matchesEventType(sub.event_types, event.payload.type)) created.push(this.createDelivery(tx, id, sub.id, 'dispatch'));
         }
-        tx.markDispatched(dispatched);
-        return created;
-      });
+        dispatched.push(id);
+      }
+      tx.markDispatched(dispatched);
+      return created;
     });
   }
 
@@ -59,14 +66,6 @@ export class Dispatcher {
   /** Hands deliveries created in a committed transaction (replay) to the worker. */
   created(deliveries: Delivery[]): void {
     if (deliveries.length > 0) this.onDeliveries(deliveries);
-  }
-
-  private async serially<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
-    const created = await run;
-    if (Array.isArray(created)) this.created(created as Delivery[]);
-    return created;
   }
 
   private createDelivery(tx: StoreTx, eventId: string, subscriptionId: string, trigger: Delivery['trigger']): Delivery {

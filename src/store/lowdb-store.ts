@@ -388,9 +388,7 @@ export class LowdbStore implements Store {
       e.timestamp >= since &&
       e.timestamp < until &&
       (!delivered || delivered.has(e.id));
-    const page = query.undispatched && !query.before
-      ? pageNewestFirst(this.eventList.filter((e) => this.undispatched.has(e.id)), (e) => e.id, keep, query.limit, undefined)
-      : pageNewestFirst(this.eventList, (e) => e.id, keep, query.limit, query.before);
+    const page = pageNewestFirst(this.eventList, (e) => e.id, keep, query.limit, query.before);
     return { data: await this.eventsByIds(page.data.map((e) => e.id)), next: page.next };
   }
 
@@ -929,7 +927,7 @@ export class LowdbStore implements Store {
       }
       const written: Array<{ key: string | null; buckets: BucketMeta[] }> = [];
       for (const { key, table, cut } of cuts) {
-        const result = rewriteAll ? await table.rewriteAll(newGen) : await table.write(cut, newGen);
+        const result = await table.write(cut, newGen, rewriteAll);
         bytes += result.bytes;
         written.push({ key, buckets: result.buckets });
         if (key === null) manifest.events = result.buckets;

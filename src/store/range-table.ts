@@ -183,11 +183,13 @@ export class RangeTable<V> {
 
   /**
    * Writes the buckets the cut's changes fall in, as new files of generation `gen`, splitting any
-   * that grew past the limit. Nothing current changes until `switchTo`.
+   * that grew past the limit. With `everyBucket` all buckets are written, changed or not (a new
+   * codec: `npm run store -- rekey`), still a few at a time. Nothing current changes until `switchTo`.
    * @returns the bucket list to record in the manifest, and the bytes written.
    */
-  async write(cut: TableCut<V>, gen: number): Promise<{ buckets: BucketMeta[]; bytes: number }> {
+  async write(cut: TableCut<V>, gen: number, everyBucket = false): Promise<{ buckets: BucketMeta[]; bytes: number }> {
     const byBucket = new Map<number, Array<[string, V | null]>>();
+    if (everyBucket) this.buckets.forEach((_, i) => byBucket.set(i, []));
     for (const entry of cut.changes) {
       const b = this.bucketOf(entry[0]);
       let list = byBucket.get(b);
@@ -245,20 +247,6 @@ export class RangeTable<V> {
   /** Drops a pending change (undoing a transaction): the id reads as the last checkpoint has it. */
   forget(id: string): void {
     this.dirty.delete(id);
-  }
-
-  /**
-   * Writes every bucket again as generation `gen` (a new codec: `npm run store -- rekey`), with the
-   * changes of the cut taken just before. Reads use the table's `read` (the old codec).
-   */
-  async rewriteAll(gen: number): Promise<{ buckets: BucketMeta[]; bytes: number }> {
-    const changes = new Map<string, V | null>(this.flushing);
-    const all: Array<[string, V | null]> = [...changes];
-    for (const meta of this.buckets) for (const id of (await this.load(meta)).keys()) if (!changes.has(id)) all.push([id, (await this.load(meta)).get(id)!]);
-    // One pass over everything as if it all changed: the buckets come out freshly split.
-    const fresh = new RangeTable<V>(this.options, []);
-    for (const [id, v] of all) if (v !== null) fresh.put(id, v);
-    return fresh.write(fresh.cut(), gen);
   }
 
   /** Every file the table's current buckets use. */
