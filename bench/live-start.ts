@@ -37,16 +37,46 @@ export async function liveStart({ quick, table, log, results }: BenchContext): P
   const appointments = quick ? 20_000 : 200_000;
   const patients = quick ? 8_000 : 80_000;
   const seed: Partial<Record<SimResource, number>> = {
-    users: 6, businesses: 2, taxes: 2, billable_items: 6, appointment_types: 5, practitioners: 8, concession_types: 3,
-    concession_prices: 4, products: 5, referral_source_types: 5, services: 6, daily_availabilities: 12, availability_blocks: 8,
-    patients, contacts: 400, relationships: 8, patient_cases: 150, medical_alerts: 300, individual_appointments: appointments,
-    group_appointments: 120, unavailable_blocks: 200, attendees: 800, invoices: quick ? 2_000 : 12_000, invoice_items: 2_400,
-    treatment_notes: quick ? 1_500 : 4_000, patient_forms: 400, patient_attachments: 300, communications: 1_200, stock_adjustments: 300,
+    users: 6,
+    businesses: 2,
+    taxes: 2,
+    billable_items: 6,
+    appointment_types: 5,
+    practitioners: 8,
+    concession_types: 3,
+    concession_prices: 4,
+    products: 5,
+    referral_source_types: 5,
+    services: 6,
+    daily_availabilities: 12,
+    availability_blocks: 8,
+    patients,
+    contacts: 400,
+    relationships: 8,
+    patient_cases: 150,
+    medical_alerts: 300,
+    individual_appointments: appointments,
+    group_appointments: 120,
+    unavailable_blocks: 200,
+    attendees: 800,
+    invoices: quick ? 2_000 : 12_000,
+    invoice_items: 2_400,
+    treatment_notes: quick ? 1_500 : 4_000,
+    patient_forms: 400,
+    patient_attachments: 300,
+    communications: 1_200,
+    stock_adjustments: 300,
   };
   const records = Object.values(seed).reduce((a, b) => a + b, 0);
   const start = Date.parse('2026-11-23T08:00:00Z');
   const clock = new ManualClock(start - 60 * MINUTE);
-  const sim = new ClinikoSimulator({ rateLimitPerMin: LIMIT, now: () => clock.now(), sleep: (ms) => clock.sleep(ms), latencyMs: LATENCY_MS, seed: 3 });
+  const sim = new ClinikoSimulator({
+    rateLimitPerMin: LIMIT,
+    now: () => clock.now(),
+    sleep: (ms) => clock.sleep(ms),
+    latencyMs: LATENCY_MS,
+    seed: 3,
+  });
   const seedT0 = performance.now();
   sim.seed(seed);
   log(`  live start: seeded ${records} records in ${((performance.now() - seedT0) / 1000).toFixed(1)} s`);
@@ -55,7 +85,14 @@ export async function liveStart({ quick, table, log, results }: BenchContext): P
   const dir = await mkdtemp(join(tmpdir(), 'bench-live-'));
   const store = new LowdbStore(dir);
   await store.load();
-  const client = new ClinikoClient({ baseUrl, apiKey: 'sim-key-au1', userAgent: 'Bench (bench@example.com)', rateLimitPerMin: LIMIT, requestTimeoutMs: 30_000, clock });
+  const client = new ClinikoClient({
+    baseUrl,
+    apiKey: 'sim-key-au1',
+    userAgent: 'Bench (bench@example.com)',
+    rateLimitPerMin: LIMIT,
+    requestTimeoutMs: 30_000,
+    clock,
+  });
   const feeds = CLINIKO_RESOURCES.map((r) => new ClinikoFeed(r, client, { perPage: PER_PAGE, overlapMs: 120_000 }));
   const changed = sim.all('individual_appointments')[Math.floor(appointments / 3)]!.id;
   let deliveredAt: number | null = null;
@@ -83,11 +120,15 @@ export async function liveStart({ quick, table, log, results }: BenchContext): P
 
   const wallT0 = performance.now();
   poller.start('* * * * * *');
-  await clock.runUntil(start + MINUTE, busy, [{ at: start + FIRST_CHANGE_AFTER_MS, run: () => void sim.update('individual_appointments', changed, { notes: 'first change' }) }]);
+  await clock.runUntil(start + MINUTE, busy, [
+    { at: start + FIRST_CHANGE_AFTER_MS, run: () => void sim.update('individual_appointments', changed, { notes: 'first change' }) },
+  ]);
   const firstWallS = (performance.now() - wallT0) / 1000;
   const firstEvents = await Promise.all(firstEventIds.map((id) => store.getEvent(id)));
   if (!firstEvents.some((e) => e?.payload.data.id === changed)) throw new Error('the first event delivered was not the change made');
-  log(`  live start: first change delivered ${deliveredAt === null ? 'never' : `${(deliveredAt - start) / 1000} s`} after the first start (simulated; the first simulated minute took ${firstWallS.toFixed(1)} s wall)`);
+  log(
+    `  live start: first change delivered ${deliveredAt === null ? 'never' : `${(deliveredAt - start) / 1000} s`} after the first start (simulated; the first simulated minute took ${firstWallS.toFixed(1)} s wall)`,
+  );
   // Then the background pass, for a while: reading 300k records in the spare room takes over an
   // hour of simulated time (hours of wall time on a shared 2-core machine); past the cap, the
   // bridge's own estimate of its completion is reported.
@@ -97,7 +138,9 @@ export async function liveStart({ quick, table, log, results }: BenchContext): P
     await clock.runUntil(start + (minute + 1) * MINUTE, busy);
     if (minute % 5 === 0) {
       const r = running()[0];
-      log(`  live start: ${minute} simulated min, first passes left ${running().length} (${r?.resource}: ${r?.first_pass?.records_read}/${r?.first_pass?.total_entries})`);
+      log(
+        `  live start: ${minute} simulated min, first passes left ${running().length} (${r?.resource}: ${r?.first_pass?.records_read}/${r?.first_pass?.total_entries})`,
+      );
     }
   }
   const passDone = running().length === 0;

@@ -23,23 +23,60 @@ try {
   const store = await PostgresStore.open({ url: pg.url, schema: 'bench', poolSize: 20, instanceId: 'bench' });
   const receiver = await new Receiver().start();
   const event = (i: number, at: string): StoredEvent => ({
-    payload: { id: newId('evt'), type: 'patient.updated', timestamp: at, data: { source: 'cliniko', resource: 'patient', id: String(i), object: { id: String(i), first_name: 'Bench', notes: 'x'.repeat(1200) } } },
+    payload: {
+      id: newId('evt'),
+      type: 'patient.updated',
+      timestamp: at,
+      data: {
+        source: 'cliniko',
+        resource: 'patient',
+        id: String(i),
+        object: { id: String(i), first_name: 'Bench', notes: 'x'.repeat(1200) },
+      },
+    },
     dispatched: false,
   });
-  await store.transaction((tx) => tx.putSubscription(withSubscriptionDefaults({ id: 'sub_bench', url: receiver.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })));
+  await store.transaction((tx) =>
+    tx.putSubscription(withSubscriptionDefaults({ id: 'sub_bench', url: receiver.url, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })),
+  );
   for (let done = 0; done < retained; done += 1000) {
     await store.transaction((tx) => {
       for (let i = done; i < Math.min(retained, done + 1000); i++) {
         const old = new Date(Date.now() - 3_600_000 - i * 1000).toISOString();
         const e = { ...event(i, old), dispatched: true };
         tx.appendEvents([e]);
-        tx.putDelivery({ id: newId('dlv'), event_id: e.payload.id, subscription_id: 'sub_bench', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: old, updated_at: old, attempts: [] });
+        tx.putDelivery({
+          id: newId('dlv'),
+          event_id: e.payload.id,
+          subscription_id: 'sub_bench',
+          status: 'succeeded',
+          trigger: 'dispatch',
+          attempt_count: 1,
+          next_attempt_at: null,
+          final_attempt: false,
+          created_at: old,
+          updated_at: old,
+          attempts: [],
+        });
       }
     });
   }
   receiver.secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
-  const sender = new Sender({ timeoutMs: 15_000, connectionsPerOrigin: 32, policy: new UrlPolicy({ allowPrivate: true }), userAgent: 'bench' });
-  const worker = new DeliveryWorker({ store, sender, logger: silent, retryScheduleMs: [5_000], disableAfterMs: 86_400_000, concurrency: 32, instanceId: 'bench' });
+  const sender = new Sender({
+    timeoutMs: 15_000,
+    connectionsPerOrigin: 32,
+    policy: new UrlPolicy({ allowPrivate: true }),
+    userAgent: 'bench',
+  });
+  const worker = new DeliveryWorker({
+    store,
+    sender,
+    logger: silent,
+    retryScheduleMs: [5_000],
+    disableAfterMs: 86_400_000,
+    concurrency: 32,
+    instanceId: 'bench',
+  });
   await worker.start();
   const dispatcher = new Dispatcher(store, (d) => worker.enqueue(d));
   const t0 = performance.now();
@@ -50,7 +87,9 @@ try {
   }
   while ((await store.counts()).deliveries.succeeded < retained + total) await new Promise((r) => setTimeout(r, 50));
   const ms = performance.now() - t0;
-  process.stdout.write(`${JSON.stringify({ events: total, retained, ms: Math.round(ms), 'deliveries/s': Math.round((total / ms) * 1000), verified: receiver.received.filter((r) => r.verified).length, rss_mb: Math.round(process.memoryUsage().rss / 1e6) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ events: total, retained, ms: Math.round(ms), 'deliveries/s': Math.round((total / ms) * 1000), verified: receiver.received.filter((r) => r.verified).length, rss_mb: Math.round(process.memoryUsage().rss / 1e6) })}\n`,
+  );
   await worker.stop();
   await sender.close();
   await receiver.close();

@@ -23,7 +23,13 @@ import { liveStart } from './live-start.js';
  */
 const quick = process.env.BENCH_QUICK === '1';
 const only = new Set((process.env.BENCH_ONLY ?? 'poll,sync,delivery,memory,scale,live').split(','));
-const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform, date: new Date().toISOString() };
+const machine = {
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  node: process.version,
+  platform: process.platform,
+  date: new Date().toISOString(),
+};
 const results: Record<string, unknown> = { machine };
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const silent = pino({ level: 'silent' });
@@ -42,7 +48,9 @@ const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Ma
 
 /** Starts a bench helper script in its own process and resolves with the JSON it prints first. */
 async function child<T>(script: string, ...args: string[]): Promise<{ proc: ChildProcess; info: T }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join('bench', script), ...args], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', join('bench', script), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
   const info = await new Promise<T>((resolve, reject) => {
     proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
     createInterface({ input: proc.stdout! }).once('line', (line) => resolve(JSON.parse(line) as T));
@@ -77,10 +85,11 @@ async function pollCost(): Promise<void> {
     const cpu: number[] = [];
     const wall: number[] = [];
     let lines = 0;
-    const servedCount = () => new Promise<number>((resolve) => {
-      proc.once('message', (n) => resolve(n as number));
-      proc.send('count');
-    });
+    const servedCount = () =>
+      new Promise<number>((resolve) => {
+        proc.once('message', (n) => resolve(n as number));
+        proc.send('count');
+      });
     for (let i = 0; i < 7; i++) {
       const servedBefore = await servedCount();
       const c0 = process.cpuUsage();
@@ -125,7 +134,15 @@ async function initialSync(): Promise<void> {
   await (bridge.store as LowdbStore).flush();
   const ms = performance.now() - t0;
   clearInterval(progress);
-  const rows = [{ records: size, 'wall s': (ms / 1000).toFixed(2), 'records/s': Math.round((size / ms) * 1000), requests: sim.served.length, target: '≥ 20000 records/s' }];
+  const rows = [
+    {
+      records: size,
+      'wall s': (ms / 1000).toFixed(2),
+      'records/s': Math.round((size / ms) * 1000),
+      requests: sim.served.length,
+      target: '≥ 20000 records/s',
+    },
+  ];
   table('2. Initial sync through the poller into snapshots (simulator in process: its serving cost included)', rows);
   results.initialSync = rows;
   await bridge.stop();
@@ -136,7 +153,18 @@ async function initialSync(): Promise<void> {
 function fakeEvent(objectTemplate: Record<string, unknown>, i: number, timestamp: string): StoredEvent {
   const id = newId('evt');
   return {
-    payload: { id, type: 'patient.updated', timestamp, data: { source: 'cliniko', resource: 'patient', id: String(1e18 + i), object: { ...objectTemplate, id: String(1e18 + i) }, previous_attributes: { notes: 'before' } } },
+    payload: {
+      id,
+      type: 'patient.updated',
+      timestamp,
+      data: {
+        source: 'cliniko',
+        resource: 'patient',
+        id: String(1e18 + i),
+        object: { ...objectTemplate, id: String(1e18 + i) },
+        previous_attributes: { notes: 'before' },
+      },
+    },
     dispatched: true,
   };
 }
@@ -163,12 +191,36 @@ async function deliveryThroughput(): Promise<void> {
           const old = new Date(Date.now() - 3_600_000 - Math.floor((i / retained) * 30 * 86_400_000)).toISOString();
           const e = { ...fakeEvent(template, i, old), dispatched: true };
           tx.appendEvents([e]);
-          tx.putDelivery({ id: newId('dlv'), event_id: e.payload.id, subscription_id: 'sub_bench', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: old, updated_at: old, attempts: [] });
+          tx.putDelivery({
+            id: newId('dlv'),
+            event_id: e.payload.id,
+            subscription_id: 'sub_bench',
+            status: 'succeeded',
+            trigger: 'dispatch',
+            attempt_count: 1,
+            next_attempt_at: null,
+            final_attempt: false,
+            created_at: old,
+            updated_at: old,
+            attempts: [],
+          });
         }
       });
       await store.checkpoint();
-      const sender = new Sender({ timeoutMs: 15_000, connectionsPerOrigin: 32, policy: new UrlPolicy({ allowPrivate: true }), userAgent: 'bench' });
-      const worker = new DeliveryWorker({ store, sender, logger: silent, retryScheduleMs: [5_000], disableAfterMs: 86_400_000, concurrency: 32 });
+      const sender = new Sender({
+        timeoutMs: 15_000,
+        connectionsPerOrigin: 32,
+        policy: new UrlPolicy({ allowPrivate: true }),
+        userAgent: 'bench',
+      });
+      const worker = new DeliveryWorker({
+        store,
+        sender,
+        logger: silent,
+        retryScheduleMs: [5_000],
+        disableAfterMs: 86_400_000,
+        concurrency: 32,
+      });
       await worker.start();
       const dispatcher = new Dispatcher(store, (d) => worker.enqueue(d));
       const created: string[] = [];
@@ -219,7 +271,10 @@ async function deliveryThroughput(): Promise<void> {
     }
   }
   proc.kill('SIGTERM');
-  table(`3. Delivery throughput: ${total} events to a loopback 204 receiver, every attempt persisted (target ≥ 2000/s, p99 < 1 s at 100k retained)`, rows);
+  table(
+    `3. Delivery throughput: ${total} events to a loopback 204 receiver, every attempt persisted (target ≥ 2000/s, p99 < 1 s at 100k retained)`,
+    rows,
+  );
   results.delivery = rows;
 }
 
@@ -236,16 +291,48 @@ async function memory(): Promise<void> {
   for (let i = 0; i < size; i++) {
     const e = fakeEvent(template, i, ts);
     await store.transaction((tx) => {
-    tx.appendEvents([e]);
-    tx.putDelivery({ id: newId('dlv'), event_id: e.payload.id, subscription_id: 'sub_x', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: ts, updated_at: ts, attempts: [{ id: newId('att'), attempted_at: ts, duration_ms: 3, status_code: 204, error: null, response_excerpt: null, response_headers: {}, trigger: 'schedule' }] });
-    tx.putSnapshot('cliniko:patients', String(1e18 + i), { version: ts, record: { ...template, id: String(1e18 + i) } });
+      tx.appendEvents([e]);
+      tx.putDelivery({
+        id: newId('dlv'),
+        event_id: e.payload.id,
+        subscription_id: 'sub_x',
+        status: 'succeeded',
+        trigger: 'dispatch',
+        attempt_count: 1,
+        next_attempt_at: null,
+        final_attempt: false,
+        created_at: ts,
+        updated_at: ts,
+        attempts: [
+          {
+            id: newId('att'),
+            attempted_at: ts,
+            duration_ms: 3,
+            status_code: 204,
+            error: null,
+            response_excerpt: null,
+            response_headers: {},
+            trigger: 'schedule',
+          },
+        ],
+      });
+      tx.putSnapshot('cliniko:patients', String(1e18 + i), { version: ts, record: { ...template, id: String(1e18 + i) } });
     });
   }
   await store.close();
   // Measured in a fresh process that only loads the store, as a restarted bridge would.
   const { info } = await child<{ rssMb: number; heapMb: number; baselineMb: number; loadMs: number }>('load-store.ts', dir);
   const rows = [
-    { events: size, snapshots: size, deliveries: size, 'RSS MB': info.rssMb.toFixed(0), 'heap MB': info.heapMb.toFixed(0), 'empty process RSS MB': info.baselineMb.toFixed(0), 'load ms': info.loadMs.toFixed(0), target: '< 300 MB' },
+    {
+      events: size,
+      snapshots: size,
+      deliveries: size,
+      'RSS MB': info.rssMb.toFixed(0),
+      'heap MB': info.heapMb.toFixed(0),
+      'empty process RSS MB': info.baselineMb.toFixed(0),
+      'load ms': info.loadMs.toFixed(0),
+      target: '< 300 MB',
+    },
   ];
   table('4. Memory of a process holding the loaded store', rows);
   results.memory = rows;
@@ -254,7 +341,9 @@ async function memory(): Promise<void> {
 
 /** Runs one `bench/store-scale.ts` step in a fresh process (with --expose-gc) and returns its JSON. */
 async function scaleStep<T>(...args: string[]): Promise<T> {
-  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join('bench', 'store-scale.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', join('bench', 'store-scale.ts'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let text = '';
   proc.stdout!.on('data', (d: Buffer) => (text += d.toString()));
   const code = await new Promise<number | null>((resolve) => proc.once('exit', resolve));
@@ -273,13 +362,21 @@ async function scale(): Promise<void> {
   sim.seed({ individual_appointments: 1 });
   const template = sim.all('individual_appointments')[0]!;
   await sim.close();
-  const event = { id: 'evt_x', type: 'individual_appointment.updated', timestamp: '', data: { source: 'cliniko', resource: 'individual_appointment', id: '1', object: template } };
+  const event = {
+    id: 'evt_x',
+    type: 'individual_appointment.updated',
+    timestamp: '',
+    data: { source: 'cliniko', resource: 'individual_appointment', id: '1', object: template },
+  };
   const rows: Array<Record<string, string | number>> = [];
   for (const size of sizes) {
     const dir = await mkdtemp(join(tmpdir(), 'bench-scale-'));
     log(`  scale: writing ${size} records of ${JSON.stringify(template).length} bytes…`);
     const fill = await scaleStep<{ recordsPerS: number; largestFileBytes: number }>('fill', dir, String(size), JSON.stringify(template));
-    const restart = await scaleStep<{ loadMs: number; rssMb: number; baselineMb: number; rssAfterReadsMb: number; read1000Ms: number }>('restart', dir);
+    const restart = await scaleStep<{ loadMs: number; rssMb: number; baselineMb: number; rssAfterReadsMb: number; read1000Ms: number }>(
+      'restart',
+      dir,
+    );
     const cp = await scaleStep<{ checkpointMs: number; bytesWritten: number }>('checkpoint', dir, String(size));
     const events = await scaleStep<{ largestFileBytes: number }>('events', dir, String(quick ? 20_000 : 100_000), JSON.stringify(event));
     const withEvents = await scaleStep<{ rssMb: number; loadMs: number }>('restart', dir);
@@ -298,7 +395,10 @@ async function scale(): Promise<void> {
     });
     await rm(dir, { recursive: true, force: true });
   }
-  table('5. The store at scale: appointment-sized snapshots, restart, checkpoint after 100 changes, retained events (each step in a fresh process)', rows);
+  table(
+    '5. The store at scale: appointment-sized snapshots, restart, checkpoint after 100 changes, retained events (each step in a fresh process)',
+    rows,
+  );
   results.scale = rows;
 }
 

@@ -44,7 +44,10 @@ async function once(args: readonly string[]): Promise<{ startupMs: number; rssMb
   try {
     let startupMs = NaN;
     for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) {
         startupMs = performance.now() - started;
         break;
@@ -65,7 +68,9 @@ async function once(args: readonly string[]): Promise<{ startupMs: number; rssMb
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-process.stdout.write(`${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, ${RUNS} runs each, RSS after ${IDLE_MS / 1000} s idle\n`);
+process.stdout.write(
+  `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}, Node ${process.version}, ${RUNS} runs each, RSS after ${IDLE_MS / 1000} s idle\n`,
+);
 for (const [name, args] of Object.entries(variants)) {
   const runs = [];
   for (let i = 0; i < RUNS; i++) runs.push(await once(args));

@@ -41,12 +41,23 @@ if (cmd === 'fill') {
         const id = idOf(j);
         tx.putSnapshot('cliniko:individual_appointments', id, { version, record: { ...template, id } } as Snapshot);
       }
-      tx.putResource('cliniko:individual_appointments', { cursor: { updated_at: version, page: i }, last_poll_at: version, last_success_at: version, last_error: null });
+      tx.putResource('cliniko:individual_appointments', {
+        cursor: { updated_at: version, page: i },
+        last_poll_at: version,
+        last_success_at: version,
+        last_error: null,
+      });
     });
   }
   await store.close();
   const ms = performance.now() - t0;
-  out({ records: n, ms, recordsPerS: (n / ms) * 1000, largestFileBytes: await largestFile(), peakRssMb: process.resourceUsage().maxRSS / 1024 });
+  out({
+    records: n,
+    ms,
+    recordsPerS: (n / ms) * 1000,
+    largestFileBytes: await largestFile(),
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  });
 } else if (cmd === 'restart') {
   const baseline = rssMb();
   const t0 = performance.now();
@@ -59,7 +70,16 @@ if (cmd === 'fill') {
   const r0 = performance.now();
   const got = await store.getSnapshots('cliniko:individual_appointments', ids);
   const readMs = performance.now() - r0;
-  out({ count, loadMs, baselineMb: baseline, rssMb: afterLoad, rssAfterReadsMb: rssMb(), found: got.size, read1000Ms: readMs, memory: store.memory() });
+  out({
+    count,
+    loadMs,
+    baselineMb: baseline,
+    rssMb: afterLoad,
+    rssAfterReadsMb: rssMb(),
+    found: got.size,
+    read1000Ms: readMs,
+    memory: store.memory(),
+  });
   await store.close();
 } else if (cmd === 'checkpoint') {
   const n = Number(a);
@@ -68,7 +88,11 @@ if (cmd === 'fill') {
   const ids = Array.from({ length: 100 }, () => idOf(Math.floor(Math.random() * n)));
   const current = await store.getSnapshots('cliniko:individual_appointments', ids);
   await store.transaction((tx) => {
-    for (const [id, s] of current) tx.putSnapshot('cliniko:individual_appointments', id, { version: new Date().toISOString(), record: { ...s.record, notes: `changed ${Date.now()}` } });
+    for (const [id, s] of current)
+      tx.putSnapshot('cliniko:individual_appointments', id, {
+        version: new Date().toISOString(),
+        record: { ...s.record, notes: `changed ${Date.now()}` },
+      });
   });
   const t0 = performance.now();
   await store.checkpoint();
@@ -97,7 +121,18 @@ if (cmd === 'fill') {
           final_attempt: false,
           created_at: ts,
           updated_at: ts,
-          attempts: [{ id: newId('att'), attempted_at: ts, duration_ms: 3, status_code: 204, error: null, response_excerpt: null, response_headers: {}, trigger: 'schedule' }],
+          attempts: [
+            {
+              id: newId('att'),
+              attempted_at: ts,
+              duration_ms: 3,
+              status_code: 204,
+              error: null,
+              response_excerpt: null,
+              response_headers: {},
+              trigger: 'schedule',
+            },
+          ],
         });
       }
     });

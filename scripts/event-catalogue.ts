@@ -10,7 +10,9 @@ const DOC = new URL('../docs/events.md', import.meta.url);
 const args = new Set(process.argv.slice(2));
 
 if (args.has('--json')) {
-  process.stdout.write(`${JSON.stringify({ data: EVENT_CATALOGUE.map(({ type, description, example }) => ({ type, description, example })) }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ data: EVENT_CATALOGUE.map(({ type, description, example }) => ({ type, description, example })) }, null, 2)}\n`,
+  );
 } else {
   const current = readFileSync(DOC, 'utf8');
   const next = withCatalogue(current);

@@ -155,7 +155,12 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     void poller.pollNow();
   }
   logger.info(
-    { url, docs: `${url}/docs`, sources: sources.map((s) => ({ name: s.name, resources: s.feeds.map((f) => f.resource) })), store: store.location },
+    {
+      url,
+      docs: `${url}/docs`,
+      sources: sources.map((s) => ({ name: s.name, resources: s.feeds.map((f) => f.resource) })),
+      store: store.location,
+    },
     'bridge started',
   );
 

@@ -36,7 +36,9 @@ async function main(): Promise<void> {
       process.exit(78); // EX_CONFIG: the configuration is wrong, not the machine
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      logger.fatal(`${config.http.host}:${config.http.port} is already in use: stop what listens there, or set PORT (and HOST) to a free address`);
+      logger.fatal(
+        `${config.http.host}:${config.http.port} is already in use: stop what listens there, or set PORT (and HOST) to a free address`,
+      );
       process.exit(1);
     }
     if (err instanceof StoreCorruptError || err instanceof StoreLockedError || err instanceof StoreKeyError) {

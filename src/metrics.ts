@@ -50,7 +50,11 @@ export const metrics = {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers: [registry],
   }),
-  storeWriteFailures: new Counter({ name: 'bridge_store_write_failures_total', help: 'Store writes (journal lines, checkpoints) that failed, e.g. with the disk full.', registers: [registry] }),
+  storeWriteFailures: new Counter({
+    name: 'bridge_store_write_failures_total',
+    help: 'Store writes (journal lines, checkpoints) that failed, e.g. with the disk full.',
+    registers: [registry],
+  }),
   liveSince: new Gauge({
     name: 'bridge_live_since_seconds',
     help: 'UNIX time a resource started live from (changes since are delivered at once), by source and resource.',
@@ -71,7 +75,7 @@ export const metrics = {
   }),
   firstPassRecordsTotal: new Gauge({
     name: 'bridge_first_pass_records_estimated_total',
-    help: 'Records the first pass expects in all (read so far plus the lists\' total_entries left).',
+    help: "Records the first pass expects in all (read so far plus the lists' total_entries left).",
     labelNames: ['source', 'resource'] as const,
     registers: [registry],
   }),

@@ -27,7 +27,13 @@ describe('admin API', () => {
   });
 
   it('refuses loopback and private subscriber URLs with 422 unless allowed', async () => {
-    for (const url of ['http://127.0.0.1:9/hook', 'http://localhost/hook', 'http://10.0.0.1/x', 'http://[::1]/x', 'http://169.254.169.254/']) {
+    for (const url of [
+      'http://127.0.0.1:9/hook',
+      'http://localhost/hook',
+      'http://10.0.0.1/x',
+      'http://[::1]/x',
+      'http://169.254.169.254/',
+    ]) {
       expectError(await h.api('POST', '/v1/subscriptions', { url, event_types: ['*'] }), 422, 'unsafe_url');
     }
     expect((await h.api('GET', '/v1/subscriptions')).json.data).toEqual([]);
@@ -52,9 +58,19 @@ describe('admin API', () => {
 
   it('creates, reads, changes and deletes a subscription; the secret is shown on create and on request only', async () => {
     // Public-looking URL accepted: creation resolves nothing for an IP literal and sends nothing.
-    const created = await h.api('POST', '/v1/subscriptions', { url: 'https://93.184.216.34/hook', event_types: ['contact.*'], description: 'CRM' });
+    const created = await h.api('POST', '/v1/subscriptions', {
+      url: 'https://93.184.216.34/hook',
+      event_types: ['contact.*'],
+      description: 'CRM',
+    });
     expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ id: expect.stringMatching(/^sub_/), url: 'https://93.184.216.34/hook', event_types: ['contact.*'], status: 'active', description: 'CRM' });
+    expect(created.json).toMatchObject({
+      id: expect.stringMatching(/^sub_/),
+      url: 'https://93.184.216.34/hook',
+      event_types: ['contact.*'],
+      status: 'active',
+      description: 'CRM',
+    });
     expect(created.json.secret).toMatch(/^whsec_/);
     expect(Date.parse(created.json.created_at)).not.toBeNaN();
     const id = created.json.id;

@@ -10,7 +10,11 @@ describe('admin API hardening and audit', () => {
   afterEach(async () => h?.close());
 
   const raw = (method: string, path: string, body?: string, headers: Record<string, string> = {}) =>
-    fetch(`${h.bridge.url}${path}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...headers }, body });
+    fetch(`${h.bridge.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json', ...headers },
+      body,
+    });
 
   it('records every admin action with time, actor and request id, readable at GET /v1/audit', async () => {
     const created = await raw('POST', '/v1/subscriptions', JSON.stringify({ url: h.receiver.url }), { 'x-request-id': 'req-create-1' });
@@ -55,7 +59,10 @@ describe('admin API hardening and audit', () => {
     expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(res.headers.get('strict-transport-security')).toContain('max-age');
     expect(res.headers.get('access-control-allow-origin')).toBeNull();
-    const preflight = await fetch(`${h.bridge.url}/v1/subscriptions`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${h.bridge.url}/v1/subscriptions`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -85,7 +92,16 @@ describe('admin API hardening and audit', () => {
       '42',
       '"text"',
       'null',
-      JSON.stringify({ url: 7, event_types: 'contact.*', since: 5, until: [], subscription_id: {}, grace_period_seconds: 'soon', status: 'on', headers: 'x' }),
+      JSON.stringify({
+        url: 7,
+        event_types: 'contact.*',
+        since: 5,
+        until: [],
+        subscription_id: {},
+        grace_period_seconds: 'soon',
+        status: 'on',
+        headers: 'x',
+      }),
       JSON.stringify({ unknown_field: true }),
       JSON.stringify({ url: `${h.receiver.url}?${'x'.repeat(70_000)}` }),
     ];
@@ -111,7 +127,11 @@ describe('admin API hardening and audit', () => {
       const res = await raw('GET', path);
       responses.push({ route: `GET ${path}`, body: '', status: res.status, json: await res.json() });
     }
-    for (const [method, path] of [['POST', '/v1/deliveries/dlv_nope/retry'], ['GET', '/v1/events/evt_nope'], ['DELETE', '/v1/subscriptions/sub_nope']] as const) {
+    for (const [method, path] of [
+      ['POST', '/v1/deliveries/dlv_nope/retry'],
+      ['GET', '/v1/events/evt_nope'],
+      ['DELETE', '/v1/subscriptions/sub_nope'],
+    ] as const) {
       const res = await raw(method, path);
       responses.push({ route: `${method} ${path}`, body: '', status: res.status, json: await res.json() });
     }

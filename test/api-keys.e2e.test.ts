@@ -19,7 +19,9 @@ describe('API keys with scopes', () => {
     const k = await issue('zapier', ['subscriptions:read', 'subscriptions:write']);
     expect(k.key).toMatch(/^ceb_[A-Za-z0-9_-]{43}$/);
     const list = await h.api('GET', '/v1/api-keys');
-    expect(list.json.data).toEqual([expect.objectContaining({ id: k.id, name: 'zapier', scopes: ['subscriptions:read', 'subscriptions:write'], subscriptions: 'own' })]);
+    expect(list.json.data).toEqual([
+      expect.objectContaining({ id: k.id, name: 'zapier', scopes: ['subscriptions:read', 'subscriptions:write'], subscriptions: 'own' }),
+    ]);
     expect(JSON.stringify(list.json)).not.toContain(k.key);
     expect(JSON.stringify(await (h.bridge.store as LowdbStore).dump())).not.toContain(k.key);
     expect((await h.api('GET', '/v1/subscriptions', undefined, k.key)).status).toBe(200);

@@ -30,11 +30,35 @@ const LIMIT = 200;
 const LATENCY_MS = 250;
 
 const SEED: Partial<Record<SimResource, number>> = {
-  users: 6, businesses: 2, taxes: 2, billable_items: 6, appointment_types: 5, practitioners: 5, concession_types: 3,
-  concession_prices: 4, products: 5, referral_source_types: 5, services: 6, daily_availabilities: 12, availability_blocks: 8,
-  patients: 250, contacts: 40, relationships: 8, patient_cases: 15, medical_alerts: 30, individual_appointments: 300,
-  group_appointments: 12, unavailable_blocks: 20, attendees: 80, invoices: 200, invoice_items: 240, treatment_notes: 150,
-  patient_forms: 40, patient_attachments: 30, communications: 120, stock_adjustments: 30,
+  users: 6,
+  businesses: 2,
+  taxes: 2,
+  billable_items: 6,
+  appointment_types: 5,
+  practitioners: 5,
+  concession_types: 3,
+  concession_prices: 4,
+  products: 5,
+  referral_source_types: 5,
+  services: 6,
+  daily_availabilities: 12,
+  availability_blocks: 8,
+  patients: 250,
+  contacts: 40,
+  relationships: 8,
+  patient_cases: 15,
+  medical_alerts: 30,
+  individual_appointments: 300,
+  group_appointments: 12,
+  unavailable_blocks: 20,
+  attendees: 80,
+  invoices: 200,
+  invoice_items: 240,
+  treatment_notes: 150,
+  patient_forms: 40,
+  patient_attachments: 30,
+  communications: 120,
+  stock_adjustments: 30,
 };
 
 /** A deterministic PRNG for the change script (mulberry32). */
@@ -68,13 +92,26 @@ interface Run {
 async function simulate(): Promise<Run> {
   const realStart = Date.now();
   const clock = new ManualClock(START);
-  const sim = new ClinikoSimulator({ rateLimitPerMin: LIMIT, now: () => clock.now(), sleep: (ms) => clock.sleep(ms), latencyMs: LATENCY_MS, seed: 7 });
+  const sim = new ClinikoSimulator({
+    rateLimitPerMin: LIMIT,
+    now: () => clock.now(),
+    sleep: (ms) => clock.sleep(ms),
+    latencyMs: LATENCY_MS,
+    seed: 7,
+  });
   sim.seed(SEED);
   const { baseUrl } = await sim.listen();
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-budget-'));
   const store = new LowdbStore(dataDir);
   await store.load();
-  const client = new ClinikoClient({ baseUrl, apiKey: 'sim-key-au1', userAgent: USER_AGENT, rateLimitPerMin: LIMIT, requestTimeoutMs: 30_000, clock });
+  const client = new ClinikoClient({
+    baseUrl,
+    apiKey: 'sim-key-au1',
+    userAgent: USER_AGENT,
+    rateLimitPerMin: LIMIT,
+    requestTimeoutMs: 30_000,
+    clock,
+  });
   const feeds = CLINIKO_RESOURCES.map((r) => new ClinikoFeed(r, client, { perPage: 100, overlapMs: 120_000 }));
   const nameToPath = new Map(CLINIKO_RESOURCES.map((r) => [r.name, r.path]));
 
@@ -122,7 +159,10 @@ async function simulate(): Promise<Run> {
     (at) => {
       const a = pick(live('individual_appointments'));
       const starts = Date.parse(String(a.starts_at)) + 86_400_000;
-      sim.update('individual_appointments', a.id, { starts_at: new Date(starts).toISOString(), ends_at: new Date(starts + 1_800_000).toISOString() });
+      sim.update('individual_appointments', a.id, {
+        starts_at: new Date(starts).toISOString(),
+        ends_at: new Date(starts + 1_800_000).toISOString(),
+      });
       record('individual_appointments', a.id, at);
     },
     (at) => record('individual_appointments', sim.create('individual_appointments').id, at),
@@ -188,7 +228,16 @@ async function simulate(): Promise<Run> {
     const resource = s.path.split('/')[2] ?? '';
     perResourceStarts.set(resource, [...(perResourceStarts.get(resource) ?? []), s.at]);
   }
-  return { latenciesMs, served: sim.served, perResourceStarts, burstDetectedMs, sources, budgets, realMs: Date.now() - realStart, requests: sim.served.length };
+  return {
+    latenciesMs,
+    served: sim.served,
+    perResourceStarts,
+    burstDetectedMs,
+    sources,
+    budgets,
+    realMs: Date.now() - realStart,
+    requests: sim.served.length,
+  };
 }
 
 const median = (xs: number[]) => {
@@ -238,7 +287,8 @@ describe('the request budget with every resource enabled, against the simulator 
     console.log(`budget figures: ${JSON.stringify(figures, null, 2)}`);
     if (process.env.BUDGET_DEBUG) {
       const buckets = new Map<number, number>();
-      for (const s of run.served) buckets.set(Math.floor((s.at - START) / 20_000), (buckets.get(Math.floor((s.at - START) / 20_000)) ?? 0) + 1);
+      for (const s of run.served)
+        buckets.set(Math.floor((s.at - START) / 20_000), (buckets.get(Math.floor((s.at - START) / 20_000)) ?? 0) + 1);
       console.log([...buckets.entries()].map(([k, v]) => `${k * 20}s:${v}`).join(' '));
       const steady = run.served.filter((s) => s.at >= START + WARM_UP_MS).sort((a, b) => a.at - b.at);
       let best = 0;
@@ -251,13 +301,21 @@ describe('the request budget with every resource enabled, against the simulator 
       const by = new Map<string, number>();
       for (const s of window) by.set(s.path.split('/').slice(2).join('/'), (by.get(s.path.split('/').slice(2).join('/')) ?? 0) + 1);
       const tierOf = new Map(CLINIKO_RESOURCES.map((r) => [r.path, r.tier]));
-      for (const [from, to] of [[START + WARM_UP_MS, START + BURST_AT_MS], [START + BURST_AT_MS, START + BURST_AT_MS + 60_000], [START + BURST_AT_MS + 60_000, START + BURST_AT_MS + 120_000]] as const) {
+      for (const [from, to] of [
+        [START + WARM_UP_MS, START + BURST_AT_MS],
+        [START + BURST_AT_MS, START + BURST_AT_MS + 60_000],
+        [START + BURST_AT_MS + 60_000, START + BURST_AT_MS + 120_000],
+      ] as const) {
         const counts = { hot: 0, warm: 0, cold: 0 };
         for (const s of run.served) if (s.at >= from && s.at < to) counts[tierOf.get(s.path.split('/')[2]!)!] += 1;
         const minutes = (to - from) / 60_000;
-        console.log(`${(from - START) / 1000}s–${(to - START) / 1000}s per minute: hot ${counts.hot / minutes} warm ${counts.warm / minutes} cold ${counts.cold / minutes}`);
+        console.log(
+          `${(from - START) / 1000}s–${(to - START) / 1000}s per minute: hot ${counts.hot / minutes} warm ${counts.warm / minutes} cold ${counts.cold / minutes}`,
+        );
       }
-      console.log(`max window from ${(window[0]!.at - START) / 1000}s: ${JSON.stringify(Object.fromEntries([...by].sort((a, b) => b[1] - a[1])))}`);
+      console.log(
+        `max window from ${(window[0]!.at - START) / 1000}s: ${JSON.stringify(Object.fromEntries([...by].sort((a, b) => b[1] - a[1])))}`,
+      );
     }
   }, 240_000);
 

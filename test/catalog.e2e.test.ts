@@ -79,17 +79,36 @@ describe('the event catalogue', () => {
   });
 
   it('assigns every resource exactly one tier in config/default.json, as the registry does', () => {
-    const defaults = JSON.parse(readFileSync(new URL('../config/default.json', import.meta.url), 'utf8')) as { cliniko: { tiers: Record<string, string[]> } };
+    const defaults = JSON.parse(readFileSync(new URL('../config/default.json', import.meta.url), 'utf8')) as {
+      cliniko: { tiers: Record<string, string[]> };
+    };
     const listed = Object.values(defaults.cliniko.tiers).flat();
     expect(new Set(listed).size).toBe(listed.length);
     expect(new Set(listed)).toEqual(new Set(CLINIKO_RESOURCES.map((r) => r.path)));
-    const config = loadConfig({ CLINIKO_API_KEY: 'k', CLINIKO_USER_AGENT: 'A (a@b.co)', BRIDGE_ADMIN_TOKEN: 'a-token-of-16-chars-or-more' });
+    const config = loadConfig({
+      CLINIKO_API_KEY: 'k',
+      CLINIKO_USER_AGENT: 'A (a@b.co)',
+      BRIDGE_ADMIN_TOKEN: 'a-token-of-16-chars-or-more',
+    });
     expect(config.cliniko!.tiers).toEqual(DEFAULT_TIERS);
     expect(config.cliniko!.headroomPercent).toBe(10);
-    for (const hot of ['individual_appointments', 'group_appointments', 'attendees', 'bookings', 'patients', 'invoices', 'treatment_notes']) {
+    for (const hot of [
+      'individual_appointments',
+      'group_appointments',
+      'attendees',
+      'bookings',
+      'patients',
+      'invoices',
+      'treatment_notes',
+    ]) {
       expect(DEFAULT_TIERS[hot], hot).toBe('hot');
     }
-    const promoted = loadConfig({ CLINIKO_API_KEY: 'k', CLINIKO_USER_AGENT: 'A (a@b.co)', BRIDGE_ADMIN_TOKEN: 'a-token-of-16-chars-or-more', CLINIKO_TIER_HOT: 'contacts,patients' });
+    const promoted = loadConfig({
+      CLINIKO_API_KEY: 'k',
+      CLINIKO_USER_AGENT: 'A (a@b.co)',
+      BRIDGE_ADMIN_TOKEN: 'a-token-of-16-chars-or-more',
+      CLINIKO_TIER_HOT: 'contacts,patients',
+    });
     expect(promoted.cliniko!.tiers).toMatchObject({ contacts: 'hot', patients: 'hot', invoices: 'warm', taxes: 'cold' });
   });
 });
@@ -105,7 +124,11 @@ describe('GET /v1/event-types', () => {
     const { status, json } = await h.api('GET', '/v1/event-types');
     expect(status).toBe(200);
     expect(json.data).toHaveLength(EVENT_CATALOGUE.length);
-    expect(json.data[0]).toEqual({ type: EVENT_CATALOGUE[0]!.type, description: EVENT_CATALOGUE[0]!.description, example: EVENT_CATALOGUE[0]!.example });
+    expect(json.data[0]).toEqual({
+      type: EVENT_CATALOGUE[0]!.type,
+      description: EVENT_CATALOGUE[0]!.description,
+      example: EVENT_CATALOGUE[0]!.example,
+    });
     expect(json.data.find((d: { type: string }) => d.type === 'invoice.paid').example.data.to).toBe(20);
     expect((await h.api('GET', '/v1/event-types', undefined, 'wrong-token-0123456789')).status).toBe(401);
   });

@@ -125,7 +125,10 @@ describe('change detection', () => {
 
   it('reports a record deleted while a first pass longer than the overlap was still reading', async () => {
     const c = clock(Date.now());
-    h = await Harness.create({ sim: { now: c.now }, env: { BRIDGE_RESOURCES: 'patients', CLINIKO_PER_PAGE: '2', CLINIKO_POLL_OVERLAP: '1s' } });
+    h = await Harness.create({
+      sim: { now: c.now },
+      env: { BRIDGE_RESOURCES: 'patients', CLINIKO_PER_PAGE: '2', CLINIKO_POLL_OVERLAP: '1s' },
+    });
     await h.subscribe(['patient.deleted']);
     const first = h.sim.create('patients', { first_name: 'Early' });
     h.sim.create('patients', { first_name: 'Second' });

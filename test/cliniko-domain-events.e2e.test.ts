@@ -15,7 +15,12 @@ const kinds = (events: ReturnType<typeof derive>) => events.map((e) => e.kind);
 
 describe('domain event rules', () => {
   it('individual_appointment.rescheduled when starts_at, ends_at or the practitioner changed, with from/to', () => {
-    const before = { starts_at: '2026-11-24T23:00:00Z', ends_at: '2026-11-24T23:30:00Z', practitioner: { links: { self: '.../practitioners/1' } }, notes: null };
+    const before = {
+      starts_at: '2026-11-24T23:00:00Z',
+      ends_at: '2026-11-24T23:30:00Z',
+      practitioner: { links: { self: '.../practitioners/1' } },
+      notes: null,
+    };
     const moved = derive('individual_appointments', before, { starts_at: '2026-11-25T01:00:00Z', ends_at: '2026-11-25T01:30:00Z' });
     expect(moved).toEqual([
       {
@@ -26,7 +31,9 @@ describe('domain event rules', () => {
         },
       },
     ]);
-    expect(kinds(derive('individual_appointments', before, { practitioner: { links: { self: '.../practitioners/2' } } }))).toEqual(['rescheduled']);
+    expect(kinds(derive('individual_appointments', before, { practitioner: { links: { self: '.../practitioners/2' } } }))).toEqual([
+      'rescheduled',
+    ]);
     expect(derive('individual_appointments', before, { notes: 'x' })).toEqual([]);
   });
 
@@ -51,8 +58,15 @@ describe('domain event rules', () => {
   });
 
   it('puts the codes in invoice.paid and invoice.status_changed, and the survivor in patient.merged', () => {
-    expect(derive('invoices', { status: 10 }, { status: 20 }).map((e) => e.data)).toEqual([{ from: 10, to: 20 }, { from: 10, to: 20 }]);
-    const merged = derive('patients', { merged_at: null }, { merged_at: '2026-11-23T06:51:00Z', merged_with_patient: { links: { self: 'https://api.au1.cliniko.com/v1/patients/77' } } });
+    expect(derive('invoices', { status: 10 }, { status: 20 }).map((e) => e.data)).toEqual([
+      { from: 10, to: 20 },
+      { from: 10, to: 20 },
+    ]);
+    const merged = derive(
+      'patients',
+      { merged_at: null },
+      { merged_at: '2026-11-23T06:51:00Z', merged_with_patient: { links: { self: 'https://api.au1.cliniko.com/v1/patients/77' } } },
+    );
     expect(merged).toEqual([{ kind: 'merged', data: { merged_with_patient_id: '77' } }]);
   });
 
@@ -69,7 +83,16 @@ describe('domain events through the bridge, in addition to .updated', () => {
 
   it('delivers each moment next to the generic event of the same change', async () => {
     h = await Harness.create({
-      seed: { patients: 6, individual_appointments: 6, group_appointments: 2, attendees: 4, invoices: 4, treatment_notes: 4, patient_forms: 3, medical_alerts: 1 },
+      seed: {
+        patients: 6,
+        individual_appointments: 6,
+        group_appointments: 2,
+        attendees: 4,
+        invoices: 4,
+        treatment_notes: 4,
+        patient_forms: 3,
+        medical_alerts: 1,
+      },
       env: {
         BRIDGE_RESOURCES: 'patients,individual_appointments,attendees,invoices,treatment_notes,patient_forms,medical_alerts',
         CLINIKO_RATE_LIMIT_PER_MIN: '10000',
@@ -142,7 +165,11 @@ describe('domain events through the bridge, in addition to .updated', () => {
       expect(d.id).not.toBe(g!.id);
     }
     const rescheduled = h.receiver.ofType('individual_appointment.rescheduled')[0]!.payload.data;
-    expect(rescheduled).toMatchObject({ id: moved!.id, from: { starts_at: moved!.starts_at }, to: { starts_at: '2027-01-05T23:00:00Z', ends_at: '2027-01-05T23:45:00Z' } });
+    expect(rescheduled).toMatchObject({
+      id: moved!.id,
+      from: { starts_at: moved!.starts_at },
+      to: { starts_at: '2027-01-05T23:00:00Z', ends_at: '2027-01-05T23:45:00Z' },
+    });
     expect(h.receiver.ofType('invoice.paid')[0]!.payload.data).toMatchObject({ id: invoice.id, to: 20 });
     expect(h.receiver.ofType('patient.merged')[0]!.payload.data).toMatchObject({ id: merged!.id, merged_with_patient_id: survivor!.id });
     expect(h.receiver.ofType('medical_alert.created')[0]!.payload.data).toMatchObject({ id: alert.id, object: { name: 'Latex allergy' } });

@@ -14,11 +14,35 @@ import { Harness, USER_AGENT, waitFor } from './helpers/harness.js';
 
 /** A small clinic with a few records of every resource. */
 const EVERYTHING: Partial<Record<SimResource, number>> = {
-  users: 3, businesses: 2, taxes: 3, billable_items: 3, appointment_types: 3, practitioners: 4, concession_types: 3,
-  concession_prices: 3, products: 3, referral_source_types: 3, services: 3, daily_availabilities: 3, availability_blocks: 3,
-  patients: 8, contacts: 4, relationships: 3, patient_cases: 3, medical_alerts: 4, individual_appointments: 6,
-  group_appointments: 3, unavailable_blocks: 4, attendees: 5, invoices: 5, invoice_items: 5, treatment_notes: 5,
-  patient_forms: 4, patient_attachments: 3, communications: 4, stock_adjustments: 3,
+  users: 3,
+  businesses: 2,
+  taxes: 3,
+  billable_items: 3,
+  appointment_types: 3,
+  practitioners: 4,
+  concession_types: 3,
+  concession_prices: 3,
+  products: 3,
+  referral_source_types: 3,
+  services: 3,
+  daily_availabilities: 3,
+  availability_blocks: 3,
+  patients: 8,
+  contacts: 4,
+  relationships: 3,
+  patient_cases: 3,
+  medical_alerts: 4,
+  individual_appointments: 6,
+  group_appointments: 3,
+  unavailable_blocks: 4,
+  attendees: 5,
+  invoices: 5,
+  invoice_items: 5,
+  treatment_notes: 5,
+  patient_forms: 4,
+  patient_attachments: 3,
+  communications: 4,
+  stock_adjustments: 3,
 };
 // Every resource is polled by default; lift the budget so a test's polls never wait for it.
 const FAST = { CLINIKO_RATE_LIMIT_PER_MIN: '10000' };
@@ -35,11 +59,18 @@ describe('every Cliniko resource', () => {
     const { json } = await h.api('GET', '/v1/sources');
     expect(json.data.map((r: { resource: string }) => r.resource)).toEqual(CLINIKO_RESOURCE_PATHS);
     for (const r of json.data) {
-      expect(r, r.resource).toMatchObject({ status: 'ok', last_error: null, tier: DEFAULT_TIERS[r.resource], requests_last_minute: expect.any(Number) });
+      expect(r, r.resource).toMatchObject({
+        status: 'ok',
+        last_error: null,
+        tier: DEFAULT_TIERS[r.resource],
+        requests_last_minute: expect.any(Number),
+      });
       expect(r.cursor.baseline_done, r.resource).toBe(true);
       expect(r.progress, r.resource).toMatchObject({ phase: 'baseline', status: 'done' });
     }
-    expect(json.budgets).toEqual([{ source: 'cliniko', limit_per_min: 10_000, budget_per_min: 9_000, used_last_minute: expect.any(Number) }]);
+    expect(json.budgets).toEqual([
+      { source: 'cliniko', limit_per_min: 10_000, budget_per_min: 9_000, used_last_minute: expect.any(Number) },
+    ]);
     // Silent baseline, then nothing while nothing changes.
     await h.poll();
     expect((await h.api('GET', '/v1/events')).json.data).toEqual([]);
@@ -78,7 +109,14 @@ describe('every Cliniko resource', () => {
     // Not the one updated above: a cancellation in the same poll would replace its .updated.
     const appointment = live(h, 'individual_appointments').at(-2)!;
     h.sim.cancel('individual_appointments', appointment.id, 20, 'Condition worse');
-    expected.push('individual_appointment.cancelled', 'booking.created', 'booking.updated', 'booking.cancelled', 'booking.archived', 'booking.deleted');
+    expected.push(
+      'individual_appointment.cancelled',
+      'booking.created',
+      'booking.updated',
+      'booking.cancelled',
+      'booking.archived',
+      'booking.deleted',
+    );
     await h.poll();
     await h.poll();
     const missing = () => expected.filter((t) => !h.receiver.types().includes(t));
@@ -112,7 +150,11 @@ describe('every Cliniko resource', () => {
   });
 
   it('reports a resource the key may not read (403) as forbidden in GET /v1/sources, and keeps polling the rest', async () => {
-    h = await Harness.create({ seed: { contacts: 2, invoices: 2 }, sim: { forbidden: ['invoices'] }, env: { ...FAST, BRIDGE_RESOURCES: 'contacts,invoices' } });
+    h = await Harness.create({
+      seed: { contacts: 2, invoices: 2 },
+      sim: { forbidden: ['invoices'] },
+      env: { ...FAST, BRIDGE_RESOURCES: 'contacts,invoices' },
+    });
     await h.subscribe(['contact.*']);
     await h.poll();
     h.sim.update('contacts', h.sim.all('contacts')[0]!.id, { notes: 'seen despite the 403 next door' });
@@ -120,7 +162,11 @@ describe('every Cliniko resource', () => {
     await waitFor(() => h.receiver.received.length === 1);
     const { json } = await h.api('GET', '/v1/sources');
     const invoices = json.data.find((r: { resource: string }) => r.resource === 'invoices');
-    expect(invoices).toMatchObject({ status: 'forbidden', target_interval_ms: null, last_error: { message: expect.stringMatching(/403/) } });
+    expect(invoices).toMatchObject({
+      status: 'forbidden',
+      target_interval_ms: null,
+      last_error: { message: expect.stringMatching(/403/) },
+    });
     expect(Date.parse(invoices.next_poll_at) - Date.now()).toBeGreaterThan(59 * 60_000);
     expect(json.data.find((r: { resource: string }) => r.resource === 'contacts')).toMatchObject({ status: 'ok', last_error: null });
   });
@@ -148,7 +194,10 @@ describe('every Cliniko resource', () => {
   });
 
   it('shows BRIDGE_BACKFILL progress (pages done / total_entries) while the first pass emits .created', async () => {
-    h = await Harness.create({ seed: { contacts: 5 }, env: { BRIDGE_RESOURCES: 'contacts', BRIDGE_BACKFILL: 'true', CLINIKO_PER_PAGE: '2' } });
+    h = await Harness.create({
+      seed: { contacts: 5 },
+      env: { BRIDGE_RESOURCES: 'contacts', BRIDGE_BACKFILL: 'true', CLINIKO_PER_PAGE: '2' },
+    });
     await h.poll();
     const s = (await h.api('GET', '/v1/sources')).json.data[0];
     expect(s.progress).toMatchObject({ phase: 'backfill', status: 'done', total_entries: 5, events: 5 });
@@ -166,7 +215,14 @@ describe('a forbidden resource on the schedule', () => {
     const dir = await mkdtemp(join(tmpdir(), 'bridge-forbidden-'));
     const store = new LowdbStore(dir);
     await store.load();
-    const client = new ClinikoClient({ baseUrl, apiKey: 'sim-key-au1', userAgent: USER_AGENT, rateLimitPerMin: 200, requestTimeoutMs: 30_000, clock });
+    const client = new ClinikoClient({
+      baseUrl,
+      apiKey: 'sim-key-au1',
+      userAgent: USER_AGENT,
+      rateLimitPerMin: 200,
+      requestTimeoutMs: 30_000,
+      clock,
+    });
     const feeds = ['contacts', 'invoices'].map((p) => new ClinikoFeed(clinikoResource(p)!, client, { perPage: 100, overlapMs: 120_000 }));
     const poller = new Poller({ store, feeds, logger: pino({ level: 'silent' }), backfill: false, clock, onEvents: () => undefined });
     const busy = async () => {

@@ -39,17 +39,32 @@ describe('configuration', () => {
     for (const url of ['http://127.0.0.1:4010', 'http://127.0.0.1:4010/', 'http://127.0.0.1:4010/v1', 'http://127.0.0.1:4010/v1/']) {
       expect(loadConfig({ ...valid, CLINIKO_BASE_URL: url }).cliniko!.baseUrl).toBe('http://127.0.0.1:4010/v1');
     }
-    expect(loadConfig({ ...valid, CLINIKO_BASE_URL: 'https://proxy.example/cliniko' }).cliniko!.baseUrl).toBe('https://proxy.example/cliniko/v1');
+    expect(loadConfig({ ...valid, CLINIKO_BASE_URL: 'https://proxy.example/cliniko' }).cliniko!.baseUrl).toBe(
+      'https://proxy.example/cliniko/v1',
+    );
   });
 
   it('accepts only true/false/1/0 for booleans', () => {
-    for (const [text, value] of [['true', true], ['TRUE', true], ['1', true], ['false', false], ['0', false]] as const) {
+    for (const [text, value] of [
+      ['true', true],
+      ['TRUE', true],
+      ['1', true],
+      ['false', false],
+      ['0', false],
+    ] as const) {
       expect(loadConfig({ ...valid, BRIDGE_HTTPS_ONLY: text }).bridge.httpsOnly).toBe(value);
     }
   });
 
   it('warns about a misspelt BRIDGE_/CLINIKO_/ESTEEM_ variable, suggesting the one it probably meant', () => {
-    const warnings = configWarnings({ ...valid, BRIDGE_ALOWED_CIDRS: '127.0.0.1/32', CLINIKO_APIKEY: 'x', ESTEEM_TOKEN_FILE: 'x', HOME: '/root', BRIDGE_NEW_ENCRYPTION_KEY: 'k' });
+    const warnings = configWarnings({
+      ...valid,
+      BRIDGE_ALOWED_CIDRS: '127.0.0.1/32',
+      CLINIKO_APIKEY: 'x',
+      ESTEEM_TOKEN_FILE: 'x',
+      HOME: '/root',
+      BRIDGE_NEW_ENCRYPTION_KEY: 'k',
+    });
     expect(warnings).toEqual([
       'BRIDGE_ALOWED_CIDRS is not a setting the bridge reads (did you mean BRIDGE_ALLOWED_CIDRS?); it is ignored',
       'CLINIKO_APIKEY is not a setting the bridge reads (did you mean CLINIKO_API_KEY?); it is ignored',
@@ -78,15 +93,27 @@ describe('configuration', () => {
   it('names every missing required variable and what to put there', () => {
     const message = problems({});
     expect(message).toContain('BRIDGE_ADMIN_TOKEN is required');
-    expect(problems({ BRIDGE_ADMIN_TOKEN: valid.BRIDGE_ADMIN_TOKEN })).toContain('CLINIKO_API_KEY is required (with CLINIKO_USER_AGENT), or ESTEEM_USER_TOKEN');
+    expect(problems({ BRIDGE_ADMIN_TOKEN: valid.BRIDGE_ADMIN_TOKEN })).toContain(
+      'CLINIKO_API_KEY is required (with CLINIKO_USER_AGENT), or ESTEEM_USER_TOKEN',
+    );
     expect(problems({ ...valid, CLINIKO_USER_AGENT: '' })).toContain('CLINIKO_USER_AGENT is required when CLINIKO_API_KEY is set');
-    expect(problems({ BRIDGE_ADMIN_TOKEN: valid.BRIDGE_ADMIN_TOKEN, ESTEEM_USER_TOKEN: 'tok' })).toContain('ESTEEM_BASE_URL is required when ESTEEM_USER_TOKEN is set');
+    expect(problems({ BRIDGE_ADMIN_TOKEN: valid.BRIDGE_ADMIN_TOKEN, ESTEEM_USER_TOKEN: 'tok' })).toContain(
+      'ESTEEM_BASE_URL is required when ESTEEM_USER_TOKEN is set',
+    );
   });
 
   it('runs each source whose credentials are set: Esteem alone needs no Cliniko variable', () => {
-    const esteemOnly = loadConfig({ BRIDGE_ADMIN_TOKEN: valid.BRIDGE_ADMIN_TOKEN, ESTEEM_USER_TOKEN: 'tok', ESTEEM_BASE_URL: 'http://127.0.0.1:4020/' });
+    const esteemOnly = loadConfig({
+      BRIDGE_ADMIN_TOKEN: valid.BRIDGE_ADMIN_TOKEN,
+      ESTEEM_USER_TOKEN: 'tok',
+      ESTEEM_BASE_URL: 'http://127.0.0.1:4020/',
+    });
     expect(esteemOnly.cliniko).toBeNull();
-    expect(esteemOnly.esteem).toMatchObject({ userToken: 'tok', baseUrl: 'http://127.0.0.1:4020', window: { beforeMs: 7 * 86_400_000, afterMs: 90 * 86_400_000 } });
+    expect(esteemOnly.esteem).toMatchObject({
+      userToken: 'tok',
+      baseUrl: 'http://127.0.0.1:4020',
+      window: { beforeMs: 7 * 86_400_000, afterMs: 90 * 86_400_000 },
+    });
     expect(loadConfig(valid).esteem).toBeNull();
     expect(problems({ ...valid, ESTEEM_WINDOW: '7d..90d' })).toContain('ESTEEM_WINDOW must look like -7d..+90d');
   });

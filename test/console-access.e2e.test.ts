@@ -14,7 +14,16 @@ if (!haveChromium && requireBrowser) {
   });
 }
 
-const ALL_SCOPES = ['subscriptions:read', 'subscriptions:write', 'events:read', 'events:write', 'deliveries:write', 'sources:read', 'sources:write', 'audit:read'];
+const ALL_SCOPES = [
+  'subscriptions:read',
+  'subscriptions:write',
+  'events:read',
+  'events:write',
+  'deliveries:write',
+  'sources:read',
+  'sources:write',
+  'audit:read',
+];
 
 describe.skipIf(!haveChromium)('console access in Chromium', { timeout: 120_000 }, () => {
   let h: Harness;
@@ -33,7 +42,12 @@ describe.skipIf(!haveChromium)('console access in Chromium', { timeout: 120_000 
     const b = await h.api('POST', '/v1/api-keys', { name: 'vendor-b', scopes: ALL_SCOPES, subscriptions: 'own' });
     keyA = a.json.key;
     keyB = { id: b.json.id, key: b.json.key };
-    const created = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['contact.*'], description: 'vendor A hook', payload: 'thin' }, keyA);
+    const created = await h.api(
+      'POST',
+      '/v1/subscriptions',
+      { url: h.receiver.url, event_types: ['contact.*'], description: 'vendor A hook', payload: 'thin' },
+      keyA,
+    );
     subA = created.json.id;
     h.receiver.secret = created.json.secret;
     // A's only delivery fails for good, so it is on A's Failed page and retryable.
@@ -41,7 +55,11 @@ describe.skipIf(!haveChromium)('console access in Chromium', { timeout: 120_000 
     const id = h.sim.all('contacts')[0]!.id;
     h.sim.update('contacts', id, { notes: 'for vendor A' });
     await h.poll();
-    const failed = await waitFor(async () => (await h.api('GET', `/v1/subscriptions/${subA}/deliveries?status=failed`)).json.data[0], 10_000, 'A failed delivery');
+    const failed = await waitFor(
+      async () => (await h.api('GET', `/v1/subscriptions/${subA}/deliveries?status=failed`)).json.data[0],
+      10_000,
+      'A failed delivery',
+    );
     deliveryA = failed.id;
     eventA = failed.event_id;
     browser = await launchChromium();
@@ -116,7 +134,12 @@ describe.skipIf(!haveChromium)('console access in Chromium', { timeout: 120_000 
       expect(res.status, path).toBe(404);
     }
     // B's own event (a test event to B's own subscription) cannot be replayed to A's subscription.
-    const own = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['contact.*'], description: 'vendor B hook' }, keyB.key);
+    const own = await h.api(
+      'POST',
+      '/v1/subscriptions',
+      { url: h.receiver.url, event_types: ['contact.*'], description: 'vendor B hook' },
+      keyB.key,
+    );
     await page.goto(url(`/subscriptions/${own.json.id}`));
     await page.getByRole('button', { name: 'Send test event' }).click();
     await expect.poll(() => page.locator('h1').textContent()).toBe('bridge.test');
@@ -180,7 +203,7 @@ describe.skipIf(!haveChromium)('console access in Chromium', { timeout: 120_000 
     expect(page.url()).toContain('/console/sign-in?next=%2Fconsole%2Fsubscriptions');
   });
 
-  it("deleting an API key ends its console sessions at once", async () => {
+  it('deleting an API key ends its console sessions at once', async () => {
     const { page } = await signIn(keyB.key);
     expect((await page.goto(url('/subscriptions')))!.status()).toBe(200);
     expect((await h.api('DELETE', `/v1/api-keys/${keyB.id}`)).status).toBe(204);

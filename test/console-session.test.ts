@@ -53,7 +53,15 @@ describe('masking record values', () => {
         source: 'cliniko',
         resource: 'patient',
         id: '42',
-        object: { id: '42', first_name: 'Ada', phone_numbers: [{ number: '0400 000 000', phone_type: 'Mobile' }], updated_at: '2026-01-01T00:00:00Z', practitioner_id: '7', links: { self: 'https://x/patients/42' }, notes: null },
+        object: {
+          id: '42',
+          first_name: 'Ada',
+          phone_numbers: [{ number: '0400 000 000', phone_type: 'Mobile' }],
+          updated_at: '2026-01-01T00:00:00Z',
+          practitioner_id: '7',
+          links: { self: 'https://x/patients/42' },
+          notes: null,
+        },
         previous_attributes: { first_name: 'Ava' },
       },
     });

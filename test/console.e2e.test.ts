@@ -14,7 +14,9 @@ if (!haveChromium && requireBrowser) {
     });
   });
 } else if (!haveChromium) {
-  console.warn(`test/console.e2e.test.ts skipped: no ${CHROMIUM} (apt-get install chromium; BRIDGE_REQUIRE_BROWSER=1 makes this a failure)`);
+  console.warn(
+    `test/console.e2e.test.ts skipped: no ${CHROMIUM} (apt-get install chromium; BRIDGE_REQUIRE_BROWSER=1 makes this a failure)`,
+  );
 }
 
 describe.skipIf(!haveChromium)('console in Chromium', { timeout: 120_000 }, () => {
@@ -142,7 +144,11 @@ describe.skipIf(!haveChromium)('console in Chromium', { timeout: 120_000 }, () =
 
   it('refuses a replay to a subscription not subscribed to the event type unless forced', async () => {
     const { page } = admin;
-    const other = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['patient.*'], description: 'Patients only' });
+    const other = await h.api('POST', '/v1/subscriptions', {
+      url: h.receiver.url,
+      event_types: ['patient.*'],
+      description: 'Patients only',
+    });
     await page.goto(url(`/events/${eventId}`));
     await page.getByLabel('Replay to one subscription').selectOption(other.json.id);
     await page.getByRole('button', { name: 'Replay', exact: true }).click();
@@ -216,7 +222,11 @@ describe.skipIf(!haveChromium)('console in Chromium', { timeout: 120_000 }, () =
     await changeContact();
     await waitFor(() => h.receiver.received.length >= before + 3, 10_000, 'three failed attempts');
     const failedId = h.receiver.received.at(-1)!.id;
-    await waitFor(async () => (await h.api('GET', `/v1/subscriptions/${subId}/deliveries?status=failed`)).json.data.length === 1, 10_000, 'a failed delivery');
+    await waitFor(
+      async () => (await h.api('GET', `/v1/subscriptions/${subId}/deliveries?status=failed`)).json.data.length === 1,
+      10_000,
+      'a failed delivery',
+    );
     await page.getByRole('link', { name: 'Failed deliveries' }).click();
     await expect.poll(() => page.locator('section.card h2').first().textContent()).toContain('1 failed');
     await checkPage(page, 'failed');
@@ -224,7 +234,11 @@ describe.skipIf(!haveChromium)('console in Chromium', { timeout: 120_000 }, () =
     await expect.poll(() => page.getByRole('status').textContent()).toContain('1 failed deliveries queued');
     const got = await waitFor(() => (h.receiver.received.length > before + 3 ? h.receiver.received.at(-1) : undefined));
     expect(got).toMatchObject({ id: failedId, verified: true });
-    await waitFor(async () => (await h.api('GET', `/v1/subscriptions/${subId}/deliveries?status=failed`)).json.data.length === 0, 10_000, 'no failed delivery left');
+    await waitFor(
+      async () => (await h.api('GET', `/v1/subscriptions/${subId}/deliveries?status=failed`)).json.data.length === 0,
+      10_000,
+      'no failed delivery left',
+    );
   });
 
   it('filters and pages the event list', async () => {
@@ -300,7 +314,9 @@ describe.skipIf(!haveChromium)('console in Chromium', { timeout: 120_000 }, () =
 
   it('logged no script error and no CSP violation on any page', () => {
     // Chromium logs every 4xx page load; the refused form and replay above are the only ones, and they are the point.
-    const expected = (e: string) => (e.includes('status of 400') && e.includes(`/console/subscriptions/${subId}`)) || (e.includes('status of 409') && e.includes('/replay'));
+    const expected = (e: string) =>
+      (e.includes('status of 400') && e.includes(`/console/subscriptions/${subId}`)) ||
+      (e.includes('status of 409') && e.includes('/replay'));
     expect(admin.errors.filter((e) => !expected(e))).toEqual([]);
   });
 });

@@ -34,8 +34,18 @@ describe('crash safety', () => {
     const { baseUrl } = await sim.listen();
     const receiver = await new Receiver().start();
     const dataDir = await mkdtemp(join(tmpdir(), prefix));
-    cleanup.push(() => sim.close(), () => receiver.close(), () => rm(dataDir, { recursive: true, force: true }));
-    const env = { ...simulatorBridgeEnv(baseUrl, dataDir), BRIDGE_RESOURCES: 'contacts', BRIDGE_POLL_CRON: '* * * * * *', LOG_LEVEL: 'info', ...extra };
+    cleanup.push(
+      () => sim.close(),
+      () => receiver.close(),
+      () => rm(dataDir, { recursive: true, force: true }),
+    );
+    const env = {
+      ...simulatorBridgeEnv(baseUrl, dataDir),
+      BRIDGE_RESOURCES: 'contacts',
+      BRIDGE_POLL_CRON: '* * * * * *',
+      LOG_LEVEL: 'info',
+      ...extra,
+    };
     return { sim, receiver, dataDir, env };
   }
   afterEach(async () => {
@@ -44,7 +54,10 @@ describe('crash safety', () => {
   });
 
   it('loses no change when the process is SIGKILLed mid-poll, and resends duplicates with the same id', async () => {
-    const { sim, receiver, dataDir, env } = await rig(30, 'bridge-crash-', { CLINIKO_PER_PAGE: '5', BRIDGE_RETRY_SCHEDULE: '200ms,200ms,200ms' });
+    const { sim, receiver, dataDir, env } = await rig(30, 'bridge-crash-', {
+      CLINIKO_PER_PAGE: '5',
+      BRIDGE_RETRY_SCHEDULE: '200ms,200ms,200ms',
+    });
 
     let proc = await startProcess(env);
     cleanup.push(() => kill(proc.child));
@@ -70,7 +83,10 @@ describe('crash safety', () => {
     proc = await startProcess(env);
     const want = new Set(contacts.map((c) => c.id));
     await waitFor(
-      () => contacts.every((c) => receiver.received.some((r) => r.verified && r.payload.data.id === c.id && r.payload.data.object.notes === `crash round ${c.id}`)),
+      () =>
+        contacts.every((c) =>
+          receiver.received.some((r) => r.verified && r.payload.data.id === c.id && r.payload.data.object.notes === `crash round ${c.id}`),
+        ),
       20_000,
       'every change after the restart',
     );
@@ -108,7 +124,7 @@ describe('crash safety', () => {
       receiver.received.some((r) => r.verified && r.payload.data.id === c.id && r.payload.data.object.notes === c.notes);
     let killedMidWork = 0;
     let random = 42;
-    const next = () => ((random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let round = 0; round < ROUNDS; round++) {
       // Each round changes records no other round touches, so every change is a version of its own.
       for (const id of ids.slice(round * PER_ROUND, (round + 1) * PER_ROUND)) {

@@ -16,7 +16,10 @@ import { simulatorBridgeEnv } from './helpers/harness.js';
 
 /** Runs `npm start`'s entry point to its exit; resolves with the exit code and everything printed. */
 function runToExit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env: { ...process.env, NODE_ENV: 'production', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -52,13 +55,22 @@ describe('credentials decided at start', () => {
     cleanup.push(() => sim.close());
     const dataDir = await mkdtemp(join(tmpdir(), 'bridge-wrong-token-'));
     cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
-    const config = loadConfig({ ESTEEM_USER_TOKEN: 'not-the-token', ESTEEM_BASE_URL: baseUrl, BRIDGE_ADMIN_TOKEN: 'admin-token-0123456789', BRIDGE_DATA_DIR: dataDir, PORT: '0' });
+    const config = loadConfig({
+      ESTEEM_USER_TOKEN: 'not-the-token',
+      ESTEEM_BASE_URL: baseUrl,
+      BRIDGE_ADMIN_TOKEN: 'admin-token-0123456789',
+      BRIDGE_DATA_DIR: dataDir,
+      PORT: '0',
+    });
 
     const started = startBridge(config, { logger: pino({ level: 'silent' }), schedule: false });
     await expect(started).rejects.toBeInstanceOf(CredentialsRejectedError);
     await expect(started).rejects.toThrow(/^ESTEEM_USER_TOKEN was rejected by Esteem \(401 Unauthorized\)/);
     // The store was never opened: a bridge with the right token starts on the same directory.
-    const ok = await startBridge({ ...config, esteem: { ...config.esteem!, userToken: ESTEEM_TOKEN } }, { logger: pino({ level: 'silent' }), schedule: false });
+    const ok = await startBridge(
+      { ...config, esteem: { ...config.esteem!, userToken: ESTEEM_TOKEN } },
+      { logger: pino({ level: 'silent' }), schedule: false },
+    );
     await ok.stop();
   });
 
@@ -68,7 +80,13 @@ describe('credentials decided at start', () => {
     const lines: string[] = [];
     const logger = createLogger('warn', new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) }));
     // Port 9 (discard) on loopback: nothing listens, the connection is refused.
-    const config = loadConfig({ ESTEEM_USER_TOKEN: ESTEEM_TOKEN, ESTEEM_BASE_URL: 'http://127.0.0.1:9', BRIDGE_ADMIN_TOKEN: 'admin-token-0123456789', BRIDGE_DATA_DIR: dataDir, PORT: '0' });
+    const config = loadConfig({
+      ESTEEM_USER_TOKEN: ESTEEM_TOKEN,
+      ESTEEM_BASE_URL: 'http://127.0.0.1:9',
+      BRIDGE_ADMIN_TOKEN: 'admin-token-0123456789',
+      BRIDGE_DATA_DIR: dataDir,
+      PORT: '0',
+    });
     const bridge = await startBridge(config, { logger, schedule: false });
     await bridge.stop();
     expect(lines.join('')).toContain('could not check the credentials at start');

@@ -29,10 +29,18 @@ describe('deliveryBody', () => {
   it('thin: no values; links.self under the configured base URL of that source', () => {
     const thin = { payload: 'thin' as const, fields: null };
     const rebased = JSON.parse(deliveryBody(event, thin, { cliniko: 'http://127.0.0.1:4010/v1' }));
-    expect(rebased.data).toEqual({ source: 'cliniko', resource: 'patient', id: '42', changed_fields: ['first_name'], links: { self: 'http://127.0.0.1:4010/v1/patients/42' } });
+    expect(rebased.data).toEqual({
+      source: 'cliniko',
+      resource: 'patient',
+      id: '42',
+      changed_fields: ['first_name'],
+      links: { self: 'http://127.0.0.1:4010/v1/patients/42' },
+    });
     expect(JSON.stringify(rebased)).not.toContain('Mina');
     // Without a base (or for another source) the upstream's own link is kept.
     expect(JSON.parse(deliveryBody(event, thin)).data.links.self).toBe('https://api.au1.cliniko.com/v1/patients/42');
-    expect(JSON.parse(deliveryBody(event, thin, { esteem: 'http://x' })).data.links.self).toBe('https://api.au1.cliniko.com/v1/patients/42');
+    expect(JSON.parse(deliveryBody(event, thin, { esteem: 'http://x' })).data.links.self).toBe(
+      'https://api.au1.cliniko.com/v1/patients/42',
+    );
   });
 });

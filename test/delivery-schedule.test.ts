@@ -14,7 +14,18 @@ const SCHEDULE = [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 
 const H = 3_600_000;
 
 describe('decide (retry policy)', () => {
-  const base = { ok: false, statusCode: 500, retryAfterMs: null, attemptCount: 1, finalAttempt: false, scheduleMs: SCHEDULE, failingSince: null, disableAfterMs: 5 * 24 * H, now: 1_000_000, random: () => 0.5 };
+  const base = {
+    ok: false,
+    statusCode: 500,
+    retryAfterMs: null,
+    attemptCount: 1,
+    finalAttempt: false,
+    scheduleMs: SCHEDULE,
+    failingSince: null,
+    disableAfterMs: 5 * 24 * H,
+    now: 1_000_000,
+    random: () => 0.5,
+  };
 
   it('waits the larger of the scheduled delay and Retry-After, capped at the longest delay', () => {
     expect(decide({ ...base, statusCode: 429, retryAfterMs: 60_000 }).nextAttemptAt).toBe(1_000_000 + 60_000);
@@ -62,10 +73,17 @@ describe('delivery schedule (fake timers)', () => {
     const store = new LowdbStore(dir);
     await store.load();
     await store.transaction((tx) => {
-      tx.putSubscription(withSubscriptionDefaults({ id: 'sub_1', url: 'https://hooks.example.com/x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }));
+      tx.putSubscription(
+        withSubscriptionDefaults({ id: 'sub_1', url: 'https://hooks.example.com/x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }),
+      );
       tx.appendEvents([
         {
-          payload: { id: 'evt_1', type: 'contact.updated', timestamp: new Date().toISOString(), data: { source: 'cliniko', resource: 'contact', id: '1', object: { id: '1' } } },
+          payload: {
+            id: 'evt_1',
+            type: 'contact.updated',
+            timestamp: new Date().toISOString(),
+            data: { source: 'cliniko', resource: 'contact', id: '1', object: { id: '1' } },
+          },
           dispatched: false,
         },
       ]);
@@ -75,11 +93,27 @@ describe('delivery schedule (fake timers)', () => {
     const sender: DeliverySender = {
       post: async (): Promise<AttemptOutcome> => {
         attemptTimes.push(Date.now());
-        return { ok: false, statusCode: 500, error: 'http_status', errorMessage: null, durationMs: 1, responseExcerpt: null, responseHeaders: {}, retryAfterMs: null };
+        return {
+          ok: false,
+          statusCode: 500,
+          error: 'http_status',
+          errorMessage: null,
+          durationMs: 1,
+          responseExcerpt: null,
+          responseHeaders: {},
+          retryAfterMs: null,
+        };
       },
       close: async () => undefined,
     };
-    const worker = new DeliveryWorker({ store, sender, logger: pino({ level: 'silent' }), retryScheduleMs: SCHEDULE, disableAfterMs: 30 * 24 * H, concurrency: 4 });
+    const worker = new DeliveryWorker({
+      store,
+      sender,
+      logger: pino({ level: 'silent' }),
+      retryScheduleMs: SCHEDULE,
+      disableAfterMs: 30 * 24 * H,
+      concurrency: 4,
+    });
     await worker.start();
     const [delivery] = await new Dispatcher(store, (d) => worker.enqueue(d)).dispatch(['evt_1']);
 

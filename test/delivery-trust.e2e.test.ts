@@ -19,7 +19,10 @@ describe('delivery that receivers can trust', () => {
 
   /** Changes `n` contacts (distinct records) and polls. */
   async function changeContacts(n: number, note = `n${Date.now()}`): Promise<string[]> {
-    const ids = h.sim.all('contacts').slice(0, n).map((c) => c.id);
+    const ids = h.sim
+      .all('contacts')
+      .slice(0, n)
+      .map((c) => c.id);
     for (const id of ids) h.sim.update('contacts', id, { notes: `${note}-${id}` });
     await h.poll();
     return ids;
@@ -34,7 +37,8 @@ describe('delivery that receivers can trust', () => {
     const subId = await h.subscribe();
     await h.poll();
     let n = 0;
-    h.receiver.respond = () => (n++ === 0 ? { status: 429, headers: { 'retry-after': '7' } } : { status: 503, headers: { 'retry-after': '3600' } });
+    h.receiver.respond = () =>
+      n++ === 0 ? { status: 429, headers: { 'retry-after': '7' } } : { status: 503, headers: { 'retry-after': '3600' } };
     await changeContacts(1);
     await waitFor(async () => (await deliveries(subId))[0]?.attempt_count === 1);
     const [first] = await deliveries(subId);
@@ -66,7 +70,10 @@ describe('delivery that receivers can trust', () => {
   });
 
   it('disables a subscription that only failed for BRIDGE_DISABLE_AFTER, and resumes its pending work when re-enabled', async () => {
-    h = await Harness.create({ ...ONE_CONTACT, env: { ...ONE_CONTACT.env, BRIDGE_DISABLE_AFTER: '600ms', BRIDGE_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms,200ms,30s' } });
+    h = await Harness.create({
+      ...ONE_CONTACT,
+      env: { ...ONE_CONTACT.env, BRIDGE_DISABLE_AFTER: '600ms', BRIDGE_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms,200ms,30s' },
+    });
     const subId = await h.subscribe();
     await h.poll();
     h.receiver.respond = () => ({ status: 500 });
@@ -181,7 +188,10 @@ describe('delivery that receivers can trust', () => {
     h.receiver.respond = undefined;
     const before = h.receiver.received.length;
 
-    const res = await h.api('POST', `/v1/subscriptions/${subId}/recover`, { since: new Date(Date.now() - 60_000).toISOString(), until: cut });
+    const res = await h.api('POST', `/v1/subscriptions/${subId}/recover`, {
+      since: new Date(Date.now() - 60_000).toISOString(),
+      until: cut,
+    });
     expect(res.status).toBe(202);
     expect(res.json).toEqual({ deliveries: 3 });
     await waitFor(async () => (await deliveries(subId, 'succeeded')).length === 3);
@@ -193,14 +203,22 @@ describe('delivery that receivers can trust', () => {
   });
 
   it('keeps per-record order while a receiver fails and recovers; other records go in parallel', async () => {
-    h = await Harness.create({ seed: { contacts: 2 }, env: { BRIDGE_RESOURCES: 'contacts', BRIDGE_RETRY_SCHEDULE: '150ms,150ms,150ms,150ms,150ms' } });
-    const created = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, event_types: ['contact.updated'], ordering: 'per_record' });
+    h = await Harness.create({
+      seed: { contacts: 2 },
+      env: { BRIDGE_RESOURCES: 'contacts', BRIDGE_RETRY_SCHEDULE: '150ms,150ms,150ms,150ms,150ms' },
+    });
+    const created = await h.api('POST', '/v1/subscriptions', {
+      url: h.receiver.url,
+      event_types: ['contact.updated'],
+      ordering: 'per_record',
+    });
     h.receiver.secret = created.json.secret;
     await h.poll();
     const [a, b] = h.sim.all('contacts').map((c) => c.id);
     // Record A's first event fails three times; B's go straight through.
     let aFailures = 0;
-    h.receiver.respond = (d) => (d.payload.data.id === a && d.payload.data.object.notes === 'a1' && aFailures++ < 3 ? { status: 503 } : undefined);
+    h.receiver.respond = (d) =>
+      d.payload.data.id === a && d.payload.data.object.notes === 'a1' && aFailures++ < 3 ? { status: 503 } : undefined;
     for (const n of [1, 2, 3]) {
       h.sim.update('contacts', a!, { notes: `a${n}` });
       h.sim.update('contacts', b!, { notes: `b${n}` });
@@ -249,7 +267,11 @@ describe('delivery that receivers can trust', () => {
     // First resolution (at creation) looks public; every later one answers loopback, as a
     // DNS-rebinding attacker would. Nothing is ever sent to the public-looking address.
     const resolve = async () => (calls++ === 0 ? ['93.184.216.34'] : ['127.0.0.1']);
-    h = await Harness.create({ ...ONE_CONTACT, env: { ...ONE_CONTACT.env, BRIDGE_ALLOW_PRIVATE_URLS: 'false', BRIDGE_RETRY_SCHEDULE: '1h' }, resolve });
+    h = await Harness.create({
+      ...ONE_CONTACT,
+      env: { ...ONE_CONTACT.env, BRIDGE_ALLOW_PRIVATE_URLS: 'false', BRIDGE_RETRY_SCHEDULE: '1h' },
+      resolve,
+    });
     const port = new URL(h.receiver.url).port;
     const created = await h.api('POST', '/v1/subscriptions', { url: `http://hooks.rebind.test:${port}/hook` });
     expect(created.status).toBe(201);
@@ -270,7 +292,10 @@ describe('delivery that receivers can trust', () => {
     h = await Harness.create({ ...ONE_CONTACT, env: { ...ONE_CONTACT.env, BRIDGE_ALLOW_PRIVATE_URLS: 'false' }, resolve });
     const refused = await h.api('POST', '/v1/subscriptions', { url: 'https://hooks.nowhere.test/in' });
     expect(refused.status).toBe(422);
-    expect(refused.json.error).toEqual({ code: 'unresolvable_host', message: expect.stringContaining('hooks.nowhere.test could not be resolved') });
+    expect(refused.json.error).toEqual({
+      code: 'unresolvable_host',
+      message: expect.stringContaining('hooks.nowhere.test could not be resolved'),
+    });
   });
 
   it('records an attempt whose host stopped resolving as unresolvable_host, without a packet sent', async () => {
@@ -279,7 +304,11 @@ describe('delivery that receivers can trust', () => {
       if (calls++ === 0) return ['93.184.216.34'];
       throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
     };
-    h = await Harness.create({ ...ONE_CONTACT, env: { ...ONE_CONTACT.env, BRIDGE_ALLOW_PRIVATE_URLS: 'false', BRIDGE_RETRY_SCHEDULE: '1h' }, resolve });
+    h = await Harness.create({
+      ...ONE_CONTACT,
+      env: { ...ONE_CONTACT.env, BRIDGE_ALLOW_PRIVATE_URLS: 'false', BRIDGE_RETRY_SCHEDULE: '1h' },
+      resolve,
+    });
     const created = await h.api('POST', '/v1/subscriptions', { url: 'http://hooks.gone.test/hook' });
     expect(created.status).toBe(201);
     await h.poll();

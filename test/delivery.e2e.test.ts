@@ -101,7 +101,10 @@ describe('delivery', () => {
     await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', () => r()));
     const port = (hanging.address() as { port: number }).port;
     try {
-      h = await Harness.create({ seed: { contacts: 2 }, env: { BRIDGE_RESOURCES: 'contacts', BRIDGE_DELIVERY_TIMEOUT: '300ms', BRIDGE_RETRY_SCHEDULE: '10s' } });
+      h = await Harness.create({
+        seed: { contacts: 2 },
+        env: { BRIDGE_RESOURCES: 'contacts', BRIDGE_DELIVERY_TIMEOUT: '300ms', BRIDGE_RETRY_SCHEDULE: '10s' },
+      });
       const sub = await h.api('POST', '/v1/subscriptions', { url: `http://127.0.0.1:${port}/hook` });
       expect(sub.status).toBe(201);
       await oneChange();

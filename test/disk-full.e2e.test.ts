@@ -83,7 +83,13 @@ describe.skipIf(typeof disk === 'string')(`disk full${typeof disk === 'string' ?
     await unlink(filler);
     await h.poll();
     const want = new Set(changed.map((c) => c.id));
-    await waitFor(() => want.size > 0 && [...want].every((id) => h!.receiver.received.some((r) => r.payload.type === 'contact.updated' && r.payload.data.id === id)), 20_000, 'every change delivered');
+    await waitFor(
+      () =>
+        want.size > 0 &&
+        [...want].every((id) => h!.receiver.received.some((r) => r.payload.type === 'contact.updated' && r.payload.data.id === id)),
+      20_000,
+      'every change delivered',
+    );
     const updates = h.receiver.received.filter((r) => r.payload.type === 'contact.updated');
     expect(updates.every((r) => r.verified)).toBe(true);
     // One event per change: never the same change under two ids.

@@ -29,7 +29,15 @@ describe.skipIf(!haveChromium)('GET /docs in Chromium', () => {
       executablePath: CHROMIUM,
       headless: true,
       // Without the background-networking flags Chromium reaches for Google's services.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {
@@ -88,10 +96,15 @@ describe.skipIf(!haveChromium)('GET /docs in Chromium', () => {
   }
 
   it('renders the title and one operation block per operation of /openapi.json, with only same-origin requests', async () => {
-    const doc = (await (await fetch(`${h.bridge.url}/openapi.json`)).json()) as Record<'paths' | 'webhooks', Record<string, Record<string, unknown>> | undefined>;
+    const doc = (await (await fetch(`${h.bridge.url}/openapi.json`)).json()) as Record<
+      'paths' | 'webhooks',
+      Record<string, Record<string, unknown>> | undefined
+    >;
     // Swagger UI draws webhooks (OpenAPI 3.1) as operation blocks too; an operation with two tags would
     // be drawn twice and fail this, which is worth knowing.
-    const operations = [doc.paths, doc.webhooks].flatMap((items) => Object.values(items ?? {})).flatMap((item) => Object.keys(item).filter((k) => METHODS.includes(k))).length;
+    const operations = [doc.paths, doc.webhooks]
+      .flatMap((items) => Object.values(items ?? {}))
+      .flatMap((item) => Object.keys(item).filter((k) => METHODS.includes(k))).length;
 
     expect(operations).toBeGreaterThan(0);
 
@@ -105,12 +118,17 @@ describe.skipIf(!haveChromium)('GET /docs in Chromium', () => {
     await page.context().close();
   });
 
-  it('serves the assets itself with their types; any other /docs path is the app\'s 404', async () => {
+  it("serves the assets itself with their types; any other /docs path is the app's 404", async () => {
     const html = await (await fetch(`${h.bridge.url}/docs`)).text();
     const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
     expect(assets.every((a) => a.startsWith('/docs/'))).toBe(true);
     const types = await Promise.all(assets.map(async (a) => (await fetch(`${h.bridge.url}${a}`)).headers.get('content-type')));
-    expect(types.sort()).toEqual(['image/png', 'text/css; charset=utf-8', 'text/javascript; charset=utf-8', 'text/javascript; charset=utf-8']);
+    expect(types.sort()).toEqual([
+      'image/png',
+      'text/css; charset=utf-8',
+      'text/javascript; charset=utf-8',
+      'text/javascript; charset=utf-8',
+    ]);
     const missing = await fetch(`${h.bridge.url}/docs/index.html`);
     expect(missing.status).toBe(404);
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });

@@ -24,7 +24,8 @@ function identifying(h: Harness): string[] {
   const values = new Set<string>();
   for (const resource of ['patients', 'contacts'] as const) {
     for (const r of h.sim.all(resource)) {
-      for (const field of ['first_name', 'last_name', 'email']) if (typeof r[field] === 'string' && (r[field] as string).length >= 6) values.add(r[field] as string);
+      for (const field of ['first_name', 'last_name', 'email'])
+        if (typeof r[field] === 'string' && (r[field] as string).length >= 6) values.add(r[field] as string);
       for (const p of (r.phone_numbers as Array<{ number: string }> | undefined) ?? []) values.add(p.number);
     }
   }
@@ -76,7 +77,10 @@ describe('encryption at rest', () => {
     harnesses.push(h);
     for (const codecKey of [randomBytes(32).toString('base64'), '']) {
       h.env.BRIDGE_ENCRYPTION_KEY = codecKey;
-      const err = await h.startBridge().then(() => null, (e: unknown) => e);
+      const err = await h.startBridge().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(StoreKeyError);
       expect((err as Error).message).toMatch(codecKey ? /does not decrypt/ : /is encrypted: set BRIDGE_ENCRYPTION_KEY/);
       expect(await filesOf(h.dataDir)).toEqual(files);
@@ -87,15 +91,18 @@ describe('encryption at rest', () => {
   it('npm run store -- encrypt, rekey and decrypt migrate an existing store', async () => {
     const { h } = await runWithChanges({});
     harnesses.push(h);
-    const before = (await (async () => {
+    const before = await (async () => {
       const s = new LowdbStore(h.dataDir, { readOnly: true });
       await s.load();
       return (await s.dump()).events.map((e) => e.payload.id);
-    })());
+    })();
     const run = (command: string, env: Record<string, string>) =>
       new Promise<{ code: number; out: string }>((resolve) =>
-        execFile(process.execPath, ['--import', 'tsx', 'src/store/cli.ts', command], { env: { ...process.env, BRIDGE_DATA_DIR: h.dataDir, ...env } }, (err, out) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'src/store/cli.ts', command],
+          { env: { ...process.env, BRIDGE_DATA_DIR: h.dataDir, ...env } },
+          (err, out) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out }),
         ),
       );
     const k1 = randomBytes(32).toString('base64');

@@ -59,7 +59,13 @@ describe('POST /v1/sources/esteem/appointments/:id/reschedule', () => {
 
   it('validates the body before calling Esteem (400), and maps upstream failures to 502', async () => {
     const a = h.sim.create({ scheduled_at: daysFromNow(4) });
-    for (const body of [{}, { reason: 'only a reason' }, { scheduled_at: 'tomorrow' }, { provider_id: '457' }, { scheduled_at: daysFromNow(5), extra: 1 }]) {
+    for (const body of [
+      {},
+      { reason: 'only a reason' },
+      { scheduled_at: 'tomorrow' },
+      { provider_id: '457' },
+      { scheduled_at: daysFromNow(5), extra: 1 },
+    ]) {
       const res = await h.api('POST', path(a.id), body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.json.error.code).toBe('invalid_request');

@@ -126,7 +126,13 @@ describe('Esteem end to end: an Esteem-only bridge against the simulator', () =>
     await h.poll();
     await waitFor(() => h.receiver.received.length >= 5, 10_000, 'five deliveries');
     expect(h.receiver.types().sort()).toEqual(
-      ['appointment.created', 'appointment.documentation_pending', 'appointment.status_changed', 'appointment.updated', 'appointment.updated'].sort(),
+      [
+        'appointment.created',
+        'appointment.documentation_pending',
+        'appointment.status_changed',
+        'appointment.updated',
+        'appointment.updated',
+      ].sort(),
     );
     const bodies = h.sim.served.filter((s) => s.status === 200 && s.count !== undefined);
     expect(bodies.length).toBeGreaterThan(0);

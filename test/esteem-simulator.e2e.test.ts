@@ -19,9 +19,13 @@ describe('the Esteem simulator', () => {
   const call = async (path: string, init: { method?: string; token?: string | null; body?: unknown } = {}) => {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (init.token !== null) headers['x-user-token'] = init.token ?? TOKEN;
-    const res = await fetch(`${origin}${path}`, { method: init.method ?? 'GET', headers, body: init.body === undefined ? undefined : JSON.stringify(init.body) });
+    const res = await fetch(`${origin}${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    });
     const text = await res.text();
-    let json: any = null;
+    let json: any;
     try {
       json = JSON.parse(text);
     } catch {
@@ -46,7 +50,18 @@ describe('the Esteem simulator', () => {
     const day = await call(`${BASE}/in_date_range?start_date=2026-03-12&end_date=2026-03-12`);
     expect(day.json.map((x: { id: number }) => x.id)).toEqual([a.id, b.id]);
     expect(day.json[0]).toEqual({ ...a, scheduled_at: '2026-03-12T09:00:00.000Z' });
-    expect(Object.keys(day.json[0])).toEqual(['id', 'patient_id', 'provider_id', 'scheduled_at', 'status', 'appointment_type', 'duration_minutes', 'notes', 'created_at', 'updated_at']);
+    expect(Object.keys(day.json[0])).toEqual([
+      'id',
+      'patient_id',
+      'provider_id',
+      'scheduled_at',
+      'status',
+      'appointment_type',
+      'duration_minutes',
+      'notes',
+      'created_at',
+      'updated_at',
+    ]);
     const filtered = await call(`${BASE}/in_date_range?start_date=2026-03-12&end_date=2026-03-13&provider_id=456&patient_id=1049`);
     expect(filtered.json.map((x: { id: number }) => x.id)).toEqual([a.id, c.id]);
     sim.listShape = 'object';
@@ -58,7 +73,9 @@ describe('the Esteem simulator', () => {
     const missing = await call(`${BASE}/in_date_range?start_date=2026-03-12`);
     expect(missing.status).toBe(422);
     expect(missing.json).toEqual({ errors: { end_date: ["can't be blank"] } });
-    expect((await call(`${BASE}/in_date_range?start_date=soon&end_date=2026-03-12`)).json).toEqual({ errors: { start_date: ['is not a valid date'] } });
+    expect((await call(`${BASE}/in_date_range?start_date=soon&end_date=2026-03-12`)).json).toEqual({
+      errors: { start_date: ['is not a valid date'] },
+    });
     const wide = await call(`${BASE}/in_date_range?start_date=2026-03-01&end_date=2026-04-02`);
     expect(wide.status).toBe(422);
     expect(wide.json.errors.end_date[0]).toMatch(/at most 31 days/);
@@ -73,18 +90,26 @@ describe('the Esteem simulator', () => {
     expect([...first.json, ...second.json].map((x: { id: number }) => x.id)).toEqual([a.id, b.id, c.id]);
     sim.listShape = 'object';
     const wrapped = await call(`${BASE}/pending_documentation?page=2&page_size=2`);
-    expect(wrapped.json).toEqual({ appointments: [expect.objectContaining({ id: c.id })], meta: { page: 2, page_size: 2, total_count: 3 } });
+    expect(wrapped.json).toEqual({
+      appointments: [expect.objectContaining({ id: c.id })],
+      meta: { page: 2, page_size: 2, total_count: 3 },
+    });
     expect((await call(`${BASE}/pending_documentation?page_size=101`)).status).toBe(422);
     expect((await call(`${BASE}/pending_documentation?page=0`)).status).toBe(422);
     for (const x of [a, b, c]) sim.completeDocumentation(x.id);
   });
 
   it('reschedules with 404 and 422 in the documented shapes', async () => {
-    expect(await call(`${BASE}/reschedule_appointments/999999`, { method: 'PUT', body: { appointment: { provider_id: 457 } } })).toMatchObject({
+    expect(
+      await call(`${BASE}/reschedule_appointments/999999`, { method: 'PUT', body: { appointment: { provider_id: 457 } } }),
+    ).toMatchObject({
       status: 404,
       json: { errors: 'Appointment not found' },
     });
-    const blank = await call(`${BASE}/reschedule_appointments/${a.id}`, { method: 'PUT', body: { appointment: { scheduled_at: '', provider_id: 1 } } });
+    const blank = await call(`${BASE}/reschedule_appointments/${a.id}`, {
+      method: 'PUT',
+      body: { appointment: { scheduled_at: '', provider_id: 1 } },
+    });
     expect(blank).toMatchObject({ status: 422, json: { errors: { scheduled_at: ["can't be blank"], provider_id: ['must exist'] } } });
     const ok = await call(`${BASE}/reschedule_appointments/${a.id}`, {
       method: 'PUT',

@@ -46,8 +46,12 @@ describe('Esteem domain events', () => {
       { kind: 'status_changed', data: { from: 'scheduled', to: 'canceled' } },
       { kind: 'cancelled' },
     ]);
-    expect(deriveAppointmentEvents(base, { ...base, documentation_pending: true }, ['documentation_pending'])).toEqual([{ kind: 'documentation_pending' }]);
-    expect(deriveAppointmentEvents({ ...base, documentation_pending: true }, base, ['documentation_pending'])).toEqual([{ kind: 'documentation_completed' }]);
+    expect(deriveAppointmentEvents(base, { ...base, documentation_pending: true }, ['documentation_pending'])).toEqual([
+      { kind: 'documentation_pending' },
+    ]);
+    expect(deriveAppointmentEvents({ ...base, documentation_pending: true }, base, ['documentation_pending'])).toEqual([
+      { kind: 'documentation_completed' },
+    ]);
     expect(deriveAppointmentEvents(base, { ...base, notes: 'x' }, ['notes'])).toEqual([]);
   });
 });
@@ -80,7 +84,14 @@ async function rig(opts: { pageSize?: number } = {}) {
   await store.load();
   const client = new EsteemClient({ baseUrl, userToken: 't', requestTimeoutMs: 2000 });
   const feed = new EsteemAppointmentsFeed(client, { window: WINDOW, now: clock.now, pageSize: opts.pageSize });
-  const poller = new Poller({ store, feeds: [feed], logger: pino({ level: 'silent' }), backfill: false, onEvents: () => undefined, now: clock.now });
+  const poller = new Poller({
+    store,
+    feeds: [feed],
+    logger: pino({ level: 'silent' }),
+    backfill: false,
+    onEvents: () => undefined,
+    now: clock.now,
+  });
   return {
     sim,
     clock,
@@ -116,7 +127,7 @@ describe('time passing (injected clocks)', () => {
     await r.poll();
     await r.poll();
     await r.poll();
-    expect((await r.events())).toEqual([`appointment.created ${booked.id}`]);
+    expect(await r.events()).toEqual([`appointment.created ${booked.id}`]);
     expect((await r.state()).cursor.missing).toEqual({ window: [], pending_documentation: [] });
 
     // `arriving` was recorded silently: its next change is an update.
@@ -148,7 +159,7 @@ describe('time passing (injected clocks)', () => {
     r.sim.remove(old[1]!.id); // deleted: leaves the list too
     r.sim.completeDocumentation(recent.id);
     await r.poll();
-    expect((await r.events())).toEqual([]); // missing once: not concluded yet
+    expect(await r.events()).toEqual([]); // missing once: not concluded yet
     await r.poll();
     expect((await r.events()).sort()).toEqual(
       [
@@ -163,7 +174,7 @@ describe('time passing (injected clocks)', () => {
     const lookups = r.sim.served.filter((s) => s.query.patient_id !== undefined).map((s) => s.query);
     expect(lookups).toContainEqual({ start_date: '2026-02-17', end_date: '2026-02-19', patient_id: String(old[0]!.patient_id) });
     await r.poll();
-    expect((await r.events())).toHaveLength(5);
+    expect(await r.events()).toHaveLength(5);
   });
 
   it('a record seen in the list once more clears its "missing" mark (no false completion)', async () => {
@@ -177,7 +188,7 @@ describe('time passing (injected clocks)', () => {
     r.sim.markDocumentationPending(a.id); // back on the list (e.g. a paging hiccup)
     await r.poll();
     await r.poll();
-    expect((await r.events())).toEqual([]);
+    expect(await r.events()).toEqual([]);
     expect((await r.state()).cursor.missing.pending_documentation).toEqual([]);
   });
 });

@@ -26,7 +26,13 @@ const PATHS = ['individual_appointments', 'patients'];
 
 describe('a restored backup older than BRIDGE_MAX_CATCH_UP', () => {
   const clock = new ManualClock(START - 60 * MINUTE);
-  const sim = new ClinikoSimulator({ rateLimitPerMin: 200, now: () => clock.now(), sleep: (ms) => clock.sleep(ms), latencyMs: 250, seed: 5 });
+  const sim = new ClinikoSimulator({
+    rateLimitPerMin: 200,
+    now: () => clock.now(),
+    sleep: (ms) => clock.sleep(ms),
+    latencyMs: 250,
+    seed: 5,
+  });
   const logs: Array<{ msg: string; level: number; resource?: string; reason?: string }> = [];
   const eventIds: string[] = [];
   /** The payloads of `eventIds`, read once the runs are over. */
@@ -46,7 +52,14 @@ describe('a restored backup older than BRIDGE_MAX_CATCH_UP', () => {
 
   /** A bridge process: a poller over both resources, run until `until` or until its first passes end. */
   async function run(until: number, script: Array<{ at: number; run: () => void }> = []): Promise<Poller> {
-    client = new ClinikoClient({ baseUrl, apiKey: 'sim-key-au1', userAgent: USER_AGENT, rateLimitPerMin: 200, requestTimeoutMs: 30_000, clock });
+    client = new ClinikoClient({
+      baseUrl,
+      apiKey: 'sim-key-au1',
+      userAgent: USER_AGENT,
+      rateLimitPerMin: 200,
+      requestTimeoutMs: 30_000,
+      clock,
+    });
     const feeds = PATHS.map((p) => new ClinikoFeed(clinikoResource(p)!, client, { perPage: 100, overlapMs: 120_000 }));
     const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });
     const poller = new Poller({
@@ -60,7 +73,11 @@ describe('a restored backup older than BRIDGE_MAX_CATCH_UP', () => {
     await poller.restore();
     poller.start('* * * * * *');
     await clock.runUntil(until, busy, script);
-    for (let t = until + MINUTE; poller.describe().some((r) => r.first_pass?.status === 'running') && t < until + 30 * MINUTE; t += MINUTE) {
+    for (
+      let t = until + MINUTE;
+      poller.describe().some((r) => r.first_pass?.status === 'running') && t < until + 30 * MINUTE;
+      t += MINUTE
+    ) {
       await clock.runUntil(t, busy);
     }
     return poller;
@@ -92,11 +109,15 @@ describe('a restored backup older than BRIDGE_MAX_CATCH_UP', () => {
     clock.advanceTo(START + 9 * DAY);
     afterId = sim.all('patients')[20]!.id;
 
-    const second = await run(START + 9 * DAY + 2 * MINUTE, [{ at: START + 9 * DAY + 30_000, run: () => void sim.update('patients', afterId, { notes: 'after the restore' }) }]);
+    const second = await run(START + 9 * DAY + 2 * MINUTE, [
+      { at: START + 9 * DAY + 30_000, run: () => void sim.update('patients', afterId, { notes: 'after the restore' }) },
+    ]);
     reasons = second.describe().map((r) => r.first_pass?.reason);
     // After the re-baseline, a change to the record changed in the gap diffs against the gap's version.
     const at = clock.now() + 1_000;
-    await clock.runUntil(at + 30_000, busy, [{ at, run: () => void sim.update('individual_appointments', gapId, { notes: 'after the re-baseline' }) }]);
+    await clock.runUntil(at + 30_000, busy, [
+      { at, run: () => void sim.update('individual_appointments', gapId, { notes: 'after the re-baseline' }) },
+    ]);
     await stop(second);
     for (const id of eventIds) events.push((await store.getEvent(id))!.payload);
   }, 300_000);
@@ -114,7 +135,9 @@ describe('a restored backup older than BRIDGE_MAX_CATCH_UP', () => {
   });
 
   it('does not page through the changes made while the bridge was away, and delivers those since at once', () => {
-    expect(events.filter((e) => e.data.id === gapId && e.data.resource === 'individual_appointment').map((e) => e.data.object.notes)).toEqual(['after the re-baseline']);
+    expect(
+      events.filter((e) => e.data.id === gapId && e.data.resource === 'individual_appointment').map((e) => e.data.object.notes),
+    ).toEqual(['after the re-baseline']);
     const after = events.filter((e) => e.data.id === afterId);
     expect(after.map((e) => e.type)).toEqual(['patient.updated']);
     // The old snapshot is still a previous version.

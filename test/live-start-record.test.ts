@@ -81,7 +81,11 @@ describe('a change to a record without a snapshot, on a resource started live', 
   it('a deletion since the start is .deleted without a previous version; one from before is not news', () => {
     const deleted = apply({ deletions: [{ id: '1', deleted_at: AFTER }] });
     expect(deleted.types).toEqual(['individual_appointment.deleted']);
-    expect(deleted.events[0]!.payload.data).toMatchObject({ previous_attributes: null, snapshot: 'none', object: { id: '1', deleted_at: AFTER } });
+    expect(deleted.events[0]!.payload.data).toMatchObject({
+      previous_attributes: null,
+      snapshot: 'none',
+      object: { id: '1', deleted_at: AFTER },
+    });
     expect(deleted.snapshots['1']?.version).toBe(AFTER);
     expect(apply({ deletions: [{ id: '1', deleted_at: BEFORE }] }).events).toEqual([]);
   });
@@ -96,7 +100,10 @@ describe('a change to a record without a snapshot, on a resource started live', 
 
   it('a first-pass page (baseline) never emits and never replaces a newer snapshot', () => {
     const newer: Snapshot = { version: AFTER, record: appointment({}) };
-    const { events, snapshots } = apply({ records: [appointment({ updated_at: BEFORE, notes: 'old' })], baseline: true }, { snapshots: { '1': newer } });
+    const { events, snapshots } = apply(
+      { records: [appointment({ updated_at: BEFORE, notes: 'old' })], baseline: true },
+      { snapshots: { '1': newer } },
+    );
     expect(events).toEqual([]);
     expect(snapshots['1']).toBe(newer);
     const fresh = apply({ records: [appointment({ updated_at: BEFORE })], baseline: true });

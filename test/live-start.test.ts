@@ -27,11 +27,35 @@ const LIMIT = 200;
 const LATENCY_MS = 250;
 const MINUTE = 60_000;
 const SEED: Partial<Record<SimResource, number>> = {
-  users: 6, businesses: 2, taxes: 2, billable_items: 6, appointment_types: 5, practitioners: 5, concession_types: 3,
-  concession_prices: 4, products: 5, referral_source_types: 5, services: 6, daily_availabilities: 12, availability_blocks: 8,
-  patients: 2_500, contacts: 40, relationships: 8, patient_cases: 15, medical_alerts: 30, individual_appointments: 6_000,
-  group_appointments: 12, unavailable_blocks: 20, attendees: 80, invoices: 300, invoice_items: 240, treatment_notes: 150,
-  patient_forms: 40, patient_attachments: 30, communications: 120, stock_adjustments: 30,
+  users: 6,
+  businesses: 2,
+  taxes: 2,
+  billable_items: 6,
+  appointment_types: 5,
+  practitioners: 5,
+  concession_types: 3,
+  concession_prices: 4,
+  products: 5,
+  referral_source_types: 5,
+  services: 6,
+  daily_availabilities: 12,
+  availability_blocks: 8,
+  patients: 2_500,
+  contacts: 40,
+  relationships: 8,
+  patient_cases: 15,
+  medical_alerts: 30,
+  individual_appointments: 6_000,
+  group_appointments: 12,
+  unavailable_blocks: 20,
+  attendees: 80,
+  invoices: 300,
+  invoice_items: 240,
+  treatment_notes: 150,
+  patient_forms: 40,
+  patient_attachments: 30,
+  communications: 120,
+  stock_adjustments: 30,
 };
 
 /** What happened, in order: events as `onEvents` reported them (payloads read after the run) and log lines. */
@@ -40,7 +64,13 @@ type Entry = { kind: 'event'; id: string; payload: EventPayload; passRunning: bo
 describe('live from the first minute, on a large account at 200 requests/min', () => {
   // The account is seeded an hour before the bridge first starts: nothing changed in the last hour.
   const clock = new ManualClock(START - 60 * MINUTE);
-  const sim = new ClinikoSimulator({ rateLimitPerMin: LIMIT, now: () => clock.now(), sleep: (ms) => clock.sleep(ms), latencyMs: LATENCY_MS, seed: 11 });
+  const sim = new ClinikoSimulator({
+    rateLimitPerMin: LIMIT,
+    now: () => clock.now(),
+    sleep: (ms) => clock.sleep(ms),
+    latencyMs: LATENCY_MS,
+    seed: 11,
+  });
   const timeline: Entry[] = [];
   let dataDir: string;
   let store: LowdbStore;
@@ -63,7 +93,8 @@ describe('live from the first minute, on a large account at 200 requests/min', (
   /** Events of one record; appointments also show under `/bookings` (`booking.*`), counted apart. */
   const eventsOf = (id: string, view: 'record' | 'booking' = 'record') =>
     timeline.filter(
-      (e): e is Extract<Entry, { kind: 'event' }> => e.kind === 'event' && e.payload.data.id === id && (e.payload.data.resource === 'booking') === (view === 'booking'),
+      (e): e is Extract<Entry, { kind: 'event' }> =>
+        e.kind === 'event' && e.payload.data.id === id && (e.payload.data.resource === 'booking') === (view === 'booking'),
     );
 
   beforeAll(async () => {
@@ -73,9 +104,19 @@ describe('live from the first minute, on a large account at 200 requests/min', (
     dataDir = await mkdtemp(join(tmpdir(), 'bridge-live-start-'));
     store = new LowdbStore(dataDir);
     await store.load();
-    client = new ClinikoClient({ baseUrl, apiKey: 'sim-key-au1', userAgent: USER_AGENT, rateLimitPerMin: LIMIT, requestTimeoutMs: 30_000, clock });
+    client = new ClinikoClient({
+      baseUrl,
+      apiKey: 'sim-key-au1',
+      userAgent: USER_AGENT,
+      rateLimitPerMin: LIMIT,
+      requestTimeoutMs: 30_000,
+      clock,
+    });
     const feeds = CLINIKO_RESOURCES.map((r) => new ClinikoFeed(r, client, { perPage: 100, overlapMs: 120_000 }));
-    const logger = pino({ level: 'info' }, { write: (line: string) => void timeline.push({ kind: 'log', ...(JSON.parse(line) as { msg: string; resource?: string }) }) });
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => void timeline.push({ kind: 'log', ...(JSON.parse(line) as { msg: string; resource?: string }) }) },
+    );
     poller = new Poller({
       store,
       feeds,
@@ -89,7 +130,9 @@ describe('live from the first minute, on a large account at 200 requests/min', (
     });
 
     // By updated_at, oldest first: the order the first pass reads appointments in.
-    const byAge = sim.all('individual_appointments').sort((a, b) => String(a.updated_at).localeCompare(String(b.updated_at)) || a.id.localeCompare(b.id));
+    const byAge = sim
+      .all('individual_appointments')
+      .sort((a, b) => String(a.updated_at).localeCompare(String(b.updated_at)) || a.id.localeCompare(b.id));
     const change = (id: string, notes: string) => {
       sim.update('individual_appointments', id, { notes });
       changedDuringPass.set(id, (changedDuringPass.get(id) ?? 0) + 1);
@@ -100,7 +143,10 @@ describe('live from the first minute, on a large account at 200 requests/min', (
       { at: START + 20_000, run: () => void (createdId = sim.create('individual_appointments').id) },
       // Records at every position of the pass's order, each changed while it reads: some before it
       // reached them, some after; one of them twice.
-      ...[0.02, 0.25, 0.5, 0.75, 0.98].map((f, i) => ({ at: START + 30_000 + i * 15_000, run: () => change(byAge[Math.floor(byAge.length * f)]!.id, `during the pass ${i}`) })),
+      ...[0.02, 0.25, 0.5, 0.75, 0.98].map((f, i) => ({
+        at: START + 30_000 + i * 15_000,
+        run: () => change(byAge[Math.floor(byAge.length * f)]!.id, `during the pass ${i}`),
+      })),
       { at: START + 150_000, run: () => change(byAge[Math.floor(byAge.length * 0.5)]!.id, 'during the pass, again') },
       {
         at: START + 90_000,
@@ -174,7 +220,10 @@ describe('live from the first minute, on a large account at 200 requests/min', (
     expect(passesRunning()).toBe(false);
     for (const id of changedAfterPass) {
       const events = eventsOf(id);
-      expect(events.map((e) => e.payload.type), id).toEqual([expect.stringMatching(/\.updated$/)]);
+      expect(
+        events.map((e) => e.payload.type),
+        id,
+      ).toEqual([expect.stringMatching(/\.updated$/)]);
       // The old values, from the snapshot the pass took (notes may have been empty: null).
       expect(events[0]!.payload.data.previous_attributes, id).toHaveProperty('notes');
       expect(events[0]!.payload.data.previous_attributes, id).toMatchObject({ updated_at: expect.any(String) });
@@ -191,7 +240,12 @@ describe('live from the first minute, on a large account at 200 requests/min', (
     const reading = midPass.find((r) => r.first_pass?.status === 'running' && r.first_pass.records_read > 0);
     expect(reading, JSON.stringify(midPass.map((r) => [r.resource, r.first_pass]))).toBeDefined();
     expect(reading!.live_since).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(reading!.first_pass).toMatchObject({ reason: 'first_start', total_entries: expect.any(Number), requests_left: expect.any(Number), estimated_completion_at: expect.any(String) });
+    expect(reading!.first_pass).toMatchObject({
+      reason: 'first_start',
+      total_entries: expect.any(Number),
+      requests_left: expect.any(Number),
+      estimated_completion_at: expect.any(String),
+    });
     expect(reading!.first_pass!.requests_left).toBeGreaterThan(0);
     expect(Date.parse(reading!.first_pass!.estimated_completion_at!)).toBeGreaterThan(START + 90_000);
     expect(metricsMidPass).toContain(`resource="${reading!.resource}"`);

@@ -55,7 +55,7 @@ function startInGroup(env: Record<string, string>): Promise<GroupBridge> {
 /** The state letter of /proc/<pid>/stat (R, S, Z, …), or null when the pid is gone. */
 async function procState(pid: number): Promise<string | null> {
   const text = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  return text ? (text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3) || null) : null;
+  return text ? text.slice(text.lastIndexOf(')') + 2, text.lastIndexOf(')') + 3) || null : null;
 }
 
 /** Runs a bridge to its exit; resolves with the exit code and everything it printed. */
@@ -96,7 +96,10 @@ describe('data-directory lock', () => {
     sim.seed({ contacts: 20 });
     const { baseUrl } = await sim.listen();
     const dataDir = await mkdtemp(join(tmpdir(), prefix));
-    cleanup.push(() => sim.close(), () => rm(dataDir, { recursive: true, force: true }));
+    cleanup.push(
+      () => sim.close(),
+      () => rm(dataDir, { recursive: true, force: true }),
+    );
     const env = { ...simulatorBridgeEnv(baseUrl, dataDir), BRIDGE_RESOURCES: 'contacts', LOG_LEVEL: 'info' };
     return { sim, dataDir, env };
   }
@@ -197,6 +200,8 @@ describe('data-directory lock', () => {
     await releaseB();
     const other = await holdLock(dir);
     cleanup.push(() => kill(other));
-    await expect(acquireLock(dir)).rejects.toThrow(`The data directory ${dir} is in use by process ${other.pid}; run one bridge per BRIDGE_DATA_DIR.`);
+    await expect(acquireLock(dir)).rejects.toThrow(
+      `The data directory ${dir} is in use by process ${other.pid}; run one bridge per BRIDGE_DATA_DIR.`,
+    );
   }, 30_000);
 });

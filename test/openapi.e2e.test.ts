@@ -21,7 +21,17 @@ const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 const UNDOCUMENTED = [/^\/openapi\.json$/, /^\/docs(\/|$)/, /^\/console(\/|$)/];
 const ESTEEM_TOKEN = 'openapi-test-esteem-token';
 /** Keys whose values map names to schemas or objects. */
-const MAPS = new Set(['properties', 'patternProperties', '$defs', 'schemas', 'responses', 'content', 'securitySchemes', 'parameters', 'headers']);
+const MAPS = new Set([
+  'properties',
+  'patternProperties',
+  '$defs',
+  'schemas',
+  'responses',
+  'content',
+  'securitySchemes',
+  'parameters',
+  'headers',
+]);
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 addFormats.default(ajv);
@@ -105,10 +115,19 @@ describe('GET /openapi.json', () => {
     const headers: Record<string, string> = {};
     if (token !== null) headers.authorization = `Bearer ${token ?? h.adminToken}`;
     if (body !== undefined || contentType) headers['content-type'] = contentType ?? 'application/json';
-    const raw = await fetch(`${h.bridge.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body) });
+    const raw = await fetch(`${h.bridge.url}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
     const text = await raw.text();
     const isJson = raw.headers.get('content-type')?.startsWith('application/json');
-    const res = { status: raw.status, json: isJson && text ? JSON.parse(text) : null, text, contentType: raw.headers.get('content-type') ?? '' };
+    const res = {
+      status: raw.status,
+      json: isJson && text ? JSON.parse(text) : null,
+      text,
+      contentType: raw.headers.get('content-type') ?? '',
+    };
     const found = operationFor(doc, method, path);
     if (!found) {
       mismatches.push(`${method} ${path}: not in the document`);
@@ -130,12 +149,17 @@ describe('GET /openapi.json', () => {
     // An error's code is one its description names.
     if (res.status >= 400 && res.json?.error) {
       const codes = [...String(response.description).matchAll(/`([a-z]+(?:_[a-z]+)*)`/g)].map((m) => m[1]);
-      if (!codes.includes(res.json.error.code)) mismatches.push(`${key} ${res.status}: code ${res.json.error.code}, documented ${codes.join(', ')}`);
+      if (!codes.includes(res.json.error.code))
+        mismatches.push(`${key} ${res.status}: code ${res.json.error.code}, documented ${codes.join(', ')}`);
     }
     const schema = response.content?.['application/json']?.schema;
     if (schema) {
-      const check = compile(strict, strict.paths[found.template]![method.toLowerCase()].responses[String(res.status)].content['application/json'].schema);
-      if (!check(res.json)) mismatches.push(`${key} ${res.status}: ${ajv.errorsText(check.errors)} in ${JSON.stringify(res.json).slice(0, 300)}`);
+      const check = compile(
+        strict,
+        strict.paths[found.template]![method.toLowerCase()].responses[String(res.status)].content['application/json'].schema,
+      );
+      if (!check(res.json))
+        mismatches.push(`${key} ${res.status}: ${ajv.errorsText(check.errors)} in ${JSON.stringify(res.json).slice(0, 300)}`);
     }
     return res;
   }
@@ -178,7 +202,13 @@ describe('GET /openapi.json', () => {
         .filter((r) => METHODS.includes(r.method.toLowerCase()) && !UNDOCUMENTED.some((re) => re.test(r.path)))
         .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:([^/]+)/g, '{$1}')}`),
     );
-    const documented = new Set(Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).filter((m) => METHODS.includes(m)).map((m) => `${m} ${path}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, item]) =>
+        Object.keys(item)
+          .filter((m) => METHODS.includes(m))
+          .map((m) => `${m} ${path}`),
+      ),
+    );
     expect([...served].sort()).toEqual([...documented].sort());
     // Both sources are configured, so the Esteem action is among them.
     expect(documented).toContain('post /v1/sources/esteem/appointments/{id}/reschedule');
@@ -235,7 +265,10 @@ describe('GET /openapi.json', () => {
     expect((await call('GET', '/metrics', undefined, null)).text).toContain('bridge_polls_total');
 
     // API keys.
-    const key = await call('POST', '/v1/api-keys', { name: 'Zapier', scopes: ['subscriptions:read', 'subscriptions:write', 'events:read'] });
+    const key = await call('POST', '/v1/api-keys', {
+      name: 'Zapier',
+      scopes: ['subscriptions:read', 'subscriptions:write', 'events:read'],
+    });
     expect(key.status).toBe(201);
     await call('GET', '/v1/api-keys');
     await call('GET', '/v1/audit', undefined, key.json.key); // 403: no audit:read
@@ -302,7 +335,13 @@ describe('GET /openapi.json', () => {
     await call('POST', `/v1/sources/esteem/appointments/${appointment.id}/reschedule`, { scheduled_at: daysFromNow(6) }); // 422 validation_failed
     esteem.injectFault({ status: 500 });
     await call('POST', `/v1/sources/esteem/appointments/${appointment.id}/reschedule`, { scheduled_at: daysFromNow(6) }); // 502
-    await call('POST', `/v1/sources/esteem/appointments/${appointment.id}/reschedule`, 'scheduled_at=x', undefined, 'application/x-www-form-urlencoded'); // 415
+    await call(
+      'POST',
+      `/v1/sources/esteem/appointments/${appointment.id}/reschedule`,
+      'scheduled_at=x',
+      undefined,
+      'application/x-www-form-urlencoded',
+    ); // 415
 
     // Zapier REST hooks, with the key.
     const hook = await call('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'contact.updated' }, key.json.key);

@@ -8,8 +8,13 @@ const BASE = { CLINIKO_API_KEY: 'k', CLINIKO_USER_AGENT: 'Tests (t@example.com)'
 describe('PostgreSQL configuration', () => {
   it('uses the embedded store unless BRIDGE_DATABASE_URL is set; the schema defaults to public', () => {
     expect(loadConfig(BASE).bridge.database).toBeNull();
-    expect(loadConfig({ ...BASE, BRIDGE_DATABASE_URL: 'postgres://u:p@db:5432/bridge' }).bridge.database).toEqual({ url: 'postgres://u:p@db:5432/bridge', schema: 'public' });
-    expect(loadConfig({ ...BASE, BRIDGE_DATABASE_URL: 'postgresql://db/b', BRIDGE_DATABASE_SCHEMA: 'bridge_2' }).bridge.database?.schema).toBe('bridge_2');
+    expect(loadConfig({ ...BASE, BRIDGE_DATABASE_URL: 'postgres://u:p@db:5432/bridge' }).bridge.database).toEqual({
+      url: 'postgres://u:p@db:5432/bridge',
+      schema: 'public',
+    });
+    expect(
+      loadConfig({ ...BASE, BRIDGE_DATABASE_URL: 'postgresql://db/b', BRIDGE_DATABASE_SCHEMA: 'bridge_2' }).bridge.database?.schema,
+    ).toBe('bridge_2');
   });
 
   it('names the variable of a bad URL or schema', () => {

@@ -32,7 +32,11 @@ describe.skipIf(!pg)('the bridge on PostgreSQL', () => {
     // The receiver fails the first attempt of each: the retry comes from the database too.
     h.receiver.respondWith.push(500, 500);
     await h.poll();
-    await waitFor(async () => (await h.bridge.store.listDeliveries({ status: 'succeeded' })).data.length === 2, 15_000, 'two deliveries succeeded');
+    await waitFor(
+      async () => (await h.bridge.store.listDeliveries({ status: 'succeeded' })).data.length === 2,
+      15_000,
+      'two deliveries succeeded',
+    );
     expect(h.receiver.received).toHaveLength(4);
     expect(h.receiver.received.every((r) => r.verified)).toBe(true);
     expect(new Set(h.receiver.types())).toEqual(new Set(['patient.created', 'contact.updated']));
@@ -67,7 +71,10 @@ describe.skipIf(!pg)('the bridge on PostgreSQL', () => {
 
   it('reports not ready while PostgreSQL is down, keeps nothing half-written, and resumes by itself', async () => {
     const schema = pg!.freshSchema();
-    h = await Harness.create({ seed: SEED, env: { BRIDGE_RESOURCES: 'patients,contacts', BRIDGE_DATABASE_URL: pg!.url, BRIDGE_DATABASE_SCHEMA: schema } });
+    h = await Harness.create({
+      seed: SEED,
+      env: { BRIDGE_RESOURCES: 'patients,contacts', BRIDGE_DATABASE_URL: pg!.url, BRIDGE_DATABASE_SCHEMA: schema },
+    });
     await h.subscribe(['*']);
     await h.poll();
     expect((await h.api('GET', '/readyz', undefined, null)).status).toBe(200);

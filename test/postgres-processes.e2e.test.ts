@@ -37,7 +37,11 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
     const { baseUrl } = await sim.listen();
     const receiver = await new Receiver().start();
     const dataDir = await mkdtemp(join(tmpdir(), 'bridge-pg-procs-'));
-    cleanup.push(() => sim.close(), () => receiver.close(), () => rm(dataDir, { recursive: true, force: true }));
+    cleanup.push(
+      () => sim.close(),
+      () => receiver.close(),
+      () => rm(dataDir, { recursive: true, force: true }),
+    );
     const env = (id: string) => ({
       ...simulatorBridgeEnv(baseUrl, join(dataDir, id)),
       BRIDGE_DATABASE_URL: pg!.url,
@@ -58,9 +62,15 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
     };
     // The first process creates the schema; the others join it.
     const p1 = await start('p1');
-    receiver.secret = (await api(p1.url, 'POST', '/v1/subscriptions', { url: receiver.url, event_types: ['contact.updated', 'patient.updated'] })).secret;
+    receiver.secret = (
+      await api(p1.url, 'POST', '/v1/subscriptions', { url: receiver.url, event_types: ['contact.updated', 'patient.updated'] })
+    ).secret;
     await Promise.all([start('p2'), start('p3')]);
-    await waitFor(async () => (await api(p1.url, 'GET', '/v1/sources')).data.every((r: any) => r.cursor?.baseline_done), 30_000, 'baselines');
+    await waitFor(
+      async () => (await api(p1.url, 'GET', '/v1/sources')).data.every((r: any) => r.cursor?.baseline_done),
+      30_000,
+      'baselines',
+    );
     // Every process serves the admin API from the same database.
     for (const p of procs.values()) expect((await api(p.url, 'GET', '/v1/subscriptions')).data).toHaveLength(1);
 
@@ -72,7 +82,11 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
       changes.push({ id: c.id, notes: `change ${c.id}` });
     }
     const served = sim.served.length;
-    await waitFor(() => sim.served.filter((s) => s.resource === 'contacts').length > 0 && sim.served.length >= served + 3, 20_000, 'a contacts poll under way');
+    await waitFor(
+      () => sim.served.filter((s) => s.resource === 'contacts').length > 0 && sim.served.length >= served + 3,
+      20_000,
+      'a contacts poll under way',
+    );
     const [holder] = await sql<{ holder: string }>(pg!.url, `SELECT holder FROM "${schema}".leases WHERE name = 'cliniko:contacts'`);
     expect(procs.has(holder!.holder)).toBe(true);
     await kill(procs.get(holder!.holder)!.child);
@@ -85,7 +99,13 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
       changes.push({ id: p.id, notes: `change ${p.id}` });
     }
     const claimed = await waitFor(
-      async () => (await sql<{ claimed_by: string }>(pg!.url, `SELECT claimed_by FROM "${schema}".deliveries WHERE claimed_until > now() AND status = 'pending'`)).find((r) => procs.has(r.claimed_by)),
+      async () =>
+        (
+          await sql<{ claimed_by: string }>(
+            pg!.url,
+            `SELECT claimed_by FROM "${schema}".deliveries WHERE claimed_until > now() AND status = 'pending'`,
+          )
+        ).find((r) => procs.has(r.claimed_by)),
       30_000,
       'an attempt in flight',
     );
@@ -94,7 +114,8 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
     sim.clearFaults();
 
     // The survivor takes both resources over (leases expire within 20 s) and finishes every change.
-    const delivered = (c: { id: string; notes: string }) => receiver.received.some((r) => r.verified && r.payload.data.id === c.id && r.payload.data.object.notes === c.notes);
+    const delivered = (c: { id: string; notes: string }) =>
+      receiver.received.some((r) => r.verified && r.payload.data.id === c.id && r.payload.data.object.notes === c.notes);
     await waitFor(() => changes.every(delivered), 60_000, 'every change delivered by the survivor');
     const [survivor] = [...procs.keys()];
     const leases = await sql<{ name: string; holder: string }>(pg!.url, `SELECT name, holder FROM "${schema}".leases ORDER BY name`);

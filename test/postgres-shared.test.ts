@@ -53,7 +53,11 @@ describe.skipIf(!pg)('several processes on one PostgreSQL store', () => {
 
   it('lets exactly one process claim a due attempt; recording it ends the claim; a dead holder’s claim expires', async () => {
     await setup();
-    const claims = await Promise.all([a.shared.claimDelivery('dlv_1', 'a', 60_000), b.shared.claimDelivery('dlv_1', 'b', 60_000), b.shared.claimDelivery('dlv_1', 'b', 60_000)]);
+    const claims = await Promise.all([
+      a.shared.claimDelivery('dlv_1', 'a', 60_000),
+      b.shared.claimDelivery('dlv_1', 'b', 60_000),
+      b.shared.claimDelivery('dlv_1', 'b', 60_000),
+    ]);
     expect(claims.filter(Boolean)).toHaveLength(claims[0] ? 1 : 2);
     const [winner, other] = claims[0] ? [a, b] : [b, a];
     expect(await other.shared.claimDelivery('dlv_1', other.instanceId, 60_000)).toBe(false);

@@ -24,7 +24,9 @@ describe.skipIf(!pg)('PostgreSQL store', () => {
 
   it('applies its migrations once, records them, and refuses a schema from a newer version', async () => {
     const schema = pg!.freshSchema();
-    await Promise.all([PostgresStore.open({ url: pg!.url, schema }), PostgresStore.open({ url: pg!.url, schema })]).then((s) => s.map(track));
+    await Promise.all([PostgresStore.open({ url: pg!.url, schema }), PostgresStore.open({ url: pg!.url, schema })]).then((s) =>
+      s.map(track),
+    );
     const rows = await sql<{ name: string }>(pg!.url, `SELECT name FROM "${schema}".schema_migrations ORDER BY name`);
     expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['0001_initial.sql']));
     const count = rows.length;
@@ -47,11 +49,35 @@ describe.skipIf(!pg)('PostgreSQL store', () => {
       tx.putSubscription(withSubscriptionDefaults({ id: 'sub_1', url: 'https://receiver.example/hook-token-xyz', secret: SECRET }));
       tx.putSnapshot('cliniko:patients', '7', { version: 'v1', record: { id: '7', first_name: PATIENT } });
       tx.appendEvents([event('evt_1', undefined, { object: { id: '7', first_name: PATIENT } })]);
-      tx.putDelivery(delivery('dlv_1', 'evt_1', 'sub_1', { attempts: [{ id: 'att_1', attempted_at: 'x', duration_ms: 1, status_code: 500, error: 'http_status', response_excerpt: `no ${PATIENT}`, response_headers: {}, trigger: 'schedule' }] }));
-      tx.putResource('cliniko:patients', { cursor: { updated_at: '2026-11-23T06:00:00Z' }, last_poll_at: null, last_success_at: null, last_error: null });
+      tx.putDelivery(
+        delivery('dlv_1', 'evt_1', 'sub_1', {
+          attempts: [
+            {
+              id: 'att_1',
+              attempted_at: 'x',
+              duration_ms: 1,
+              status_code: 500,
+              error: 'http_status',
+              response_excerpt: `no ${PATIENT}`,
+              response_headers: {},
+              trigger: 'schedule',
+            },
+          ],
+        }),
+      );
+      tx.putResource('cliniko:patients', {
+        cursor: { updated_at: '2026-11-23T06:00:00Z' },
+        last_poll_at: null,
+        last_success_at: null,
+        last_error: null,
+      });
     });
     const dump = JSON.stringify(
-      await Promise.all(['subscriptions', 'snapshots', 'events', 'deliveries', 'resources', 'meta'].map((t) => sql(pg!.url, `SELECT * FROM "${schema}".${t}`))),
+      await Promise.all(
+        ['subscriptions', 'snapshots', 'events', 'deliveries', 'resources', 'meta'].map((t) =>
+          sql(pg!.url, `SELECT * FROM "${schema}".${t}`),
+        ),
+      ),
     );
     for (const secret of [PATIENT, SECRET.slice(6), 'hook-token-xyz', 'first_name']) expect(dump).not.toContain(secret);
     expect(dump).toContain('enc1:');

@@ -39,15 +39,57 @@ describe.skipIf(!pg)('npm run store -- import / export', () => {
     const store = new LowdbStore(original, { codec: aesGcmCodec(key) });
     await store.load();
     await store.transaction((tx) => {
-      tx.putSubscription(withSubscriptionDefaults({ id: 'sub_1', url: 'https://x.example/h', secret: 'whsec_x', created_at: '2026-11-23T06:00:00.000Z' }));
-      tx.putApiKey({ id: 'key_1', name: 'zapier', scopes: ['events:read'], subscriptions: 'own', hash: 'ab'.repeat(32), prefix: 'ceb_ab', created_at: '2026-11-23T06:00:00.000Z', last_used_at: null });
-      tx.putResource('cliniko:patients', { cursor: { updated_at: '2026-11-23T06:00:00Z', baseline_done: true }, last_poll_at: null, last_success_at: '2026-11-23T06:00:00.000Z', last_error: null });
-      for (let i = 0; i < 1200; i++) tx.putSnapshot('cliniko:patients', String(i), { version: 'v', record: { id: String(i), first_name: `P${i}` } });
+      tx.putSubscription(
+        withSubscriptionDefaults({ id: 'sub_1', url: 'https://x.example/h', secret: 'whsec_x', created_at: '2026-11-23T06:00:00.000Z' }),
+      );
+      tx.putApiKey({
+        id: 'key_1',
+        name: 'zapier',
+        scopes: ['events:read'],
+        subscriptions: 'own',
+        hash: 'ab'.repeat(32),
+        prefix: 'ceb_ab',
+        created_at: '2026-11-23T06:00:00.000Z',
+        last_used_at: null,
+      });
+      tx.putResource('cliniko:patients', {
+        cursor: { updated_at: '2026-11-23T06:00:00Z', baseline_done: true },
+        last_poll_at: null,
+        last_success_at: '2026-11-23T06:00:00.000Z',
+        last_error: null,
+      });
+      for (let i = 0; i < 1200; i++)
+        tx.putSnapshot('cliniko:patients', String(i), { version: 'v', record: { id: String(i), first_name: `P${i}` } });
       tx.putSnapshot('cliniko:patients', 'gone', { version: 'v', record: { id: 'gone', deleted_at: '2026-11-23T06:00:00Z' } });
       tx.appendEvents(Array.from({ length: 700 }, (_, i) => ({ ...event(`evt_${String(i).padStart(4, '0')}`), dispatched: i < 690 })));
-      tx.putDelivery(delivery('dlv_1', 'evt_0001', 'sub_1', { status: 'succeeded', attempt_count: 1, attempts: [{ id: 'att_1', attempted_at: '2026-11-23T06:00:01.000Z', duration_ms: 5, status_code: 200, error: null, response_excerpt: 'ok', response_headers: { 'content-type': 'text/plain' }, trigger: 'schedule' }] }));
+      tx.putDelivery(
+        delivery('dlv_1', 'evt_0001', 'sub_1', {
+          status: 'succeeded',
+          attempt_count: 1,
+          attempts: [
+            {
+              id: 'att_1',
+              attempted_at: '2026-11-23T06:00:01.000Z',
+              duration_ms: 5,
+              status_code: 200,
+              error: null,
+              response_excerpt: 'ok',
+              response_headers: { 'content-type': 'text/plain' },
+              trigger: 'schedule',
+            },
+          ],
+        }),
+      );
       tx.putDelivery(delivery('dlv_2', 'evt_0002', 'sub_1', { next_attempt_at: '2026-11-23T06:05:00.000Z' }));
-      tx.appendAudit({ id: 'aud_1', at: '2026-11-23T06:00:00.000Z', action: 'subscription.created', actor: 'admin', request_id: null, target: 'sub_1', details: {} });
+      tx.appendAudit({
+        id: 'aud_1',
+        at: '2026-11-23T06:00:00.000Z',
+        action: 'subscription.created',
+        actor: 'admin',
+        request_id: null,
+        target: 'sub_1',
+        details: {},
+      });
     });
     const before = await store.dump();
     await store.close();

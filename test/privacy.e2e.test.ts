@@ -78,11 +78,20 @@ describe('patient data in deliveries and logs', () => {
 
     const log = lines.join('');
     expect(log).toContain('delivered'); // the capture works
-    const forbidden = new Set<string>(['sim-key-au1', ADMIN_TOKEN, h.receiver.secret, rotated.json.secret, 'sensitive note text', 'Bartholomew', 'bart@example.org']);
+    const forbidden = new Set<string>([
+      'sim-key-au1',
+      ADMIN_TOKEN,
+      h.receiver.secret,
+      rotated.json.secret,
+      'sensitive note text',
+      'Bartholomew',
+      'bart@example.org',
+    ]);
     for (const r of h.receiver.received) for (const sig of r.headers['webhook-signature']!.split(' ')) forbidden.add(sig.slice(3));
     for (const kind of ['patients', 'contacts'] as const) {
       for (const rec of h.sim.all(kind)) {
-        for (const f of ['first_name', 'last_name', 'email']) if (typeof rec[f] === 'string' && (rec[f] as string).length > 3) forbidden.add(rec[f] as string);
+        for (const f of ['first_name', 'last_name', 'email'])
+          if (typeof rec[f] === 'string' && (rec[f] as string).length > 3) forbidden.add(rec[f] as string);
       }
     }
     for (const value of forbidden) expect(log.includes(value), `log contains ${value}`).toBe(false);
@@ -94,13 +103,19 @@ describe('patient data in deliveries and logs', () => {
     const { join } = await import('node:path');
     h = await Harness.create({
       seed: { patients: 3, individual_appointments: 3 },
-      env: { BRIDGE_RESOURCES: 'patients,individual_appointments', BRIDGE_SNAPSHOT_MODE: 'hashed', BRIDGE_HASH_KEY: randomBytes(32).toString('base64') },
+      env: {
+        BRIDGE_RESOURCES: 'patients,individual_appointments',
+        BRIDGE_SNAPSHOT_MODE: 'hashed',
+        BRIDGE_HASH_KEY: randomBytes(32).toString('base64'),
+      },
     });
     await h.subscribe(['patient.updated', 'individual_appointment.did_not_arrive']);
     await h.poll();
     const patient = h.sim.all('patients')[0]!;
     h.sim.update('patients', patient.id, { first_name: 'Wilhelmina' });
-    const appt = h.sim.all('individual_appointments').find((a) => !a.cancelled_at && !a.archived_at && !a.deleted_at && a.did_not_arrive !== true)!;
+    const appt = h.sim
+      .all('individual_appointments')
+      .find((a) => !a.cancelled_at && !a.archived_at && !a.deleted_at && a.did_not_arrive !== true)!;
     h.sim.update('individual_appointments', appt.id, { did_not_arrive: true });
     await h.poll();
     await waitFor(() => h.receiver.received.length >= 2);
@@ -112,7 +127,10 @@ describe('patient data in deliveries and logs', () => {
     expect(h.receiver.ofType('individual_appointment.did_not_arrive')[0]!.payload.data.id).toBe(appt.id);
 
     // No patient name is readable in any snapshot, in memory or in the snapshot part files.
-    const names = h.sim.all('patients').flatMap((p) => [p.first_name, p.last_name]).filter((n): n is string => typeof n === 'string' && n.length >= 3);
+    const names = h.sim
+      .all('patients')
+      .flatMap((p) => [p.first_name, p.last_name])
+      .filter((n): n is string => typeof n === 'string' && n.length >= 3);
     const snaps = JSON.stringify((await (h.bridge.store as LowdbStore).dump()).snapshots);
     for (const n of names) expect(snaps.includes(`"${n}"`), n).toBe(false);
     expect(snaps).toContain('hmac:');

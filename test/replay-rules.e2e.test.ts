@@ -28,6 +28,10 @@ describe('POST /v1/events/:id/replay to one subscription', () => {
     await waitFor(() => h.receiver.received.filter((r) => r.id === eventId).length === 2, 10_000, 'the forced replay');
 
     const audit = (await h.api('GET', '/v1/audit')).json.data;
-    expect(audit[0]).toMatchObject({ action: 'event.replayed', target: eventId, details: { subscriptions: [patients.json.id], force: true } });
+    expect(audit[0]).toMatchObject({
+      action: 'event.replayed',
+      target: eventId,
+      details: { subscriptions: [patients.json.id], force: true },
+    });
   });
 });

@@ -24,7 +24,10 @@ describe('clean shutdown', () => {
           fetch(`${proc.url}/v1/subscriptions`, {
             method: 'POST',
             headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ url: `http://127.0.0.1:9/hook-${i}`, event_types: ['patient.merged'] /* patients are not polled here: never sent */ }),
+            body: JSON.stringify({
+              url: `http://127.0.0.1:9/hook-${i}`,
+              event_types: ['patient.merged'] /* patients are not polled here: never sent */,
+            }),
           }).then(
             async (res) => {
               if (res.status === 201) accepted.push(((await res.json()) as { id: string }).id);

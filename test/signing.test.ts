@@ -5,7 +5,7 @@ import { nextRetryDelayMs } from '../src/delivery/schedule.js';
 import { generateSecret, sign } from '../src/delivery/sign.js';
 
 describe('sign', () => {
-  it('reproduces the Standard Webhooks specification\'s known-answer test vector', () => {
+  it("reproduces the Standard Webhooks specification's known-answer test vector", () => {
     // From the specification (and Svix's libraries): secret, msg id, timestamp, body → signature.
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
     const body = '{"test": 2432232314}';

@@ -56,8 +56,7 @@ async function start(opts: SimulatorOptions = {}) {
     return bodies;
   }
 
-  const ids = (reply: Reply, resource = 'patients'): string[] =>
-    reply.body[resource].map((r: { id: string }) => r.id);
+  const ids = (reply: Reply, resource = 'patients'): string[] => reply.body[resource].map((r: { id: string }) => r.id);
 
   return {
     sim,
@@ -249,12 +248,8 @@ describe('filters', () => {
 
     const appointments = await request(`/individual_appointments?q[]=patient_id:=${patient}`);
     expect(ids(appointments, 'individual_appointments')).toEqual([appointment]);
-    expect(appointments.body.individual_appointments[0].patient.links.self).toBe(
-      `https://api.au1.cliniko.com/v1/patients/${patient}`,
-    );
-    expect(ids(await request(`/attendees?q[]=booking_id:=${group}&q[]=patient_id:=${other}`), 'attendees')).toEqual([
-      attendee,
-    ]);
+    expect(appointments.body.individual_appointments[0].patient.links.self).toBe(`https://api.au1.cliniko.com/v1/patients/${patient}`);
+    expect(ids(await request(`/attendees?q[]=booking_id:=${group}&q[]=patient_id:=${other}`), 'attendees')).toEqual([attendee]);
     expect(ids(await request(`/group_appointments/${group}/attendees`), 'attendees')).toEqual([attendee]);
   });
 
@@ -271,10 +266,12 @@ describe('filters', () => {
 describe('hidden records and old lists', () => {
   it('hides cancelled, archived and deleted records unless a filter names the column', async () => {
     const { sim, request, ids } = await start();
-    const [live, cancelled, archived, deleted] = Array.from(
-      { length: 4 },
-      () => sim.create('individual_appointments').id,
-    ) as [string, string, string, string];
+    const [live, cancelled, archived, deleted] = Array.from({ length: 4 }, () => sim.create('individual_appointments').id) as [
+      string,
+      string,
+      string,
+      string,
+    ];
     sim.cancel('individual_appointments', cancelled, 40, 'On holiday');
     sim.archive('individual_appointments', archived);
     sim.remove('individual_appointments', deleted);
@@ -285,12 +282,7 @@ describe('hidden records and old lists', () => {
     expect(await list('?q[]=cancelled_at:?')).toEqual([cancelled]);
     expect(await list('?q[]=archived_at:>2026-01-01T00:00:00Z')).toEqual([archived]);
     expect(await list('?q[]=deleted_at:*')).toEqual([live, deleted]);
-    expect(await list('?q[]=cancelled_at:*&q[]=archived_at:*&q[]=deleted_at:*')).toEqual([
-      live,
-      cancelled,
-      archived,
-      deleted,
-    ]);
+    expect(await list('?q[]=cancelled_at:*&q[]=archived_at:*&q[]=deleted_at:*')).toEqual([live, cancelled, archived, deleted]);
     expect(ids(await request('/individual_appointments/cancelled'), 'individual_appointments')).toEqual([cancelled]);
 
     const record = (await request(`/individual_appointments/${cancelled}`)).body;
@@ -364,9 +356,7 @@ describe('timestamps', () => {
     expect(first.updated_at).toBe(second.updated_at);
     tick(250);
     expect(sim.update('patients', a.id, { notes: 'two' }).updated_at).toBe('2026-11-23T06:50:02Z');
-    expect(sim.update('patients', a.id, { notes: 'x', created_at: '2000-01-01T00:00:00Z', id: '1' }).created_at).toBe(
-      a.created_at,
-    );
+    expect(sim.update('patients', a.id, { notes: 'x', created_at: '2000-01-01T00:00:00Z', id: '1' }).created_at).toBe(a.created_at);
     // Copies: changing what get() returns does not change the account.
     const copy = sim.get('patients', a.id);
     if (copy) copy.first_name = 'Changed';

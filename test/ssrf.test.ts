@@ -29,7 +29,9 @@ describe('subscriber URL check', () => {
     const failing = async () => {
       throw Object.assign(new Error('getaddrinfo ENOTFOUND hooks.nowhere.test'), { code: 'ENOTFOUND' });
     };
-    await expect(new UrlPolicy({ allowPrivate: false, resolve: failing }).check('https://hooks.nowhere.test/in')).rejects.toBeInstanceOf(UnresolvableHostError);
+    await expect(new UrlPolicy({ allowPrivate: false, resolve: failing }).check('https://hooks.nowhere.test/in')).rejects.toBeInstanceOf(
+      UnresolvableHostError,
+    );
   });
 
   it('accepts a public address and allows private ones when configured', async () => {
@@ -63,7 +65,9 @@ describe('subscriber URL check', () => {
 
   it('names a refused range in words, not ipaddr.js identifiers', async () => {
     const policy = new UrlPolicy({ allowPrivate: false, resolve });
-    await expect(policy.check('http://100.64.0.1/hook')).rejects.toThrow('url host 100.64.0.1 is a carrier-grade NAT (100.64.0.0/10) address');
+    await expect(policy.check('http://100.64.0.1/hook')).rejects.toThrow(
+      'url host 100.64.0.1 is a carrier-grade NAT (100.64.0.0/10) address',
+    );
     await expect(policy.check('http://169.254.169.254/')).rejects.toThrow(/link-local .*metadata/);
     await expect(policy.check('http://rebind.example.com/hook')).rejects.toThrow('url resolves to 127.0.0.1, a loopback address');
   });

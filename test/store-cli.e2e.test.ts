@@ -6,8 +6,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 function check(dataDir: string): Promise<{ code: number; out: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', 'src/store/cli.ts', 'check'], { env: { ...process.env, BRIDGE_DATA_DIR: dataDir } }, (err, stdout) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout }),
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/store/cli.ts', 'check'],
+      { env: { ...process.env, BRIDGE_DATA_DIR: dataDir } },
+      (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout }),
     );
   });
 }

@@ -27,7 +27,13 @@ describe('lowdb store layout', () => {
     const maxBucketBytes = 64 * 1024;
     const store = new LowdbStore(dir, { maxBucketBytes });
     await store.load();
-    const client = new ClinikoClient({ baseUrl, apiKey: 'sim-key-au1', userAgent: 'test (t@example.com)', rateLimitPerMin: 100_000, requestTimeoutMs: 30_000 });
+    const client = new ClinikoClient({
+      baseUrl,
+      apiKey: 'sim-key-au1',
+      userAgent: 'test (t@example.com)',
+      rateLimitPerMin: 100_000,
+      requestTimeoutMs: 30_000,
+    });
     const feed = new ClinikoFeed(clinikoResource('patients')!, client, { perPage: 100, overlapMs: 120_000 });
     const poller = new Poller({ store, feeds: [feed], logger: pino({ level: 'silent' }), backfill: false, onEvents: () => undefined });
     try {
@@ -50,7 +56,13 @@ describe('lowdb store layout', () => {
       const target = sim.all('patients')[1234]!;
       sim.update('patients', target.id, { first_name: 'Changed' });
       const emitted: string[] = [];
-      const poller2 = new Poller({ store, feeds: [feed], logger: pino({ level: 'silent' }), backfill: false, onEvents: (ids) => emitted.push(...ids) });
+      const poller2 = new Poller({
+        store,
+        feeds: [feed],
+        logger: pino({ level: 'silent' }),
+        backfill: false,
+        onEvents: (ids) => emitted.push(...ids),
+      });
       await poller2.pollNow();
       const [e] = await Promise.all(emitted.map((id) => store.getEvent(id)));
       expect(e?.payload.type).toBe('patient.updated');
@@ -75,21 +87,70 @@ describe('lowdb store layout', () => {
     const sub = withSubscriptionDefaults({ id: 'sub_1', url: 'https://x.example/h', secret: 'whsec_x' });
     const e1 = { ...event('evt_01', '2026-11-23T06:00:00.000Z'), dispatched: true };
     const e2 = event('evt_02', '2026-11-23T06:30:00.000Z');
-    const attempt = { id: 'att_1', attempted_at: '2026-11-23T06:00:01.000Z', duration_ms: 9, status_code: 204, error: null, response_excerpt: null, response_headers: {}, trigger: 'schedule' };
+    const attempt = {
+      id: 'att_1',
+      attempted_at: '2026-11-23T06:00:01.000Z',
+      duration_ms: 9,
+      status_code: 204,
+      error: null,
+      response_excerpt: null,
+      response_headers: {},
+      trigger: 'schedule',
+    };
     const files: Record<string, unknown> = {
-      'meta.g3.json': { kind: 'meta', subscriptions: { sub_1: sub }, resources: { 'cliniko:patients': { cursor: { updated_at: 'x' }, last_poll_at: null, last_success_at: null, last_error: null } }, api_keys: {} },
-      'snap.cliniko.patients.g3.json': { kind: 'snap', key: 'cliniko:patients', snapshots: { '1': { version: 'a', record: { id: '1', first_name: 'Jo' } }, '2': { version: 'b', record: { id: '2' } } } },
+      'meta.g3.json': {
+        kind: 'meta',
+        subscriptions: { sub_1: sub },
+        resources: { 'cliniko:patients': { cursor: { updated_at: 'x' }, last_poll_at: null, last_success_at: null, last_error: null } },
+        api_keys: {},
+      },
+      'snap.cliniko.patients.g3.json': {
+        kind: 'snap',
+        key: 'cliniko:patients',
+        snapshots: { '1': { version: 'a', record: { id: '1', first_name: 'Jo' } }, '2': { version: 'b', record: { id: '2' } } },
+      },
       'evt.2026-11-23T06.g3.json': { kind: 'evt', events: [e1] },
-      'dlv.2026-11-23T06.g3.json': { kind: 'dlv', deliveries: [{ id: 'dlv_1', event_id: 'evt_01', subscription_id: 'sub_1', status: 'succeeded', trigger: 'dispatch', attempt_count: 1, next_attempt_at: null, final_attempt: false, created_at: '2026-11-23T06:00:00.000Z', updated_at: '2026-11-23T06:00:00.000Z', attempts: [attempt] }] },
+      'dlv.2026-11-23T06.g3.json': {
+        kind: 'dlv',
+        deliveries: [
+          {
+            id: 'dlv_1',
+            event_id: 'evt_01',
+            subscription_id: 'sub_1',
+            status: 'succeeded',
+            trigger: 'dispatch',
+            attempt_count: 1,
+            next_attempt_at: null,
+            final_attempt: false,
+            created_at: '2026-11-23T06:00:00.000Z',
+            updated_at: '2026-11-23T06:00:00.000Z',
+            attempts: [attempt],
+          },
+        ],
+      },
       'manifest.json': {
         version: 2,
         gen: 3,
-        parts: { meta: 'meta.g3.json', 'snap.cliniko.patients': 'snap.cliniko.patients.g3.json', 'evt.2026-11-23T06': 'evt.2026-11-23T06.g3.json', 'dlv.2026-11-23T06': 'dlv.2026-11-23T06.g3.json' },
+        parts: {
+          meta: 'meta.g3.json',
+          'snap.cliniko.patients': 'snap.cliniko.patients.g3.json',
+          'evt.2026-11-23T06': 'evt.2026-11-23T06.g3.json',
+          'dlv.2026-11-23T06': 'dlv.2026-11-23T06.g3.json',
+        },
       },
     };
     for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), JSON.stringify(content));
     // Committed after that checkpoint: a journal line, and a bucket file a killed migration left behind.
-    await writeFile(join(dir, 'journal.3.ndjson'), `${JSON.stringify({ seq: 9, ops: [{ t: 'evt', id: 'evt_02', v: e2 }, { t: 'snap', k: 'cliniko:patients', id: '3', v: { version: 'c', record: { id: '3' } } }] })}\n`);
+    await writeFile(
+      join(dir, 'journal.3.ndjson'),
+      `${JSON.stringify({
+        seq: 9,
+        ops: [
+          { t: 'evt', id: 'evt_02', v: e2 },
+          { t: 'snap', k: 'cliniko:patients', id: '3', v: { version: 'c', record: { id: '3' } } },
+        ],
+      })}\n`,
+    );
     await writeFile(join(dir, 'snap.cliniko.patients.0.g4.json'), '{"kind":"range","table":"snap.cliniko.patients","lo":null,"rec');
 
     const a = new LowdbStore(dir);
@@ -105,7 +166,10 @@ describe('lowdb store layout', () => {
     await b.load();
     expect((await b.getSnapshots('cliniko:patients', ['1', '2', '3'])).size).toBe(3);
     expect((await b.getSnapshots('cliniko:patients', ['1'])).get('1')?.record).toEqual({ id: '1', first_name: 'Jo' });
-    expect((await b.listEvents({})).data.map((e) => [e.payload.id, e.dispatched])).toEqual([['evt_02', false], ['evt_01', true]]);
+    expect((await b.listEvents({})).data.map((e) => [e.payload.id, e.dispatched])).toEqual([
+      ['evt_02', false],
+      ['evt_01', true],
+    ]);
     expect(await b.getDelivery('dlv_1')).toMatchObject({ status: 'succeeded', attempts: [attempt] });
     expect((await b.getResource('cliniko:patients'))?.cursor).toEqual({ updated_at: 'x' });
     expect((await b.getSubscription('sub_1'))?.url).toBe('https://x.example/h');

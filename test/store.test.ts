@@ -40,7 +40,9 @@ describe('lowdb store', () => {
 
   it('groups concurrent transactions into shared journal lines', async () => {
     const s = await openStore();
-    await Promise.all(Array.from({ length: 50 }, (_, i) => s.transaction((tx) => tx.appendEvents([event(`evt_${String(i).padStart(3, '0')}`)]))));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, i) => s.transaction((tx) => tx.appendEvents([event(`evt_${String(i).padStart(3, '0')}`)]))),
+    );
     expect(s.stats.commits).toBeLessThanOrEqual(2);
   });
 
@@ -95,7 +97,10 @@ describe('lowdb store', () => {
       await writeFile(join(dir, 'manifest.json'), bad);
       const before = (await readdir(dir)).sort();
       const s = new LowdbStore(dir);
-      const err = await s.load().then(() => null, (e: unknown) => e);
+      const err = await s.load().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(StoreCorruptError);
       expect((err as Error).message).toContain(join(dir, 'manifest.json'));
       expect((err as Error).message).toContain('manifest.json.bak');
@@ -113,8 +118,11 @@ describe('npm run store', () => {
     const { execFile } = await import('node:child_process');
     const run = (cmd: string) =>
       new Promise<{ code: number; out: string }>((resolve) => {
-        execFile(process.execPath, ['--import', 'tsx', 'src/store/cli.ts', cmd], { env: { ...process.env, BRIDGE_DATA_DIR: dir } }, (err, stdout) =>
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout }),
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'src/store/cli.ts', cmd],
+          { env: { ...process.env, BRIDGE_DATA_DIR: dir } },
+          (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout }),
         );
       });
     dir = await mkdtemp(join(tmpdir(), 'bridge-cli-'));

@@ -22,7 +22,11 @@ describe('Cliniko and Esteem in one bridge', () => {
     await h.subscribe(['*']);
     await h.poll();
     await h.poll();
-    const sources = (await h.api('GET', '/v1/sources')).json.data as Array<{ source: string; status: string; last_error: { message: string } | null }>;
+    const sources = (await h.api('GET', '/v1/sources')).json.data as Array<{
+      source: string;
+      status: string;
+      last_error: { message: string } | null;
+    }>;
     expect(sources.map((s) => s.source).sort()).toEqual(['cliniko', 'esteem']);
     expect(sources.find((s) => s.source === 'esteem')!.status).toBe('unauthorized');
     expect(sources.find((s) => s.source === 'esteem')!.last_error!.message).toMatch(/401/);

@@ -54,7 +54,15 @@ describe('the shared upstream HTTP client', () => {
     } finally {
       await http.close();
     }
-    expect([400, 401, 403, 404, 429, 500, 503].map(kindOfStatus)).toEqual(['client', 'auth', 'auth', 'client', 'rate_limited', 'server', 'server']);
+    expect([400, 401, 403, 404, 429, 500, 503].map(kindOfStatus)).toEqual([
+      'client',
+      'auth',
+      'auth',
+      'client',
+      'rate_limited',
+      'server',
+      'server',
+    ]);
     expect(retryAfterMs({ 'retry-after': '7' })).toBe(7_000);
     expect(retryAfterMs({})).toBeNull();
   });

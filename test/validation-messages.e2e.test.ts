@@ -37,8 +37,12 @@ describe('admin API validation messages', () => {
   it('says what a wrong type or a missing field should be, in words', async () => {
     expect((await message('POST', '/v1/subscriptions', { url: 42 })).message).toBe('url: must be a string, not a number');
     expect((await message('POST', '/v1/subscriptions', {})).message).toBe('url: is required');
-    expect((await message('POST', '/v1/subscriptions', { url: 'http://127.0.0.1:9/x', rate_limit_per_second: 0 })).message).toBe('rate_limit_per_second: must be at least 1');
-    expect((await message('POST', '/v1/subscriptions', { url: 'http://127.0.0.1:9/x', payload: 'slim' })).message).toBe('payload: must be one of `full`, `thin`');
+    expect((await message('POST', '/v1/subscriptions', { url: 'http://127.0.0.1:9/x', rate_limit_per_second: 0 })).message).toBe(
+      'rate_limit_per_second: must be at least 1',
+    );
+    expect((await message('POST', '/v1/subscriptions', { url: 'http://127.0.0.1:9/x', payload: 'slim' })).message).toBe(
+      'payload: must be one of `full`, `thin`',
+    );
   });
 
   it('reads a non-number query value as "must be a number", not NaN', async () => {

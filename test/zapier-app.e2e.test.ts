@@ -21,7 +21,12 @@ const { createAppHandler } = zapierCore as unknown as { createAppHandler: (app: 
 const SAMPLES = require('../examples/zapier/samples.json') as Record<string, { type: string }>;
 const EVENTS = require('../examples/zapier/triggers/events.js') as Array<{ key: string; event: string }>;
 
-type Payload = { id: string; type: string; timestamp: string; data: { source: string; resource: string; id: string; object: { id: string } } };
+type Payload = {
+  id: string;
+  type: string;
+  timestamp: string;
+  data: { source: string; resource: string; id: string; object: { id: string } };
+};
 
 /** What Zapier's catch URL does: record the request and answer 200 with a small JSON body. */
 class CatchHook {
@@ -57,7 +62,12 @@ function expectDeliveryBody(p: Payload) {
   expect(Object.keys(p).sort()).toEqual(['data', 'id', 'timestamp', 'type']);
   expect(p.id).toMatch(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
   expect(Number.isNaN(Date.parse(p.timestamp))).toBe(false);
-  expect(p.data).toMatchObject({ source: expect.any(String), resource: p.type.split('.')[0], id: expect.any(String), object: { id: p.data.id } });
+  expect(p.data).toMatchObject({
+    source: expect.any(String),
+    resource: p.type.split('.')[0],
+    id: expect.any(String),
+    object: { id: p.data.id },
+  });
 }
 
 describe('the example Zapier integration', () => {
@@ -106,16 +116,22 @@ describe('the example Zapier integration', () => {
       if (EVENT_CATALOGUE.some((d) => d.type === event)) expect(sample, key).toEqual(exampleOf(event));
     }
     expect(SAMPLES['*']).toEqual(exampleOf('*'));
-    for (const main of ['patient.created', 'individual_appointment.cancelled', 'contact.updated', 'attendee.cancelled', 'appointment.rescheduled']) {
+    for (const main of [
+      'patient.created',
+      'individual_appointment.cancelled',
+      'contact.updated',
+      'attendee.cancelled',
+      'appointment.rescheduled',
+    ]) {
       expect(EVENTS.map((e) => e.event)).toContain(main);
     }
   });
 
   it('tests the connection with the key, and reports a wrong key', async () => {
     await expect(run(App.authentication.test, {})).resolves.toMatchObject({ data: expect.any(Array) });
-    await expect(run(App.authentication.test, { authData: { base_url: `${h.bridge.url}/`, api_key: 'wrong-token-0123456789' } })).rejects.toThrow(
-      /refused the API key/,
-    );
+    await expect(
+      run(App.authentication.test, { authData: { base_url: `${h.bridge.url}/`, api_key: 'wrong-token-0123456789' } }),
+    ).rejects.toThrow(/refused the API key/);
   });
 
   it('runs a REST-hook trigger: subscribe, catch a change, perform, perform list, unsubscribe', async () => {
@@ -197,14 +213,17 @@ describe('the example Zapier integration', () => {
     expect(list.every((p) => p.type.startsWith('patient.'))).toBe(true);
     list.forEach(expectDeliveryBody);
 
-    await expect(run(t.performUnsubscribe, { inputData: { event: 'patient.*' }, subscribeData })).resolves.toEqual({ id: subscribeData.id, deleted: true });
+    await expect(run(t.performUnsubscribe, { inputData: { event: 'patient.*' }, subscribeData })).resolves.toEqual({
+      id: subscribeData.id,
+      deleted: true,
+    });
     expect((await h.api('GET', `/v1/subscriptions/${subscribeData.id}`)).status).toBe(404);
   });
 
   it('shows the bridge’s own error message when a subscription is refused', async () => {
-    await expect(run(trigger('any_event').performSubscribe, { targetUrl: zapier.url, inputData: { event: 'Contact Updated' } })).rejects.toThrow(
-      /event: must be .*invalid_request.*400/,
-    );
+    await expect(
+      run(trigger('any_event').performSubscribe, { targetUrl: zapier.url, inputData: { event: 'Contact Updated' } }),
+    ).rejects.toThrow(/event: must be .*invalid_request.*400/);
     await expect(run(trigger('new_patient').performSubscribe, { targetUrl: 'not a url' })).rejects.toThrow(
       /target_url: must be an absolute http\(s\) URL.*invalid_request/,
     );

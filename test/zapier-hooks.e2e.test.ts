@@ -22,7 +22,13 @@ describe('/v1/hooks', () => {
 
     const sub = await h.api('GET', `/v1/subscriptions/${res.json.id}`);
     expect(sub.status).toBe(200);
-    expect(sub.json).toMatchObject({ url: h.receiver.url, event_types: ['contact.updated'], description: HOOK_DESCRIPTION, kind: 'hook', status: 'active' });
+    expect(sub.json).toMatchObject({
+      url: h.receiver.url,
+      event_types: ['contact.updated'],
+      description: HOOK_DESCRIPTION,
+      kind: 'hook',
+      status: 'active',
+    });
     // Describing a plain subscription like a hook does not make it one.
     const lookalike = await h.api('POST', '/v1/subscriptions', { url: h.receiver.url, description: HOOK_DESCRIPTION });
     expect(lookalike.json.kind).toBe('subscription');
@@ -38,10 +44,24 @@ describe('/v1/hooks', () => {
   it('refuses a malformed subscription with 400 and the error shape, naming the field', async () => {
     h = await Harness.create({ env: { BRIDGE_RESOURCES: 'contacts' } });
     expectError(await h.api('POST', '/v1/hooks', { event: 'contact.updated' }), 400, 'invalid_request', /^target_url: /);
-    expectError(await h.api('POST', '/v1/hooks', { target_url: 'not a url', event: 'contact.updated' }), 400, 'invalid_request', /^target_url: /);
+    expectError(
+      await h.api('POST', '/v1/hooks', { target_url: 'not a url', event: 'contact.updated' }),
+      400,
+      'invalid_request',
+      /^target_url: /,
+    );
     expectError(await h.api('POST', '/v1/hooks', { target_url: h.receiver.url }), 400, 'invalid_request', /^event: /);
-    expectError(await h.api('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'Contact Updated' }), 400, 'invalid_request', /^event: must be/);
-    expectError(await h.api('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'contact.updated', secret: 'x' }), 400, 'invalid_request');
+    expectError(
+      await h.api('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'Contact Updated' }),
+      400,
+      'invalid_request',
+      /^event: must be/,
+    );
+    expectError(
+      await h.api('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'contact.updated', secret: 'x' }),
+      400,
+      'invalid_request',
+    );
     expectError(await h.api('POST', '/v1/hooks', '{"target_url":'), 400, 'invalid_json');
     expect((await h.api('GET', '/v1/subscriptions')).json.data).toEqual([]);
   });
@@ -103,10 +123,24 @@ describe('/v1/hooks', () => {
     // Esteem's types are in the catalogue too: its example, with the domain fields of the type.
     const esteem = await h.api('GET', '/v1/hooks/sample?event=appointment.rescheduled');
     expect(esteem.json).toEqual([EVENT_CATALOGUE.find((d) => d.type === 'appointment.rescheduled')!.example]);
-    expect(esteem.json[0].data).toMatchObject({ source: 'esteem', resource: 'appointment', previous: { scheduled_at: expect.any(String) } });
+    expect(esteem.json[0].data).toMatchObject({
+      source: 'esteem',
+      resource: 'appointment',
+      previous: { scheduled_at: expect.any(String) },
+    });
     // A type no source emits is refused, with the resource's real types when the resource exists.
-    expectError(await h.api('GET', '/v1/hooks/sample?event=widget.updated'), 400, 'invalid_request', /widget\.updated is not an event type/);
-    expectError(await h.api('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'individual_appointment.canceled' }), 400, 'invalid_request', /individual_appointment\.cancelled/);
+    expectError(
+      await h.api('GET', '/v1/hooks/sample?event=widget.updated'),
+      400,
+      'invalid_request',
+      /widget\.updated is not an event type/,
+    );
+    expectError(
+      await h.api('POST', '/v1/hooks', { target_url: h.receiver.url, event: 'individual_appointment.canceled' }),
+      400,
+      'invalid_request',
+      /individual_appointment\.cancelled/,
+    );
     expect(esteem.json[0].data.object.id).toBe(esteem.json[0].data.id);
 
     expectError(await h.api('GET', '/v1/hooks/sample'), 400, 'invalid_request', /^event: /);

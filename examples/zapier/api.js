@@ -7,7 +7,10 @@
  */
 
 /** `https://bridge.example.com/` + `/v1/hooks` → `https://bridge.example.com/v1/hooks`. */
-const apiUrl = (bundle, path) => `${String(bundle.authData.base_url || '').trim().replace(/\/+$/, '')}${path}`;
+const apiUrl = (bundle, path) =>
+  `${String(bundle.authData.base_url || '')
+    .trim()
+    .replace(/\/+$/, '')}${path}`;
 
 /** beforeRequest: the key of the connection as a bearer token. */
 const addApiKey = (request, z, bundle) => {

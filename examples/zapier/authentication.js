@@ -22,7 +22,8 @@ module.exports = {
       label: 'API Key',
       type: 'password',
       required: true,
-      helpText: "An API key issued by your bridge for Zapier (`POST /v1/api-keys` with the scopes subscriptions:read, subscriptions:write and events:read). It only sees the hooks it created.",
+      helpText:
+        'An API key issued by your bridge for Zapier (`POST /v1/api-keys` with the scopes subscriptions:read, subscriptions:write and events:read). It only sees the hooks it created.',
     },
   ],
   // Any authenticated read proves both fields right: a wrong URL fails to connect, a wrong key is a 401.
@@ -30,5 +31,8 @@ module.exports = {
     const response = await z.request({ url: apiUrl(bundle, '/v1/subscriptions'), params: { limit: 1 } });
     return response.data;
   },
-  connectionLabel: (z, bundle) => String(bundle.authData.base_url || '').replace(/^https?:\/\//, '').replace(/\/+$/, ''),
+  connectionLabel: (z, bundle) =>
+    String(bundle.authData.base_url || '')
+      .replace(/^https?:\/\//, '')
+      .replace(/\/+$/, ''),
 };

@@ -31,7 +31,16 @@ export function renderEventCatalogue(catalogue: readonly EventTypeDoc[] = EVENT_
     '',
   );
   for (const doc of catalogue.filter((d) => d.domain)) {
-    lines.push('<details>', `<summary><code>${doc.type}</code></summary>`, '', '```json', JSON.stringify(shortened(doc.example), null, 2), '```', '', '</details>');
+    lines.push(
+      '<details>',
+      `<summary><code>${doc.type}</code></summary>`,
+      '',
+      '```json',
+      JSON.stringify(shortened(doc.example), null, 2),
+      '```',
+      '',
+      '</details>',
+    );
   }
   return lines.join('\n');
 }

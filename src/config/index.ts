@@ -13,19 +13,19 @@ export { ConfigError } from './errors.js';
 
 /** Cliniko source settings; present when `CLINIKO_API_KEY` is set. */
 export interface ClinikoConfig {
-    apiKey: string;
-    userAgent: string;
-    /** e.g. `https://api.au2.cliniko.com/v1`; never ends with a slash. */
-    baseUrl: string;
-    rateLimitPerMin: number;
-    /** Percent of `rateLimitPerMin` left unused for the clinic's other tools. */
-    headroomPercent: number;
-    requestTimeoutMs: number;
-    perPage: number;
-    /** How far before the cursor each incremental poll starts (late commits, same-second writes). */
-    overlapMs: number;
-    /** Scheduling tier of every resource path (`warm` for one no tier list names). */
-    tiers: Record<string, ClinikoTier>;
+  apiKey: string;
+  userAgent: string;
+  /** e.g. `https://api.au2.cliniko.com/v1`; never ends with a slash. */
+  baseUrl: string;
+  rateLimitPerMin: number;
+  /** Percent of `rateLimitPerMin` left unused for the clinic's other tools. */
+  headroomPercent: number;
+  requestTimeoutMs: number;
+  perPage: number;
+  /** How far before the cursor each incremental poll starts (late commits, same-second writes). */
+  overlapMs: number;
+  /** Scheduling tier of every resource path (`warm` for one no tier list names). */
+  tiers: Record<string, ClinikoTier>;
 }
 
 /** Esteem (Clinic Appointments API) source settings; present when `ESTEEM_USER_TOKEN` is set. */
@@ -121,7 +121,10 @@ const list = <T>(item: z.ZodType<T, string>) =>
     .pipe(z.array(item).min(1, 'must list at least one value'));
 
 const required = (expect: string) =>
-  z.string({ error: `is required: ${expect}` }).trim().min(1, `is required: ${expect}`);
+  z
+    .string({ error: `is required: ${expect}` })
+    .trim()
+    .min(1, `is required: ${expect}`);
 /** Set only for some setups; whether it is needed is decided after parsing (see `loadConfig`). */
 const optionalText = z.string().trim().optional();
 
@@ -212,7 +215,10 @@ const SETTINGS = {
   },
   BRIDGE_DATA_DIR: { path: 'bridge.dataDir', schema: z.string().min(1, 'must be a directory path') },
   ESTEEM_USER_TOKEN: { path: 'esteem.userToken', schema: optionalText },
-  ESTEEM_BASE_URL: { path: 'esteem.baseUrl', schema: z.string().url('must be an absolute http(s) URL such as https://api.example.com').optional() },
+  ESTEEM_BASE_URL: {
+    path: 'esteem.baseUrl',
+    schema: z.string().url('must be an absolute http(s) URL such as https://api.example.com').optional(),
+  },
   ESTEEM_WINDOW: { path: 'esteem.window', schema: window },
   ESTEEM_POLL_CRON: { path: 'esteem.pollCron', schema: cronPattern },
   ESTEEM_REQUEST_TIMEOUT: { path: 'esteem.requestTimeout', schema: duration('per upstream request') },
@@ -251,16 +257,24 @@ const SETTINGS = {
   },
   BRIDGE_HASH_KEY: { path: 'bridge.hashKey', schema: key32('generate one with `openssl rand -base64 32`, or set BRIDGE_ENCRYPTION_KEY') },
   BRIDGE_BACKFILL: { path: 'bridge.backfill', schema: bool },
-  BRIDGE_MAX_CATCH_UP: { path: 'bridge.maxCatchUp', schema: duration('a last poll older than this re-baselines in the background instead of catching up') },
+  BRIDGE_MAX_CATCH_UP: {
+    path: 'bridge.maxCatchUp',
+    schema: duration('a last poll older than this re-baselines in the background instead of catching up'),
+  },
   BRIDGE_DATABASE_URL: {
     path: 'bridge.databaseUrl',
     schema: optionalText.refine((v) => v === undefined || /^postgres(ql)?:\/\/./.test(v), {
-      message: 'must be a PostgreSQL URL such as postgres://bridge:password@db.internal:5432/bridge (unset: the embedded store in BRIDGE_DATA_DIR)',
+      message:
+        'must be a PostgreSQL URL such as postgres://bridge:password@db.internal:5432/bridge (unset: the embedded store in BRIDGE_DATA_DIR)',
     }),
   },
   BRIDGE_DATABASE_SCHEMA: {
     path: 'bridge.databaseSchema',
-    schema: z.string().trim().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case schema name (letters, digits, _), e.g. bridge').default('public'),
+    schema: z
+      .string()
+      .trim()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case schema name (letters, digits, _), e.g. bridge')
+      .default('public'),
   },
   BRIDGE_INSTANCE_ID: { path: 'bridge.instanceId', schema: optionalText },
   BRIDGE_ADMIN_RATE_LIMIT_PER_MIN: { path: 'http.rateLimitPerMin', schema: wholeNumber(1, 1_000_000) },
@@ -373,7 +387,9 @@ export function loadConfig(env: Env): Config {
       problems.push('ESTEEM_BASE_URL is required when ESTEEM_USER_TOKEN is set: the API origin, e.g. https://api.example.com');
     }
     if (v.BRIDGE_SNAPSHOT_MODE === 'hashed' && !v.BRIDGE_HASH_KEY && !v.BRIDGE_ENCRYPTION_KEY) {
-      problems.push('BRIDGE_SNAPSHOT_MODE=hashed needs BRIDGE_HASH_KEY (32 bytes, base64: `openssl rand -base64 32`) or BRIDGE_ENCRYPTION_KEY to derive it from');
+      problems.push(
+        'BRIDGE_SNAPSHOT_MODE=hashed needs BRIDGE_HASH_KEY (32 bytes, base64: `openssl rand -base64 32`) or BRIDGE_ENCRYPTION_KEY to derive it from',
+      );
     }
     if (!v.CLINIKO_API_KEY && !v.ESTEEM_USER_TOKEN) {
       problems.push(
@@ -423,7 +439,9 @@ export function loadConfig(env: Env): Config {
       checkpointIntervalMs: v.BRIDGE_CHECKPOINT_INTERVAL,
       encryptionKey: v.BRIDGE_ENCRYPTION_KEY,
       snapshotHashKey:
-        v.BRIDGE_SNAPSHOT_MODE === 'hashed' ? (v.BRIDGE_HASH_KEY ?? (v.BRIDGE_ENCRYPTION_KEY ? hashKeyFrom(v.BRIDGE_ENCRYPTION_KEY) : null)) : null,
+        v.BRIDGE_SNAPSHOT_MODE === 'hashed'
+          ? (v.BRIDGE_HASH_KEY ?? (v.BRIDGE_ENCRYPTION_KEY ? hashKeyFrom(v.BRIDGE_ENCRYPTION_KEY) : null))
+          : null,
       backfill: v.BRIDGE_BACKFILL,
       maxCatchUpMs: v.BRIDGE_MAX_CATCH_UP,
       database: v.BRIDGE_DATABASE_URL ? { url: v.BRIDGE_DATABASE_URL, schema: v.BRIDGE_DATABASE_SCHEMA } : null,

@@ -77,7 +77,11 @@ function isHttps(c: Context): boolean {
  * @returns a Hono app to mount at `/console`.
  */
 export function consoleApp(admin: AdminDeps, opts: { sessions?: SessionStore } = {}): Hono<ConsoleEnv> {
-  const deps: ConsoleDeps = { ...admin, credentials: new Credentials(admin.store, admin.adminToken), sessions: opts.sessions ?? new SessionStore() };
+  const deps: ConsoleDeps = {
+    ...admin,
+    credentials: new Credentials(admin.store, admin.adminToken),
+    sessions: opts.sessions ?? new SessionStore(),
+  };
   const { sessions, credentials } = deps;
   const app = new Hono<ConsoleEnv>();
 
@@ -91,13 +95,20 @@ export function consoleApp(admin: AdminDeps, opts: { sessions?: SessionStore } =
   }
 
   // Origin / Sec-Fetch-Site check on every form post, sign-in included; bounded bodies.
-  app.use('*', csrf(), bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text(`Forms are limited to ${MAX_FORM_BYTES} bytes.`, 413) }));
+  app.use(
+    '*',
+    csrf(),
+    bodyLimit({ maxSize: MAX_FORM_BYTES, onError: (c) => c.text(`Forms are limited to ${MAX_FORM_BYTES} bytes.`, 413) }),
+  );
 
   const signInPage = (c: Context<ConsoleEnv>, error?: string, status: 200 | 401 | 429 = 200) => {
     const next = c.req.query('next');
     const html = (
       <Page title="Sign in">
-        <p>Sign in with the bridge's admin token (<code>BRIDGE_ADMIN_TOKEN</code>) or an API key (<code>ceb_…</code>). A key sees only what its scopes allow.</p>
+        <p>
+          Sign in with the bridge's admin token (<code>BRIDGE_ADMIN_TOKEN</code>) or an API key (<code>ceb_…</code>). A key sees only what
+          its scopes allow.
+        </p>
         {error ? (
           <div class="flash flash-error" role="alert">
             <p>{error}</p>
@@ -105,7 +116,15 @@ export function consoleApp(admin: AdminDeps, opts: { sessions?: SessionStore } =
         ) : null}
         <form method="post" action={`${BASE}/sign-in${next ? `?next=${encodeURIComponent(next)}` : ''}`} class="card narrow">
           <label for="token">Admin token or API key</label>
-          <input id="token" name="token" type="password" autocomplete="current-password" required autofocus aria-invalid={error ? 'true' : undefined} />
+          <input
+            id="token"
+            name="token"
+            type="password"
+            autocomplete="current-password"
+            required
+            autofocus
+            aria-invalid={error ? 'true' : undefined}
+          />
           <button type="submit">Sign in</button>
         </form>
       </Page>
@@ -149,7 +168,8 @@ export function consoleApp(admin: AdminDeps, opts: { sessions?: SessionStore } =
     c.set('caller', { principal, requestId: (c.get('requestId' as never) as string | undefined) ?? null });
     if (c.req.method === 'POST') {
       const body = await c.req.parseBody({ all: true });
-      if (!csrfMatches(session, body._csrf)) throw new HTTPException(403, { message: 'The form was stale or not from this console; reload the page and try again.' });
+      if (!csrfMatches(session, body._csrf))
+        throw new HTTPException(403, { message: 'The form was stale or not from this console; reload the page and try again.' });
       c.set('form' as never, body as never);
     }
     await next();
@@ -177,7 +197,13 @@ export function consoleApp(admin: AdminDeps, opts: { sessions?: SessionStore } =
     if (err instanceof ApiError) {
       const status = ([400, 403, 404, 409, 422] as const).find((s) => s === err.status) ?? 400;
       if (!c.get('session')) return c.text(err.message, status);
-      return render(c, status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'That did not work', undefined, <p class="error-text">{err.message}</p>, status);
+      return render(
+        c,
+        status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : 'That did not work',
+        undefined,
+        <p class="error-text">{err.message}</p>,
+        status,
+      );
     }
     if (err instanceof HTTPException) {
       if (!c.get('session')) return err.getResponse();

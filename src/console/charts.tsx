@@ -13,7 +13,12 @@ export function BarChart({ values, label, hours }: { values: number[]; label: st
   const bw = (W - PAD) / values.length;
   const total = values.reduce((a, b) => a + b, 0);
   return (
-    <svg class="chart" viewBox={`0 0 ${W} ${H + PAD}`} role="img" aria-label={`${label}: ${total} in the last 24 hours, at most ${Math.max(0, ...values)} in one hour`}>
+    <svg
+      class="chart"
+      viewBox={`0 0 ${W} ${H + PAD}`}
+      role="img"
+      aria-label={`${label}: ${total} in the last 24 hours, at most ${Math.max(0, ...values)} in one hour`}
+    >
       <title>{label}</title>
       <line x1={PAD} y1={H} x2={W} y2={H} class="axis" />
       <text x={0} y={12} class="tick">
@@ -38,9 +43,21 @@ export function BarChart({ values, label, hours }: { values: number[]; label: st
 }
 
 /** A line of percentages per hour (gaps where the hour had no attempts). */
-export function RateChart({ succeeded, attempts, label, hours }: { succeeded: number[]; attempts: number[]; label: string; hours: string[] }) {
+export function RateChart({
+  succeeded,
+  attempts,
+  label,
+  hours,
+}: {
+  succeeded: number[];
+  attempts: number[];
+  label: string;
+  hours: string[];
+}) {
   const step = (W - PAD) / Math.max(1, attempts.length - 1);
-  const points = attempts.map((a, i) => (a > 0 ? { x: PAD + i * step, y: H - (succeeded[i]! / a) * (H - 10), pct: Math.round((succeeded[i]! / a) * 100), i } : null));
+  const points = attempts.map((a, i) =>
+    a > 0 ? { x: PAD + i * step, y: H - (succeeded[i]! / a) * (H - 10), pct: Math.round((succeeded[i]! / a) * 100), i } : null,
+  );
   const totalA = attempts.reduce((x, y) => x + y, 0);
   const totalS = succeeded.reduce((x, y) => x + y, 0);
   const overall = totalA === 0 ? 'no attempts' : `${Math.round((totalS / totalA) * 100)}% of ${totalA} attempts succeeded`;

@@ -21,7 +21,19 @@ export function HealthBadge({ sub, health }: { sub: Subscription; health: Subscr
 }
 
 /** A one-button form posting to a console path (with the CSRF token). */
-export function ActionButton({ session, action, label, tone, hidden }: { session: Session; action: string; label: string; tone?: 'danger'; hidden?: Record<string, string> }) {
+export function ActionButton({
+  session,
+  action,
+  label,
+  tone,
+  hidden,
+}: {
+  session: Session;
+  action: string;
+  label: string;
+  tone?: 'danger';
+  hidden?: Record<string, string>;
+}) {
   return (
     <form method="post" action={`${BASE}${action}`} class="inline">
       <Csrf session={session} />

@@ -11,7 +11,13 @@ type C = Context<ConsoleEnv>;
  * Answers with a full console page for the signed-in user; the session's one-time flash (if any) is
  * shown and dropped.
  */
-export function render(c: C, title: string, section: string | undefined, body: Child, status: 200 | 400 | 403 | 404 | 409 | 422 | 429 = 200): Response {
+export function render(
+  c: C,
+  title: string,
+  section: string | undefined,
+  body: Child,
+  status: 200 | 400 | 403 | 404 | 409 | 422 | 429 = 200,
+): Response {
   const session = c.get('session');
   const flash = session?.flash ?? null;
   if (session) session.flash = null;

@@ -1,6 +1,11 @@
 import type { Context } from 'hono';
 import { EVENT_CATALOGUE } from '../catalog/index.js';
-import { NewSubscriptionBody, SubscriptionChangeBody, type NewSubscriptionInput, type SubscriptionChange } from '../services/subscription-input.js';
+import {
+  NewSubscriptionBody,
+  SubscriptionChangeBody,
+  type NewSubscriptionInput,
+  type SubscriptionChange,
+} from '../services/subscription-input.js';
 import type { Subscription } from '../store/schema.js';
 import type { ConsoleEnv } from './context.js';
 import { Csrf } from './layout.js';
@@ -82,9 +87,18 @@ const optionalInt = (v: string | undefined) => (v ? Number(v) : null);
  * @param creating a new subscription (headers always from the form) or a change (headers kept unless replaced or cleared)
  * @returns the input, or the problems as `field: message` lines.
  */
-export function parseSubscriptionForm(c: Context<ConsoleEnv>, creating: true): { ok: true; value: NewSubscriptionInput } | { ok: false; errors: string[] };
-export function parseSubscriptionForm(c: Context<ConsoleEnv>, creating: false): { ok: true; value: SubscriptionChange } | { ok: false; errors: string[] };
-export function parseSubscriptionForm(c: Context<ConsoleEnv>, creating: boolean): { ok: true; value: NewSubscriptionInput | SubscriptionChange } | { ok: false; errors: string[] } {
+export function parseSubscriptionForm(
+  c: Context<ConsoleEnv>,
+  creating: true,
+): { ok: true; value: NewSubscriptionInput } | { ok: false; errors: string[] };
+export function parseSubscriptionForm(
+  c: Context<ConsoleEnv>,
+  creating: false,
+): { ok: true; value: SubscriptionChange } | { ok: false; errors: string[] };
+export function parseSubscriptionForm(
+  c: Context<ConsoleEnv>,
+  creating: boolean,
+): { ok: true; value: NewSubscriptionInput | SubscriptionChange } | { ok: false; errors: string[] } {
   const errors: string[] = [];
   const headerText = field(c, 'headers') ?? '';
   let headers: Record<string, string> | undefined;
@@ -114,7 +128,19 @@ export function parseSubscriptionForm(c: Context<ConsoleEnv>, creating: boolean)
 }
 
 /** The create / edit form: URL, description, event types from the catalogue, payload, headers, ordering, limits. */
-export function SubscriptionForm({ session, action, values, errors, submitLabel }: { session: Session; action: string; values: FormValues; errors?: string[]; submitLabel: string }) {
+export function SubscriptionForm({
+  session,
+  action,
+  values,
+  errors,
+  submitLabel,
+}: {
+  session: Session;
+  action: string;
+  values: FormValues;
+  errors?: string[];
+  submitLabel: string;
+}) {
   const selected = new Set(values.event_types);
   return (
     <form method="post" action={action} class="card subscription-form" novalidate>
@@ -155,7 +181,8 @@ export function SubscriptionForm({ session, action, values, errors, submitLabel 
                   {g.resource} ({g.types.length})
                 </summary>
                 <label class="check">
-                  <input type="checkbox" name="event_types" value={`${g.resource}.*`} checked={selected.has(`${g.resource}.*`)} /> every <code>{g.resource}</code> event (<code>{`${g.resource}.*`}</code>)
+                  <input type="checkbox" name="event_types" value={`${g.resource}.*`} checked={selected.has(`${g.resource}.*`)} /> every{' '}
+                  <code>{g.resource}</code> event (<code>{`${g.resource}.*`}</code>)
                 </label>
                 {g.types.map((t) => (
                   <label class="check" title={t.description}>
@@ -173,7 +200,8 @@ export function SubscriptionForm({ session, action, values, errors, submitLabel 
           <input type="radio" name="payload" value="full" checked={values.payload === 'full'} /> Full: the record's values
         </label>
         <label class="check">
-          <input type="radio" name="payload" value="thin" checked={values.payload === 'thin'} /> Thin: ids, changed field names and a link only (no patient data)
+          <input type="radio" name="payload" value="thin" checked={values.payload === 'thin'} /> Thin: ids, changed field names and a link
+          only (no patient data)
         </label>
         <p>
           <label for="fields">Only these fields (full payload; comma-separated, empty for all)</label>
@@ -187,7 +215,9 @@ export function SubscriptionForm({ session, action, values, errors, submitLabel 
             Current: {values.header_names.join(', ')} (values hidden). Leave the box empty to keep them; lines you enter replace them all.
           </p>
         ) : null}
-        <label for="headers">One per line, as <code>Name: value</code></label>
+        <label for="headers">
+          One per line, as <code>Name: value</code>
+        </label>
         <textarea id="headers" name="headers" rows={3} cols={60}>
           {values.headers}
         </textarea>
@@ -203,11 +233,19 @@ export function SubscriptionForm({ session, action, values, errors, submitLabel 
           <input type="radio" name="ordering" value="none" checked={values.ordering === 'none'} /> No ordering (fastest)
         </label>
         <label class="check">
-          <input type="radio" name="ordering" value="per_record" checked={values.ordering === 'per_record'} /> Per record: events of one record arrive in order
+          <input type="radio" name="ordering" value="per_record" checked={values.ordering === 'per_record'} /> Per record: events of one
+          record arrive in order
         </label>
         <p>
           <label for="rate_limit_per_second">Attempts per second (empty: no limit)</label>
-          <input id="rate_limit_per_second" name="rate_limit_per_second" type="number" min={1} max={10000} value={values.rate_limit_per_second} />
+          <input
+            id="rate_limit_per_second"
+            name="rate_limit_per_second"
+            type="number"
+            min={1}
+            max={10000}
+            value={values.rate_limit_per_second}
+          />
         </p>
         <p>
           <label for="max_in_flight">Attempts in flight at once (empty: the bridge's limit)</label>

@@ -52,6 +52,12 @@ export function deliveryBody(event: EventPayload, sub: Pick<Subscription, 'paylo
   const { source, resource, id, object, previous_attributes } = event.data;
   return JSON.stringify({
     ...event,
-    data: { source, resource, id, object: pick(object), ...(previous_attributes ? { previous_attributes: pick(previous_attributes) } : {}) },
+    data: {
+      source,
+      resource,
+      id,
+      object: pick(object),
+      ...(previous_attributes ? { previous_attributes: pick(previous_attributes) } : {}),
+    },
   });
 }

@@ -15,7 +15,10 @@ export class UnsafeUrlError extends Error {
 export class UnresolvableHostError extends Error {
   override name = 'UnresolvableHostError';
   readonly code = 'UNRESOLVABLE_HOST';
-  constructor(readonly host: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly host: string,
+    options?: { cause?: unknown },
+  ) {
     super(`url host ${host} could not be resolved (DNS): check the spelling, and that this machine's DNS can see it`, options);
   }
 }

@@ -99,8 +99,13 @@ export class DeliveryWorker {
     const shared = this.options.store.shared;
     if (shared) {
       // Other processes' new deliveries arrive as notices; what they leave behind, with the refresh.
-      const unlisten = shared.onDeliveries((ids) => void this.noticed(ids).catch((err: unknown) => this.options.logger.error({ err }, 'reading noticed deliveries failed')));
-      const refresh = setInterval(() => void this.rebuild().catch((err: unknown) => this.options.logger.error({ err }, 'refreshing pending deliveries failed')), SHARED_REFRESH_MS);
+      const unlisten = shared.onDeliveries(
+        (ids) => void this.noticed(ids).catch((err: unknown) => this.options.logger.error({ err }, 'reading noticed deliveries failed')),
+      );
+      const refresh = setInterval(
+        () => void this.rebuild().catch((err: unknown) => this.options.logger.error({ err }, 'refreshing pending deliveries failed')),
+        SHARED_REFRESH_MS,
+      );
       refresh.unref();
       this.stopSharing = () => {
         unlisten();
@@ -145,7 +150,8 @@ export class DeliveryWorker {
     if (!d) return false;
     this.manual.add(d.id);
     const own = this.deliveries.get(d.id);
-    if (own && !this.inFlight.has(d.id)) Object.assign(own, { status: d.status, final_attempt: d.final_attempt, next_attempt_at: d.next_attempt_at });
+    if (own && !this.inFlight.has(d.id))
+      Object.assign(own, { status: d.status, final_attempt: d.final_attempt, next_attempt_at: d.next_attempt_at });
     else if (!own) await this.track([d]);
     if (own && !this.inFlight.has(d.id)) this.schedule(own);
     this.wake();
@@ -280,10 +286,13 @@ export class DeliveryWorker {
     if (starts.length < sub.rate_limit_per_second) return true;
     if (!this.rateTimers.has(sub.id)) {
       this.rateTimers.add(sub.id);
-      setTimeout(() => {
-        this.rateTimers.delete(sub.id);
-        this.release(sub.id);
-      }, Math.max(0, starts[0]! + RATE_WINDOW_MS - now)).unref();
+      setTimeout(
+        () => {
+          this.rateTimers.delete(sub.id);
+          this.release(sub.id);
+        },
+        Math.max(0, starts[0]! + RATE_WINDOW_MS - now),
+      ).unref();
     }
     return false;
   }
@@ -356,7 +365,10 @@ export class DeliveryWorker {
    */
   private async attempt(delivery: Delivery, cached: Subscription): Promise<void> {
     const { store, sender, logger } = this.options;
-    if (store.shared && !(await store.shared.claimDelivery(delivery.id, this.options.instanceId ?? 'bridge', this.options.claimTtlMs ?? 60_000))) {
+    if (
+      store.shared &&
+      !(await store.shared.claimDelivery(delivery.id, this.options.instanceId ?? 'bridge', this.options.claimTtlMs ?? 60_000))
+    ) {
       // Another process is attempting it, or a limit across processes says not yet: follow the
       // stored delivery (finished: drop the working copy; still due: ask again shortly).
       const current = await store.getDelivery(delivery.id);
@@ -470,7 +482,12 @@ export class DeliveryWorker {
       return;
     }
     const { next, subAfter, removed, disabled } = result;
-    Object.assign(delivery, { status: next.status, attempt_count: next.attempt_count, next_attempt_at: next.next_attempt_at, final_attempt: false });
+    Object.assign(delivery, {
+      status: next.status,
+      attempt_count: next.attempt_count,
+      next_attempt_at: next.next_attempt_at,
+      final_attempt: false,
+    });
     metrics.deliveries.inc({ outcome: next.status === 'pending' ? 'retry' : next.status });
     if (outcome.ok) metrics.deliveryLatency.observe((now - Date.parse(event.payload.timestamp)) / 1000);
     if (removed) {

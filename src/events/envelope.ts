@@ -17,10 +17,10 @@ export const EventEnvelope = z.object({
       resource: z.string().openapi({ description: 'The source resource, e.g. `individual_appointment`.' }),
       id: z.string().openapi({ description: 'The record id at the source.' }),
       // Absent from thin payloads (which carry `changed_fields` and `links` instead): parsed as {}.
-      object: z
-        .record(z.string(), z.unknown())
-        .default({})
-        .openapi({ description: 'The record as the source returned it; absent from thin payloads, which carry `changed_fields` and `links.self` instead.' }),
+      object: z.record(z.string(), z.unknown()).default({}).openapi({
+        description:
+          'The record as the source returned it; absent from thin payloads, which carry `changed_fields` and `links.self` instead.',
+      }),
       previous_attributes: z
         .union([z.record(z.string(), z.unknown()), z.null()])
         .optional()
@@ -28,10 +28,9 @@ export const EventEnvelope = z.object({
           description:
             'Old values of changed fields (`.updated` and lifecycle events); absent on `.created`. `null`, with `snapshot: "none"`, when the bridge had no previous version of the record (a change during a resource\'s background first pass to a record it had not read yet): not known, never "nothing changed".',
         }),
-      snapshot: z
-        .literal('none')
-        .optional()
-        .openapi({ description: 'Present (`none`) only when the bridge had no previous version of the record; `previous_attributes` is then `null`.' }),
+      snapshot: z.literal('none').optional().openapi({
+        description: 'Present (`none`) only when the bridge had no previous version of the record; `previous_attributes` is then `null`.',
+      }),
       changed_fields: z.array(z.string()).optional().openapi({ description: 'Names of changed fields (thin payloads, hashed snapshots).' }),
     })
     .catchall(z.unknown())

@@ -44,7 +44,13 @@ export function createAdminApp(deps: AdminDeps): OpenAPIHono {
     await next();
     // Method, path and status only: never headers, query values or bodies.
     deps.logger.info(
-      { request_id: c.get('requestId'), method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      {
+        request_id: c.get('requestId'),
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(performance.now() - started),
+      },
       'admin request',
     );
   });
@@ -61,7 +67,15 @@ export function createAdminApp(deps: AdminDeps): OpenAPIHono {
       standardHeaders: 'draft-6',
       keyGenerator: (c) => principalOf(c).keyId ?? 'admin',
       handler: (c) =>
-        c.json({ error: { code: 'rate_limited', message: `more than ${deps.rateLimitPerMin} requests a minute; wait and retry (see Retry-After)` } }, 429),
+        c.json(
+          {
+            error: {
+              code: 'rate_limited',
+              message: `more than ${deps.rateLimitPerMin} requests a minute; wait and retry (see Retry-After)`,
+            },
+          },
+          429,
+        ),
     }),
     authorize(),
     bodyLimit({
@@ -83,7 +97,9 @@ export function createAdminApp(deps: AdminDeps): OpenAPIHono {
     app.use(`/v1/sources/${action.name}/*`, async (c, next) => {
       await next();
       if (c.req.method !== 'GET' && c.res.status < 400) {
-        await deps.store.transaction((tx) => audit(tx, c, `source.${action.name}.action`, null, { method: c.req.method, path: c.req.path, status: c.res.status }));
+        await deps.store.transaction((tx) =>
+          audit(tx, c, `source.${action.name}.action`, null, { method: c.req.method, path: c.req.path, status: c.res.status }),
+        );
       }
     });
     app.route(`/v1/sources/${action.name}`, action.app);
@@ -119,14 +135,23 @@ export function createAdminApp(deps: AdminDeps): OpenAPIHono {
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `No route ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) } }, err.status);
+    if (err instanceof ApiError)
+      return c.json({ error: { code: err.code, message: err.message, ...(err.fields ? { fields: err.fields } : {}) } }, err.status);
     if (err instanceof HTTPException) {
       // bearerAuth answers with its own JSON response (401, or 400 for a malformed header); keep it:
       // it carries WWW-Authenticate.
       if (err.res) return err.getResponse();
       // 415 comes from @hono/zod-openapi's media-type gate on routes with a JSON body.
       if (err.status === 415) {
-        return c.json({ error: { code: 'unsupported_media_type', message: 'send the body as Content-Type: application/json (or send no body and no Content-Type)' } }, 415);
+        return c.json(
+          {
+            error: {
+              code: 'unsupported_media_type',
+              message: 'send the body as Content-Type: application/json (or send no body and no Content-Type)',
+            },
+          },
+          415,
+        );
       }
       if (/JSON/i.test(err.message)) return c.json({ error: { code: 'invalid_json', message: INVALID_JSON_MESSAGE } }, 400);
       return c.json({ error: { code: 'bad_request', message: err.message || 'bad request' } }, err.status);

@@ -46,7 +46,8 @@ function requireScopes(c: Context, scopes: ReadonlyArray<Scope> | 'admin'): void
   if (scopes === 'admin') throw new ApiError(403, 'forbidden', 'only the admin token may do this');
   const held = p.scopes;
   const missing = scopes.filter((s) => !held.has(s));
-  if (missing.length > 0) throw new ApiError(403, 'forbidden', `this key lacks the ${missing.join(' and ')} scope${missing.length > 1 ? 's' : ''}`);
+  if (missing.length > 0)
+    throw new ApiError(403, 'forbidden', `this key lacks the ${missing.join(' and ')} scope${missing.length > 1 ? 's' : ''}`);
 }
 
 /**
@@ -62,7 +63,8 @@ export function scopesFor(method: string, path: string): Scope[] | 'admin' {
   // Samples are event bodies: they need the events scope as well.
   if (read && path === '/v1/hooks/sample') return ['subscriptions:read', 'events:read'];
   if (path.startsWith('/v1/subscriptions') || path.startsWith('/v1/hooks')) return [read ? 'subscriptions:read' : 'subscriptions:write'];
-  if (path.startsWith('/v1/events') || path.startsWith('/v1/replay') || path.startsWith('/v1/event-types')) return [read ? 'events:read' : 'events:write'];
+  if (path.startsWith('/v1/events') || path.startsWith('/v1/replay') || path.startsWith('/v1/event-types'))
+    return [read ? 'events:read' : 'events:write'];
   return [read ? 'sources:read' : 'sources:write'];
 }
 

@@ -72,7 +72,8 @@ function errorResponse(description: string) {
 }
 
 /** The 422 of a route that takes a subscriber URL: both codes the URL check answers. */
-export const URL_REFUSED = 'The URL is refused by the SSRF guard (`unsafe_url`), or its host name could not be resolved (`unresolvable_host`).';
+export const URL_REFUSED =
+  'The URL is refused by the SSRF guard (`unsafe_url`), or its host name could not be resolved (`unresolvable_host`).';
 
 /** Documented error responses of a route, by status; each description names its codes (see `errorResponse`). */
 export function errors(described: Partial<Record<404 | 409 | 422 | 502, string>>) {
@@ -83,7 +84,12 @@ export function errors(described: Partial<Record<404 | 409 | 422 | 502, string>>
 
 /** `{ id }` path parameter with an example. */
 export function idParam(example: string, description: string) {
-  return z.object({ id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' }, example, description }) });
+  return z.object({
+    id: z
+      .string()
+      .min(1)
+      .openapi({ param: { name: 'id', in: 'path' }, example, description }),
+  });
 }
 
 /**
@@ -99,7 +105,8 @@ export function describeMiddleware(app: OpenAPIHono): void {
     const scopes = scopesFor(route.method.toUpperCase(), route.path.replace(/\{([^}]+)\}/g, ':$1'));
     route.security = [{ [BEARER]: [] }];
     route['x-required-scopes'] = scopes;
-    const scopeLine = scopes === 'admin' ? 'Admin token only.' : `Scopes: ${scopes.map((s) => `\`${s}\``).join(', ')} (the admin token has every scope).`;
+    const scopeLine =
+      scopes === 'admin' ? 'Admin token only.' : `Scopes: ${scopes.map((s) => `\`${s}\``).join(', ')} (the admin token has every scope).`;
     route.description = route.description ? `${route.description}\n\n${scopeLine}` : scopeLine;
     const malformedAuth = 'a malformed `Authorization` header (`unauthorized`).';
     const invalid = route.request
@@ -111,7 +118,9 @@ export function describeMiddleware(app: OpenAPIHono): void {
       401: errorResponse('No token, or not a valid admin token or API key (`unauthorized`).'),
       403: errorResponse('The API key lacks a scope this route needs (`forbidden`).'),
       413: errorResponse('Body over 64 KiB (`payload_too_large`).'),
-      ...(route.request?.body ? { 415: errorResponse('A Content-Type other than `application/json`, even with an empty body (`unsupported_media_type`).') } : {}),
+      ...(route.request?.body
+        ? { 415: errorResponse('A Content-Type other than `application/json`, even with an empty body (`unsupported_media_type`).') }
+        : {}),
       429: errorResponse('Over `BRIDGE_ADMIN_RATE_LIMIT_PER_MIN` requests a minute for this token (`rate_limited`); see `Retry-After`.'),
       500: errorResponse('A bug; the log has the details under the `X-Request-Id` (`internal`).'),
     };

@@ -26,7 +26,10 @@ export const ErrorBody = z
     error: z.object({
       code: z.string().openapi({ description: 'Stable, machine-readable: `invalid_request`, `not_found`, `unauthorized`, …' }),
       message: z.string().openapi({ description: 'For people: names the field or the fix.' }),
-      fields: z.record(z.string(), z.array(z.string())).optional().openapi({ description: 'Per-field errors relayed from an upstream API (Esteem 422).' }),
+      fields: z
+        .record(z.string(), z.array(z.string()))
+        .optional()
+        .openapi({ description: 'Per-field errors relayed from an upstream API (Esteem 422).' }),
     }),
   })
   .openapi('Error', { example: { error: { code: 'not_found', message: 'No subscription sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' } } });
@@ -47,9 +50,8 @@ export const EventTypePattern = z.string().regex(EVENT_TYPE_PATTERN, 'must be "*
 
 /** `*`, a catalogued type (`contact.updated`) or a resource prefix (`attendee.*`); unknown ones are refused. */
 export const EventPattern = EventTypePattern.superRefine((v, ctx) => {
-    if (!knownEventPattern(v)) ctx.addIssue({ code: 'custom', message: unknownEventPatternMessage(v) });
-  })
-  .openapi({ description: '`*`, an event type from `GET /v1/event-types`, or `resource.*`.', example: 'individual_appointment.*' });
+  if (!knownEventPattern(v)) ctx.addIssue({ code: 'custom', message: unknownEventPatternMessage(v) });
+}).openapi({ description: '`*`, an event type from `GET /v1/event-types`, or `resource.*`.', example: 'individual_appointment.*' });
 
 /** A page of a list, newest first; pass `next_cursor` as `cursor` for the next one (null on the last). */
 export function page<T extends z.ZodType>(item: T, name: string) {
@@ -65,7 +67,7 @@ export const pageQuery = {
 const catalogueExample = EVENT_CATALOGUE.find((d) => d.type === 'individual_appointment.cancelled')?.example ?? EVENT_CATALOGUE[0]!.example;
 
 /** The body delivered to receivers (Standard Webhooks), and what the events API shows: the envelope schema. */
-export const EventPayload = EventEnvelope  .openapi('EventPayload', { example: catalogueExample });
+export const EventPayload = EventEnvelope.openapi('EventPayload', { example: catalogueExample });
 
 const attemptExample = {
   id: ATT_ID,
@@ -93,11 +95,10 @@ export const Attempt = z
         enum: [...ATTEMPT_ERRORS, null],
         description: `Why the attempt failed, null on success: ${ATTEMPT_ERRORS.map((code) => `\`${code}\` (${ATTEMPT_ERROR_MEANINGS[code]})`).join(', ')}.`,
       }),
-    error_message: z
-      .string()
-      .nullable()
-      .optional()
-      .openapi({ description: 'What went wrong in words, e.g. `receiver answered 503`; null on success; absent on attempts recorded by versions before it was kept.' }),
+    error_message: z.string().nullable().optional().openapi({
+      description:
+        'What went wrong in words, e.g. `receiver answered 503`; null on success; absent on attempts recorded by versions before it was kept.',
+    }),
     response_excerpt: z.string().nullable().openapi({ description: 'First 4 KB of the response body.' }),
     response_headers: z.record(z.string(), z.string()),
     trigger: z.enum(['schedule', 'manual']),
@@ -139,9 +140,11 @@ export const EventWithDeliveries = z.object({ ...EventPayload.shape, deliveries:
   example: { ...catalogueExample, deliveries: [deliveryExample] },
 });
 
-export const AttemptWithDelivery = z.object({ ...Attempt.shape, delivery_id: z.string(), subscription_id: z.string() }).openapi('AttemptWithDelivery', {
-  example: { ...attemptExample, delivery_id: DLV_ID, subscription_id: SUB_ID },
-});
+export const AttemptWithDelivery = z
+  .object({ ...Attempt.shape, delivery_id: z.string(), subscription_id: z.string() })
+  .openapi('AttemptWithDelivery', {
+    example: { ...attemptExample, delivery_id: DLV_ID, subscription_id: SUB_ID },
+  });
 
 const subscriptionExample = {
   id: SUB_ID,
@@ -174,8 +177,13 @@ export const Subscription = z
     description: z.string().nullable(),
     status: z.enum(['active', 'disabled']),
     disabled_reason: z.enum(['manual', 'gone', 'failing']).nullable(),
-    disabled_at: z.string().nullable().openapi({ description: 'Events detected while disabled are not queued: replay from here after re-enabling.' }),
-    kind: z.enum(['subscription', 'hook']).openapi({ description: '`hook`: made through `POST /v1/hooks`; a 410 from its target removes it.' }),
+    disabled_at: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Events detected while disabled are not queued: replay from here after re-enabling.' }),
+    kind: z
+      .enum(['subscription', 'hook'])
+      .openapi({ description: '`hook`: made through `POST /v1/hooks`; a 410 from its target removes it.' }),
     headers: z.record(z.string(), z.string()).openapi({ description: 'Custom request headers; values shown as `[hidden]`.' }),
     rate_limit_per_second: z.number().int().nullable(),
     max_in_flight: z.number().int().nullable(),
@@ -186,17 +194,22 @@ export const Subscription = z
     owner: z.string().nullable().openapi({ description: 'The API key that created it; null for the admin token.' }),
     created_at: z.string(),
     updated_at: z.string(),
-    previous_secret_expires_at: z.string().nullable().openapi({ description: 'Until when the previous secret also signs (after a rotation).' }),
+    previous_secret_expires_at: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Until when the previous secret also signs (after a rotation).' }),
   })
   .openapi('Subscription', { example: subscriptionExample });
 
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 /** The answer to `POST /v1/subscriptions`: the subscription and its signing secret. */
-export const SubscriptionWithSecret = z.object({
-  ...Subscription.shape,
-  secret: z.string().openapi({ description: 'Standard Webhooks signing secret (`whsec_…`). Also at `GET …/secret`.' }),
-}).openapi('SubscriptionWithSecret', { example: { ...subscriptionExample, secret: SECRET } });
+export const SubscriptionWithSecret = z
+  .object({
+    ...Subscription.shape,
+    secret: z.string().openapi({ description: 'Standard Webhooks signing secret (`whsec_…`). Also at `GET …/secret`.' }),
+  })
+  .openapi('SubscriptionWithSecret', { example: { ...subscriptionExample, secret: SECRET } });
 
 export const Secret = z.object({ secret: z.string() }).openapi('Secret', { example: { secret: SECRET } });
 
@@ -227,9 +240,11 @@ export const ApiKey = z
   })
   .openapi('ApiKey', { example: apiKeyExample });
 
-export const IssuedApiKey = z.object({ ...ApiKey.shape, key: z.string().openapi({ description: 'The key itself: shown this once, stored hashed.' }) }).openapi('IssuedApiKey', {
-  example: { ...apiKeyExample, key: 'ceb_4kR9xQ2m7PpZl0VtE1sYwHc8nJ3bF6dGaU5oLiXqKrM' },
-});
+export const IssuedApiKey = z
+  .object({ ...ApiKey.shape, key: z.string().openapi({ description: 'The key itself: shown this once, stored hashed.' }) })
+  .openapi('IssuedApiKey', {
+    example: { ...apiKeyExample, key: 'ceb_4kR9xQ2m7PpZl0VtE1sYwHc8nJ3bF6dGaU5oLiXqKrM' },
+  });
 
 export const AuditEntry = z
   .object({
@@ -253,9 +268,9 @@ export const AuditEntry = z
     },
   });
 
-export const EventType = z
-  .object({ type: z.string(), description: z.string(), example: EventPayload })
-  .openapi('EventType', { example: { type: catalogueExample.type, description: 'An appointment was cancelled.', example: catalogueExample } });
+export const EventType = z.object({ type: z.string(), description: z.string(), example: EventPayload }).openapi('EventType', {
+  example: { type: catalogueExample.type, description: 'An appointment was cancelled.', example: catalogueExample },
+});
 
 const progressExample = {
   phase: 'backfill' as const,
@@ -295,13 +310,22 @@ const firstPassExample = {
 export const FirstPass = z
   .object({
     status: z.enum(['running', 'done']),
-    reason: z.enum(['first_start', 'catch_up']).openapi({ description: '`first_start`, or `catch_up`: the last poll was older than `BRIDGE_MAX_CATCH_UP` (a restored backup).' }),
+    reason: z
+      .enum(['first_start', 'catch_up'])
+      .openapi({ description: '`first_start`, or `catch_up`: the last poll was older than `BRIDGE_MAX_CATCH_UP` (a restored backup).' }),
     started_at: z.string(),
     finished_at: z.string().nullable(),
     records_read: z.number().int(),
-    total_entries: z.number().int().nullable().openapi({ description: 'Estimated records in all, from the lists\' `total_entries`; null before the first page.' }),
+    total_entries: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "Estimated records in all, from the lists' `total_entries`; null before the first page." }),
     requests_left: z.number().int().nullable().openapi({ description: 'Requests the pass still needs; null while the total is unknown.' }),
-    estimated_completion_at: z.string().nullable().openapi({ description: 'At the pace of its last minute in the budget; null when unknown or done.' }),
+    estimated_completion_at: z
+      .string()
+      .nullable()
+      .openapi({ description: 'At the pace of its last minute in the budget; null when unknown or done.' }),
   })
   .openapi('FirstPass', { example: firstPassExample });
 
@@ -321,8 +345,13 @@ const SourceResource = z
     last_error: z.object({ message: z.string(), at: z.string() }).nullable(),
     backoff_until: z.string().nullable(),
     progress: orNull(ReadProgress),
-    live_since: z.string().nullable().openapi({ description: 'Changes at or after this time are delivered at once; null for a resource that did not start live.' }),
-    first_pass: orNull(FirstPass).openapi({ description: 'The background read of existing records of a resource started live; null otherwise.' }),
+    live_since: z
+      .string()
+      .nullable()
+      .openapi({ description: 'Changes at or after this time are delivered at once; null for a resource that did not start live.' }),
+    first_pass: orNull(FirstPass).openapi({
+      description: 'The background read of existing records of a resource started live; null otherwise.',
+    }),
   })
   .openapi('SourceResource');
 

@@ -29,7 +29,10 @@ export function describeDeliveries(app: OpenAPIHono): void {
     responses: {
       200: { description: 'Any 2xx acknowledges the event; the body is ignored.' },
       410: { description: 'Gone: a REST hook is removed, a subscription disabled.' },
-      default: { description: 'Anything else, a timeout (`BRIDGE_DELIVERY_TIMEOUT`) or a redirect: retried later. `Retry-After` on a 429 or 503 is honoured, capped at the schedule\'s longest delay.' },
+      default: {
+        description:
+          "Anything else, a timeout (`BRIDGE_DELIVERY_TIMEOUT`) or a redirect: retried later. `Retry-After` on a 429 or 503 is honoured, capped at the schedule's longest delay.",
+      },
     },
   });
 }

@@ -80,7 +80,16 @@ export function newLiveState(since: string, reason: LiveState['reason'], nowIso:
   return {
     since,
     reason,
-    first_pass: { status: 'running', position: null, pages: 0, records_read: 0, events: 0, total_entries: null, started_at: nowIso, finished_at: null },
+    first_pass: {
+      status: 'running',
+      position: null,
+      pages: 0,
+      records_read: 0,
+      events: 0,
+      total_entries: null,
+      started_at: nowIso,
+      finished_at: null,
+    },
   };
 }
 

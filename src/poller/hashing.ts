@@ -21,7 +21,13 @@ export function snapshotHasher(key: Buffer, clear: readonly string[]): SnapshotH
     const out: SourceRecord = { id: record.id };
     for (const [field, value] of Object.entries(record)) {
       if (keep.has(field)) out[field] = value;
-      else out[field] = HASHED + createHmac('sha256', key).update(`${field}\0${JSON.stringify(value ?? null)}`).digest('base64url').slice(0, 22);
+      else
+        out[field] =
+          HASHED +
+          createHmac('sha256', key)
+            .update(`${field}\0${JSON.stringify(value ?? null)}`)
+            .digest('base64url')
+            .slice(0, 22);
     }
     return out;
   };

@@ -7,7 +7,20 @@ import type { Store } from '../store/store.js';
 import type { ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
 import { metrics } from '../metrics.js';
 import { runBackfill } from './backfill.js';
-import { feedCursorOf, firstPassAttempt, firstPassProgress, FirstPassQueue, firstPassRetryMs, firstPassView, liveOf, newLiveState, withLive, type AttemptOutcome, type FirstPassJob, type LiveState } from './first-pass.js';
+import {
+  feedCursorOf,
+  firstPassAttempt,
+  firstPassProgress,
+  FirstPassQueue,
+  firstPassRetryMs,
+  firstPassView,
+  liveOf,
+  newLiveState,
+  withLive,
+  type AttemptOutcome,
+  type FirstPassJob,
+  type LiveState,
+} from './first-pass.js';
 import { snapshotHasher, type SnapshotHasher } from './hashing.js';
 import { applyBatch } from './record.js';
 import { BudgetScheduler, SCHEDULE_POLICY, type Decision, type Tier } from './scheduler.js';
@@ -194,10 +207,8 @@ export class Poller {
 
   start(pattern: string): void {
     if (this.cronFeeds.length > 0 && !this.cron) {
-      this.cron = new Cron(
-        pattern,
-        { protect: true, catch: (err) => this.options.logger.error({ err }, 'poll cycle crashed') },
-        () => this.run(false),
+      this.cron = new Cron(pattern, { protect: true, catch: (err) => this.options.logger.error({ err }, 'poll cycle crashed') }, () =>
+        this.run(false),
       );
     }
     for (const group of this.groups) {
@@ -227,7 +238,15 @@ export class Poller {
     if (!feed) return null;
     const rt = this.runtimeOf(keyOf(feed));
     if (rt.progress?.phase === 'backfill' && rt.progress.status === 'running') return rt.progress;
-    rt.progress = { phase: 'backfill', status: 'running', pages_done: 0, records_done: 0, total_entries: null, events: 0, started_at: this.iso(this.now()) };
+    rt.progress = {
+      phase: 'backfill',
+      status: 'running',
+      pages_done: 0,
+      records_done: 0,
+      total_entries: null,
+      events: 0,
+      started_at: this.iso(this.now()),
+    };
     rt.progressOf = 'job';
     const job = runBackfill({
       feed,
@@ -467,7 +486,17 @@ export class Poller {
           const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
           const live = this.lives.get(key);
           const draft: ResourceState = { ...state, cursor: feedCursorOf(state.cursor) };
-          const applied = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher, liveSince: live?.since, firstPassRunning: live?.first_pass.status === 'running' });
+          const applied = applyBatch({
+            feed,
+            batch,
+            state: draft,
+            snapshots,
+            backfill: this.options.backfill,
+            timestamp: this.iso(this.now()),
+            hasher,
+            liveSince: live?.since,
+            firstPassRunning: live?.first_pass.status === 'running',
+          });
           events = applied.events;
           this.trackBaseline(feed, rt, batch, events.length);
           pageDirty = applied.dirty;
@@ -520,7 +549,8 @@ export class Poller {
       if (rt.progressOf === 'poll' && rt.progress?.status === 'running') {
         rt.progress.status = 'done';
         const { phase, pages_done, total_entries, events } = rt.progress;
-        if (phase === 'backfill') logger.info({ source: feed.source, resource: feed.resource, pages_done, total_entries, events }, 'backfill done');
+        if (phase === 'backfill')
+          logger.info({ source: feed.source, resource: feed.resource, pages_done, total_entries, events }, 'backfill done');
       }
       if (emitted > 0) logger.info({ source: feed.source, resource: feed.resource, events: emitted }, 'changes detected');
     } catch (err) {
@@ -580,7 +610,8 @@ export class Poller {
     const maxCatchUpMs = this.options.maxCatchUpMs ?? DEFAULT_MAX_CATCH_UP_MS;
     const lastSuccess = state.last_success_at ? Date.parse(state.last_success_at) : null;
     let reason: LiveState['reason'] | null = null;
-    if (state.cursor === null || state.cursor === undefined || (!liveOf(state.cursor) && !live.caughtUp(feedCursorOf(state.cursor)))) reason = 'first_start';
+    if (state.cursor === null || state.cursor === undefined || (!liveOf(state.cursor) && !live.caughtUp(feedCursorOf(state.cursor))))
+      reason = 'first_start';
     else if (lastSuccess !== null && now - lastSuccess > maxCatchUpMs) reason = 'catch_up';
     if (!reason) return false;
     const started = await live.startLive(now, { signal: this.abort.signal });
@@ -624,7 +655,9 @@ export class Poller {
     const group = this.groupOf(feed);
     const rank = isBudgeted(feed) ? TIER_RANK[feed.tier] : 0;
     const attempt = () =>
-      group ? new Promise<AttemptOutcome>((resolve) => group.passes.add(rank, () => firstPassAttempt(job).then(resolve))) : firstPassAttempt(job);
+      group
+        ? new Promise<AttemptOutcome>((resolve) => group.passes.add(rank, () => firstPassAttempt(job).then(resolve)))
+        : firstPassAttempt(job);
     const pass = (async () => {
       for (let failures = 1; ; failures++) {
         const running = attempt();
@@ -658,11 +691,24 @@ export class Poller {
         const v = Date.parse(String(r[feed.versionField] ?? ''));
         return Number.isFinite(v) && v < since;
       });
-      const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, records.map((r) => r.id)));
+      const snapshots: Record<string, Snapshot> = Object.fromEntries(
+        await store.getSnapshots(
+          key,
+          records.map((r) => r.id),
+        ),
+      );
       const current = this.states.get(key) ?? EMPTY_RESOURCE;
       const draft: ResourceState = { ...current, cursor: feedCursorOf(current.cursor) };
       const batch: Batch = { records, deletions: [], cursor: draft.cursor, baseline: true };
-      const applied = applyBatch({ feed, batch, state: draft, snapshots, backfill: this.options.backfill, timestamp: this.iso(this.now()), hasher: this.hasherOf(feed) });
+      const applied = applyBatch({
+        feed,
+        batch,
+        state: draft,
+        snapshots,
+        backfill: this.options.backfill,
+        timestamp: this.iso(this.now()),
+        hasher: this.hasherOf(feed),
+      });
       const fp = live.first_pass;
       const nextLive: LiveState = {
         ...live,
@@ -735,7 +781,14 @@ export class Poller {
     metrics.firstPassRecordsRead.set(labels, view.records_read);
     if (view.total_entries !== null) metrics.firstPassRecordsTotal.set(labels, view.total_entries);
     if (view.requests_left !== null) metrics.firstPassRequestsLeft.set(labels, view.requests_left);
-    metrics.firstPassCompletion.set(labels, view.estimated_completion_at ? Date.parse(view.estimated_completion_at) / 1000 : view.finished_at ? Date.parse(view.finished_at) / 1000 : 0);
+    metrics.firstPassCompletion.set(
+      labels,
+      view.estimated_completion_at
+        ? Date.parse(view.estimated_completion_at) / 1000
+        : view.finished_at
+          ? Date.parse(view.finished_at) / 1000
+          : 0,
+    );
     metrics.firstPassRunning.set(labels, view.status === 'running' ? 1 : 0);
   }
 
@@ -776,11 +829,17 @@ export class Poller {
     const unauthorized = err instanceof UpstreamError && err.status === 401;
     if (unauthorized && !this.unauthorizedSources.has(feed.source)) {
       this.unauthorizedSources.add(feed.source);
-      logger.error({ source: feed.source, err: message }, 'poll failed: the source rejected its credentials (401); every resource backs off until the key or token works again');
+      logger.error(
+        { source: feed.source, err: message },
+        'poll failed: the source rejected its credentials (401); every resource backs off until the key or token works again',
+      );
     }
     if (err instanceof UpstreamError && err.status === 403) {
       if (rt.status !== 'forbidden') {
-        logger.warn({ source: feed.source, resource: feed.resource, err: message }, 'no permission for this resource (403); skipped, re-checked hourly');
+        logger.warn(
+          { source: feed.source, resource: feed.resource, err: message },
+          'no permission for this resource (403); skipped, re-checked hourly',
+        );
       }
       rt.status = 'forbidden';
       rt.holdUntil = this.now() + FORBIDDEN_RECHECK_MS;
@@ -795,7 +854,13 @@ export class Poller {
     rt.holdUntil = this.now() + waitMs;
     if (unauthorized) return { holdUntil: rt.holdUntil };
     logger.warn(
-      { source: feed.source, resource: feed.resource, kind: err instanceof UpstreamError ? err.kind : 'internal', retryInMs: waitMs, err: message },
+      {
+        source: feed.source,
+        resource: feed.resource,
+        kind: err instanceof UpstreamError ? err.kind : 'internal',
+        retryInMs: waitMs,
+        err: message,
+      },
       'poll failed; cursor kept, will retry',
     );
     return { holdUntil: rt.holdUntil };
@@ -809,7 +874,15 @@ export class Poller {
     // A backfill job reports its own progress; the first pass does not overwrite it.
     if (rt.progressOf === 'job' && rt.progress?.status === 'running') return;
     if (rt.progressOf !== 'poll' || rt.progress?.status !== 'running') {
-      rt.progress = { phase, status: 'running', pages_done: 0, records_done: 0, total_entries: null, events: 0, started_at: this.iso(this.now()) };
+      rt.progress = {
+        phase,
+        status: 'running',
+        pages_done: 0,
+        records_done: 0,
+        total_entries: null,
+        events: 0,
+        started_at: this.iso(this.now()),
+      };
       rt.progressOf = 'poll';
     }
     const p = rt.progress;
@@ -819,7 +892,10 @@ export class Poller {
     p.total_entries = progress.total_entries;
     p.events += events;
     if (this.options.backfill && Math.floor(before / PROGRESS_LOG_EVERY_PAGES) !== Math.floor(p.pages_done / PROGRESS_LOG_EVERY_PAGES)) {
-      this.options.logger.info({ source: feed.source, resource: feed.resource, pages_done: p.pages_done, total_entries: p.total_entries }, 'backfill progress');
+      this.options.logger.info(
+        { source: feed.source, resource: feed.resource, pages_done: p.pages_done, total_entries: p.total_entries },
+        'backfill progress',
+      );
     }
   }
 
@@ -847,7 +923,19 @@ export class Poller {
   private runtimeOf(key: string): Runtime {
     let rt = this.runtime.get(key);
     if (!rt) {
-      rt = { status: 'pending', failures: 0, holdUntil: 0, progress: null, progressOf: null, startedSeq: 0, succeededSeq: 0, liveChecked: false, passActive: false, passPageTimes: [], passAttempt: null };
+      rt = {
+        status: 'pending',
+        failures: 0,
+        holdUntil: 0,
+        progress: null,
+        progressOf: null,
+        startedSeq: 0,
+        succeededSeq: 0,
+        liveChecked: false,
+        passActive: false,
+        passPageTimes: [],
+        passAttempt: null,
+      };
       this.runtime.set(key, rt);
     }
     return rt;

@@ -54,7 +54,12 @@ function atOrAfter(value: unknown, start: string): boolean {
  * start; otherwise each lifecycle event whose column was set at or after it; otherwise `updated`.
  * Null when the change itself is from before the start (the background first pass records it).
  */
-export function unknownRecordKinds(record: Record<string, unknown>, versionField: string, lifecycle: readonly LifecycleColumn[], liveSince: string): string[] | null {
+export function unknownRecordKinds(
+  record: Record<string, unknown>,
+  versionField: string,
+  lifecycle: readonly LifecycleColumn[],
+  liveSince: string,
+): string[] | null {
   if (atOrAfter(record.created_at, liveSince)) return ['created'];
   if (!atOrAfter(record[versionField], liveSince) && !lifecycle.some((l) => atOrAfter(record[l.column], liveSince))) return null;
   const kinds = lifecycle.filter((l) => atOrAfter(record[l.column], liveSince)).map((l) => l.set);
@@ -170,7 +175,8 @@ export function applyBatch(args: {
       dirty = true;
       if (atOrAfter(record.created_at, liveSince)) continue;
       const kinds = feed.lifecycle.filter((l) => atOrAfter(record[l.column], liveSince)).map((l) => l.set);
-      for (const kind of kinds.length > 0 ? kinds : ['deleted']) events.push(makeEvent(feed, kind, record, timestamp, undefined, NO_SNAPSHOT));
+      for (const kind of kinds.length > 0 ? kinds : ['deleted'])
+        events.push(makeEvent(feed, kind, record, timestamp, undefined, NO_SNAPSHOT));
       continue;
     }
     // Never seen (created and deleted between polls, or before the baseline): nothing to report.

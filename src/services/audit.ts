@@ -8,7 +8,13 @@ import { requireScopes, type Caller, type Principal } from './principal.js';
  * details that never include secrets or record values. Written in the caller's transaction, so it is
  * durable together with the change it describes.
  */
-export function recordAudit(tx: StoreTx, caller: Caller, action: string, target: string | null, details: Record<string, unknown> = {}): void {
+export function recordAudit(
+  tx: StoreTx,
+  caller: Caller,
+  action: string,
+  target: string | null,
+  details: Record<string, unknown> = {},
+): void {
   tx.appendAudit({
     id: newId('aud'),
     at: new Date().toISOString(),

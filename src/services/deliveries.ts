@@ -22,12 +22,18 @@ export async function retryDelivery(deps: ServiceDeps, caller: Caller, id: strin
   if (d.status === 'succeeded') throw new ApiError(409, 'already_succeeded', `Delivery ${id} already succeeded; replay its event instead`);
   requireActive(sub);
   await deps.worker.retryNow(id);
-  await deps.store.transaction((tx) => recordAudit(tx, caller, 'delivery.retried', id, { event_id: d.event_id, subscription_id: d.subscription_id }));
+  await deps.store.transaction((tx) =>
+    recordAudit(tx, caller, 'delivery.retried', id, { event_id: d.event_id, subscription_id: d.subscription_id }),
+  );
   return (await deps.store.getDelivery(id)) ?? d;
 }
 
 /** The failed deliveries (dead letters) of every visible subscription that has any, newest first, at most `limit` each. Needs `subscriptions:read`. */
-export async function failedBySubscription(deps: ServiceDeps, p: Principal, limit = 20): Promise<Array<{ subscription: Subscription; failed: Delivery[]; total: number }>> {
+export async function failedBySubscription(
+  deps: ServiceDeps,
+  p: Principal,
+  limit = 20,
+): Promise<Array<{ subscription: Subscription; failed: Delivery[]; total: number }>> {
   const out = [];
   for (const subscription of await visibleSubscriptions(deps, p)) {
     const { data } = await deps.store.listDeliveries({ subscription_id: subscription.id, status: 'failed' });
@@ -51,7 +57,8 @@ export async function changedDeliveries(deps: ServiceDeps, p: Principal, sinceIs
   let recent: Delivery[];
   if (p.ownSubscriptionsOnly) {
     recent = [];
-    for (const s of (await store.listSubscriptions()).filter((s) => canSee(p, s))) recent.push(...(await store.listDeliveries({ subscription_id: s.id, limit: RECENT_DELIVERIES })).data);
+    for (const s of (await store.listSubscriptions()).filter((s) => canSee(p, s)))
+      recent.push(...(await store.listDeliveries({ subscription_id: s.id, limit: RECENT_DELIVERIES })).data);
   } else {
     recent = (await store.listDeliveries({ limit: RECENT_DELIVERIES })).data;
   }

@@ -59,7 +59,13 @@ export async function eventReader(store: StoreReader, p: Principal): Promise<Eve
 }
 
 /** Newest-first events matching the filter that the principal may read. Needs `events:read`. */
-export async function listEvents(deps: ServiceDeps, p: Principal, f: EventFilter, limit: number, before?: string): Promise<Page<VisibleEvent>> {
+export async function listEvents(
+  deps: ServiceDeps,
+  p: Principal,
+  f: EventFilter,
+  limit: number,
+  before?: string,
+): Promise<Page<VisibleEvent>> {
   requireScopes(p, 'events:read');
   const reader = await eventReader(deps.store, p);
   const page = await deps.store.listEvents({
@@ -107,7 +113,11 @@ export async function getEvent(deps: ServiceDeps, p: Principal, id: string): Pro
 }
 
 /** Every attempt of every visible delivery of an event, oldest first. Needs `events:read`. @throws ApiError 404 */
-export async function eventAttempts(deps: ServiceDeps, p: Principal, id: string): Promise<Array<Attempt & { delivery_id: string; subscription_id: string }>> {
+export async function eventAttempts(
+  deps: ServiceDeps,
+  p: Principal,
+  id: string,
+): Promise<Array<Attempt & { delivery_id: string; subscription_id: string }>> {
   requireScopes(p, 'events:read');
   await findEvent(deps, p, id);
   return (await visibleDeliveries(deps, p, id))
@@ -129,7 +139,12 @@ async function activeVisible(deps: ServiceDeps, p: Principal): Promise<Subscript
  *   and `force` is not set
  * @returns the deliveries created (durable, and handed to the worker).
  */
-export async function replayEvent(deps: ServiceDeps, caller: Caller, id: string, opts: { subscription_id?: string; force?: boolean } = {}): Promise<Delivery[]> {
+export async function replayEvent(
+  deps: ServiceDeps,
+  caller: Caller,
+  id: string,
+  opts: { subscription_id?: string; force?: boolean } = {},
+): Promise<Delivery[]> {
   const p = caller.principal;
   requireScopes(p, 'events:write');
   const { stored } = await findEvent(deps, p, id);
@@ -150,7 +165,10 @@ export async function replayEvent(deps: ServiceDeps, caller: Caller, id: string,
     targets = (await activeVisible(deps, p)).filter((s) => matchesEventType(s.event_types, type));
   }
   const created = await deps.store.transaction((tx) => {
-    const created = deps.dispatcher.replay(tx, targets.map((s) => ({ eventId: id, subscriptionId: s.id })));
+    const created = deps.dispatcher.replay(
+      tx,
+      targets.map((s) => ({ eventId: id, subscriptionId: s.id })),
+    );
     recordAudit(tx, caller, 'event.replayed', id, { subscriptions: targets.map((s) => s.id), ...(opts.force ? { force: true } : {}) });
     return created;
   });
@@ -196,7 +214,13 @@ export async function replayRange(
   }
   const created = await deps.store.transaction((tx) => {
     const created = deps.dispatcher.replay(tx, targets);
-    recordAudit(tx, caller, 'events.replayed', body.subscription_id ?? null, { since: body.since, until: body.until ?? null, event_types: body.event_types ?? null, events, deliveries: created.length });
+    recordAudit(tx, caller, 'events.replayed', body.subscription_id ?? null, {
+      since: body.since,
+      until: body.until ?? null,
+      event_types: body.event_types ?? null,
+      events,
+      deliveries: created.length,
+    });
     return created;
   });
   deps.dispatcher.created(created);

@@ -82,7 +82,8 @@ export function requireScopes(p: Principal, ...scopes: Scope[]): void {
   if (p.scopes === 'all') return;
   const held = p.scopes;
   const missing = scopes.filter((s) => !held.has(s));
-  if (missing.length > 0) throw new ApiError(403, 'forbidden', `this key lacks the ${missing.join(' and ')} scope${missing.length > 1 ? 's' : ''}`);
+  if (missing.length > 0)
+    throw new ApiError(403, 'forbidden', `this key lacks the ${missing.join(' and ')} scope${missing.length > 1 ? 's' : ''}`);
 }
 
 /** @throws ApiError 403 `forbidden` unless it is the admin token. */

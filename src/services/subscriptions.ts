@@ -31,7 +31,13 @@ export async function visibleSubscriptions(deps: ServiceDeps, p: Principal): Pro
 
 /** A newest-first page of the visible subscriptions. Needs `subscriptions:read`. */
 export async function listSubscriptions(deps: ServiceDeps, p: Principal, limit: number, before?: string): Promise<Page<Subscription>> {
-  return pageNewestFirst(await visibleSubscriptions(deps, p), (s) => s.id, () => true, limit, before);
+  return pageNewestFirst(
+    await visibleSubscriptions(deps, p),
+    (s) => s.id,
+    () => true,
+    limit,
+    before,
+  );
 }
 
 /**
@@ -76,7 +82,11 @@ export function requireActive(sub: Subscription): void {
  * defaults, a new secret, audit, durable before it returns. Needs `subscriptions:write`.
  * @throws ApiError 422 `unsafe_url` or `unresolvable_host`
  */
-export async function createSubscription(deps: ServiceDeps, caller: Caller, body: NewSubscriptionInput & { kind?: Subscription['kind'] }): Promise<Subscription> {
+export async function createSubscription(
+  deps: ServiceDeps,
+  caller: Caller,
+  body: NewSubscriptionInput & { kind?: Subscription['kind'] },
+): Promise<Subscription> {
   requireScopes(caller.principal, 'subscriptions:write');
   await checkSubscriberUrl(deps, body.url);
   const at = new Date().toISOString();
@@ -146,7 +156,13 @@ export async function updateSubscription(deps: ServiceDeps, caller: Caller, id: 
     const latest = await tx.getSubscription(sub.id);
     tx.putSubscription(
       body.status === undefined && latest
-        ? { ...sub, failing_since: latest.failing_since, status: latest.status, disabled_reason: latest.disabled_reason, disabled_at: latest.disabled_at }
+        ? {
+            ...sub,
+            failing_since: latest.failing_since,
+            status: latest.status,
+            disabled_reason: latest.disabled_reason,
+            disabled_at: latest.disabled_at,
+          }
         : sub,
     );
     recordAudit(tx, caller, 'subscription.updated', sub.id, { fields: Object.keys(body) });
@@ -160,7 +176,12 @@ export async function updateSubscription(deps: ServiceDeps, caller: Caller, id: 
  * Needs `subscriptions:write`. @throws ApiError 404
  * @returns the new secret and when the old one stops signing (null without a grace period).
  */
-export async function rotateSecret(deps: ServiceDeps, caller: Caller, id: string, graceSeconds = DEFAULT_GRACE_SECONDS): Promise<{ secret: string; previous_secret_expires_at: string | null }> {
+export async function rotateSecret(
+  deps: ServiceDeps,
+  caller: Caller,
+  id: string,
+  graceSeconds = DEFAULT_GRACE_SECONDS,
+): Promise<{ secret: string; previous_secret_expires_at: string | null }> {
   requireScopes(caller.principal, 'subscriptions:write');
   const sub = await findSubscription(deps, caller.principal, id);
   const nowMs = Date.now();
@@ -197,7 +218,12 @@ export async function deleteSubscription(deps: ServiceDeps, caller: Caller, id: 
 }
 
 /** A subscription's deliveries, newest first, optionally of one status. Needs `subscriptions:read`. @throws ApiError 404 */
-export async function subscriptionDeliveries(deps: ServiceDeps, p: Principal, id: string, q: { status?: Delivery['status']; limit: number; before?: string }): Promise<Page<Delivery>> {
+export async function subscriptionDeliveries(
+  deps: ServiceDeps,
+  p: Principal,
+  id: string,
+  q: { status?: Delivery['status']; limit: number; before?: string },
+): Promise<Page<Delivery>> {
   const sub = await getSubscription(deps, p, id);
   return deps.store.listDeliveries({ subscription_id: sub.id, status: q.status, limit: q.limit, before: q.before });
 }
@@ -222,7 +248,9 @@ export async function recoverFailed(deps: ServiceDeps, caller: Caller, id: strin
     if (created < from || created >= to) continue;
     if (await deps.worker.retryNow(d.id)) count += 1;
   }
-  await deps.store.transaction((tx) => recordAudit(tx, caller, 'subscription.recovered', sub.id, { since, until: until ?? null, deliveries: count }));
+  await deps.store.transaction((tx) =>
+    recordAudit(tx, caller, 'subscription.recovered', sub.id, { since, until: until ?? null, deliveries: count }),
+  );
   deps.logger.info({ subscription: sub.id, deliveries: count }, 'recover requested');
   return count;
 }
@@ -241,8 +269,19 @@ export interface SubscriptionHealth {
  * A subscription's health: `disabled`, `failing` (every attempt since `failing_since` failed) or
  * `healthy`, with its pending deliveries and the outcomes of those created in the last `windowMs`.
  */
-export async function subscriptionHealth(deps: ServiceDeps, sub: Subscription, windowMs = 86_400_000, now = Date.now()): Promise<SubscriptionHealth> {
-  const h: SubscriptionHealth = { state: sub.status === 'disabled' ? 'disabled' : sub.failing_since ? 'failing' : 'healthy', pending: 0, failed: 0, succeeded: 0, last_attempt_at: null };
+export async function subscriptionHealth(
+  deps: ServiceDeps,
+  sub: Subscription,
+  windowMs = 86_400_000,
+  now = Date.now(),
+): Promise<SubscriptionHealth> {
+  const h: SubscriptionHealth = {
+    state: sub.status === 'disabled' ? 'disabled' : sub.failing_since ? 'failing' : 'healthy',
+    pending: 0,
+    failed: 0,
+    succeeded: 0,
+    last_attempt_at: null,
+  };
   const { data } = await deps.store.listDeliveries({ subscription_id: sub.id });
   for (const d of data) {
     const last = d.attempts.at(-1)?.attempted_at;
@@ -272,7 +311,12 @@ export async function sendTestEvent(deps: ServiceDeps, caller: Caller, id: strin
       id: eventId,
       type: TEST_EVENT_TYPE,
       timestamp: new Date().toISOString(),
-      data: { source: 'bridge', resource: 'test', id: eventId, object: { id: eventId, message: 'A test event sent from the clinic-event-bridge console' } },
+      data: {
+        source: 'bridge',
+        resource: 'test',
+        id: eventId,
+        object: { id: eventId, message: 'A test event sent from the clinic-event-bridge console' },
+      },
     },
     dispatched: true,
   };

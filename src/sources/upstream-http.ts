@@ -143,7 +143,12 @@ export function statusError(res: UpstreamResponse, where: string, now: number = 
     const waitMs = wait ?? DEFAULT_RATE_LIMIT_WAIT_MS;
     return new UpstreamError({ kind, message: `${where}: 429 rate limited for ${waitMs} ms`, status: 429, retryAfterMs: waitMs });
   }
-  return new UpstreamError({ kind, message: `${where}: ${res.status}`, status: res.status, retryAfterMs: res.status === 503 ? (wait ?? undefined) : undefined });
+  return new UpstreamError({
+    kind,
+    message: `${where}: ${res.status}`,
+    status: res.status,
+    retryAfterMs: res.status === 503 ? (wait ?? undefined) : undefined,
+  });
 }
 
 /**

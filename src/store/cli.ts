@@ -24,7 +24,9 @@ import type { Store } from './store.js';
  */
 async function main(): Promise<number> {
   const command = process.argv[2];
-  const defaults = JSON.parse(readFileSync(new URL('../../config/default.json', import.meta.url), 'utf8')) as { bridge: { dataDir: string } };
+  const defaults = JSON.parse(readFileSync(new URL('../../config/default.json', import.meta.url), 'utf8')) as {
+    bridge: { dataDir: string };
+  };
   const dir = resolve(process.env.BRIDGE_DATA_DIR || defaults.bridge.dataDir);
   const key = parseKey('BRIDGE_ENCRYPTION_KEY');
   if (command === 'check') return check(dir, key);
@@ -33,7 +35,9 @@ async function main(): Promise<number> {
   if (command === 'decrypt') return migrate(dir, key, null, 'decrypted: the files are plain JSON again');
   if (command === 'rekey') return migrate(dir, key, parseKey('BRIDGE_NEW_ENCRYPTION_KEY'), 're-encrypted with BRIDGE_NEW_ENCRYPTION_KEY');
   if (command === 'import' || command === 'export') return transfer(command, dir, key);
-  process.stderr.write('usage: npm run store -- check|restore|encrypt|decrypt|rekey|import|export   (uses BRIDGE_DATA_DIR, default ./data; import/export also BRIDGE_DATABASE_URL)\n');
+  process.stderr.write(
+    'usage: npm run store -- check|restore|encrypt|decrypt|rekey|import|export   (uses BRIDGE_DATA_DIR, default ./data; import/export also BRIDGE_DATABASE_URL)\n',
+  );
   return 2;
 }
 
@@ -73,7 +77,9 @@ async function check(dir: string, key: Buffer | null): Promise<number> {
   // Loading a missing or empty directory would "succeed" with an empty store: a wrong path must not.
   const present = await readdir(dir).catch(() => null);
   if (present === null || present.length === 0) {
-    out(`✗ ${present === null ? 'the directory does not exist' : 'the directory is empty'}: no store here. Set BRIDGE_DATA_DIR to the bridge's data directory`);
+    out(
+      `✗ ${present === null ? 'the directory does not exist' : 'the directory is empty'}: no store here. Set BRIDGE_DATA_DIR to the bridge's data directory`,
+    );
     return 1;
   }
   const store = new LowdbStore(dir, { readOnly: true, codec: codecFor(key) });
@@ -93,7 +99,8 @@ async function check(dir: string, key: Buffer | null): Promise<number> {
   out(`  events         ${counts.events}`);
   out(`  deliveries     ${d.pending + d.succeeded + d.failed} (pending ${d.pending}, succeeded ${d.succeeded}, failed ${d.failed})`);
   for (const [key, n] of Object.entries(counts.snapshots)) out(`  snapshots      ${key}: ${n}`);
-  if (store.stats.tornTailDropped) out('  note: the journal ends with a torn line (a write cut off by a crash); it was never acknowledged and is dropped at start');
+  if (store.stats.tornTailDropped)
+    out('  note: the journal ends with a torn line (a write cut off by a crash); it was never acknowledged and is dropped at start');
   if (files.includes('manifest.json.bak')) out('  backup: manifest.json.bak (the previous checkpoint)');
   return 0;
 }

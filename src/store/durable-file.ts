@@ -55,7 +55,8 @@ export class DurableJsonFile<T> implements Adapter<T> {
       decoded = this.codec.decode(text);
     } catch (err) {
       // A key problem is not corruption: say which file and why, and touch nothing.
-      if ((err as Error).name === 'StoreKeyError') throw Object.assign(err as Error, { message: `${(err as Error).message} (${this.file})` });
+      if ((err as Error).name === 'StoreKeyError')
+        throw Object.assign(err as Error, { message: `${(err as Error).message} (${this.file})` });
       throw new StoreCorruptError(this.file, err);
     }
     try {
@@ -85,5 +86,4 @@ export class DurableJsonFile<T> implements Adapter<T> {
     await rename(this.tmp, this.file);
     if (options.syncDir !== false) await syncDir(dirname(this.file));
   }
-
 }

@@ -28,7 +28,9 @@ export function aesGcmCodec(key: Buffer): Codec {
     },
     decode(text) {
       if (!text.startsWith(ENCRYPTED_PREFIX)) {
-        throw new StoreKeyError('the store is not encrypted but BRIDGE_ENCRYPTION_KEY is set: run `npm run store -- encrypt` first, or unset the key');
+        throw new StoreKeyError(
+          'the store is not encrypted but BRIDGE_ENCRYPTION_KEY is set: run `npm run store -- encrypt` first, or unset the key',
+        );
       }
       const raw = Buffer.from(text.slice(ENCRYPTED_PREFIX.length), 'base64');
       const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, NONCE_BYTES));

@@ -82,7 +82,10 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
     entry = { handle, holders: 1 };
     held.set(key, entry);
     // For people only, so a failure here (a full disk) is the store's to report, not the lock's.
-    await handle.truncate(0).then(() => handle.write(`${process.pid}\n`, 0)).catch(() => undefined);
+    await handle
+      .truncate(0)
+      .then(() => handle.write(`${process.pid}\n`, 0))
+      .catch(() => undefined);
   }
   const mine = entry;
   let released = false;
@@ -97,7 +100,10 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
       await mine.handle.truncate(0).catch(() => undefined);
       await mine.handle.close();
     })();
-    closing.set(key, done.catch(() => undefined));
+    closing.set(
+      key,
+      done.catch(() => undefined),
+    );
     try {
       await done;
     } finally {

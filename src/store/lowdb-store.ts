@@ -8,11 +8,32 @@ import { Journal, readJournal } from './journal.js';
 import { acquireLock } from './lock.js';
 import { auditPart, deliveryPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
 import { RangeTable, type BucketContent, type BucketMeta, type TableCut } from './range-table.js';
-import type { ApiKey, Attempt, AuditEntry, Delivery, EventPayload, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
+import type {
+  ApiKey,
+  Attempt,
+  AuditEntry,
+  Delivery,
+  EventPayload,
+  ResourceState,
+  Snapshot,
+  StoreData,
+  StoredEvent,
+  Subscription,
+} from './schema.js';
 import { emptyStore, withSubscriptionDefaults } from './schema.js';
 import { matchesEventType } from '../delivery/match.js';
 import { byCreation, deepFreeze, pageNewestFirst } from './page.js';
-import { byId, type AuditQuery, type DeliveryQuery, type EventQuery, type Page, type Store, type StoreCounts, type StoreHealth, type StoreTx } from './store.js';
+import {
+  byId,
+  type AuditQuery,
+  type DeliveryQuery,
+  type EventQuery,
+  type Page,
+  type Store,
+  type StoreCounts,
+  type StoreHealth,
+  type StoreTx,
+} from './store.js';
 
 /**
  * `manifest.json`: which file holds each part at the last checkpoint, and its generation. Version 3
@@ -202,7 +223,10 @@ export class LowdbStore implements Store {
     if (!manifest && names.some((n) => /^(snap|evt|dlv|aud|meta)\..*\.json$/.test(n))) {
       throw new StoreCorruptError(this.file, new Error('manifest.json is missing but part files exist'));
     }
-    if (manifest && ((manifest.version !== 2 && manifest.version !== 3) || typeof manifest.gen !== 'number' || typeof manifest.parts !== 'object')) {
+    if (
+      manifest &&
+      ((manifest.version !== 2 && manifest.version !== 3) || typeof manifest.gen !== 'number' || typeof manifest.parts !== 'object')
+    ) {
       throw new StoreCorruptError(this.file, new Error('not a store manifest'));
     }
     this.manifest = manifest ?? { version: 3, gen: 0, parts: {} };
@@ -218,13 +242,15 @@ export class LowdbStore implements Store {
       this.loadPart(data, part, content);
     }
     this.data = data;
-    for (const [key, buckets] of Object.entries(this.manifest.snapshots ?? {})) this.snapshotTables.set(key, this.table<Snapshot>(snapshotPart(key), buckets, isLiveSnapshot));
+    for (const [key, buckets] of Object.entries(this.manifest.snapshots ?? {}))
+      this.snapshotTables.set(key, this.table<Snapshot>(snapshotPart(key), buckets, isLiveSnapshot));
     this.events = this.table<EventPayload>('evt', this.manifest.events ?? []);
     this.attempts = this.table<Attempt[]>('att', this.manifest.attempts ?? []);
     for await (const [, payload] of this.events.entries()) this.indexEvent(payload);
     for (const id of undispatched) if (this.eventIndex.has(id)) this.undispatched.add(id);
     // Version 2 parts loaded whole into the tables' pending changes.
-    for (const [key, snapshots] of Object.entries(data.snapshots)) for (const [id, snap] of Object.entries(snapshots)) this.tableOf(key).put(id, snap);
+    for (const [key, snapshots] of Object.entries(data.snapshots))
+      for (const [id, snap] of Object.entries(snapshots)) this.tableOf(key).put(id, snap);
     for (const e of data.events) this.applyEvent(e.payload.id, e);
     // Version 2 kept attempts inside each delivery.
     for (const d of Object.values(data.deliveries)) if (d.attempts.length > 0) this.setDelivery(d);
@@ -313,7 +339,9 @@ export class LowdbStore implements Store {
   }
 
   private hasUncheckpointed(): boolean {
-    return this.dirtyParts.size > 0 || this.events.isDirty || this.attempts.isDirty || [...this.snapshotTables.values()].some((t) => t.isDirty);
+    return (
+      this.dirtyParts.size > 0 || this.events.isDirty || this.attempts.isDirty || [...this.snapshotTables.values()].some((t) => t.isDirty)
+    );
   }
 
   // ---- reads (Store) ---------------------------------------------------------------------------
@@ -378,7 +406,8 @@ export class LowdbStore implements Store {
     let delivered: Set<string> | null = null;
     if (query.delivered_to) {
       delivered = new Set();
-      for (const subId of query.delivered_to) for (const dId of this.deliveriesBySubscription.get(subId) ?? []) delivered.add(this.data.deliveries[dId]!.event_id);
+      for (const subId of query.delivered_to)
+        for (const dId of this.deliveriesBySubscription.get(subId) ?? []) delivered.add(this.data.deliveries[dId]!.event_id);
     }
     const keep = (e: EventMeta) =>
       (!query.undispatched || this.undispatched.has(e.id)) &&
@@ -426,7 +455,13 @@ export class LowdbStore implements Store {
   }
 
   async listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
-    return pageNewestFirst(this.data.audit, (e) => e.id, (e) => (!query.actor || e.actor === query.actor) && (!query.since || e.at >= query.since), query.limit, query.before);
+    return pageNewestFirst(
+      this.data.audit,
+      (e) => e.id,
+      (e) => (!query.actor || e.actor === query.actor) && (!query.since || e.at >= query.since),
+      query.limit,
+      query.before,
+    );
   }
 
   // ---- writes (Store) --------------------------------------------------------------------------
@@ -555,106 +590,105 @@ export class LowdbStore implements Store {
 
   /** The writes of one transaction; each records how to undo itself. */
   private txFor(undo: Array<() => void>): StoreTx & { closed: boolean } {
-    const store = this;
     const guard = () => {
       if (tx.closed) throw new Error('transaction already finished');
     };
     const tx: StoreTx & { closed: boolean } = {
       closed: false,
-      getSubscription: (id) => store.getSubscription(id),
-      listSubscriptions: () => store.listSubscriptions(),
-      getApiKey: (id) => store.getApiKey(id),
-      findApiKeyByHash: (hash) => store.findApiKeyByHash(hash),
-      listApiKeys: () => store.listApiKeys(),
-      getResource: (key) => store.getResource(key),
-      listResources: () => store.listResources(),
-      getSnapshots: (resource, ids) => store.getSnapshots(resource, ids),
-      liveSnapshotIds: (resource) => store.liveSnapshotIds(resource),
-      liveSnapshots: (resource) => store.liveSnapshots(resource),
-      countSnapshots: (resource) => store.countSnapshots(resource),
-      getEvent: (id) => store.getEvent(id),
-      listEvents: (q) => store.listEvents(q),
-      getDelivery: (id) => store.getDelivery(id),
-      listDeliveries: (q) => store.listDeliveries(q),
-      listAudit: (q) => store.listAudit(q),
-      putSubscription(sub) {
+      getSubscription: (id) => this.getSubscription(id),
+      listSubscriptions: () => this.listSubscriptions(),
+      getApiKey: (id) => this.getApiKey(id),
+      findApiKeyByHash: (hash) => this.findApiKeyByHash(hash),
+      listApiKeys: () => this.listApiKeys(),
+      getResource: (key) => this.getResource(key),
+      listResources: () => this.listResources(),
+      getSnapshots: (resource, ids) => this.getSnapshots(resource, ids),
+      liveSnapshotIds: (resource) => this.liveSnapshotIds(resource),
+      liveSnapshots: (resource) => this.liveSnapshots(resource),
+      countSnapshots: (resource) => this.countSnapshots(resource),
+      getEvent: (id) => this.getEvent(id),
+      listEvents: (q) => this.listEvents(q),
+      getDelivery: (id) => this.getDelivery(id),
+      listDeliveries: (q) => this.listDeliveries(q),
+      listAudit: (q) => this.listAudit(q),
+      putSubscription: (sub) => {
         guard();
-        const before = store.data.subscriptions[sub.id];
-        store.setSubscription(sub.id, deepFreeze(sub));
-        undo.push(() => store.setSubscription(sub.id, before));
+        const before = this.data.subscriptions[sub.id];
+        this.setSubscription(sub.id, deepFreeze(sub));
+        undo.push(() => this.setSubscription(sub.id, before));
       },
-      async deleteSubscription(id) {
+      deleteSubscription: async (id) => {
         guard();
-        const before = store.data.subscriptions[id];
-        const deliveries = await store.withAttempts(store.deliveriesIn(store.deliveriesBySubscription.get(id)));
-        store.setSubscription(id, undefined);
-        for (const d of deliveries) store.removeDelivery(d.id);
+        const before = this.data.subscriptions[id];
+        const deliveries = await this.withAttempts(this.deliveriesIn(this.deliveriesBySubscription.get(id)));
+        this.setSubscription(id, undefined);
+        for (const d of deliveries) this.removeDelivery(d.id);
         undo.push(() => {
-          store.setSubscription(id, before);
-          for (const d of deliveries) store.setDelivery(d);
+          this.setSubscription(id, before);
+          for (const d of deliveries) this.setDelivery(d);
         });
       },
-      putApiKey(key) {
+      putApiKey: (key) => {
         guard();
-        const before = store.data.api_keys[key.id];
-        store.setApiKey(key.id, deepFreeze(key));
-        undo.push(() => store.setApiKey(key.id, before));
+        const before = this.data.api_keys[key.id];
+        this.setApiKey(key.id, deepFreeze(key));
+        undo.push(() => this.setApiKey(key.id, before));
       },
-      deleteApiKey(id) {
+      deleteApiKey: (id) => {
         guard();
-        const before = store.data.api_keys[id];
-        store.setApiKey(id, undefined);
-        undo.push(() => store.setApiKey(id, before));
+        const before = this.data.api_keys[id];
+        this.setApiKey(id, undefined);
+        undo.push(() => this.setApiKey(id, before));
       },
-      putResource(key, state) {
+      putResource: (key, state) => {
         guard();
-        const before = store.data.resources[key];
-        store.setResource(key, deepFreeze(state));
-        undo.push(() => store.setResource(key, before));
+        const before = this.data.resources[key];
+        this.setResource(key, deepFreeze(state));
+        undo.push(() => this.setResource(key, before));
       },
-      putSnapshot(resource, id, snapshot) {
+      putSnapshot: (resource, id, snapshot) => {
         guard();
-        const table = store.tableOf(resource);
+        const table = this.tableOf(resource);
         const before = table.peek(id);
-        store.setSnapshot(resource, id, deepFreeze(snapshot));
-        undo.push(() => store.restoreSnapshot(resource, id, before));
+        this.setSnapshot(resource, id, deepFreeze(snapshot));
+        undo.push(() => this.restoreSnapshot(resource, id, before));
       },
-      deleteSnapshot(resource, id) {
+      deleteSnapshot: (resource, id) => {
         guard();
-        const before = store.tableOf(resource).peek(id);
-        store.setSnapshot(resource, id, null);
-        undo.push(() => store.restoreSnapshot(resource, id, before));
+        const before = this.tableOf(resource).peek(id);
+        this.setSnapshot(resource, id, null);
+        undo.push(() => this.restoreSnapshot(resource, id, before));
       },
-      appendEvents(events) {
+      appendEvents: (events) => {
         guard();
-        for (const e of events) store.applyEvent(e.payload.id, deepFreeze({ payload: e.payload, dispatched: e.dispatched }));
-        undo.push(() => store.dropEvents(new Set(events.map((e) => e.payload.id))));
+        for (const e of events) this.applyEvent(e.payload.id, deepFreeze({ payload: e.payload, dispatched: e.dispatched }));
+        undo.push(() => this.dropEvents(new Set(events.map((e) => e.payload.id))));
       },
-      markDispatched(ids) {
+      markDispatched: (ids) => {
         guard();
         for (const id of ids) {
-          if (!store.undispatched.has(id)) continue;
-          store.setDispatched(id, true);
-          undo.push(() => store.setDispatched(id, false));
+          if (!this.undispatched.has(id)) continue;
+          this.setDispatched(id, true);
+          undo.push(() => this.setDispatched(id, false));
         }
       },
-      putDelivery(delivery) {
+      putDelivery: (delivery) => {
         guard();
-        const before = store.data.deliveries[delivery.id];
-        const beforeAttempts = store.attempts.peek(delivery.id);
-        store.setDelivery(deepFreeze(delivery));
+        const before = this.data.deliveries[delivery.id];
+        const beforeAttempts = this.attempts.peek(delivery.id);
+        this.setDelivery(deepFreeze(delivery));
         undo.push(() => {
-          if (before) store.setDelivery(before, false);
-          else store.removeDelivery(delivery.id);
+          if (before) this.setDelivery(before, false);
+          else this.removeDelivery(delivery.id);
           // Back to the pending attempts it replaced, or to what is on disk.
-          if (beforeAttempts === undefined) store.attempts.forget(delivery.id);
-          else store.attempts.put(delivery.id, beforeAttempts);
+          if (beforeAttempts === undefined) this.attempts.forget(delivery.id);
+          else this.attempts.put(delivery.id, beforeAttempts);
         });
       },
-      appendAudit(entry) {
+      appendAudit: (entry) => {
         guard();
-        store.addAudit(deepFreeze(entry));
-        undo.push(() => store.removeAudit(entry.id));
+        this.addAudit(deepFreeze(entry));
+        undo.push(() => this.removeAudit(entry.id));
       },
     };
     return tx;
@@ -703,7 +737,13 @@ export class LowdbStore implements Store {
   }
 
   private indexEvent(payload: EventPayload, append = false): void {
-    const meta: EventMeta = { id: payload.id, type: payload.type, timestamp: payload.timestamp, resource: payload.data.resource, record_id: payload.data.id };
+    const meta: EventMeta = {
+      id: payload.id,
+      type: payload.type,
+      timestamp: payload.timestamp,
+      resource: payload.data.resource,
+      record_id: payload.data.id,
+    };
     this.eventIndex.set(meta.id, meta);
     const last = this.eventList[this.eventList.length - 1];
     this.eventList.push(meta);
@@ -756,7 +796,10 @@ export class LowdbStore implements Store {
 
   private unindexDelivery(d: Delivery): void {
     // Empty sets go too: retention removes events for good, and their keys with them.
-    for (const [index, key] of [[this.deliveriesByEvent, d.event_id], [this.deliveriesBySubscription, d.subscription_id]] as const) {
+    for (const [index, key] of [
+      [this.deliveriesByEvent, d.event_id],
+      [this.deliveriesBySubscription, d.subscription_id],
+    ] as const) {
       const ids = index.get(key);
       ids?.delete(d.id);
       if (ids?.size === 0) index.delete(key);
@@ -824,14 +867,14 @@ export class LowdbStore implements Store {
     if (this.queued) return this.queued;
     const previous = this.inFlight;
     // Assigned below, before the body's first await resumes.
-    let self!: Promise<void>;
+    const slot: { self?: Promise<void> } = {};
     const next = (async () => {
       // Always yield before collecting: `this.queued` must be assigned (below) before it is cleared
       // here, and commits made in the same tick share this line.
       await (previous ?? Promise.resolve()).catch(() => undefined);
       this.queued = null;
       // `flush()` waits for this line from here on, while its values are gathered and written.
-      this.inFlight = self;
+      this.inFlight = slot.self ?? null;
       if (this.pending.size === 0) {
         this.inFlight = null;
         return;
@@ -860,7 +903,7 @@ export class LowdbStore implements Store {
         this.writeError = `journal write failed: ${err instanceof Error ? err.message : String(err)}`;
         throw err;
       } finally {
-        if (this.inFlight === self) this.inFlight = null;
+        if (this.inFlight === slot.self) this.inFlight = null;
       }
       if (this.journal!.size > this.options.checkpointBytes) {
         const running = this.checkpointing ?? this.checkpoint();
@@ -870,7 +913,7 @@ export class LowdbStore implements Store {
         if (this.journal!.size > 3 * this.options.checkpointBytes) await running.catch(() => undefined);
       }
     })();
-    self = next;
+    slot.self = next;
     this.queued = next;
     return next;
   }
@@ -901,7 +944,11 @@ export class LowdbStore implements Store {
       empty: isEmptyPart(content),
       text: isEmptyPart(content) ? '' : this.codec.encode(JSON.stringify(content)),
     }));
-    const tables: Array<[string | null, RangeTable<Snapshot> | RangeTable<EventPayload> | RangeTable<Attempt[]>]> = [[null, this.events], [ATTEMPTS, this.attempts], ...this.snapshotTables];
+    const tables: Array<[string | null, RangeTable<Snapshot> | RangeTable<EventPayload> | RangeTable<Attempt[]>]> = [
+      [null, this.events],
+      [ATTEMPTS, this.attempts],
+      ...this.snapshotTables,
+    ];
     const cuts = tables.map(([key, table]) => ({ key, table, cut: table.cut() as TableCut<never> }));
     const newGen = this.gen + 1;
     this.gen = newGen;
@@ -1170,7 +1217,13 @@ export class LowdbStore implements Store {
     const out = new Map<string, PartContent>();
     for (const part of wanted) {
       if (part === META_PART) {
-        out.set(part, { kind: 'meta', subscriptions: this.data.subscriptions, resources: this.data.resources, api_keys: this.data.api_keys, undispatched: [...this.undispatched] });
+        out.set(part, {
+          kind: 'meta',
+          subscriptions: this.data.subscriptions,
+          resources: this.data.resources,
+          api_keys: this.data.api_keys,
+          undispatched: [...this.undispatched],
+        });
       } else if (part.startsWith('dlv.')) out.set(part, { kind: 'dlv', deliveries: [] });
       else if (part.startsWith('aud.')) out.set(part, { kind: 'aud', entries: [] });
     }
@@ -1228,4 +1281,3 @@ function isEmptyPart(content: PartContent): boolean {
   if (content.kind === 'aud') return content.entries.length === 0;
   return false;
 }
-

@@ -12,7 +12,8 @@ import type { Store } from './store.js';
  */
 export async function openStore(bridge: Config['bridge']): Promise<Store> {
   const codec = codecFor(bridge.encryptionKey);
-  if (bridge.database) return PostgresStore.open({ url: bridge.database.url, schema: bridge.database.schema, codec, instanceId: bridge.instanceId });
+  if (bridge.database)
+    return PostgresStore.open({ url: bridge.database.url, schema: bridge.database.schema, codec, instanceId: bridge.instanceId });
   const store = new LowdbStore(bridge.dataDir, { checkpointIntervalMs: bridge.checkpointIntervalMs, codec });
   await store.load();
   return store;

@@ -55,7 +55,6 @@ export class EsteemHarness extends BridgeTestClient {
     return h;
   }
 
-
   /** Event types the bridge recorded, oldest first (from the admin API). */
   async eventTypes(): Promise<string[]> {
     const { json } = await this.api('GET', '/v1/events?limit=100');

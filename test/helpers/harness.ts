@@ -53,7 +53,14 @@ export class Harness extends BridgeTestClient {
   logger: Logger = pino({ level: 'silent' });
 
   static async create(
-    opts: { sim?: SimulatorOptions; env?: Record<string, string>; seed?: Parameters<ClinikoSimulator['seed']>[0]; resolve?: Resolve; logger?: Logger; dataDir?: string } = {},
+    opts: {
+      sim?: SimulatorOptions;
+      env?: Record<string, string>;
+      seed?: Parameters<ClinikoSimulator['seed']>[0];
+      resolve?: Resolve;
+      logger?: Logger;
+      dataDir?: string;
+    } = {},
   ): Promise<Harness> {
     const h = new Harness();
     h.resolve = opts.resolve;
@@ -72,7 +79,6 @@ export class Harness extends BridgeTestClient {
     this.bridge = await startBridge(loadConfig(this.env), { logger: this.logger, schedule: false, resolve: this.resolve });
     return this.bridge;
   }
-
 
   async close(): Promise<void> {
     await this.bridge?.stop();

@@ -8,7 +8,9 @@ import { createInterface } from 'node:readline';
 export function holdLock(dir: string): Promise<ChildProcess> {
   const script =
     "const { acquireLock } = await import('./src/store/lock.ts'); await acquireLock(process.argv[1]); console.log('locked'); setInterval(() => {}, 60_000);";
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return new Promise((resolve, reject) => {
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));

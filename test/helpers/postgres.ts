@@ -52,7 +52,8 @@ export async function startPostgres(): Promise<PgCluster> {
   if (!existsSync(join(PG_BIN, 'initdb'))) throw new Error(`${PG_BIN}/initdb is missing: apt-get install postgresql`);
   const asRoot = process.getuid?.() === 0;
   const dir = await mkdtemp(join(tmpdir(), 'bridge-pg-'));
-  const as = (cmd: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args]) : run(join(PG_BIN, cmd), args));
+  const as = (cmd: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'postgres', '--', join(PG_BIN, cmd), ...args]) : run(join(PG_BIN, cmd), args);
   try {
     if (asRoot) {
       const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
@@ -63,11 +64,16 @@ export async function startPostgres(): Promise<PgCluster> {
     await as('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
     const port = await freePort();
     const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`;
-    const ctl = (action: string, ...extra: string[]) => as('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', opts, ...extra, action]);
+    const ctl = (action: string, ...extra: string[]) =>
+      as('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', '-o', opts, ...extra, action]);
     await ctl('start');
     const stopNow = () => {
       try {
-        execFileSync(asRoot ? 'runuser' : join(PG_BIN, 'pg_ctl'), [...(asRoot ? ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl')] : []), '-D', data, '-m', 'immediate', 'stop'], { stdio: 'ignore' });
+        execFileSync(
+          asRoot ? 'runuser' : join(PG_BIN, 'pg_ctl'),
+          [...(asRoot ? ['-u', 'postgres', '--', join(PG_BIN, 'pg_ctl')] : []), '-D', data, '-m', 'immediate', 'stop'],
+          { stdio: 'ignore' },
+        );
       } catch {
         // already stopped
       }
@@ -97,7 +103,7 @@ export async function startPostgres(): Promise<PgCluster> {
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     const stderr = (err as { stderr?: string }).stderr;
-    throw new Error(`PostgreSQL did not start: ${stderr?.trim() || (err as Error).message}`);
+    throw new Error(`PostgreSQL did not start: ${stderr?.trim() || (err as Error).message}`, { cause: err });
   }
 }
 
@@ -111,14 +117,18 @@ export async function postgresOrSkip(file: string): Promise<PgCluster | null> {
     return await startPostgres();
   } catch (err) {
     const reason = (err as Error).message;
-    if (REQUIRE_POSTGRES) throw new Error(`${reason} (and BRIDGE_REQUIRE_POSTGRES=1)`);
+    if (REQUIRE_POSTGRES) throw new Error(`${reason} (and BRIDGE_REQUIRE_POSTGRES=1)`, { cause: err });
     console.warn(`${file} skipped: ${reason} (BRIDGE_REQUIRE_POSTGRES=1 makes this a failure)`);
     return null;
   }
 }
 
 /** Runs one SQL statement on the cluster (test setup and inspection). */
-export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -15,9 +15,16 @@ export interface StoreFactory {
   cleanup(): Promise<void>;
 }
 
-export function event(id: string, timestamp = '2026-11-23T06:00:00.000Z', over: Partial<StoredEvent['payload']['data']> & { type?: string } = {}): StoredEvent {
+export function event(
+  id: string,
+  timestamp = '2026-11-23T06:00:00.000Z',
+  over: Partial<StoredEvent['payload']['data']> & { type?: string } = {},
+): StoredEvent {
   const { type = 'contact.updated', ...data } = over;
-  return { payload: { id, type, timestamp, data: { source: 'cliniko', resource: 'contact', id: '1', object: { id: '1' }, ...data } }, dispatched: false };
+  return {
+    payload: { id, type, timestamp, data: { source: 'cliniko', resource: 'contact', id: '1', object: { id: '1' }, ...data } },
+    dispatched: false,
+  };
 }
 
 export function delivery(id: string, eventId: string, subId: string, over: Partial<Delivery> = {}): Delivery {
@@ -37,9 +44,33 @@ export function delivery(id: string, eventId: string, subId: string, over: Parti
   };
 }
 
-const sub = (id: string, over = {}) => withSubscriptionDefaults({ id, url: 'https://x.example/h', secret: 'whsec_x', created_at: `2026-11-23T06:00:0${id.slice(-1)}.000Z`, ...over });
-const key = (id: string, hash: string): ApiKey => ({ id, name: id, scopes: ['events:read'], subscriptions: 'own', hash, prefix: 'ceb_x', created_at: '2026-11-23T06:00:00.000Z', last_used_at: null });
-const auditEntry = (id: string, at: string, actor = 'admin'): AuditEntry => ({ id, at, action: 'subscription.created', actor, request_id: null, target: null, details: {} });
+const sub = (id: string, over = {}) =>
+  withSubscriptionDefaults({
+    id,
+    url: 'https://x.example/h',
+    secret: 'whsec_x',
+    created_at: `2026-11-23T06:00:0${id.slice(-1)}.000Z`,
+    ...over,
+  });
+const key = (id: string, hash: string): ApiKey => ({
+  id,
+  name: id,
+  scopes: ['events:read'],
+  subscriptions: 'own',
+  hash,
+  prefix: 'ceb_x',
+  created_at: '2026-11-23T06:00:00.000Z',
+  last_used_at: null,
+});
+const auditEntry = (id: string, at: string, actor = 'admin'): AuditEntry => ({
+  id,
+  at,
+  action: 'subscription.created',
+  actor,
+  request_id: null,
+  target: null,
+  details: {},
+});
 const ids = (list: Array<{ id: string }>) => list.map((x) => x.id);
 const eventIds = (list: StoredEvent[]) => list.map((e) => e.payload.id);
 
@@ -62,7 +93,12 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await store.transaction(async (tx) => {
         tx.putSubscription(sub('sub_1'));
         tx.putApiKey(key('key_1', 'ab'.repeat(32)));
-        tx.putResource('cliniko:contacts', { cursor: { updated_at: '2026-11-23T06:00:00Z' }, last_poll_at: null, last_success_at: null, last_error: null });
+        tx.putResource('cliniko:contacts', {
+          cursor: { updated_at: '2026-11-23T06:00:00Z' },
+          last_poll_at: null,
+          last_success_at: null,
+          last_error: null,
+        });
         tx.putSnapshot('cliniko:contacts', '1', { version: '2026-11-23T06:00:00Z', record: { id: '1', first_name: 'Jo' } });
         tx.appendEvents([event('evt_1')]);
       });
@@ -150,7 +186,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
       expect(eventIds((await store.listEvents({})).data)).toEqual(['evt_04', 'evt_03', 'evt_02', 'evt_01']);
       expect(eventIds((await store.listEvents({ types: ['patient.*'] })).data)).toEqual(['evt_04', 'evt_03', 'evt_01']);
       expect(eventIds((await store.listEvents({ resource: 'patient', record_id: '7' })).data)).toEqual(['evt_03', 'evt_01']);
-      expect(eventIds((await store.listEvents({ since: '2026-11-23T07:00:00.000Z', until: '2026-11-23T09:00:00.000Z' })).data)).toEqual(['evt_03', 'evt_02']);
+      expect(eventIds((await store.listEvents({ since: '2026-11-23T07:00:00.000Z', until: '2026-11-23T09:00:00.000Z' })).data)).toEqual([
+        'evt_03',
+        'evt_02',
+      ]);
       const first = await store.listEvents({ limit: 3 });
       expect(eventIds(first.data)).toEqual(['evt_04', 'evt_03', 'evt_02']);
       expect(first.next).toBe('evt_02');
@@ -197,7 +236,16 @@ export function storeContract(name: string, factory: StoreFactory): void {
         tx.appendEvents([event('evt_1')]);
         tx.putDelivery(delivery('dlv_1', 'evt_1', 'sub_1'));
       });
-      const attempt = { id: 'att_1', attempted_at: '2026-11-23T06:00:01.000Z', duration_ms: 12, status_code: 200, error: null, response_excerpt: 'ok', response_headers: {}, trigger: 'schedule' as const };
+      const attempt = {
+        id: 'att_1',
+        attempted_at: '2026-11-23T06:00:01.000Z',
+        duration_ms: 12,
+        status_code: 200,
+        error: null,
+        response_excerpt: 'ok',
+        response_headers: {},
+        trigger: 'schedule' as const,
+      };
       await store.transaction(async (tx) => {
         const d = (await tx.getDelivery('dlv_1'))!;
         tx.putDelivery({ ...d, status: 'succeeded', attempt_count: 1, attempts: [...d.attempts, attempt] });
@@ -245,8 +293,15 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const old = '2026-10-01T00:00:00.000Z';
       const ev = (id: string, ts: string) => ({ ...event(id, ts), dispatched: true });
       await store.transaction((tx) => {
-        tx.appendEvents([ev('evt_01', old), ev('evt_02', old), ev('evt_03', old), ev('evt_04', old), ev('evt_05', '2026-11-20T00:00:00.000Z')]);
-        const d = (id: string, eventId: string, status: Delivery['status']) => tx.putDelivery(delivery(id, eventId, 'sub_1', { status, created_at: old, updated_at: old }));
+        tx.appendEvents([
+          ev('evt_01', old),
+          ev('evt_02', old),
+          ev('evt_03', old),
+          ev('evt_04', old),
+          ev('evt_05', '2026-11-20T00:00:00.000Z'),
+        ]);
+        const d = (id: string, eventId: string, status: Delivery['status']) =>
+          tx.putDelivery(delivery(id, eventId, 'sub_1', { status, created_at: old, updated_at: old }));
         d('dlv_1', 'evt_01', 'succeeded');
         d('dlv_2', 'evt_02', 'failed');
         d('dlv_3', 'evt_03', 'pending');
@@ -280,7 +335,9 @@ export function storeContract(name: string, factory: StoreFactory): void {
     });
 
     it('gives concurrent transactions each its own durable result', async () => {
-      await Promise.all(Array.from({ length: 50 }, (_, i) => store.transaction((tx) => tx.appendEvents([event(`evt_${String(i).padStart(3, '0')}`)]))));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.transaction((tx) => tx.appendEvents([event(`evt_${String(i).padStart(3, '0')}`)]))),
+      );
       await restart();
       expect((await store.listEvents({})).data).toHaveLength(50);
     });

@@ -107,7 +107,8 @@ async function main(): Promise<void> {
     }
     verified += 1;
     out(`✓ verified  ${source.padEnd(8)} ${d.payload.type.padEnd(36)} id ${id}${latency}`);
-    if (exitAfter !== undefined && verified >= exitAfter) void finish(0, `\n${verified} verified deliveries; exiting as DEMO_EXIT_AFTER asked.`);
+    if (exitAfter !== undefined && verified >= exitAfter)
+      void finish(0, `\n${verified} verified deliveries; exiting as DEMO_EXIT_AFTER asked.`);
   };
 
   const churn = setInterval(() => {
@@ -126,7 +127,10 @@ async function main(): Promise<void> {
   const deadline =
     exitAfter === undefined
       ? undefined
-      : setTimeout(() => void finish(1, `Only ${verified} of ${exitAfter} verified deliveries within ${DEMO_DEADLINE_MS / 1000} s.`), DEMO_DEADLINE_MS);
+      : setTimeout(
+          () => void finish(1, `Only ${verified} of ${exitAfter} verified deliveries within ${DEMO_DEADLINE_MS / 1000} s.`),
+          DEMO_DEADLINE_MS,
+        );
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void finish(0));
 }

@@ -63,7 +63,7 @@ export class Receiver {
   private async handle(req: Request): Promise<Response> {
     const body = await req.text();
     const headers = Object.fromEntries(req.headers.entries());
-    let verified = false;
+    let verified: boolean;
     try {
       new Webhook(this.secret).verify(body, headers);
       verified = true;

@@ -193,7 +193,8 @@ export class Account {
     // sorted `updated_at,id`) are applied by binary search on the list filtered by everything else,
     // so each page of a keyset walk costs O(log n) instead of a scan of every record.
     const lead = sort[0];
-    const boundable = lead !== undefined && !lead.desc && (NEVER_NULL.has(lead.column) || (kind === 'deleted' && lead.column === 'deleted_at'));
+    const boundable =
+      lead !== undefined && !lead.desc && (NEVER_NULL.has(lead.column) || (kind === 'deleted' && lead.column === 'deleted_at'));
     const bounds = boundable ? filters.filter((f) => f.column === lead.column && RANGE_OPS.has(f.op)) : [];
     const rest = filters.filter((f) => !bounds.includes(f));
     const signature = sortSignature(sort);
@@ -211,7 +212,11 @@ export class Account {
       const passes = (row: SimRecord) => bound.test(columnValue(spec, row, bound.column));
       // In ascending order `>`/`>=` fail then pass, `<`/`<=` pass then fail.
       if (bound.op.startsWith('>')) from = Math.max(from, firstIndex(rows, passes));
-      else to = Math.min(to, firstIndex(rows, (row) => !passes(row)));
+      else
+        to = Math.min(
+          to,
+          firstIndex(rows, (row) => !passes(row)),
+        );
     }
     return rows.slice(from, Math.max(from, to));
   }
@@ -334,7 +339,8 @@ function writable(resource: SimResource): void {
 
 /** @throws SimHttpError 404 when the resource has no such lifecycle column (nothing to archive). */
 function hasColumn(resource: SimResource, column: 'archived_at' | 'cancelled_at'): void {
-  if (!RESOURCE_SPECS[resource].lifecycle.includes(column)) throw new SimHttpError(404, `${resource} cannot be ${column.replace('_at', '')}`);
+  if (!RESOURCE_SPECS[resource].lifecycle.includes(column))
+    throw new SimHttpError(404, `${resource} cannot be ${column.replace('_at', '')}`);
 }
 
 function isLive(record: SimRecord): boolean {

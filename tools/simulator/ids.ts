@@ -12,7 +12,10 @@ export class IdSequence {
   private current: bigint | undefined;
 
   /** The first id handed out is `first`; later ones follow with gaps. */
-  constructor(private readonly first: bigint, private readonly rng: Prng) {}
+  constructor(
+    private readonly first: bigint,
+    private readonly rng: Prng,
+  ) {}
 
   next(): string {
     // Gaps, because real ids are shared across tables and never dense.

@@ -1,13 +1,6 @@
 import type { Filter } from './filters.js';
 import type { SimRecord } from './records.js';
-import {
-  columnValue,
-  DELETED_LIST_COLUMNS,
-  type ColumnType,
-  type LifecycleColumn,
-  type OldList,
-  type ResourceSpec,
-} from './resources.js';
+import { columnValue, DELETED_LIST_COLUMNS, type ColumnType, type LifecycleColumn, type OldList, type ResourceSpec } from './resources.js';
 
 /** `live` is `GET /v1/{resource}`; the others are the older docs' extra lists. */
 export type ListKind = 'live' | OldList;
@@ -31,12 +24,7 @@ export function filterColumns(spec: ResourceSpec, kind: ListKind): Readonly<Reco
  * - with an `activeColumn` (practitioners), `live` shows the active rows and `inactive` the others.
  * `rows` come already sorted and keep their order; records are not copied.
  */
-export function selectRows(
-  rows: readonly SimRecord[],
-  spec: ResourceSpec,
-  kind: ListKind,
-  filters: readonly Filter[],
-): SimRecord[] {
+export function selectRows(rows: readonly SimRecord[], spec: ResourceSpec, kind: ListKind, filters: readonly Filter[]): SimRecord[] {
   const named = new Set(filters.map((f) => f.column));
   const required = kind === 'live' || kind === 'inactive' ? undefined : REQUIRED_COLUMN[kind];
   const hidden = kind === 'deleted' ? [] : spec.lifecycle.filter((c) => c !== required && !named.has(c));

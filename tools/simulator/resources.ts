@@ -133,22 +133,33 @@ const APPOINTMENT_LINKS = {
 };
 
 export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
-  patients: spec(['archived_at', 'deleted_at'], ['deleted', 'archived'], {
-    first_name: 'string',
-    last_name: 'string',
-    email: 'string',
-    date_of_birth: 'date',
-  }, {}, ['merged_at']),
+  patients: spec(
+    ['archived_at', 'deleted_at'],
+    ['deleted', 'archived'],
+    {
+      first_name: 'string',
+      last_name: 'string',
+      email: 'string',
+      date_of_birth: 'date',
+    },
+    {},
+    ['merged_at'],
+  ),
   contacts: spec(['archived_at', 'deleted_at'], ['archived'], {
     first_name: 'string',
     last_name: 'string',
     email: 'string',
     type_code: 'int',
   }),
-  attendees: spec(['cancelled_at', 'archived_at', 'deleted_at'], ['deleted', 'cancelled'], {
-    patient_id: 'id',
-    booking_id: 'id',
-  }, { patient_id: PATIENT, booking_id: BOOKING }),
+  attendees: spec(
+    ['cancelled_at', 'archived_at', 'deleted_at'],
+    ['deleted', 'cancelled'],
+    {
+      patient_id: 'id',
+      booking_id: 'id',
+    },
+    { patient_id: PATIENT, booking_id: BOOKING },
+  ),
   individual_appointments: spec(
     ['cancelled_at', 'archived_at', 'deleted_at'],
     ['deleted', 'cancelled'],
@@ -163,22 +174,11 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
     { patient_id: PATIENT, ...APPOINTMENT_LINKS },
     ['starts_at', 'ends_at'],
   ),
-  group_appointments: spec(
-    ['archived_at', 'deleted_at'],
-    ['deleted'],
-    APPOINTMENT_COLUMNS,
-    APPOINTMENT_LINKS,
-    ['starts_at', 'ends_at'],
-  ),
+  group_appointments: spec(['archived_at', 'deleted_at'], ['deleted'], APPOINTMENT_COLUMNS, APPOINTMENT_LINKS, ['starts_at', 'ends_at']),
   // The union of appointments and unavailable blocks (read-only in the Cliniko API).
-  bookings: spec(
-    ['cancelled_at', 'archived_at', 'deleted_at'],
-    [],
-    APPOINTMENT_COLUMNS,
-    APPOINTMENT_LINKS,
-    ['starts_at', 'ends_at'],
-    { union: ['individual_appointments', 'group_appointments', 'unavailable_blocks'] },
-  ),
+  bookings: spec(['cancelled_at', 'archived_at', 'deleted_at'], [], APPOINTMENT_COLUMNS, APPOINTMENT_LINKS, ['starts_at', 'ends_at'], {
+    union: ['individual_appointments', 'group_appointments', 'unavailable_blocks'],
+  }),
   invoices: spec(
     ['archived_at', 'deleted_at'],
     ['deleted'],
@@ -186,7 +186,12 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
     { patient_id: PATIENT, practitioner_id: PRACTITIONER, business_id: BUSINESS, appointment_id: APPOINTMENT },
     ['closed_at'],
   ),
-  invoice_items: spec(['deleted_at'], ['deleted'], { invoice_id: 'id' }, { invoice_id: INVOICE, billable_item_id: BILLABLE_ITEM, product_id: PRODUCT }),
+  invoice_items: spec(
+    ['deleted_at'],
+    ['deleted'],
+    { invoice_id: 'id' },
+    { invoice_id: INVOICE, billable_item_id: BILLABLE_ITEM, product_id: PRODUCT },
+  ),
   treatment_notes: spec(
     ['archived_at', 'deleted_at'],
     ['deleted'],
@@ -213,7 +218,12 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
     { practitioner_id: PRACTITIONER, business_id: BUSINESS },
     ['starts_at', 'ends_at'],
   ),
-  daily_availabilities: spec([], [], { practitioner_id: 'id', business_id: 'id' }, { practitioner_id: PRACTITIONER, business_id: BUSINESS }),
+  daily_availabilities: spec(
+    [],
+    [],
+    { practitioner_id: 'id', business_id: 'id' },
+    { practitioner_id: PRACTITIONER, business_id: BUSINESS },
+  ),
   communications: spec(['archived_at', 'deleted_at'], [], { patient_id: 'id', category_code: 'int' }, { patient_id: PATIENT }),
   users: spec([], [], { email: 'string' }),
   billable_items: spec([], [], { name: 'string', item_code: 'string' }),
@@ -225,7 +235,12 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
     { billable_item_id: BILLABLE_ITEM, concession_type_id: CONCESSION_TYPE },
   ),
   taxes: spec([], [], { name: 'string' }),
-  services: spec([], [], { business_id: 'id', appointment_type_id: 'id' }, { business_id: BUSINESS, appointment_type_id: APPOINTMENT_TYPE }),
+  services: spec(
+    [],
+    [],
+    { business_id: 'id', appointment_type_id: 'id' },
+    { business_id: BUSINESS, appointment_type_id: APPOINTMENT_TYPE },
+  ),
   stock_adjustments: spec([], [], { product_id: 'id' }, { product_id: PRODUCT, user_id: USER }),
   patient_forms: spec(['archived_at'], [], { patient_id: 'id', completed_at: 'datetime' }, { patient_id: PATIENT }, ['completed_at']),
   patient_attachments: spec(
@@ -235,7 +250,12 @@ export const RESOURCE_SPECS: Readonly<Record<SimResource, ResourceSpec>> = {
     { patient_id: PATIENT, user_id: USER },
   ),
   referral_source_types: spec([], [], { name: 'string' }),
-  relationships: spec(['archived_at'], [], { patient_id: 'id', related_patient_id: 'id' }, { patient_id: PATIENT, related_patient_id: link('related_patient', 'patients') }),
+  relationships: spec(
+    ['archived_at'],
+    [],
+    { patient_id: 'id', related_patient_id: 'id' },
+    { patient_id: PATIENT, related_patient_id: link('related_patient', 'patients') },
+  ),
 };
 
 /** Old `/deleted` lists accept only these filters (Cliniko API docs, "Lists"). */

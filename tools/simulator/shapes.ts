@@ -96,23 +96,52 @@ function note(rng: Prng): Record<string, unknown> {
     sections: [
       {
         name: 'Subjective',
-        questions: [{ name: 'Presenting complaint', type: 'paragraph', answer: rng.pick(['Lower back pain, 3 weeks.', 'Right knee pain after running.', 'Neck stiffness.']) }],
+        questions: [
+          {
+            name: 'Presenting complaint',
+            type: 'paragraph',
+            answer: rng.pick(['Lower back pain, 3 weeks.', 'Right knee pain after running.', 'Neck stiffness.']),
+          },
+        ],
       },
-      { name: 'Plan', questions: [{ name: 'Treatment', type: 'text', answer: rng.pick(['Soft tissue, mobilisation.', 'Exercise program.', 'Review in 2 weeks.']) }] },
+      {
+        name: 'Plan',
+        questions: [
+          { name: 'Treatment', type: 'text', answer: rng.pick(['Soft tissue, mobilisation.', 'Exercise program.', 'Review in 2 weeks.']) },
+        ],
+      },
     ],
   };
 }
 
 export const SHAPES: Partial<Record<SimResource, Shape>> = {
   invoices: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      appointment: null, archived_at: null, business: null, closed_at: null, deleted_at: null,
-      discounted_amount: '0.0', invoice_items: links(`${self}/invoice_items`), invoice_to: null,
-      issue_date: at.slice(0, 10), net_amount: '0.0', notes: null, number: null, patient: null,
-      patient_extra_information: null, practitioner: null, status: 10, status_description: 'Open',
-      tax_amount: '0.0', total_amount: '0.0', links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        appointment: null,
+        archived_at: null,
+        business: null,
+        closed_at: null,
+        deleted_at: null,
+        discounted_amount: '0.0',
+        invoice_items: links(`${self}/invoice_items`),
+        invoice_to: null,
+        issue_date: at.slice(0, 10),
+        net_amount: '0.0',
+        notes: null,
+        number: null,
+        patient: null,
+        patient_extra_information: null,
+        practitioner: null,
+        status: 10,
+        status_description: 'Open',
+        tax_amount: '0.0',
+        total_amount: '0.0',
+        links: links(self).links,
+      }) as Rec,
     random: (ctx, createdMs) => {
       const total = ctx.rng.pick([65, 85, 95, 120, 150]);
       const paid = createdMs < ctx.nowMs - DAY_MS && ctx.rng.chance(0.8);
@@ -140,13 +169,29 @@ export const SHAPES: Partial<Record<SimResource, Shape>> = {
         : { notes: ctx.rng.pick(['Paid by card.', 'Claimed through HICAPS.', 'Receipt emailed.']) },
   },
   invoice_items: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      billable_item: null, code: '', concession_type_name: '', deleted_at: null, discount_percentage: '0.0',
-      discounted_amount: '0.0', invoice: null, is_monetary_discount: false, name: '', net_price: '0.0',
-      product: null, quantity: 1, tax_amount: '0.0', tax_name: '', total_including_tax: '0.0', unit_price: '0.0',
-      links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        billable_item: null,
+        code: '',
+        concession_type_name: '',
+        deleted_at: null,
+        discount_percentage: '0.0',
+        discounted_amount: '0.0',
+        invoice: null,
+        is_monetary_discount: false,
+        name: '',
+        net_price: '0.0',
+        product: null,
+        quantity: 1,
+        tax_amount: '0.0',
+        tax_name: '',
+        total_including_tax: '0.0',
+        unit_price: '0.0',
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const invoice = ctx.pickLive('invoices');
       const price = ctx.rng.pick([65, 85, 95, 120]);
@@ -165,11 +210,23 @@ export const SHAPES: Partial<Record<SimResource, Shape>> = {
     patch: (r, ctx) => ({ quantity: Number(r.quantity ?? 1) + 1, discount_percentage: money(ctx.rng.pick([0, 10, 15])) }),
   },
   treatment_notes: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      archived_at: null, author_name: '', booking: null, content: null, deleted_at: null, draft: true,
-      patient: null, practitioner: null, title: '', treatment_note_template: null, links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        author_name: '',
+        booking: null,
+        content: null,
+        deleted_at: null,
+        draft: true,
+        patient: null,
+        practitioner: null,
+        title: '',
+        treatment_note_template: null,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx, createdMs) => {
       const patient = ctx.pickLive('patients');
       const name = ctx.rng.pick(PRACTITIONER_NAMES);
@@ -185,78 +242,180 @@ export const SHAPES: Partial<Record<SimResource, Shape>> = {
     patch: (r, ctx) => (r.draft === true ? { draft: false } : { content: note(ctx.rng) }),
   },
   practitioners: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      active: true, default_appointment_type: null, description: '', designation: '', display_name: '',
-      first_name: '', label: '', last_name: '', show_in_online_bookings: false, title: '', user: null,
-      appointments: links(`${self}/appointments`), invoices: links(`${self}/invoices`), links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        active: true,
+        default_appointment_type: null,
+        description: '',
+        designation: '',
+        display_name: '',
+        first_name: '',
+        label: '',
+        last_name: '',
+        show_in_online_bookings: false,
+        title: '',
+        user: null,
+        appointments: links(`${self}/appointments`),
+        invoices: links(`${self}/invoices`),
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const [title, first, last, designation] = ctx.rng.pick(PRACTITIONER_NAMES);
       return {
-        title, first_name: first, last_name: last, designation,
-        display_name: `${title ? `${title} ` : ''}${first} ${last}`, label: designation,
-        show_in_online_bookings: ctx.rng.chance(0.8), user: linkSome(ctx, 'users'),
+        title,
+        first_name: first,
+        last_name: last,
+        designation,
+        display_name: `${title ? `${title} ` : ''}${first} ${last}`,
+        label: designation,
+        show_in_online_bookings: ctx.rng.chance(0.8),
+        user: linkSome(ctx, 'users'),
         default_appointment_type: linkSome(ctx, 'appointment_types'),
       };
     },
-    patch: (r, ctx) => (ctx.rng.chance(0.2) ? { active: r.active === false } : { show_in_online_bookings: r.show_in_online_bookings !== true }),
+    patch: (r, ctx) =>
+      ctx.rng.chance(0.2) ? { active: r.active === false } : { show_in_online_bookings: r.show_in_online_bookings !== true },
   },
   businesses: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      additional_information: null, address_1: '', address_2: '', archived_at: null, business_name: '',
-      city: '', contact_information: null, country: '', country_code: null, display_name: '', email_reply_to: null,
-      label: '', post_code: '', show_in_online_bookings: false, state: '', time_zone: 'Australia/Melbourne',
-      website_address: null, appointment_types: links(`${self}/appointment_types`), practitioners: links(`${self}/practitioners`),
-      links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        additional_information: null,
+        address_1: '',
+        address_2: '',
+        archived_at: null,
+        business_name: '',
+        city: '',
+        contact_information: null,
+        country: '',
+        country_code: null,
+        display_name: '',
+        email_reply_to: null,
+        label: '',
+        post_code: '',
+        show_in_online_bookings: false,
+        state: '',
+        time_zone: 'Australia/Melbourne',
+        website_address: null,
+        appointment_types: links(`${self}/appointment_types`),
+        practitioners: links(`${self}/practitioners`),
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const name = ctx.rng.pick(['Fitzroy Physio', 'Harbour Health', 'Northside Osteopathy', 'City Sports Clinic']);
       return {
-        business_name: name, display_name: name, label: name.split(' ')[0], address_1: `${ctx.rng.int(1, 300)} Brunswick St`,
-        city: 'Fitzroy', state: 'VIC', post_code: '3065', country: 'Australia', country_code: 'AU',
-        show_in_online_bookings: true, website_address: 'https://clinic.example.com',
+        business_name: name,
+        display_name: name,
+        label: name.split(' ')[0],
+        address_1: `${ctx.rng.int(1, 300)} Brunswick St`,
+        city: 'Fitzroy',
+        state: 'VIC',
+        post_code: '3065',
+        country: 'Australia',
+        country_code: 'AU',
+        show_in_online_bookings: true,
+        website_address: 'https://clinic.example.com',
       };
     },
     patch: (_r, ctx) => ({ contact_information: `Ph 03 9${ctx.rng.int(100, 999)} ${ctx.rng.int(1000, 9999)}` }),
   },
   appointment_types: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      archived_at: null, billable_item: null, category: null, color: '#7D69F5', deposit_price: null, description: null,
-      duration_in_minutes: 30, max_attendees: 1, name: '', online_bookings_enabled: false, show_in_online_bookings: false,
-      telehealth_enabled: false, practitioners: links(`${self}/practitioners`), links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        billable_item: null,
+        category: null,
+        color: '#7D69F5',
+        deposit_price: null,
+        description: null,
+        duration_in_minutes: 30,
+        max_attendees: 1,
+        name: '',
+        online_bookings_enabled: false,
+        show_in_online_bookings: false,
+        telehealth_enabled: false,
+        practitioners: links(`${self}/practitioners`),
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const [name, minutes, color] = ctx.rng.pick(APPOINTMENT_TYPE_NAMES);
       return {
-        name, duration_in_minutes: minutes, color, category: 'Physiotherapy', max_attendees: name.includes('Class') ? 8 : 1,
-        online_bookings_enabled: true, show_in_online_bookings: true, billable_item: linkSome(ctx, 'billable_items'),
+        name,
+        duration_in_minutes: minutes,
+        color,
+        category: 'Physiotherapy',
+        max_attendees: name.includes('Class') ? 8 : 1,
+        online_bookings_enabled: true,
+        show_in_online_bookings: true,
+        billable_item: linkSome(ctx, 'billable_items'),
       };
     },
     patch: (r) => ({ duration_in_minutes: Number(r.duration_in_minutes ?? 30) === 30 ? 45 : 30 }),
   },
   products: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      archived_at: null, cost_price: null, item_code: '', name: '', notes: null, price: '0.0',
-      product_supplier_name: null, serial_number: null, stock_level: 0, tax: null, links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        cost_price: null,
+        item_code: '',
+        name: '',
+        notes: null,
+        price: '0.0',
+        product_supplier_name: null,
+        serial_number: null,
+        stock_level: 0,
+        tax: null,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const [name, code, price] = ctx.rng.pick(PRODUCTS);
-      return { name, item_code: code, price: money(price), cost_price: money(price / 2), stock_level: ctx.rng.int(0, 40), product_supplier_name: 'Allied Supplies' };
+      return {
+        name,
+        item_code: code,
+        price: money(price),
+        cost_price: money(price / 2),
+        stock_level: ctx.rng.int(0, 40),
+        product_supplier_name: 'Allied Supplies',
+      };
     },
     patch: (r, ctx) => ({ stock_level: Math.max(0, Number(r.stock_level ?? 0) + ctx.rng.int(-3, 10)) }),
   },
   patient_cases: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      archived_at: null, attendee_ids: [], closed: false, expiry_date: null, include_cancelled_attendees: null,
-      include_dna_attendees: null, issue_date: null, max_invoiceable_amount: null, max_sessions: null, name: '',
-      notes: null, referral: false, referral_type: null, patient: null, attendees: links(`${self}/attendees`),
-      bookings: links(`${self}/bookings`), invoices: links(`${self}/invoices`), links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        attendee_ids: [],
+        closed: false,
+        expiry_date: null,
+        include_cancelled_attendees: null,
+        include_dna_attendees: null,
+        issue_date: null,
+        max_invoiceable_amount: null,
+        max_sessions: null,
+        name: '',
+        notes: null,
+        referral: false,
+        referral_type: null,
+        patient: null,
+        attendees: links(`${self}/attendees`),
+        bookings: links(`${self}/bookings`),
+        invoices: links(`${self}/invoices`),
+        links: links(self).links,
+      }) as Rec,
     random: (ctx, createdMs) => {
       const patient = ctx.pickLive('patients');
       return {
@@ -271,7 +430,17 @@ export const SHAPES: Partial<Record<SimResource, Shape>> = {
     patch: (r) => ({ closed: r.closed !== true }),
   },
   medical_alerts: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, archived_at: null, deleted_at: null, name: '', patient: null, links: links(self).links } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        deleted_at: null,
+        name: '',
+        patient: null,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const patient = ctx.pickLive('patients');
       return { name: ctx.rng.pick(ALERTS), patient: patient ? to(ctx, 'patients', patient.id) : null };
@@ -279,45 +448,105 @@ export const SHAPES: Partial<Record<SimResource, Shape>> = {
     patch: (_r, ctx) => ({ name: ctx.rng.pick(ALERTS) }),
   },
   unavailable_blocks: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      archived_at: null, business: null, conflicts: links(`${self}/conflicts`), deleted_at: null, ends_at: at, notes: null,
-      practitioner: null, repeat_rule: {}, repeated_from: null, repeats: null, starts_at: at, links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        business: null,
+        conflicts: links(`${self}/conflicts`),
+        deleted_at: null,
+        ends_at: at,
+        notes: null,
+        practitioner: null,
+        repeat_rule: {},
+        repeated_from: null,
+        repeats: null,
+        starts_at: at,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx, createdMs) => {
       const startsMs = slot(ctx.rng, createdMs);
       return {
-        starts_at: toIsoSeconds(startsMs), ends_at: toIsoSeconds(startsMs + ctx.rng.pick([60, 120, 240]) * 60_000),
-        notes: ctx.rng.pick(['Team meeting', 'Leave', 'Admin time', null]), practitioner: linkSome(ctx, 'practitioners'), business: linkSome(ctx, 'businesses'),
+        starts_at: toIsoSeconds(startsMs),
+        ends_at: toIsoSeconds(startsMs + ctx.rng.pick([60, 120, 240]) * 60_000),
+        notes: ctx.rng.pick(['Team meeting', 'Leave', 'Admin time', null]),
+        practitioner: linkSome(ctx, 'practitioners'),
+        business: linkSome(ctx, 'businesses'),
       };
     },
     patch: (r) => ({ ends_at: toIsoSeconds(Date.parse(String(r.ends_at)) + 30 * 60_000) }),
   },
   availability_blocks: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, business: null, ends_at: at, practitioner: null, repeat_rule: {}, starts_at: at, links: links(self).links } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        business: null,
+        ends_at: at,
+        practitioner: null,
+        repeat_rule: {},
+        starts_at: at,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx, createdMs) => {
       const startsMs = slot(ctx.rng, createdMs);
-      return { starts_at: toIsoSeconds(startsMs), ends_at: toIsoSeconds(startsMs + 120 * 60_000), practitioner: linkSome(ctx, 'practitioners'), business: linkSome(ctx, 'businesses') };
+      return {
+        starts_at: toIsoSeconds(startsMs),
+        ends_at: toIsoSeconds(startsMs + 120 * 60_000),
+        practitioner: linkSome(ctx, 'practitioners'),
+        business: linkSome(ctx, 'businesses'),
+      };
     },
     patch: (r) => ({ ends_at: toIsoSeconds(Date.parse(String(r.ends_at)) + 30 * 60_000) }),
   },
   daily_availabilities: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, availabilities: [], business: null, day_of_week: 1, practitioner: null, links: links(self).links } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        availabilities: [],
+        business: null,
+        day_of_week: 1,
+        practitioner: null,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => ({
       day_of_week: ctx.rng.int(1, 5),
-      availabilities: [{ starts_at: '09:00', ends_at: '13:00' }, { starts_at: '14:00', ends_at: ctx.rng.pick(['17:00', '18:30']) }],
+      availabilities: [
+        { starts_at: '09:00', ends_at: '13:00' },
+        { starts_at: '14:00', ends_at: ctx.rng.pick(['17:00', '18:30']) },
+      ],
       practitioner: linkSome(ctx, 'practitioners'),
       business: linkSome(ctx, 'businesses'),
     }),
     patch: (_r, ctx) => ({ availabilities: [{ starts_at: ctx.rng.pick(['08:00', '09:00']), ends_at: '17:00' }] }),
   },
   communications: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      archived_at: null, category: 'Memos', category_code: 12, confidential: false, content: '', content_subject: null,
-      deleted_at: null, direction_code: 2, direction_description: 'Received', from: null, patient: null, to: null,
-      type: 'Other', type_code: 4, links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        category: 'Memos',
+        category_code: 12,
+        confidential: false,
+        content: '',
+        content_subject: null,
+        deleted_at: null,
+        direction_code: 2,
+        direction_description: 'Received',
+        from: null,
+        patient: null,
+        to: null,
+        type: 'Other',
+        type_code: 4,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const patient = ctx.pickLive('patients');
       const sms = ctx.rng.chance(0.5);
@@ -336,52 +565,128 @@ export const SHAPES: Partial<Record<SimResource, Shape>> = {
     patch: (_r, ctx) => ({ content: ctx.rng.pick(MEMOS) }),
   },
   users: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, email: '', first_name: '', last_name: '', role: 'receptionist', time_zone: 'Australia/Melbourne', title: '', user_active: true, links: links(self).links } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        email: '',
+        first_name: '',
+        last_name: '',
+        role: 'receptionist',
+        time_zone: 'Australia/Melbourne',
+        title: '',
+        user_active: true,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const [, first, last] = ctx.rng.pick(PRACTITIONER_NAMES);
-      return { first_name: first, last_name: last, email: `${first.toLowerCase()}@clinic.example.com`, role: ctx.rng.pick(['practitioner', 'receptionist', 'administrator']) };
+      return {
+        first_name: first,
+        last_name: last,
+        email: `${first.toLowerCase()}@clinic.example.com`,
+        role: ctx.rng.pick(['practitioner', 'receptionist', 'administrator']),
+      };
     },
     patch: (r) => ({ user_active: r.user_active === false }),
   },
   billable_items: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, item_code: '', item_type: 'Service', name: '', price: '0.0', tax: null, links: links(self).links } as Rec),
-    random: (ctx) => ({ name: ctx.rng.pick(['Initial consultation', 'Standard consultation', 'Class pass']), item_code: String(ctx.rng.int(2000, 2099)), price: money(ctx.rng.pick([65, 85, 120])) }),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        item_code: '',
+        item_type: 'Service',
+        name: '',
+        price: '0.0',
+        tax: null,
+        links: links(self).links,
+      }) as Rec,
+    random: (ctx) => ({
+      name: ctx.rng.pick(['Initial consultation', 'Standard consultation', 'Class pass']),
+      item_code: String(ctx.rng.int(2000, 2099)),
+      price: money(ctx.rng.pick([65, 85, 120])),
+    }),
     patch: (r) => ({ price: money(Number(r.price ?? 0) + 5) }),
   },
   concession_types: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, name: '', links: links(self).links } as Rec),
+    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, name: '', links: links(self).links }) as Rec,
     random: (ctx) => ({ name: ctx.rng.pick(['Pensioner', 'Student', 'Health care card', 'Staff']) }),
     patch: (r) => ({ name: `${String(r.name)} (updated)` }),
   },
   concession_prices: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, billable_item: null, concession_type: null, price: '0.0', links: links(self).links } as Rec),
-    random: (ctx) => ({ billable_item: linkSome(ctx, 'billable_items'), concession_type: linkSome(ctx, 'concession_types'), price: money(ctx.rng.pick([45, 55, 70])) }),
+    blank: (id, at, self) =>
+      ({ id, created_at: at, updated_at: at, billable_item: null, concession_type: null, price: '0.0', links: links(self).links }) as Rec,
+    random: (ctx) => ({
+      billable_item: linkSome(ctx, 'billable_items'),
+      concession_type: linkSome(ctx, 'concession_types'),
+      price: money(ctx.rng.pick([45, 55, 70])),
+    }),
     patch: (r) => ({ price: money(Number(r.price ?? 0) + 5) }),
   },
   taxes: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, amount: '0.0', name: '', links: links(self).links } as Rec),
-    random: (ctx) => ctx.rng.pick([{ name: 'GST', amount: '10.0' }, { name: 'VAT', amount: '20.0' }, { name: 'No tax', amount: '0.0' }]),
+    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, amount: '0.0', name: '', links: links(self).links }) as Rec,
+    random: (ctx) =>
+      ctx.rng.pick([
+        { name: 'GST', amount: '10.0' },
+        { name: 'VAT', amount: '20.0' },
+        { name: 'No tax', amount: '0.0' },
+      ]),
     patch: (r) => ({ amount: r.amount === '10.0' ? '15.0' : '10.0' }),
   },
   services: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, appointment_type: null, business: null, practitioners: [], links: links(self).links } as Rec),
-    random: (ctx) => ({ appointment_type: linkSome(ctx, 'appointment_types'), business: linkSome(ctx, 'businesses'), practitioners: [linkSome(ctx, 'practitioners')].filter(Boolean) }),
+    blank: (id, at, self) =>
+      ({ id, created_at: at, updated_at: at, appointment_type: null, business: null, practitioners: [], links: links(self).links }) as Rec,
+    random: (ctx) => ({
+      appointment_type: linkSome(ctx, 'appointment_types'),
+      business: linkSome(ctx, 'businesses'),
+      practitioners: [linkSome(ctx, 'practitioners')].filter(Boolean),
+    }),
     patch: (_r, ctx) => ({ practitioners: [linkSome(ctx, 'practitioners'), linkSome(ctx, 'practitioners')].filter(Boolean) }),
   },
   stock_adjustments: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, adjustment_type: 'Other', comment: null, product: null, quantity: 0, user: null, links: links(self).links } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        adjustment_type: 'Other',
+        comment: null,
+        product: null,
+        quantity: 0,
+        user: null,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const sold = ctx.rng.chance(0.7);
-      return { adjustment_type: sold ? 'Item Sold' : 'Stock Purchase', quantity: sold ? -ctx.rng.int(1, 2) : ctx.rng.int(5, 20), product: linkSome(ctx, 'products'), user: linkSome(ctx, 'users') };
+      return {
+        adjustment_type: sold ? 'Item Sold' : 'Stock Purchase',
+        quantity: sold ? -ctx.rng.int(1, 2) : ctx.rng.int(5, 20),
+        product: linkSome(ctx, 'products'),
+        user: linkSome(ctx, 'users'),
+      };
     },
     patch: (_r, ctx) => ({ comment: ctx.rng.pick(['Counted', 'Corrected']) }),
   },
   patient_forms: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      archived_at: null, attendee: null, booking: null, completed_at: null, content: null, name: '', patient: null,
-      restricted_to_practitioner: false, signatures: null, url: '', links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        attendee: null,
+        booking: null,
+        completed_at: null,
+        content: null,
+        name: '',
+        patient: null,
+        restricted_to_practitioner: false,
+        signatures: null,
+        url: '',
+        links: links(self).links,
+      }) as Rec,
     random: (ctx, createdMs) => {
       const patient = ctx.pickLive('patients');
       const done = createdMs < ctx.nowMs - DAY_MS && ctx.rng.chance(0.7);
@@ -390,35 +695,84 @@ export const SHAPES: Partial<Record<SimResource, Shape>> = {
         patient: patient ? to(ctx, 'patients', patient.id) : null,
         url: `https://clinic.cliniko.com/f/?${ctx.rng.int(1e8, 9e8)}`,
         completed_at: done ? toIsoSeconds(createdMs + 3 * 3_600_000) : null,
-        content: { sections: [{ name: 'Medical History', questions: [{ name: 'Please describe your medical history.', type: 'paragraph', required: true, ...(done ? { answer: 'Nothing notable.' } : {}) }] }] },
+        content: {
+          sections: [
+            {
+              name: 'Medical History',
+              questions: [
+                {
+                  name: 'Please describe your medical history.',
+                  type: 'paragraph',
+                  required: true,
+                  ...(done ? { answer: 'Nothing notable.' } : {}),
+                },
+              ],
+            },
+          ],
+        },
       };
     },
-    patch: (r, ctx) => (r.completed_at == null ? { completed_at: toIsoSeconds(ctx.nowMs) } : { restricted_to_practitioner: r.restricted_to_practitioner !== true }),
+    patch: (r, ctx) =>
+      r.completed_at == null
+        ? { completed_at: toIsoSeconds(ctx.nowMs) }
+        : { restricted_to_practitioner: r.restricted_to_practitioner !== true },
   },
   patient_attachments: {
-    blank: (id, at, self) => ({
-      id, created_at: at, updated_at: at,
-      archived_at: null, content: links(`${self}/content`), content_type: null, description: null, filename: null,
-      patient: null, processing_completed: false, size: null, user: null, links: links(self).links,
-    } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        content: links(`${self}/content`),
+        content_type: null,
+        description: null,
+        filename: null,
+        patient: null,
+        processing_completed: false,
+        size: null,
+        user: null,
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const [type, name] = ctx.rng.pick(FILES);
       const patient = ctx.pickLive('patients');
-      return { content_type: type, filename: name, size: ctx.rng.int(2_000, 900_000), processing_completed: true, patient: patient ? to(ctx, 'patients', patient.id) : null, user: linkSome(ctx, 'users') };
+      return {
+        content_type: type,
+        filename: name,
+        size: ctx.rng.int(2_000, 900_000),
+        processing_completed: true,
+        patient: patient ? to(ctx, 'patients', patient.id) : null,
+        user: linkSome(ctx, 'users'),
+      };
     },
     patch: (_r, ctx) => ({ description: ctx.rng.pick(['Scanned referral', 'Imaging report', null]) }),
   },
   referral_source_types: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, name: '', subcategories: [], links: links(self).links } as Rec),
+    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, name: '', subcategories: [], links: links(self).links }) as Rec,
     random: (ctx) => ({ name: ctx.rng.pick(REFERRALS) }),
     patch: (r) => ({ name: `${String(r.name)}!` }),
   },
   relationships: {
-    blank: (id, at, self) => ({ id, created_at: at, updated_at: at, archived_at: null, patient: null, related_patient: null, relationship_type: '', links: links(self).links } as Rec),
+    blank: (id, at, self) =>
+      ({
+        id,
+        created_at: at,
+        updated_at: at,
+        archived_at: null,
+        patient: null,
+        related_patient: null,
+        relationship_type: '',
+        links: links(self).links,
+      }) as Rec,
     random: (ctx) => {
       const a = ctx.pickLive('patients');
       const b = ctx.pickLive('patients');
-      return { relationship_type: ctx.rng.pick(RELATIONSHIPS), patient: a ? to(ctx, 'patients', a.id) : null, related_patient: b ? to(ctx, 'patients', b.id) : null };
+      return {
+        relationship_type: ctx.rng.pick(RELATIONSHIPS),
+        patient: a ? to(ctx, 'patients', a.id) : null,
+        related_patient: b ? to(ctx, 'patients', b.id) : null,
+      };
     },
     patch: (_r, ctx) => ({ relationship_type: ctx.rng.pick(RELATIONSHIPS) }),
   },

@@ -16,16 +16,15 @@ export interface SortKey {
  * Only searchable columns sort.
  * @throws SimHttpError 400 for an unknown column or direction.
  */
-export function parseSort(
-  sort: string | undefined,
-  order: string | undefined,
-  columns: Readonly<Record<string, ColumnType>>,
-): SortKey[] {
+export function parseSort(sort: string | undefined, order: string | undefined, columns: Readonly<Record<string, ColumnType>>): SortKey[] {
   if (order !== undefined && order !== 'asc' && order !== 'desc') {
     throw new SimHttpError(400, `Invalid order: ${order}`);
   }
   const defaultDesc = order === 'desc';
-  const parts = (sort ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  const parts = (sort ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   if (parts.length === 0) parts.push('created_at');
   return parts.map((part) => {
     const [column = '', direction, ...extra] = part.split(':');
@@ -82,10 +81,7 @@ export function rowComparator<T extends { id: string }>(
 ): (a: T, b: T) => number {
   return (a, b) => {
     for (const key of keys) {
-      const diff = comparePrimitive(
-        sortable(valueOf(a, key.column), key.type),
-        sortable(valueOf(b, key.column), key.type),
-      );
+      const diff = comparePrimitive(sortable(valueOf(a, key.column), key.type), sortable(valueOf(b, key.column), key.type));
       if (diff !== 0) return key.desc ? -diff : diff;
     }
     return compareIds(a.id, b.id);

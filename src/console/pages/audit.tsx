@@ -9,7 +9,10 @@ import { render } from '../render.js';
 export function auditPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
   app.get('/audit', async (c) => {
     const before = c.req.query('before');
-    const page = await listAudit(deps.store, c.get('principal'), { limit: 100, before: before && /^aud_[0-9A-Z]+$/.test(before) ? before : undefined });
+    const page = await listAudit(deps.store, c.get('principal'), {
+      limit: 100,
+      before: before && /^aud_[0-9A-Z]+$/.test(before) ? before : undefined,
+    });
     return render(
       c,
       'Audit log',

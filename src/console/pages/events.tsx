@@ -109,7 +109,11 @@ export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
             </table>
           </div>
         )}
-        <Pager path="/events" query={{ type: q.type, resource: filter.resource, resource_id: filter.resource_id, since: q.since, until: q.until }} next={page.next} />
+        <Pager
+          path="/events"
+          query={{ type: q.type, resource: filter.resource, resource_id: filter.resource_id, since: q.since, until: q.until }}
+          next={page.next}
+        />
       </>,
     );
   });
@@ -127,7 +131,8 @@ export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const shown = show || thin ? payload : maskEvent(payload);
     const subs = new Map((await deps.store.listSubscriptions()).map((s) => [s.id, s]));
     const canReplay = holds(p, 'events:write');
-    const targets = canReplay && holds(p, 'subscriptions:read') ? (await visibleSubscriptions(deps, p)).filter((s) => s.status === 'active') : [];
+    const targets =
+      canReplay && holds(p, 'subscriptions:read') ? (await visibleSubscriptions(deps, p)).filter((s) => s.status === 'active') : [];
     return render(
       c,
       payload.type,
@@ -141,7 +146,11 @@ export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
           <dt>Record</dt>
           <dd>
             {payload.data.source} {payload.data.resource} <span class="mono">{payload.data.id}</span> ·{' '}
-            <a href={`${BASE}/events?resource_id=${encodeURIComponent(payload.data.id)}&resource=${encodeURIComponent(payload.data.resource)}`}>every event of this record</a>
+            <a
+              href={`${BASE}/events?resource_id=${encodeURIComponent(payload.data.id)}&resource=${encodeURIComponent(payload.data.resource)}`}
+            >
+              every event of this record
+            </a>
           </dd>
         </dl>
         <section aria-labelledby="payload">
@@ -164,7 +173,9 @@ export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
         {canReplay ? (
           <section aria-labelledby="replay">
             <h2 id="replay">Replay</h2>
-            <p class="help">A replay is a new delivery with the same event id and body; receivers deduplicate on <code>webhook-id</code>.</p>
+            <p class="help">
+              A replay is a new delivery with the same event id and body; receivers deduplicate on <code>webhook-id</code>.
+            </p>
             <ActionButton session={session} action={`/events/${payload.id}/replay`} label="Replay to every matching subscription" />
             {targets.length > 0 ? (
               <form method="post" action={`${BASE}/events/${payload.id}/replay`} class="inline-form">
@@ -196,7 +207,14 @@ export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
                 <span class="mono">{d.id}</span> · created {when(d.created_at)} · {d.attempt_count} attempts
                 {d.next_attempt_at && d.status === 'pending' ? ` · next ${when(d.next_attempt_at)}` : ''}
               </p>
-              {d.status === 'failed' && holds(p, 'deliveries:write') ? <ActionButton session={session} action={`/deliveries/${d.id}/retry`} label="Retry now" hidden={{ back: `/events/${payload.id}` }} /> : null}
+              {d.status === 'failed' && holds(p, 'deliveries:write') ? (
+                <ActionButton
+                  session={session}
+                  action={`/deliveries/${d.id}/retry`}
+                  label="Retry now"
+                  hidden={{ back: `/events/${payload.id}` }}
+                />
+              ) : null}
               {d.attempts.length > 0 ? (
                 <table>
                   <caption class="visually-hidden">Attempts of delivery {d.id}</caption>
@@ -242,6 +260,12 @@ export function eventPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const id = c.req.param('id');
     const subscription_id = field(c, 'subscription_id') || undefined;
     const created = await replayEvent(deps, c.get('caller'), id, { subscription_id, force: field(c, 'force') === 'on' });
-    return redirect(c, `/events/${id}`, { kind: 'notice', message: created.length === 0 ? 'No active subscription matches this event: nothing was queued.' : `Replay queued: ${created.length} new deliver${created.length === 1 ? 'y' : 'ies'}.` });
+    return redirect(c, `/events/${id}`, {
+      kind: 'notice',
+      message:
+        created.length === 0
+          ? 'No active subscription matches this event: nothing was queued.'
+          : `Replay queued: ${created.length} new deliver${created.length === 1 ? 'y' : 'ies'}.`,
+    });
   });
 }

@@ -14,14 +14,17 @@ export function failedPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const session = c.get('session');
     const groups = await failedBySubscription(deps, p);
     const types = new Map<string, string>();
-    for (const g of groups) for (const d of g.failed) types.set(d.event_id, (await deps.store.getEvent(d.event_id))?.payload.type ?? d.event_id);
+    for (const g of groups)
+      for (const d of g.failed) types.set(d.event_id, (await deps.store.getEvent(d.event_id))?.payload.type ?? d.event_id);
     const dayAgo = formTime(new Date(Date.now() - 86_400_000).toISOString());
     return render(
       c,
       'Failed deliveries',
       '/failed',
       <>
-        <p class="help">A delivery is failed once every retry of its schedule failed. Retry one now, or recover a whole time window of one subscription.</p>
+        <p class="help">
+          A delivery is failed once every retry of its schedule failed. Retry one now, or recover a whole time window of one subscription.
+        </p>
         {groups.length === 0 ? <p>No failed deliveries.</p> : null}
         {groups.map(({ subscription: sub, failed, total }) => (
           <section class="card" aria-labelledby={`f-${sub.id}`}>
@@ -33,7 +36,8 @@ export function failedPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
               <form method="post" action={`${BASE}/subscriptions/${sub.id}/recover`} class="inline-form">
                 <Csrf session={session} />
                 <label for={`since-${sub.id}`}>Recover failed deliveries created since (UTC)</label>{' '}
-                <input id={`since-${sub.id}`} name="since" type="datetime-local" required value={dayAgo} /> <button type="submit">Recover</button>
+                <input id={`since-${sub.id}`} name="since" type="datetime-local" required value={dayAgo} />{' '}
+                <button type="submit">Recover</button>
               </form>
             ) : null}
             <table>
@@ -60,7 +64,11 @@ export function failedPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
                       </td>
                       <td class="num">{d.attempt_count}</td>
                       <td>{last ? `${last.status_code ?? last.error ?? '—'} at ${when(last.attempted_at)}` : '—'}</td>
-                      <td>{sub.status === 'active' && holds(p, 'deliveries:write') ? <ActionButton session={session} action={`/deliveries/${d.id}/retry`} label="Retry" hidden={{ back: '/failed' }} /> : null}</td>
+                      <td>
+                        {sub.status === 'active' && holds(p, 'deliveries:write') ? (
+                          <ActionButton session={session} action={`/deliveries/${d.id}/retry`} label="Retry" hidden={{ back: '/failed' }} />
+                        ) : null}
+                      </td>
                     </tr>
                   );
                 })}

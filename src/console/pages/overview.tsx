@@ -36,7 +36,8 @@ export function overviewPage(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
               <ul class="attention">
                 {attention.map(({ sub, health }) => (
                   <li>
-                    {health.state === 'failing' ? <Badge tone="bad">failing</Badge> : <Badge tone="muted">disabled</Badge>} <SubscriptionLink sub={sub} id={sub.id} />{' '}
+                    {health.state === 'failing' ? <Badge tone="bad">failing</Badge> : <Badge tone="muted">disabled</Badge>}{' '}
+                    <SubscriptionLink sub={sub} id={sub.id} />{' '}
                     {health.state === 'failing'
                       ? `— every attempt failed since ${when(sub.failing_since)}; ${health.failed} failed in 24 h`
                       : `— ${sub.disabled_reason === 'failing' ? 'disabled after failing too long' : sub.disabled_reason === 'gone' ? 'disabled: the receiver answered 410 Gone' : 'disabled by hand'} ${ago(sub.disabled_at)}`}
@@ -56,7 +57,12 @@ export function overviewPage(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
               </figure>
               <figure>
                 <figcaption>Delivery attempts that succeeded, per hour</figcaption>
-                <RateChart succeeded={activity.succeeded} attempts={activity.attempts} hours={activity.hours} label="Delivery success rate" />
+                <RateChart
+                  succeeded={activity.succeeded}
+                  attempts={activity.attempts}
+                  hours={activity.hours}
+                  label="Delivery success rate"
+                />
               </figure>
             </div>
           </section>
@@ -97,7 +103,9 @@ export function overviewPage(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
                           ? `${r.progress.phase} ${r.progress.status}: ${r.progress.records_done} records${r.progress.total_entries !== null ? ` of ${r.progress.total_entries}` : ''}`
                           : '—'}
                       </td>
-                      <td class="mono">{r.state?.cursor === null || r.state?.cursor === undefined ? '—' : cut(JSON.stringify(r.state.cursor), 40)}</td>
+                      <td class="mono">
+                        {r.state?.cursor === null || r.state?.cursor === undefined ? '—' : cut(JSON.stringify(r.state.cursor), 40)}
+                      </td>
                       <td>{r.state?.last_error ? `${cut(r.state.last_error.message, 120)} (${ago(r.state.last_error.at)})` : '—'}</td>
                     </tr>
                   ))}
@@ -108,8 +116,14 @@ export function overviewPage(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
             <ul>
               {sources.budgets.map((b) => (
                 <li>
-                  <strong>{b.source}</strong>: {b.used_last_minute} requests in the last minute; the bridge allows itself {b.budget_per_min}/min of the key's {b.limit_per_min}/min.
-                  <meter min={0} max={b.budget_per_min} value={b.used_last_minute} aria-label={`${b.source} requests used in the last minute`}></meter>
+                  <strong>{b.source}</strong>: {b.used_last_minute} requests in the last minute; the bridge allows itself {b.budget_per_min}
+                  /min of the key's {b.limit_per_min}/min.
+                  <meter
+                    min={0}
+                    max={b.budget_per_min}
+                    value={b.used_last_minute}
+                    aria-label={`${b.source} requests used in the last minute`}
+                  ></meter>
                 </li>
               ))}
             </ul>

@@ -94,7 +94,17 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): voi
   });
 
   app.get('/subscriptions/new', (c) =>
-    render(c, 'New subscription', '/subscriptions', <SubscriptionForm session={c.get('session')} action={`${BASE}/subscriptions`} values={valuesOf(null)} submitLabel="Create subscription" />),
+    render(
+      c,
+      'New subscription',
+      '/subscriptions',
+      <SubscriptionForm
+        session={c.get('session')}
+        action={`${BASE}/subscriptions`}
+        values={valuesOf(null)}
+        submitLabel="Create subscription"
+      />,
+    ),
   );
 
   app.post('/subscriptions', async (c) => {
@@ -104,7 +114,13 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): voi
         c,
         'New subscription',
         '/subscriptions',
-        <SubscriptionForm session={c.get('session')} action={`${BASE}/subscriptions`} values={submittedValues(c, [])} errors={parsed.errors} submitLabel="Create subscription" />,
+        <SubscriptionForm
+          session={c.get('session')}
+          action={`${BASE}/subscriptions`}
+          values={submittedValues(c, [])}
+          errors={parsed.errors}
+          submitLabel="Create subscription"
+        />,
         400,
       );
     }
@@ -126,7 +142,10 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): voi
   app.post('/subscriptions/:id/disable', async (c) => {
     const id = c.req.param('id');
     await updateSubscription(deps, c.get('caller'), id, { status: 'disabled' });
-    return redirect(c, `/subscriptions/${id}`, { kind: 'notice', message: 'Disabled: nothing is sent to it, and events detected meanwhile are not queued for it (replay them after enabling).' });
+    return redirect(c, `/subscriptions/${id}`, {
+      kind: 'notice',
+      message: 'Disabled: nothing is sent to it, and events detected meanwhile are not queued for it (replay them after enabling).',
+    });
   });
 
   app.post('/subscriptions/:id/enable', async (c) => {
@@ -142,7 +161,9 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): voi
     const rotated = await rotateSecret(deps, c.get('caller'), id, seconds);
     return redirect(c, `/subscriptions/${id}`, {
       kind: 'notice',
-      message: rotated.previous_secret_expires_at ? `Secret rotated; the old one also signs until ${when(rotated.previous_secret_expires_at)}.` : 'Secret rotated; the old one no longer signs.',
+      message: rotated.previous_secret_expires_at
+        ? `Secret rotated; the old one also signs until ${when(rotated.previous_secret_expires_at)}.`
+        : 'Secret rotated; the old one no longer signs.',
       secret: rotated.secret,
     });
   });
@@ -162,7 +183,8 @@ export function subscriptionPages(app: Hono<ConsoleEnv>, deps: ConsoleDeps): voi
       <form method="post" action={`${BASE}/subscriptions/${sub.id}/delete`} class="card narrow">
         <Csrf session={c.get('session')} />
         <p>
-          Delete <strong>{sub.description || sub.url}</strong> (<span class="mono">{sub.id}</span>)? Its pending deliveries are never sent and its delivery history goes with it. This cannot be undone.
+          Delete <strong>{sub.description || sub.url}</strong> (<span class="mono">{sub.id}</span>)? Its pending deliveries are never sent
+          and its delivery history goes with it. This cannot be undone.
         </p>
         <button type="submit" class="danger">
           Delete subscription
@@ -232,7 +254,9 @@ async function detailPage(c: C, deps: ConsoleDeps, errors?: string[], headerName
             ) : (
               <ActionButton session={session} action={`/subscriptions/${sub.id}/enable`} label="Enable" />
             )}
-            {sub.status === 'active' ? <ActionButton session={session} action={`/subscriptions/${sub.id}/test`} label="Send test event" /> : null}
+            {sub.status === 'active' ? (
+              <ActionButton session={session} action={`/subscriptions/${sub.id}/test`} label="Send test event" />
+            ) : null}
             <a class="button danger" href={`${BASE}/subscriptions/${sub.id}/delete`}>
               Delete…
             </a>
@@ -286,7 +310,12 @@ async function detailPage(c: C, deps: ConsoleDeps, errors?: string[], headerName
                       <td>{when(d.created_at)}</td>
                       <td>
                         <a href={`${BASE}/events/${d.event_id}`}>{type ?? d.event_id}</a>
-                        {d.trigger === 'replay' ? <> <Badge tone="muted">replay</Badge></> : null}
+                        {d.trigger === 'replay' ? (
+                          <>
+                            {' '}
+                            <Badge tone="muted">replay</Badge>
+                          </>
+                        ) : null}
                       </td>
                       <td>
                         <DeliveryStatus status={d.status} />

@@ -13,9 +13,14 @@ const createBody = z
   .strictObject({
     name: z.string().trim().min(1).max(100),
     scopes: z.array(z.enum(SCOPES, { error: `must be one of ${SCOPES.join(', ')}` })).min(1),
-    subscriptions: z.enum(['own', 'all']).default('own').openapi({ description: '`own`: the key sees and changes only the subscriptions it creates.' }),
+    subscriptions: z
+      .enum(['own', 'all'])
+      .default('own')
+      .openapi({ description: '`own`: the key sees and changes only the subscriptions it creates.' }),
   })
-  .openapi('NewApiKey', { example: { name: 'Zapier', scopes: ['subscriptions:read', 'subscriptions:write', 'events:read'], subscriptions: 'own' } });
+  .openapi('NewApiKey', {
+    example: { name: 'Zapier', scopes: ['subscriptions:read', 'subscriptions:write', 'events:read'], subscriptions: 'own' },
+  });
 const tags = ['API keys'];
 
 const routes = {
@@ -28,7 +33,14 @@ const routes = {
     request: jsonBody(createBody),
     responses: { 201: json(IssuedApiKey, 'Issued.') },
   }),
-  list: createRoute({ method: 'get', path: '/', tags, summary: 'List API keys', description: 'Never their values.', responses: { 200: json(page(ApiKeySchema, 'ApiKeyPage'), 'Every key.') } }),
+  list: createRoute({
+    method: 'get',
+    path: '/',
+    tags,
+    summary: 'List API keys',
+    description: 'Never their values.',
+    responses: { 200: json(page(ApiKeySchema, 'ApiKeyPage'), 'Every key.') },
+  }),
   revoke: createRoute({
     method: 'delete',
     path: '/{id}',

@@ -11,7 +11,8 @@ const list = createRoute({
   path: '/',
   tags: ['Audit'],
   summary: 'The audit log',
-  description: 'Every admin change: who, when, on what, with which request id. Never secrets or record values. A key limited to its own subscriptions sees only its own actions.',
+  description:
+    'Every admin change: who, when, on what, with which request id. Never secrets or record values. A key limited to its own subscriptions sees only its own actions.',
   request: { query: z.object({ since: isoTime.optional().openapi({ description: 'At or after (UTC).' }), ...pageQuery }) },
   responses: { 200: json(page(AuditEntrySchema, 'AuditPage'), 'Newest first.') },
 });

@@ -23,10 +23,10 @@ const listQuery = z.object({
 const replayOne = z
   .strictObject({
     subscription_id: z.string().optional().openapi({ description: 'Only to this subscription; default: every active one that matches.' }),
-    force: z
-      .boolean()
-      .optional()
-      .openapi({ description: "With `subscription_id`: replay even when the subscription's `event_types` do not select this event's type (otherwise 409 `event_type_not_subscribed`)." }),
+    force: z.boolean().optional().openapi({
+      description:
+        "With `subscription_id`: replay even when the subscription's `event_types` do not select this event's type (otherwise 409 `event_type_not_subscribed`).",
+    }),
   })
   .openapi('ReplayEvent', { example: { subscription_id: 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' } });
 const replayMany = z
@@ -47,7 +47,8 @@ const routes = {
     path: '/',
     tags,
     summary: 'List events',
-    description: 'Newest first, filtered by type, resource, record id and detection time. API keys limited to their own subscriptions see only events delivered to them, shaped as delivered.',
+    description:
+      'Newest first, filtered by type, resource, record id and detection time. API keys limited to their own subscriptions see only events delivered to them, shaped as delivered.',
     request: { query: listQuery },
     responses: { 200: json(page(EventPayload, 'EventPage'), 'Newest first.') },
   }),
@@ -65,7 +66,10 @@ const routes = {
     tags,
     summary: "List an event's delivery attempts",
     request: eventId,
-    responses: { 200: json(z.object({ data: z.array(AttemptWithDelivery) }), 'Oldest first.'), ...errors({ 404: 'No such event (`not_found`).' }) },
+    responses: {
+      200: json(z.object({ data: z.array(AttemptWithDelivery) }), 'Oldest first.'),
+      ...errors({ 404: 'No such event (`not_found`).' }),
+    },
   }),
   replay: createRoute({
     method: 'post',
@@ -78,7 +82,10 @@ const routes = {
     responses: {
       202: json(
         z.object({ event_id: z.string(), deliveries: z.array(z.object({ id: z.string(), subscription_id: z.string() })) }).openapi({
-          example: { event_id: 'evt_01JD5Q4B2C3D4E5F6G7H8J9K0M', deliveries: [{ id: 'dlv_01JD5Q4B3X9RZ2Y8W7V6T5S4R3', subscription_id: 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' }] },
+          example: {
+            event_id: 'evt_01JD5Q4B2C3D4E5F6G7H8J9K0M',
+            deliveries: [{ id: 'dlv_01JD5Q4B3X9RZ2Y8W7V6T5S4R3', subscription_id: 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A' }],
+          },
         }),
         'The deliveries created.',
       ),
@@ -96,7 +103,10 @@ const routes = {
     description: 'Every event detected in [since, until), optionally of some types, to every matching active subscription (or one).',
     request: jsonBody(replayMany),
     responses: {
-      202: json(z.object({ events: z.number().int(), deliveries: z.number().int() }).openapi({ example: { events: 12, deliveries: 12 } }), 'How many were queued.'),
+      202: json(
+        z.object({ events: z.number().int(), deliveries: z.number().int() }).openapi({ example: { events: 12, deliveries: 12 } }),
+        'How many were queued.',
+      ),
       ...errors({ 404: 'No such subscription (`not_found`).', 409: disabled }),
     },
   }),
@@ -108,7 +118,10 @@ export function eventRoutes(deps: AdminDeps) {
     .openapi(routes.list, async (c) => {
       const q = c.req.valid('query');
       const page = await listEvents(deps, principalOf(c), q, q.limit, q.cursor ? decodeCursor(q.cursor, 'evt') : undefined);
-      return c.json(apiPage(page, (e) => e.payload), 200);
+      return c.json(
+        apiPage(page, (e) => e.payload),
+        200,
+      );
     })
     .openapi(routes.get, async (c) => {
       const e = await getEvent(deps, principalOf(c), c.req.valid('param').id);
@@ -121,7 +134,9 @@ export function eventRoutes(deps: AdminDeps) {
       return c.json({ event_id: id, deliveries: created.map((d) => ({ id: d.id, subscription_id: d.subscription_id })) }, 202);
     });
 
-  const replay = createRouter().openapi(routes.replayRange, async (c) => c.json(await replayRange(deps, callerOf(c), c.req.valid('json')), 202));
+  const replay = createRouter().openapi(routes.replayRange, async (c) =>
+    c.json(await replayRange(deps, callerOf(c), c.req.valid('json')), 202),
+  );
 
   return { events, replay };
 }

@@ -18,7 +18,9 @@ const subscribeBody = z
     target_url: z.string().max(2048).url('must be an absolute http(s) URL'),
     event: EventPattern,
   })
-  .openapi('HookSubscribe', { example: { target_url: 'https://hooks.zapier.com/hooks/standard/123456/abcdef/', event: 'individual_appointment.cancelled' } });
+  .openapi('HookSubscribe', {
+    example: { target_url: 'https://hooks.zapier.com/hooks/standard/123456/abcdef/', event: 'individual_appointment.cancelled' },
+  });
 const HOOK_ID = 'sub_01JD5Q3N6T0V1Y7ZK8M2XW4R9A';
 const tags = ['Zapier REST hooks'];
 
@@ -51,7 +53,10 @@ const routes = {
     summary: 'Unsubscribe a hook',
     request: { params: idParam(HOOK_ID, 'Hook id (as `POST /v1/hooks` returned)') },
     responses: {
-      200: json(z.object({ id: z.string(), deleted: z.literal(true) }).openapi({ example: { id: HOOK_ID, deleted: true } }), 'Unsubscribed.'),
+      200: json(
+        z.object({ id: z.string(), deleted: z.literal(true) }).openapi({ example: { id: HOOK_ID, deleted: true } }),
+        'Unsubscribed.',
+      ),
       ...errors({ 404: 'No such hook (`not_found`).' }),
     },
   }),
@@ -71,7 +76,12 @@ export function hookRoutes(deps: AdminDeps) {
   return createRouter()
     .openapi(routes.subscribe, async (c) => {
       const { target_url, event } = c.req.valid('json');
-      const { id } = await createSubscription(deps, callerOf(c), { url: target_url, event_types: [event], description: HOOK_DESCRIPTION, kind: 'hook' });
+      const { id } = await createSubscription(deps, callerOf(c), {
+        url: target_url,
+        event_types: [event],
+        description: HOOK_DESCRIPTION,
+        kind: 'hook',
+      });
       deps.logger.info({ subscription: id, event }, 'hook subscribed');
       return c.json({ id }, 201);
     })

@@ -7,12 +7,17 @@ const tags = ['Operations'];
 const Readiness = z
   .object({
     status: z.enum(['ready', 'not_ready']),
-    waiting: z.array(z.object({ source: z.string(), resource: z.string() })).openapi({ description: 'Resources whose last poll failed (and are not within a backoff after earlier success), or that were never polled.' }),
-    store: z
-      .object({ writable: z.boolean(), reason: z.string().nullable() })
-      .openapi({ description: 'Whether the store accepts writes; when it does not (disk full, database down) the bridge is not ready and `reason` says why. Polls wait and nothing is lost meanwhile.' }),
+    waiting: z.array(z.object({ source: z.string(), resource: z.string() })).openapi({
+      description: 'Resources whose last poll failed (and are not within a backoff after earlier success), or that were never polled.',
+    }),
+    store: z.object({ writable: z.boolean(), reason: z.string().nullable() }).openapi({
+      description:
+        'Whether the store accepts writes; when it does not (disk full, database down) the bridge is not ready and `reason` says why. Polls wait and nothing is lost meanwhile.',
+    }),
   })
-  .openapi('Readiness', { example: { status: 'not_ready', waiting: [{ source: 'cliniko', resource: 'patients' }], store: { writable: true, reason: null } } });
+  .openapi('Readiness', {
+    example: { status: 'not_ready', waiting: [{ source: 'cliniko', resource: 'patients' }], store: { writable: true, reason: null } },
+  });
 
 const routes = {
   metrics: createRoute({
@@ -67,6 +72,8 @@ export function operationRoutes(deps: AdminDeps) {
         .map((r) => ({ source: r.source, resource: r.resource }));
       const { writable, reason } = deps.store.health();
       const store = { writable, reason };
-      return waiting.length === 0 && writable ? c.json({ status: 'ready' as const, waiting, store }, 200) : c.json({ status: 'not_ready' as const, waiting, store }, 503);
+      return waiting.length === 0 && writable
+        ? c.json({ status: 'ready' as const, waiting, store }, 200)
+        : c.json({ status: 'not_ready' as const, waiting, store }, 503);
     });
 }

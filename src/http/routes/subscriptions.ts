@@ -1,7 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Delivery, Subscription } from '../../store/schema.js';
 import { retryDelivery } from '../../services/deliveries.js';
-import { DEFAULT_GRACE_SECONDS, MAX_GRACE_SECONDS, NewSubscriptionBody, SubscriptionChangeBody } from '../../services/subscription-input.js';
+import {
+  DEFAULT_GRACE_SECONDS,
+  MAX_GRACE_SECONDS,
+  NewSubscriptionBody,
+  SubscriptionChangeBody,
+} from '../../services/subscription-input.js';
 import {
   createSubscription,
   deleteSubscription,
@@ -17,13 +22,24 @@ import { callerOf, principalOf } from '../auth.js';
 import type { AdminDeps } from '../context.js';
 import { createRouter, errors, idParam, json, jsonBody, URL_REFUSED } from '../openapi.js';
 import { apiPage, decodeCursor } from '../pagination.js';
-import { Delivery as DeliverySchema, isoTime, page, pageQuery, RotatedSecret, Secret, Subscription as SubscriptionSchema, SubscriptionWithSecret } from '../schemas.js';
+import {
+  Delivery as DeliverySchema,
+  isoTime,
+  page,
+  pageQuery,
+  RotatedSecret,
+  Secret,
+  Subscription as SubscriptionSchema,
+  SubscriptionWithSecret,
+} from '../schemas.js';
 
 // The bodies are the services' schemas (src/services/subscription-input.ts), shared with the console.
 const createBody = NewSubscriptionBody;
 const patchBody = SubscriptionChangeBody;
 const deliveriesQuery = z.object({ status: z.enum(['pending', 'succeeded', 'failed']).optional(), ...pageQuery });
-const recoverBody = z.strictObject({ since: isoTime, until: isoTime.optional() }).openapi('Recover', { example: { since: '2026-11-23T00:00:00Z' } });
+const recoverBody = z
+  .strictObject({ since: isoTime, until: isoTime.optional() })
+  .openapi('Recover', { example: { since: '2026-11-23T00:00:00Z' } });
 const rotateBody = z
   .strictObject({
     grace_period_seconds: z
@@ -56,7 +72,14 @@ const routes = {
     request: { query: z.object(pageQuery) },
     responses: { 200: json(page(SubscriptionSchema, 'SubscriptionPage'), 'Newest first.') },
   }),
-  get: createRoute({ method: 'get', path: '/{id}', tags, summary: 'Get a subscription', request: subId, responses: { 200: json(SubscriptionSchema, 'The subscription.'), ...errors({ 404: 'No such subscription (`not_found`).' }) } }),
+  get: createRoute({
+    method: 'get',
+    path: '/{id}',
+    tags,
+    summary: 'Get a subscription',
+    request: subId,
+    responses: { 200: json(SubscriptionSchema, 'The subscription.'), ...errors({ 404: 'No such subscription (`not_found`).' }) },
+  }),
   secret: createRoute({
     method: 'get',
     path: '/{id}/secret',
@@ -81,7 +104,10 @@ const routes = {
     summary: 'Change a subscription',
     description: 'Only the fields given change. `status: active` re-enables a disabled subscription.',
     request: { ...subId, ...jsonBody(patchBody, { optional: true }) },
-    responses: { 200: json(SubscriptionSchema, 'The changed subscription.'), ...errors({ 404: 'No such subscription (`not_found`).', 422: URL_REFUSED }) },
+    responses: {
+      200: json(SubscriptionSchema, 'The changed subscription.'),
+      ...errors({ 404: 'No such subscription (`not_found`).', 422: URL_REFUSED }),
+    },
   }),
   delete: createRoute({
     method: 'delete',
@@ -98,7 +124,10 @@ const routes = {
     tags,
     summary: "List a subscription's deliveries",
     request: { ...subId, query: deliveriesQuery },
-    responses: { 200: json(page(DeliverySchema, 'DeliveryPage'), 'Newest first.'), ...errors({ 404: 'No such subscription (`not_found`).' }) },
+    responses: {
+      200: json(page(DeliverySchema, 'DeliveryPage'), 'Newest first.'),
+      ...errors({ 404: 'No such subscription (`not_found`).' }),
+    },
   }),
   recover: createRoute({
     method: 'post',
@@ -123,7 +152,10 @@ const retryRoute = createRoute({
   request: { params: idParam('dlv_01JD5Q4B3X9RZ2Y8W7V6T5S4R3', 'Delivery id') },
   responses: {
     202: json(DeliverySchema, 'The delivery, queued.'),
-    ...errors({ 404: 'No such delivery (`not_found`).', 409: 'It already succeeded (`already_succeeded`), or its subscription is disabled (`subscription_disabled`).' }),
+    ...errors({
+      404: 'No such delivery (`not_found`).',
+      409: 'It already succeeded (`already_succeeded`), or its subscription is disabled (`subscription_disabled`).',
+    }),
   },
 });
 
@@ -166,14 +198,20 @@ export function subscriptionRoutes(deps: AdminDeps) {
       const { grace_period_seconds = DEFAULT_GRACE_SECONDS } = c.req.valid('json');
       return c.json(await rotateSecret(deps, callerOf(c), c.req.valid('param').id, grace_period_seconds), 200);
     })
-    .openapi(routes.update, async (c) => c.json(publicSubscription(await updateSubscription(deps, callerOf(c), c.req.valid('param').id, c.req.valid('json'))), 200))
+    .openapi(routes.update, async (c) =>
+      c.json(publicSubscription(await updateSubscription(deps, callerOf(c), c.req.valid('param').id, c.req.valid('json'))), 200),
+    )
     .openapi(routes.delete, async (c) => {
       await deleteSubscription(deps, callerOf(c), c.req.valid('param').id);
       return c.body(null, 204);
     })
     .openapi(routes.deliveries, async (c) => {
       const { status, limit, cursor } = c.req.valid('query');
-      const page = await subscriptionDeliveries(deps, principalOf(c), c.req.valid('param').id, { status, limit, before: cursor ? decodeCursor(cursor, 'dlv') : undefined });
+      const page = await subscriptionDeliveries(deps, principalOf(c), c.req.valid('param').id, {
+        status,
+        limit,
+        before: cursor ? decodeCursor(cursor, 'dlv') : undefined,
+      });
       return c.json(apiPage(page, publicDelivery), 200);
     })
     .openapi(routes.recover, async (c) => {
@@ -184,5 +222,7 @@ export function subscriptionRoutes(deps: AdminDeps) {
 
 /** `/v1/deliveries/:id/retry`: one more attempt now. */
 export function deliveryRoutes(deps: AdminDeps) {
-  return createRouter().openapi(retryRoute, async (c) => c.json(publicDelivery(await retryDelivery(deps, callerOf(c), c.req.valid('param').id)), 202));
+  return createRouter().openapi(retryRoute, async (c) =>
+    c.json(publicDelivery(await retryDelivery(deps, callerOf(c), c.req.valid('param').id)), 202),
+  );
 }

@@ -20,7 +20,8 @@ const routes = {
     path: '/sources',
     tags,
     summary: 'Poller state per resource',
-    description: 'Status, tier, interval, cursor, last error, live start, first-pass and backfill progress of every polled resource, and each API key budget.',
+    description:
+      'Status, tier, interval, cursor, last error, live start, first-pass and backfill progress of every polled resource, and each API key budget.',
     responses: { 200: json(Sources, 'Every polled resource.') },
   }),
   backfill: createRoute({
@@ -28,10 +29,14 @@ const routes = {
     path: '/sources/{resource}/backfill',
     tags,
     summary: 'Backfill a resource',
-    description: 'Reads the whole resource again and emits events for what differs from the snapshots. Progress shows in `GET /v1/sources`.',
+    description:
+      'Reads the whole resource again and emits events for what differs from the snapshots. Progress shows in `GET /v1/sources`.',
     request: {
       params: z.object({
-        resource: z.string().min(1).openapi({ param: { name: 'resource', in: 'path' }, example: 'patients', description: '`patients`, or `cliniko:patients`' }),
+        resource: z
+          .string()
+          .min(1)
+          .openapi({ param: { name: 'resource', in: 'path' }, example: 'patients', description: '`patients`, or `cliniko:patients`' }),
       }),
     },
     responses: {

@@ -48,7 +48,13 @@ function genericDescription(r: ClinikoResource, kind: string): string {
   }
 }
 
-function exampleOf(r: ClinikoResource, type: string, object: Record<string, unknown>, previous?: Record<string, unknown>, extra?: Record<string, unknown>) {
+function exampleOf(
+  r: ClinikoResource,
+  type: string,
+  object: Record<string, unknown>,
+  previous?: Record<string, unknown>,
+  extra?: Record<string, unknown>,
+) {
   return {
     id: 'evt_01KAPZ6M3X8Q3J9V4T7R2N5B1C',
     type,

@@ -105,14 +105,20 @@ export const DOMAIN_EVENTS: readonly DomainEvent[] = [
     kind: 'paid',
     description: 'An invoice was paid in full (`status` became 20). `data.from` is the status before.',
     derive: (p, c) => (p.status !== PAID && c.status === PAID ? { from: p.status ?? null, to: PAID } : null),
-    example: { before: { status: 10, status_description: 'Open', closed_at: null }, after: { status: 20, status_description: 'Paid', closed_at: '2026-11-23T06:50:00Z' } },
+    example: {
+      before: { status: 10, status_description: 'Open', closed_at: null },
+      after: { status: 20, status_description: 'Paid', closed_at: '2026-11-23T06:50:00Z' },
+    },
   },
   {
     resource: 'invoices',
     kind: 'status_changed',
     description: 'An invoice’s `status` changed (10 Open, 20 Paid, 30 Closed, 40 Open credit). `data.from` and `data.to` are the codes.',
     derive: (p, c, changed) => (changed.has('status') && p.status != null ? { from: p.status, to: c.status ?? null } : null),
-    example: { before: { status: 10, status_description: 'Open', closed_at: null }, after: { status: 20, status_description: 'Paid', closed_at: '2026-11-23T06:50:00Z' } },
+    example: {
+      before: { status: 10, status_description: 'Open', closed_at: null },
+      after: { status: 20, status_description: 'Paid', closed_at: '2026-11-23T06:50:00Z' },
+    },
   },
   {
     resource: 'treatment_notes',

@@ -273,7 +273,10 @@ export class ClinikoFeed implements ChangeFeed {
         track(progress, page, first);
         first = false;
         for (const r of page.records) seen.add(r.id);
-        const max = maxOf(page.records.filter((r) => typeof r.updated_at === 'string'), 'updated_at');
+        const max = maxOf(
+          page.records.filter((r) => typeof r.updated_at === 'string'),
+          'updated_at',
+        );
         if (max && (!cursor.updated_at || max > cursor.updated_at)) cursor.updated_at = max;
         yield { records: page.records, deletions: [], cursor: { ...start }, baseline, ...(baseline ? { progress: { ...progress } } : {}) };
         if (page.records.length < this.options.perPage) break;

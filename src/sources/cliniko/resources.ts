@@ -95,7 +95,8 @@ export const CLINIKO_RESOURCES: readonly ClinikoResource[] = [
     tier: 'hot',
     descriptions: {
       created: 'A new individual appointment was booked (online or by reception).',
-      cancelled: 'An individual appointment was cancelled (`cancelled_at` set; `cancellation_reason` 10–60 and `cancellation_note` tell why). Clearing it again is a plain `.updated`.',
+      cancelled:
+        'An individual appointment was cancelled (`cancelled_at` set; `cancellation_reason` 10–60 and `cancellation_note` tell why). Clearing it again is a plain `.updated`.',
     },
   }),
   resource({
@@ -111,7 +112,8 @@ export const CLINIKO_RESOURCES: readonly ClinikoResource[] = [
     path: 'bookings',
     name: 'booking',
     label: 'booking',
-    summary: 'The union view of individual appointments, group appointments and unavailable blocks (read-only); its events repeat theirs under one prefix.',
+    summary:
+      'The union view of individual appointments, group appointments and unavailable blocks (read-only); its events repeat theirs under one prefix.',
     lifecycle: [CANCELLED, ARCHIVED, DELETED],
     deletions: 'filter',
     tier: 'hot',
@@ -347,9 +349,7 @@ export const CLINIKO_RESOURCES: readonly ClinikoResource[] = [
 export const CLINIKO_RESOURCE_PATHS = CLINIKO_RESOURCES.map((r) => r.path);
 
 /** The tier every resource gets when configuration names none (mirrors `config/default.json`). */
-export const DEFAULT_TIERS: Readonly<Record<string, ClinikoTier>> = Object.fromEntries(
-  CLINIKO_RESOURCES.map((r) => [r.path, r.tier]),
-);
+export const DEFAULT_TIERS: Readonly<Record<string, ClinikoTier>> = Object.fromEntries(CLINIKO_RESOURCES.map((r) => [r.path, r.tier]));
 
 export function clinikoResource(path: string): ClinikoResource | undefined {
   return CLINIKO_RESOURCES.find((r) => r.path === path);

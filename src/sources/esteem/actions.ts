@@ -8,7 +8,9 @@ import type { EsteemClient } from './client.js';
 /** `POST /appointments/:id/reschedule`: what may be changed, at least one of the first two. */
 const RescheduleBody = z
   .strictObject({
-    scheduled_at: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a zone, e.g. 2026-10-27T14:30:00Z' }).optional(),
+    scheduled_at: z.iso
+      .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a zone, e.g. 2026-10-27T14:30:00Z' })
+      .optional(),
     provider_id: z.number().int().positive({ error: 'must be a positive whole number (an Esteem provider id)' }).optional(),
     reason: z.string().trim().min(1).max(1000).optional(),
   })
@@ -32,7 +34,10 @@ const reschedule = createRoute({
     ...jsonBody(RescheduleBody),
   },
   responses: {
-    200: json(z.record(z.string(), z.unknown()).openapi({ example: { id: 48213, scheduled_at: '2026-11-24T14:30:00Z' } }), "Esteem's answer, as Esteem gave it."),
+    200: json(
+      z.record(z.string(), z.unknown()).openapi({ example: { id: 48213, scheduled_at: '2026-11-24T14:30:00Z' } }),
+      "Esteem's answer, as Esteem gave it.",
+    ),
     204: { description: 'Esteem answered 204.' },
     ...errors({
       404: 'Esteem has no such appointment (`not_found`).',
@@ -57,15 +62,22 @@ export function createEsteemActions(client: EsteemClient): OpenAPIHono {
     const res = await client.reschedule(id, c.req.valid('json')).catch((err: unknown) => {
       // A write that timed out may still have been applied: the next poll shows whether it was.
       if (err instanceof UpstreamError) {
-        throw new ApiError(502, 'upstream_error', `no usable answer from Esteem (${err.kind}); whether the change was applied shows in the next poll`);
+        throw new ApiError(
+          502,
+          'upstream_error',
+          `no usable answer from Esteem (${err.kind}); whether the change was applied shows in the next poll`,
+        );
       }
       throw err;
     });
     if (res.status >= 200 && res.status < 300) {
       // Esteem's own 2xx, passed through: the declared 200/204 are what it answers in practice.
-      return res.body === null ? c.body(null, res.status as 204) : c.json(res.body as Record<string, unknown>, res.status as ContentfulStatusCode);
+      return res.body === null
+        ? c.body(null, res.status as 204)
+        : c.json(res.body as Record<string, unknown>, res.status as ContentfulStatusCode);
     }
-    if (res.status === 404) throw new ApiError(404, 'not_found', `Esteem has no appointment ${id} (${esteemMessage(res.body) ?? 'not found'})`);
+    if (res.status === 404)
+      throw new ApiError(404, 'not_found', `Esteem has no appointment ${id} (${esteemMessage(res.body) ?? 'not found'})`);
     if (res.status === 422) {
       throw new ApiError(422, 'validation_failed', esteemMessage(res.body) ?? 'Esteem rejected the change', fieldErrors(res.body));
     }

@@ -15,7 +15,16 @@ const APPOINTMENT = {
   [DOCUMENTATION_FIELD]: false,
 };
 
-const DESCRIPTIONS: Record<(typeof ESTEEM_EVENT_TYPES)[number], { description: string; domain: boolean; previous?: Record<string, unknown>; extra?: Record<string, unknown>; object?: Record<string, unknown> }> = {
+const DESCRIPTIONS: Record<
+  (typeof ESTEEM_EVENT_TYPES)[number],
+  {
+    description: string;
+    domain: boolean;
+    previous?: Record<string, unknown>;
+    extra?: Record<string, unknown>;
+    object?: Record<string, unknown>;
+  }
+> = {
   'appointment.created': { description: 'an appointment the bridge has never seen appeared in the window', domain: false },
   'appointment.updated': { description: 'any field of an appointment changed', domain: false, previous: { notes: 'First visit' } },
   'appointment.rescheduled': {
@@ -31,7 +40,12 @@ const DESCRIPTIONS: Record<(typeof ESTEEM_EVENT_TYPES)[number], { description: s
     extra: { from: 'scheduled', to: 'completed' },
     object: { status: 'completed' },
   },
-  'appointment.cancelled': { description: 'the status became `cancelled` (with `status_changed`)', domain: true, previous: { status: 'scheduled' }, object: { status: 'cancelled' } },
+  'appointment.cancelled': {
+    description: 'the status became `cancelled` (with `status_changed`)',
+    domain: true,
+    previous: { status: 'scheduled' },
+    object: { status: 'cancelled' },
+  },
   'appointment.documentation_pending': {
     description: 'the appointment entered the pending-documentation list',
     domain: true,
@@ -43,7 +57,10 @@ const DESCRIPTIONS: Record<(typeof ESTEEM_EVENT_TYPES)[number], { description: s
     domain: true,
     previous: { [DOCUMENTATION_FIELD]: true },
   },
-  'appointment.removed': { description: 'the appointment is gone from a window it should still be in (moving out of the window by time emits nothing)', domain: false },
+  'appointment.removed': {
+    description: 'the appointment is gone from a window it should still be in (moving out of the window by time emits nothing)',
+    domain: false,
+  },
 };
 
 /** The Esteem source's event types for the catalogue (src/catalog), with example delivery bodies (docs/esteem.md). */

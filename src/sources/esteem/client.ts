@@ -51,8 +51,15 @@ export class EsteemClient {
   }
 
   /** `PUT …/reschedule_appointments/{id}` with `{ appointment: changes }`; any answer is returned. */
-  reschedule(id: string, changes: { scheduled_at?: string; provider_id?: number; reason?: string }, signal?: AbortSignal): Promise<EsteemResponse> {
-    return this.send('PUT', `${APPOINTMENTS_PATH}/reschedule_appointments/${encodeURIComponent(id)}`, { body: { appointment: changes }, signal });
+  reschedule(
+    id: string,
+    changes: { scheduled_at?: string; provider_id?: number; reason?: string },
+    signal?: AbortSignal,
+  ): Promise<EsteemResponse> {
+    return this.send('PUT', `${APPOINTMENTS_PATH}/reschedule_appointments/${encodeURIComponent(id)}`, {
+      body: { appointment: changes },
+      signal,
+    });
   }
 
   /**

@@ -174,7 +174,10 @@ export class EsteemAppointmentsFeed implements ChangeFeed {
       // A short page ends the list; a page of nothing new means `page` is being ignored.
       if (rows.length < this.pageSize || added === 0) return listed;
     }
-    throw new UpstreamError({ kind: 'malformed', message: `GET pending_documentation: no short page after ${MAX_PENDING_PAGES} pages of ${this.pageSize}` });
+    throw new UpstreamError({
+      kind: 'malformed',
+      message: `GET pending_documentation: no short page after ${MAX_PENDING_PAGES} pages of ${this.pageSize}`,
+    });
   }
 
   /** The appointment, read again from the days around its last known `scheduled_at`, or undefined. */
@@ -182,7 +185,10 @@ export class EsteemAppointmentsFeed implements ChangeFeed {
     const at = typeof last.scheduled_at === 'string' ? Date.parse(last.scheduled_at) : NaN;
     if (!Number.isFinite(at)) return undefined;
     const patient = typeof last.patient_id === 'number' || typeof last.patient_id === 'string' ? String(last.patient_id) : undefined;
-    const rows = await this.client.inDateRange({ start_date: toDate(at - DAY_MS), end_date: toDate(at + DAY_MS), patient_id: patient }, signal);
+    const rows = await this.client.inDateRange(
+      { start_date: toDate(at - DAY_MS), end_date: toDate(at + DAY_MS), patient_id: patient },
+      signal,
+    );
     return rows.find((r) => r.id === last.id);
   }
 }

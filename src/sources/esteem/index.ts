@@ -27,7 +27,11 @@ export function createEsteemSource(config: EsteemConfig): Source {
         await client.pendingDocumentation(1, 1, signal);
       } catch (err) {
         if (err instanceof UpstreamError && err.status === 401) {
-          throw new CredentialsRejectedError('Esteem', 'ESTEEM_USER_TOKEN', 'set the X-User-Token of the Clinic Appointments API, and check ESTEEM_BASE_URL');
+          throw new CredentialsRejectedError(
+            'Esteem',
+            'ESTEEM_USER_TOKEN',
+            'set the X-User-Token of the Clinic Appointments API, and check ESTEEM_BASE_URL',
+          );
         }
         throw err;
       }

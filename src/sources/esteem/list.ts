@@ -30,7 +30,8 @@ function listOf(body: unknown): unknown[] | undefined {
  * the object stays as Esteem returned it (`patient_id` and `provider_id` remain numbers).
  */
 export function normaliseAppointment(item: unknown, what: string): SourceRecord {
-  if (!item || typeof item !== 'object' || Array.isArray(item)) throw new UpstreamError({ kind: 'malformed', message: `${what}: an item is not an object` });
+  if (!item || typeof item !== 'object' || Array.isArray(item))
+    throw new UpstreamError({ kind: 'malformed', message: `${what}: an item is not an object` });
   const record = item as Record<string, unknown>;
   const id = record.id;
   if (typeof id === 'number' && Number.isSafeInteger(id)) return { ...record, id: String(id) };

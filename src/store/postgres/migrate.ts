@@ -24,11 +24,15 @@ export async function migrate(client: pg.ClientBase, schema: string): Promise<st
     await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`clinic-event-bridge:migrate:${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     await client.query(`SET LOCAL search_path TO "${schema}"`);
-    await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
     const applied = new Set((await client.query<{ name: string }>('SELECT name FROM schema_migrations')).rows.map((r) => r.name));
     const unknown = [...applied].filter((name) => !files.includes(name));
     if (unknown.length > 0) {
-      throw new Error(`schema "${schema}" has migrations this version does not know (${unknown.join(', ')}): run the newer bridge version, or use another BRIDGE_DATABASE_SCHEMA`);
+      throw new Error(
+        `schema "${schema}" has migrations this version does not know (${unknown.join(', ')}): run the newer bridge version, or use another BRIDGE_DATABASE_SCHEMA`,
+      );
     }
     const done: string[] = [];
     for (const file of files) {

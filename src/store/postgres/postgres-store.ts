@@ -34,7 +34,11 @@ const CONNECTION_STATES = /^(08|57P0[1-4]|53)/;
 function isConnectionError(err: unknown): boolean {
   const e = err as { code?: string; message?: string } | null;
   if (!e) return false;
-  if (typeof e.code === 'string' && (CONNECTION_STATES.test(e.code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NOTFOUND)$/.test(e.code))) return true;
+  if (
+    typeof e.code === 'string' &&
+    (CONNECTION_STATES.test(e.code) || /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NOTFOUND)$/.test(e.code))
+  )
+    return true;
   return /Connection terminated|Client has encountered a connection error|connection timeout/i.test(e.message ?? '');
 }
 
@@ -81,7 +85,10 @@ class PgTx extends PgReader implements StoreTx {
       if ('table' in first) while (n < this.pending.length && (this.pending[n] as { table?: unknown }).table === first.table) n += 1;
       const batch = this.pending.splice(0, n);
       if ('table' in first) {
-        const { text, values } = tables.batchInsert(first.table, batch.map((p) => (p as { row: unknown[] }).row));
+        const { text, values } = tables.batchInsert(
+          first.table,
+          batch.map((p) => (p as { row: unknown[] }).row),
+        );
         await this.client.query(text, values);
       } else {
         await this.client.query(first.text, first.values);
@@ -164,7 +171,8 @@ export class PostgresStore extends PgReader implements Store {
   private probe: NodeJS.Timeout | null = null;
 
   private constructor(pool: pg.Pool, connection: pg.ClientConfig, options: PostgresStoreOptions) {
-    const run: Run = async <R extends object>(text: string, values?: unknown[]) => (await pool.query<R & pg.QueryResultRow>(text, values)).rows as R[];
+    const run: Run = async <R extends object>(text: string, values?: unknown[]) =>
+      (await pool.query<R & pg.QueryResultRow>(text, values)).rows as R[];
     super(run, options.codec ?? plainCodec);
     this.pool = pool;
     this.schema = options.schema ?? 'public';
@@ -204,7 +212,10 @@ export class PostgresStore extends PgReader implements Store {
     } catch (err) {
       await pool.end().catch(() => undefined);
       if (isConnectionError(err)) {
-        throw new Error(`BRIDGE_DATABASE_URL: cannot reach ${store.location}: ${(err as Error).message || (err as { code?: string }).code}`, { cause: err });
+        throw new Error(
+          `BRIDGE_DATABASE_URL: cannot reach ${store.location}: ${(err as Error).message || (err as { code?: string }).code}`,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -224,7 +235,8 @@ export class PostgresStore extends PgReader implements Store {
       if (err instanceof StoreKeyError) throw new StoreKeyError(`${err.message} (database ${this.location})`);
       throw err;
     }
-    if (text !== KEY_CHECK) throw new StoreKeyError(`the database ${this.location} does not hold a bridge store written with this BRIDGE_ENCRYPTION_KEY`);
+    if (text !== KEY_CHECK)
+      throw new StoreKeyError(`the database ${this.location} does not hold a bridge store written with this BRIDGE_ENCRYPTION_KEY`);
   }
 
   /**
@@ -317,7 +329,10 @@ export class PostgresStore extends PgReader implements Store {
   async *allSnapshots(resource: string): AsyncIterable<[string, Snapshot]> {
     let after = '';
     for (;;) {
-      const rows = await this.run<{ id: string; doc: string }>('SELECT id, doc FROM snapshots WHERE resource = $1 AND id > $2 ORDER BY id LIMIT 1000', [resource, after]);
+      const rows = await this.run<{ id: string; doc: string }>(
+        'SELECT id, doc FROM snapshots WHERE resource = $1 AND id > $2 ORDER BY id LIMIT 1000',
+        [resource, after],
+      );
       for (const r of rows) yield [r.id, tables.decodeDoc<Snapshot>(this.codec, r.doc)];
       if (rows.length < 1000) return;
       after = rows[rows.length - 1]!.id;
@@ -330,10 +345,23 @@ export class PostgresStore extends PgReader implements Store {
               (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM audit) AS audit`,
     );
     const deliveries: StoreCounts['deliveries'] = { pending: 0, succeeded: 0, failed: 0 };
-    for (const r of await this.run<{ status: Delivery['status']; n: string }>('SELECT status, count(*) AS n FROM deliveries GROUP BY status')) deliveries[r.status] = Number(r.n);
+    for (const r of await this.run<{ status: Delivery['status']; n: string }>(
+      'SELECT status, count(*) AS n FROM deliveries GROUP BY status',
+    ))
+      deliveries[r.status] = Number(r.n);
     const snapshots: Record<string, number> = {};
-    for (const r of await this.run<{ resource: string; n: string }>('SELECT resource, count(*) AS n FROM snapshots GROUP BY resource ORDER BY resource')) snapshots[r.resource] = Number(r.n);
-    return { subscriptions: Number(row!.subscriptions), api_keys: Number(row!.api_keys), events: Number(row!.events), deliveries, audit: Number(row!.audit), snapshots };
+    for (const r of await this.run<{ resource: string; n: string }>(
+      'SELECT resource, count(*) AS n FROM snapshots GROUP BY resource ORDER BY resource',
+    ))
+      snapshots[r.resource] = Number(r.n);
+    return {
+      subscriptions: Number(row!.subscriptions),
+      api_keys: Number(row!.api_keys),
+      events: Number(row!.events),
+      deliveries,
+      audit: Number(row!.audit),
+      snapshots,
+    };
   }
 
   /** Bytes of the schema's tables with their indexes and TOAST data. */

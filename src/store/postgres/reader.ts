@@ -88,14 +88,18 @@ export class PgReader implements StoreReader {
 
   async listResources(): Promise<Record<string, ResourceState>> {
     const out: Record<string, ResourceState> = {};
-    for (const r of await this.run<{ key: string; doc: string }>('SELECT key, doc FROM resources ORDER BY key')) out[r.key] = decodeDoc(this.codec, r.doc);
+    for (const r of await this.run<{ key: string; doc: string }>('SELECT key, doc FROM resources ORDER BY key'))
+      out[r.key] = decodeDoc(this.codec, r.doc);
     return out;
   }
 
   async getSnapshots(resource: string, ids: readonly string[]): Promise<Map<string, Snapshot>> {
     const out = new Map<string, Snapshot>();
     if (ids.length === 0) return out;
-    const rows = await this.run<{ id: string; doc: string }>('SELECT id, doc FROM snapshots WHERE resource = $1 AND id = ANY($2::text[])', [resource, [...ids]]);
+    const rows = await this.run<{ id: string; doc: string }>('SELECT id, doc FROM snapshots WHERE resource = $1 AND id = ANY($2::text[])', [
+      resource,
+      [...ids],
+    ]);
     for (const r of rows) out.set(r.id, decodeDoc(this.codec, r.doc));
     return out;
   }
@@ -125,7 +129,10 @@ export class PgReader implements StoreReader {
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
-    const [row] = await this.run<{ doc: string; dispatched: boolean }>(`SELECT doc, dispatched FROM events WHERE id = $1${this.lockRows ? ' FOR UPDATE' : ''}`, [id]);
+    const [row] = await this.run<{ doc: string; dispatched: boolean }>(
+      `SELECT doc, dispatched FROM events WHERE id = $1${this.lockRows ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
     return row ? this.eventFrom(row) : undefined;
   }
 
@@ -143,9 +150,14 @@ export class PgReader implements StoreReader {
     if (query.since !== undefined) w.add(`e.detected_at >= ${w.p(query.since)}`);
     if (query.until !== undefined) w.add(`e.detected_at < ${w.p(query.until)}`);
     if (query.delivered_to) {
-      w.add(`EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.subscription_id = ANY(${w.p([...query.delivered_to])}::text[]))`);
+      w.add(
+        `EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id AND d.subscription_id = ANY(${w.p([...query.delivered_to])}::text[]))`,
+      );
     }
-    const rows = await this.run<{ doc: string; dispatched: boolean }>(`SELECT e.doc, e.dispatched FROM events e ${w.sql} ORDER BY e.id DESC${limitSql(w, query.limit)}`, w.values);
+    const rows = await this.run<{ doc: string; dispatched: boolean }>(
+      `SELECT e.doc, e.dispatched FROM events e ${w.sql} ORDER BY e.id DESC${limitSql(w, query.limit)}`,
+      w.values,
+    );
     return pageOf(
       rows.map((r) => this.eventFrom(r)),
       query.limit,
@@ -164,7 +176,10 @@ export class PgReader implements StoreReader {
     if (query.event_id !== undefined) w.add(`event_id = ${w.p(query.event_id)}`);
     if (query.subscription_id !== undefined) w.add(`subscription_id = ${w.p(query.subscription_id)}`);
     if (query.status !== undefined) w.add(`status = ${w.p(query.status)}`);
-    const rows = await this.run<{ doc: string }>(`SELECT doc FROM deliveries ${w.sql} ORDER BY id DESC${limitSql(w, query.limit)}`, w.values);
+    const rows = await this.run<{ doc: string }>(
+      `SELECT doc FROM deliveries ${w.sql} ORDER BY id DESC${limitSql(w, query.limit)}`,
+      w.values,
+    );
     return pageOf(
       rows.map((r) => decodeDoc<Delivery>(this.codec, r.doc)),
       query.limit,

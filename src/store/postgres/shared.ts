@@ -72,7 +72,10 @@ export class PgShared implements SharedStore {
       const d = rows[0];
       const ok = d ? await this.withinLimits(client, id, d.subscription_id, d.event_id) : false;
       if (ok) {
-        await client.query(`UPDATE deliveries SET claimed_by = $2, claimed_until = now() + $3 * interval '1 millisecond', claimed_at = now() WHERE id = $1`, [id, holder, ttlMs]);
+        await client.query(
+          `UPDATE deliveries SET claimed_by = $2, claimed_until = now() + $3 * interval '1 millisecond', claimed_at = now() WHERE id = $1`,
+          [id, holder, ttlMs],
+        );
       }
       await client.query('COMMIT');
       return ok;

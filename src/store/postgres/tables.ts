@@ -69,7 +69,15 @@ export const events: Table<StoredEvent> = {
   types: ['text', 'text', 'text', 'text', 'text', 'boolean', 'text'],
   key: ['id'],
   onConflict: 'error',
-  row: (e, codec) => [e.payload.id, e.payload.type, e.payload.data.resource, String(e.payload.data.id), e.payload.timestamp, e.dispatched, encode(codec, e.payload)],
+  row: (e, codec) => [
+    e.payload.id,
+    e.payload.type,
+    e.payload.data.resource,
+    String(e.payload.data.id),
+    e.payload.timestamp,
+    e.dispatched,
+    encode(codec, e.payload),
+  ],
 };
 
 export const deliveries: Table<Delivery> = {
@@ -109,7 +117,11 @@ export function batchInsert(table: Table<never>, rows: unknown[][]): { text: str
   const update = table.columns.filter((c) => !table.key.includes(c)).map((c) => `${c} = excluded.${c}`);
   if (table.alsoUpdate) update.push(table.alsoUpdate);
   const conflict =
-    table.onConflict === 'update' ? ` ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${update.join(', ')}` : table.onConflict === 'nothing' ? ' ON CONFLICT DO NOTHING' : '';
+    table.onConflict === 'update'
+      ? ` ON CONFLICT (${table.key.join(', ')}) DO UPDATE SET ${update.join(', ')}`
+      : table.onConflict === 'nothing'
+        ? ' ON CONFLICT DO NOTHING'
+        : '';
   return { text: `INSERT INTO ${table.name} (${cols}) SELECT * FROM unnest(${params})${conflict}`, values };
 }
 

@@ -89,7 +89,9 @@ export function createEsteemApp(deps: EsteemAppDeps): Hono {
     const all = account.pendingList();
     const rows = all.slice((page - 1) * pageSize, page * pageSize);
     counts.set(c.req.raw, rows.length);
-    return c.json(deps.listShape() === 'array' ? rows : { appointments: rows, meta: { page, page_size: pageSize, total_count: all.length } });
+    return c.json(
+      deps.listShape() === 'array' ? rows : { appointments: rows, meta: { page, page_size: pageSize, total_count: all.length } },
+    );
   });
 
   app.put(`${BASE}/reschedule_appointments/:id`, async (c) => {
@@ -143,7 +145,11 @@ function validateReschedule(
  * `start_date` / `end_date`: a date (`2023-10-01`, the whole UTC day) or a date-time (that instant).
  * Returns the first instant it names and the instant after its end.
  */
-function dateParam(value: string | undefined, name: string, errors: Record<string, string[]>): { fromMs: number; untilMs: number } | undefined {
+function dateParam(
+  value: string | undefined,
+  name: string,
+  errors: Record<string, string[]>,
+): { fromMs: number; untilMs: number } | undefined {
   if (value === undefined || value.trim() === '') {
     errors[name] = ["can't be blank"];
     return undefined;

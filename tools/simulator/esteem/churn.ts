@@ -53,7 +53,10 @@ export function randomEsteemChange(account: EsteemAccount, rng: Prng): EsteemCha
       break;
     case 'reschedule':
       if (rng.chance(0.3)) account.update(id, { provider_id: rng.pick(PROVIDER_IDS.filter((p) => p !== target.provider_id)) });
-      else account.update(id, { scheduled_at: new Date(Date.parse(target.scheduled_at) + rng.pick([-2, -1, 1, 2, 3]) * DAY_MS).toISOString() });
+      else
+        account.update(id, {
+          scheduled_at: new Date(Date.parse(target.scheduled_at) + rng.pick([-2, -1, 1, 2, 3]) * DAY_MS).toISOString(),
+        });
       break;
     case 'status': {
       const next = NEXT_STATUS[target.status] ?? 'confirmed';
@@ -83,7 +86,9 @@ export function seedAppointments(account: EsteemAccount, rng: Prng, count: numbe
   for (let i = 0; i < count; i++) {
     const days = rng.int(-10, 100);
     const past = days < 0;
-    const status = past ? rng.pick(['completed', 'completed', 'completed', 'no_show', 'cancelled'] as const) : rng.pick(['scheduled', 'scheduled', 'confirmed'] as const);
+    const status = past
+      ? rng.pick(['completed', 'completed', 'completed', 'no_show', 'cancelled'] as const)
+      : rng.pick(['scheduled', 'scheduled', 'confirmed'] as const);
     const created = account.now() - rng.int(Math.max(1, -days + 1), 120) * DAY_MS;
     const stamp = new Date(created).toISOString();
     const a = account.create({ scheduled_at: new Date(account.slot(days)).toISOString(), status, created_at: stamp, updated_at: stamp });

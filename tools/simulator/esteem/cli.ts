@@ -18,7 +18,9 @@ const { baseUrl } = await sim.listen(port);
 const today = new Date().toISOString().slice(0, 10);
 console.log(`Esteem simulator listening at ${baseUrl}`);
 console.log(`User token: ${DEFAULT_ESTEEM_TOKEN} (X-User-Token header)`);
-console.log(`Try: curl -H 'X-User-Token: ${DEFAULT_ESTEEM_TOKEN}' '${baseUrl}/v1/clinic/appointments/in_date_range?start_date=${today}&end_date=${today}'`);
+console.log(
+  `Try: curl -H 'X-User-Token: ${DEFAULT_ESTEEM_TOKEN}' '${baseUrl}/v1/clinic/appointments/in_date_range?start_date=${today}&end_date=${today}'`,
+);
 
 const timer = churn
   ? setInterval(() => {
