@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { deliveryBody } from '../src/delivery/body.js';
-import type { EventPayload } from '../src/store/schema.js';
+import type { EventEnvelope } from '../src/events/envelope.js';
 
-const event: EventPayload = {
+const event: EventEnvelope = {
   id: 'evt_01',
   type: 'patient.updated',
   timestamp: '2026-11-23T09:30:00.000Z',
@@ -13,7 +13,7 @@ const event: EventPayload = {
     object: { id: '42', first_name: 'Mina', notes: 'private', links: { self: 'https://api.au1.cliniko.com/v1/patients/42' } },
     previous_attributes: { first_name: 'Wilhelmina' },
   },
-} as EventPayload;
+} as EventEnvelope;
 
 describe('deliveryBody', () => {
   it('full: the event as stored, byte for byte', () => {

@@ -9,7 +9,7 @@ import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { ClinikoClient } from '../src/sources/cliniko/client.js';
 import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
 import { clinikoResource } from '../src/sources/cliniko/resources.js';
-import type { EventPayload } from '../src/store/schema.js';
+import type { EventEnvelope } from '../src/events/envelope.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { USER_AGENT } from './helpers/harness.js';
 
@@ -36,7 +36,7 @@ describe('a restored backup older than BRIDGE_MAX_CATCH_UP', () => {
   const logs: Array<{ msg: string; level: number; resource?: string; reason?: string }> = [];
   const eventIds: string[] = [];
   /** The payloads of `eventIds`, read once the runs are over. */
-  const events: EventPayload[] = [];
+  const events: EventEnvelope[] = [];
   let baseUrl = '';
   let dataDir: string;
   let store: LowdbStore;

@@ -10,7 +10,7 @@ import { ClinikoSimulator, type SimResource } from '../tools/simulator/index.js'
 import { ClinikoClient } from '../src/sources/cliniko/client.js';
 import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
 import { CLINIKO_RESOURCES } from '../src/sources/cliniko/resources.js';
-import type { EventPayload } from '../src/store/schema.js';
+import type { EventEnvelope } from '../src/events/envelope.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { USER_AGENT } from './helpers/harness.js';
 
@@ -59,7 +59,7 @@ const SEED: Partial<Record<SimResource, number>> = {
 };
 
 /** What happened, in order: events as `onEvents` reported them (payloads read after the run) and log lines. */
-type Entry = { kind: 'event'; id: string; payload: EventPayload; passRunning: boolean } | { kind: 'log'; msg: string; resource?: string };
+type Entry = { kind: 'event'; id: string; payload: EventEnvelope; passRunning: boolean } | { kind: 'log'; msg: string; resource?: string };
 
 describe('live from the first minute, on a large account at 200 requests/min', () => {
   // The account is seeded an hour before the bridge first starts: nothing changed in the last hour.
@@ -125,7 +125,7 @@ describe('live from the first minute, on a large account at 200 requests/min', (
       clock,
       onEvents: (ids) => {
         const running = appointmentsView().first_pass?.status === 'running';
-        for (const id of ids) timeline.push({ kind: 'event', id, payload: undefined as unknown as EventPayload, passRunning: running });
+        for (const id of ids) timeline.push({ kind: 'event', id, payload: undefined as unknown as EventEnvelope, passRunning: running });
       },
     });
 

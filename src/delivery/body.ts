@@ -1,4 +1,5 @@
-import type { EventPayload, Subscription } from '../store/schema.js';
+import type { Subscription } from '../store/schema.js';
+import type { EventEnvelope } from '../events/envelope.js';
 
 /**
  * Per source, the API base URL the bridge is configured to read from (e.g. `{ cliniko:
@@ -29,7 +30,7 @@ function rebase(link: string, base: string | undefined): string {
  * The same event and subscription always give the same bytes, so retries and replays are identical.
  * @param apiBase where thin `links.self` point (see {@link ApiBaseUrls}); the upstream's own link without it.
  */
-export function deliveryBody(event: EventPayload, sub: Pick<Subscription, 'payload' | 'fields'>, apiBase: ApiBaseUrls = {}): string {
+export function deliveryBody(event: EventEnvelope, sub: Pick<Subscription, 'payload' | 'fields'>, apiBase: ApiBaseUrls = {}): string {
   if (sub.payload === 'thin') {
     const object = event.data.object as { links?: { self?: unknown } };
     const self = typeof object.links?.self === 'string' ? rebase(object.links.self, apiBase[event.data.source]) : null;

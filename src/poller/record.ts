@@ -1,5 +1,6 @@
 import type { Batch, ChangeFeed, LifecycleColumn, SourceRecord } from '../sources/types.js';
-import type { EventPayload, ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
+import type { ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
+import type { EventEnvelope } from '../events/envelope.js';
 import { newId } from '../util/ids.js';
 import { diffRecord, type RecordChange } from './diff.js';
 import { readable, type SnapshotHasher } from './hashing.js';
@@ -22,7 +23,7 @@ export function makeEvent(
   previous?: Record<string, unknown>,
   extra?: Record<string, unknown>,
 ): StoredEvent {
-  const payload: EventPayload = {
+  const payload: EventEnvelope = {
     id: newId('evt'),
     type: `${feed.eventPrefix}.${kind}`,
     timestamp,

@@ -1,7 +1,8 @@
 import { deliveryBody } from '../delivery/body.js';
 import { matchesEventType } from '../delivery/match.js';
 import { ApiError } from '../http/errors.js';
-import type { Attempt, Delivery, EventPayload, StoredEvent, Subscription } from '../store/schema.js';
+import type { Attempt, Delivery, StoredEvent, Subscription } from '../store/schema.js';
+import type { EventEnvelope } from '../events/envelope.js';
 import type { Page, StoreReader } from '../store/store.js';
 import { recordAudit } from './audit.js';
 import type { ServiceDeps } from './deps.js';
@@ -24,7 +25,7 @@ export interface EventFilter {
 
 /** An event as a principal may read it. `thin`: it reads as a thin delivery, without record values. */
 export interface VisibleEvent {
-  payload: EventPayload;
+  payload: EventEnvelope;
   thin: boolean;
 }
 
@@ -33,7 +34,7 @@ export interface EventReader {
   /** The subscriptions whose deliveries make an event visible; null when every event is. */
   deliveredTo: string[] | null;
   /** The event as this principal may read it, or null when it is not visible. */
-  read(payload: EventPayload): Promise<VisibleEvent | null>;
+  read(payload: EventEnvelope): Promise<VisibleEvent | null>;
 }
 
 /**
@@ -53,7 +54,7 @@ export async function eventReader(store: StoreReader, p: Principal): Promise<Eve
         .map((d) => own.get(d.subscription_id))
         .filter((s): s is Subscription => s !== undefined)
         .sort((a, b) => (a.id < b.id ? -1 : 1))[0];
-      return sub ? { payload: JSON.parse(deliveryBody(payload, sub)) as EventPayload, thin: sub.payload === 'thin' } : null;
+      return sub ? { payload: JSON.parse(deliveryBody(payload, sub)) as EventEnvelope, thin: sub.payload === 'thin' } : null;
     },
   };
 }
@@ -231,10 +232,10 @@ export async function replayRange(
  * The newest bodies of events selected by `pattern` that the principal may read, as they read them
  * (for `GET /v1/hooks/sample`), at most `n`. Needs `events:read`.
  */
-export async function recentEventBodies(deps: ServiceDeps, p: Principal, pattern: string, n: number): Promise<EventPayload[]> {
+export async function recentEventBodies(deps: ServiceDeps, p: Principal, pattern: string, n: number): Promise<EventEnvelope[]> {
   requireScopes(p, 'events:read');
   const reader = await eventReader(deps.store, p);
-  const recent: EventPayload[] = [];
+  const recent: EventEnvelope[] = [];
   let before: string | undefined;
   // Newest first, a page at a time, until enough visible ones are found.
   do {

@@ -8,18 +8,8 @@ import { Journal, readJournal } from './journal.js';
 import { acquireLock } from './lock.js';
 import { auditPart, deliveryPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
 import { RangeTable, type BucketContent, type BucketMeta, type TableCut } from './range-table.js';
-import type {
-  ApiKey,
-  Attempt,
-  AuditEntry,
-  Delivery,
-  EventPayload,
-  ResourceState,
-  Snapshot,
-  StoreData,
-  StoredEvent,
-  Subscription,
-} from './schema.js';
+import type { ApiKey, Attempt, AuditEntry, Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
+import type { EventEnvelope } from '../events/envelope.js';
 import { emptyStore, withSubscriptionDefaults } from './schema.js';
 import { matchesEventType } from '../delivery/match.js';
 import { byCreation, deepFreeze, pageNewestFirst } from './page.js';
@@ -141,7 +131,7 @@ export class LowdbStore implements Store {
   /** Per resource key, its snapshots. */
   private readonly snapshotTables = new Map<string, RangeTable<Snapshot>>();
   /** Event bodies by id. */
-  private events!: RangeTable<EventPayload>;
+  private events!: RangeTable<EventEnvelope>;
   /** Each delivery's attempts, by delivery id; memory keeps deliveries without them. */
   private attempts!: RangeTable<Attempt[]>;
   /** Every retained event's listing fields, in id (detection) order, and by id. */
@@ -188,7 +178,7 @@ export class LowdbStore implements Store {
       readOnly: options.readOnly ?? false,
       maxBucketBytes: options.maxBucketBytes ?? MAX_BUCKET_BYTES,
     };
-    this.events = this.table<EventPayload>('evt', []);
+    this.events = this.table<EventEnvelope>('evt', []);
     this.attempts = this.table<Attempt[]>('att', []);
   }
 
@@ -244,7 +234,7 @@ export class LowdbStore implements Store {
     this.data = data;
     for (const [key, buckets] of Object.entries(this.manifest.snapshots ?? {}))
       this.snapshotTables.set(key, this.table<Snapshot>(snapshotPart(key), buckets, isLiveSnapshot));
-    this.events = this.table<EventPayload>('evt', this.manifest.events ?? []);
+    this.events = this.table<EventEnvelope>('evt', this.manifest.events ?? []);
     this.attempts = this.table<Attempt[]>('att', this.manifest.attempts ?? []);
     for await (const [, payload] of this.events.entries()) this.indexEvent(payload);
     for (const id of undispatched) if (this.eventIndex.has(id)) this.undispatched.add(id);
@@ -736,7 +726,7 @@ export class LowdbStore implements Store {
     this.mark(`evt${SEP}${id}`, 'evt');
   }
 
-  private indexEvent(payload: EventPayload, append = false): void {
+  private indexEvent(payload: EventEnvelope, append = false): void {
     const meta: EventMeta = {
       id: payload.id,
       type: payload.type,
@@ -944,7 +934,7 @@ export class LowdbStore implements Store {
       empty: isEmptyPart(content),
       text: isEmptyPart(content) ? '' : this.codec.encode(JSON.stringify(content)),
     }));
-    const tables: Array<[string | null, RangeTable<Snapshot> | RangeTable<EventPayload> | RangeTable<Attempt[]>]> = [
+    const tables: Array<[string | null, RangeTable<Snapshot> | RangeTable<EventEnvelope> | RangeTable<Attempt[]>]> = [
       [null, this.events],
       [ATTEMPTS, this.attempts],
       ...this.snapshotTables,

@@ -1,3 +1,4 @@
+import type { EventEnvelope } from '../events/envelope.js';
 /**
  * The shapes of the bridge's stored state, as every `Store` backend keeps and returns them
  * (src/store/store.ts; the embedded layout is in docs/storage.md).
@@ -98,24 +99,8 @@ export function withSubscriptionDefaults(s: Partial<Subscription> & Pick<Subscri
   };
 }
 
-/** The body delivered to receivers, byte for byte `JSON.stringify` of this object. */
-export interface EventPayload {
-  id: string;
-  type: string;
-  timestamp: string;
-  data: {
-    source: string;
-    resource: string;
-    id: string;
-    object: Record<string, unknown>;
-    previous_attributes?: Record<string, unknown> | null;
-    /** Domain events add fields of their own, e.g. `from` and `to`. */
-    [extra: string]: unknown;
-  };
-}
-
 export interface StoredEvent {
-  payload: EventPayload;
+  payload: EventEnvelope;
   /** False until the dispatcher created its deliveries; undispatched events are dispatched at startup. */
   dispatched: boolean;
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { EVENT_CATALOGUE } from '../../catalog/index.js';
 import { matchesEventType } from '../../delivery/match.js';
-import type { EventPayload } from '../../store/schema.js';
+import type { EventEnvelope } from '../../events/envelope.js';
 import type { AdminDeps } from '../context.js';
 import { HOOK_DESCRIPTION } from '../../delivery/hooks.js';
 import { callerOf, principalOf } from '../auth.js';
@@ -104,7 +104,7 @@ export function hookRoutes(deps: AdminDeps) {
  * have not happened yet: the catalogue's example. Patterns are validated against the catalogue first.
  * @throws Error for a pattern no catalogued type matches.
  */
-export function exampleOf(event: string): EventPayload {
+export function exampleOf(event: string): EventEnvelope {
   const documented = EVENT_CATALOGUE.find((doc) => matchesEventType([event], doc.type));
   if (!documented) throw new Error(`no catalogued event type matches ${event}`);
   // Catalogue examples always carry a previous version (never `previous_attributes: null`), which the

@@ -1,5 +1,6 @@
 import type { Codec } from '../codec.js';
-import type { ApiKey, AuditEntry, Delivery, EventPayload, ResourceState, Snapshot, StoredEvent, Subscription } from '../schema.js';
+import type { ApiKey, AuditEntry, Delivery, ResourceState, Snapshot, StoredEvent, Subscription } from '../schema.js';
+import type { EventEnvelope } from '../../events/envelope.js';
 import type { AuditQuery, DeliveryQuery, EventQuery, Page, StoreReader } from '../store.js';
 import { decodeDoc, subscriptionFrom } from './tables.js';
 
@@ -201,6 +202,6 @@ export class PgReader implements StoreReader {
   }
 
   private eventFrom(row: { doc: string; dispatched: boolean }): StoredEvent {
-    return Object.freeze({ payload: decodeDoc<EventPayload>(this.codec, row.doc), dispatched: row.dispatched });
+    return Object.freeze({ payload: decodeDoc<EventEnvelope>(this.codec, row.doc), dispatched: row.dispatched });
   }
 }
