@@ -75,14 +75,17 @@ describe('lowdb store', () => {
     expect(files).toContain('manifest.json');
     expect(files).toContain('manifest.json.bak');
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest.version).toBe(3);
+    expect(manifest.version).toBe(4);
     expect(Object.keys(manifest.snapshots)).toEqual(['cliniko:patients']);
-    // Only what changed was written by the second checkpoint: the event bucket, not the snapshots.
+    // Only what changed was written by the second checkpoint: the event bucket and its index, not the snapshots.
     expect(manifest.snapshots['cliniko:patients'][0].file).toMatch(/\.g1\.json$/);
-    expect(manifest.events.map((b: { file: string }) => b.file)).toEqual([expect.stringMatching(/\.g2\.json$/)]);
+    expect(manifest.events.map((b: { file: string }) => b.file)).toEqual([expect.stringMatching(/^evt\..*\.g2\.json$/)]);
+    expect(manifest.eventIndex.map((b: { file: string }) => b.file)).toEqual([expect.stringMatching(/^evi\..*\.g2\.json$/)]);
     await a.close();
     open.splice(0);
     const b = await openStore();
+    // A start reads the event index, not the event bodies.
+    expect(b.memory().bucketsRead).toMatchObject({ evt: 0, evi: 1 });
     expect(await eventIds(b)).toEqual(['evt_1', 'evt_2', 'evt_3']);
     expect((await b.getSnapshots('cliniko:patients', ['9'])).get('9')?.record).toEqual({ id: '9' });
   });

@@ -61,6 +61,8 @@ export class RangeTable<V> {
   private dirty = new Map<string, V | null>();
   private flushing = new Map<string, V | null>();
   private readonly cache = new Map<string, Map<string, V>>();
+  /** Bucket files parsed since the table was opened (a cache hit is not a read). */
+  reads = 0;
 
   constructor(
     private readonly options: RangeTableOptions<V>,
@@ -297,6 +299,7 @@ export class RangeTable<V> {
       return hit;
     }
     const content = await this.options.read(meta.file);
+    this.reads += 1;
     const records = new Map(Object.entries(content.records));
     if (!keep) return records;
     this.cache.set(meta.file, records);
