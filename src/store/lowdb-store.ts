@@ -9,6 +9,7 @@ import { acquireLock } from './lock.js';
 import { auditPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
 import { EventIndex, type EventIndexEntry } from './event-index.js';
 import { DeliveryIndex, deliveryEntry, type DeliveryIndexEntry } from './delivery-index.js';
+import { UndoLog, type UndoEntry } from './undo-log.js';
 import { RangeTable, type BucketContent, type BucketMeta } from './range-table.js';
 import type { ApiKey, Attempt, AuditEntry, Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
 import type { EventEnvelope } from '../events/envelope.js';
@@ -155,8 +156,10 @@ export class LowdbStore implements Store {
   private readonly auditIndex = new Map<string, AuditEntry>();
   /** Entities changed since the last commit: `kind\0key[\0id]`. */
   private pending = new Set<string>();
-  /** How to undo the changes in `pending`, in the order they were made. */
-  private pendingUndo: Array<() => void> = [];
+  /** How to undo the changes in `pending`, in the order they were made (settled once their line is durable). */
+  private pendingUndo: UndoEntry[] = [];
+  /** Unsettled writes per entity, so undoing one never clobbers a later write (`undo-log.ts`). */
+  private readonly undoLog = new UndoLog();
   /** Parts changed since the last checkpoint cut. */
   private dirtyParts = new Set<string>();
   private manifest: Manifest = { version: MANIFEST_VERSION, gen: 0, parts: {} };
@@ -529,13 +532,13 @@ export class LowdbStore implements Store {
    */
   async transaction<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T> {
     if (this.options.readOnly) throw new Error('store is open read-only');
-    const undo: Array<() => void> = [];
+    const undo: UndoEntry[] = [];
     const tx = this.txFor(undo);
     let result: T;
     try {
       result = await fn(tx);
     } catch (err) {
-      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      for (let i = undo.length - 1; i >= 0; i--) this.undoLog.undo(undo[i]!);
       throw err;
     } finally {
       tx.closed = true;
@@ -648,8 +651,9 @@ export class LowdbStore implements Store {
     return this.dir;
   }
 
-  /** The writes of one transaction; each records how to undo itself. */
-  private txFor(undo: Array<() => void>): StoreTx & { closed: boolean } {
+  /** The writes of one transaction; each records in `undo` how to put its entity back. */
+  private txFor(undo: UndoEntry[]): StoreTx & { closed: boolean } {
+    const record = <V>(key: string, before: V, restore: (before: V) => void) => undo.push(this.undoLog.record(key, before, restore));
     const guard = () => {
       if (tx.closed) throw new Error('transaction already finished');
     };
@@ -673,92 +677,72 @@ export class LowdbStore implements Store {
       listAudit: (q) => this.listAudit(q),
       putSubscription: (sub) => {
         guard();
-        const before = this.data.subscriptions[sub.id];
+        record(`sub${SEP}${sub.id}`, this.data.subscriptions[sub.id], (before) => this.setSubscription(sub.id, before));
         this.setSubscription(sub.id, deepFreeze(sub));
-        undo.push(() => this.setSubscription(sub.id, before));
       },
       deleteSubscription: async (id) => {
         guard();
-        const before = this.data.subscriptions[id];
+        record(`sub${SEP}${id}`, this.data.subscriptions[id], (before) => this.setSubscription(id, before));
         const n = this.deliveryIdx.subscriptionNumber(id);
-        const ids: string[] = [];
-        for (let i = 0; i < this.deliveryIdx.length; i++) if (this.deliveryIdx.subscriptionAt(i) === n) ids.push(this.deliveryIdx.idAt(i));
-        // Read whole, so undoing puts them back as they were.
-        const deliveries = await this.deliveriesByIds(ids);
+        const ids = new Set<string>();
+        for (let i = 0; i < this.deliveryIdx.length; i++) if (this.deliveryIdx.subscriptionAt(i) === n) ids.add(this.deliveryIdx.idAt(i));
+        for (const dId of ids) record(`dlv${SEP}${dId}`, this.deliveryBefore(dId), (before) => this.restoreDelivery(dId, before));
         this.setSubscription(id, undefined);
-        this.removeDeliveries(new Set(ids));
-        undo.push(() => {
-          this.setSubscription(id, before);
-          for (const d of deliveries) this.setDelivery(d);
-        });
+        this.removeDeliveries(ids);
       },
       putApiKey: (key) => {
         guard();
-        const before = this.data.api_keys[key.id];
+        record(`key${SEP}${key.id}`, this.data.api_keys[key.id], (before) => this.setApiKey(key.id, before));
         this.setApiKey(key.id, deepFreeze(key));
-        undo.push(() => this.setApiKey(key.id, before));
       },
       deleteApiKey: (id) => {
         guard();
-        const before = this.data.api_keys[id];
+        record(`key${SEP}${id}`, this.data.api_keys[id], (before) => this.setApiKey(id, before));
         this.setApiKey(id, undefined);
-        undo.push(() => this.setApiKey(id, before));
       },
       putResource: (key, state) => {
         guard();
-        const before = this.data.resources[key];
+        record(`res${SEP}${key}`, this.data.resources[key], (before) => this.setResource(key, before));
         this.setResource(key, deepFreeze(state));
-        undo.push(() => this.setResource(key, before));
       },
       putSnapshot: (resource, id, snapshot) => {
         guard();
-        const table = this.tableOf(resource);
-        const before = table.peek(id);
+        const before = this.tableOf(resource).peek(id);
+        record(`snap${SEP}${resource}${SEP}${id}`, before, (b) => this.restoreSnapshot(resource, id, b));
         this.setSnapshot(resource, id, deepFreeze(snapshot));
-        undo.push(() => this.restoreSnapshot(resource, id, before));
       },
       deleteSnapshot: (resource, id) => {
         guard();
         const before = this.tableOf(resource).peek(id);
+        record(`snap${SEP}${resource}${SEP}${id}`, before, (b) => this.restoreSnapshot(resource, id, b));
         this.setSnapshot(resource, id, null);
-        undo.push(() => this.restoreSnapshot(resource, id, before));
       },
       appendEvents: (events) => {
         guard();
-        for (const e of events) this.applyEvent(e.payload.id, deepFreeze({ payload: e.payload, dispatched: e.dispatched }));
-        undo.push(() => this.dropEvents(new Set(events.map((e) => e.payload.id))));
+        for (const e of events) {
+          const id = e.payload.id;
+          record(`evt${SEP}${id}`, null, () => this.dropEvents(new Set([id])));
+          this.applyEvent(id, deepFreeze({ payload: e.payload, dispatched: e.dispatched }));
+        }
       },
       markDispatched: (ids) => {
         guard();
         for (const id of ids) {
           if (!this.undispatched.has(id)) continue;
+          record(`dsp${SEP}${id}`, false, (before) => this.setDispatched(id, before));
           this.setDispatched(id, true);
-          undo.push(() => this.setDispatched(id, false));
         }
       },
       putDelivery: (delivery) => {
         guard();
         const id = delivery.id;
-        const before = { body: this.deliveries.peek(id), entry: this.deliveryIndexTable.peek(id), indexed: this.deliveryIdx.get(id) };
+        record(`dlv${SEP}${id}`, this.deliveryBefore(id), (before) => this.restoreDelivery(id, before));
         this.setDelivery(deepFreeze(delivery));
-        undo.push(() => {
-          // Back to the pending values it replaced, or to what is on disk.
-          for (const [table, v] of [
-            [this.deliveries, before.body],
-            [this.deliveryIndexTable, before.entry],
-          ] as Array<[RangeTable<unknown>, unknown]>) {
-            if (v === undefined) table.forget(id);
-            else table.put(id, v);
-          }
-          if (before.indexed) this.deliveryIdx.set(id, before.indexed);
-          else this.deliveryIdx.remove(new Set([id]));
-          this.mark(`dlv${SEP}${id}`);
-        });
       },
       appendAudit: (entry) => {
         guard();
+        record(`aud${SEP}${entry.id}`, null, () => this.removeAudit(entry.id));
         this.addAudit(deepFreeze(entry));
-        undo.push(() => this.removeAudit(entry.id));
       },
     };
     return tx;
@@ -833,6 +817,21 @@ export class LowdbStore implements Store {
     this.deliveryIndexTable.put(d.id, entry);
     this.deliveryIdx.set(d.id, [this.eventIdx.canonical(d.event_id), d.subscription_id, d.status]);
     this.mark(`dlv${SEP}${d.id}`);
+  }
+
+  /** What undoing a write to delivery `id` puts back: its pending values (undefined: none, read from disk) and its index entry. */
+  private deliveryBefore(id: string): DeliveryBefore {
+    return { body: this.deliveries.peek(id), entry: this.deliveryIndexTable.peek(id), indexed: this.deliveryIdx.get(id) };
+  }
+
+  private restoreDelivery(id: string, before: DeliveryBefore): void {
+    if (before.body === undefined) this.deliveries.forget(id);
+    else this.deliveries.put(id, before.body);
+    if (before.entry === undefined) this.deliveryIndexTable.forget(id);
+    else this.deliveryIndexTable.put(id, before.entry);
+    if (before.indexed) this.deliveryIdx.set(id, before.indexed);
+    else this.deliveryIdx.remove(new Set([id]));
+    this.mark(`dlv${SEP}${id}`);
   }
 
   /** Removes deliveries (retention, a deleted subscription, undoing a transaction). */
@@ -912,6 +911,7 @@ export class LowdbStore implements Store {
         const line = this.codec.encode(JSON.stringify({ seq: ++this.seq, ops } satisfies JournalLine));
         write = this.journal!.append(line);
         await write;
+        for (const u of undos) this.undoLog.settle(u);
         this.stats.commits += 1;
         this.stats.lastCommitMs = performance.now() - started;
         metrics.storeCommit.observe(this.stats.lastCommitMs / 1000);
@@ -919,7 +919,7 @@ export class LowdbStore implements Store {
       } catch (err) {
         // Whatever no transaction can undo (retention) is written by the next line instead.
         for (const k of keys) this.pending.add(k);
-        for (let i = undos.length - 1; i >= 0; i--) undos[i]!();
+        for (let i = undos.length - 1; i >= 0; i--) this.undoLog.undo(undos[i]!);
         this.stats.failedWrites += 1;
         metrics.storeWriteFailures.inc();
         this.writeError = `journal write failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -1275,6 +1275,13 @@ const EVENTS = '\u0000events';
 const EVENT_INDEX = '\u0000eventIndex';
 const DELIVERIES = '\u0000deliveries';
 const DELIVERY_INDEX = '\u0000deliveryIndex';
+
+/** A delivery as a write found it, for undoing that write (`LowdbStore.deliveryBefore`). */
+interface DeliveryBefore {
+  body: Delivery | null | undefined;
+  entry: DeliveryIndexEntry | null | undefined;
+  indexed: DeliveryIndexEntry | undefined;
+}
 
 /** What the event index keeps of an event. */
 function indexEntryOf(payload: EventEnvelope): EventIndexEntry {
