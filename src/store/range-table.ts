@@ -2,6 +2,12 @@ import { compareIds } from './ids.js';
 
 /** Bucket files a checkpoint writes at once. */
 const WRITE_CONCURRENCY = 4;
+/**
+ * Bucket files read at once by a lookup or a scan. A read is mostly waiting (open, read, close in
+ * libuv's pool): measured on 2 busy cores, a start reading 358 index buckets one by one spent
+ * 2 s of its 2.2 s idle.
+ */
+const READ_CONCURRENCY = 8;
 
 /**
  * One part file of a range table as the manifest lists it: the records whose id is at or above
@@ -111,13 +117,17 @@ export class RangeTable<V> {
       if (!list) byBucket.set(b, (list = []));
       list.push(id);
     }
-    for (const [b, list] of byBucket) {
-      const records = await this.load(this.buckets[b]!);
-      for (const id of list) {
-        const v = records.get(id);
-        if (v !== undefined) out.set(id, v);
+    const jobs = [...byBucket];
+    const worker = async () => {
+      for (let job = jobs.shift(); job; job = jobs.shift()) {
+        const records = await this.load(this.buckets[job[0]]!);
+        for (const id of job[1]) {
+          const v = records.get(id);
+          if (v !== undefined) out.set(id, v);
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, jobs.length) }, worker));
     return out;
   }
 
@@ -130,8 +140,18 @@ export class RangeTable<V> {
   async *entries(): AsyncIterable<[string, V]> {
     const seen = new Set<string>();
     const buckets = this.buckets;
-    for (const meta of buckets) {
-      const records = await this.load(meta);
+    // The next few buckets are read while this one's records are handed out.
+    const ahead = new Map<number, Promise<Map<string, V>>>();
+    for (let b = 0; b < buckets.length; b++) {
+      for (let k = b; k < Math.min(buckets.length, b + READ_CONCURRENCY); k++) {
+        if (ahead.has(k)) continue;
+        const read = this.load(buckets[k]!);
+        // A consumer that stops early leaves reads behind: their errors are not unhandled.
+        read.catch(() => undefined);
+        ahead.set(k, read);
+      }
+      const records = await ahead.get(b)!;
+      ahead.delete(b);
       for (const [id, v] of records) {
         const change = this.changeOf(id);
         if (change === null) continue;
