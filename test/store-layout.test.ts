@@ -10,7 +10,7 @@ import { clinikoResource } from '../src/sources/cliniko/resources.js';
 import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { withSubscriptionDefaults } from '../src/store/schema.js';
-import { event } from './helpers/store-contract.js';
+import { delivery, event } from './helpers/store-contract.js';
 
 describe('lowdb store layout', () => {
   let dir: string;
@@ -80,6 +80,63 @@ describe('lowdb store layout', () => {
       await client.close();
       await sim.close();
     }
+  }, 120_000);
+
+  it('keeps event bodies and deliveries on disk in bounded files: a restart reads only the small indexes', async () => {
+    const maxBucketBytes = 64 * 1024;
+    const a = new LowdbStore(dir, { maxBucketBytes });
+    await a.load();
+    // 3,000 events of about 2 KB each, every one with a delivery and an attempt: ~7 MB of bodies.
+    const body = { id: '0', notes: 'x'.repeat(2_000) };
+    const ids = Array.from({ length: 3_000 }, (_, i) => `evt_${String(i).padStart(6, '0')}`);
+    for (let i = 0; i < ids.length; i += 500) {
+      await a.transaction((tx) => {
+        for (const id of ids.slice(i, i + 500)) {
+          const n = id.slice(4);
+          tx.appendEvents([{ ...event(id, '2026-11-23T06:00:00.000Z', { id: n, object: { ...body, id: n } }), dispatched: true }]);
+          tx.putDelivery({
+            ...delivery(`dlv_${n}`, id, 'sub_1', { status: 'succeeded', attempt_count: 1 }),
+            attempts: [
+              {
+                id: `att_${n}`,
+                attempted_at: '2026-11-23T06:00:01.000Z',
+                duration_ms: 3,
+                status_code: 204,
+                error: null,
+                response_excerpt: 'ok'.repeat(200),
+                response_headers: {},
+                trigger: 'schedule',
+              },
+            ],
+          });
+        }
+      });
+    }
+    await a.close();
+    const recordBytes = 3_000;
+    for (const name of await readdir(dir)) {
+      if (!/^(evt|dlb|evi|dli)\./.test(name)) continue;
+      const limit = (/^(evi|dli)\./.test(name) ? 8 : 1) * maxBucketBytes + recordBytes;
+      expect((await stat(join(dir, name))).size, name).toBeLessThanOrEqual(limit);
+    }
+    expect((await readdir(dir)).filter((n) => n.startsWith('evt.')).length).toBeGreaterThan(50);
+
+    const b = new LowdbStore(dir, { maxBucketBytes });
+    await b.load();
+    const mem = b.memory();
+    // No event body and no delivery was read; nothing is pending or cached.
+    expect(mem.bucketsRead.evt).toBe(0);
+    expect(mem.bucketsRead.dlb).toBe(0);
+    expect(mem.bucketsRead.evi! + mem.bucketsRead.dli!).toBeLessThan(20);
+    expect(mem.pendingRecords).toBe(0);
+    expect(mem.cachedBuckets).toBe(0);
+    expect((await b.counts()).events).toBe(3_000);
+    // Everything still reads back, through one or two bucket files each.
+    expect((await b.listEvents({ record_id: '001234' })).data.map((e) => e.payload.data.object)).toEqual([{ ...body, id: '001234' }]);
+    expect((await b.listDeliveries({ event_id: 'evt_002999' })).data[0]?.attempts).toHaveLength(1);
+    expect((await b.listDeliveries({ status: 'succeeded', limit: 10 })).data).toHaveLength(10);
+    expect(b.memory().cachedBuckets).toBeLessThanOrEqual(4);
+    await b.close();
   }, 120_000);
 
   it('migrates a version 2 data directory at the first start, keeping the old files until the new manifest is written', async () => {
