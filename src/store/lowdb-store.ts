@@ -106,11 +106,6 @@ export interface StoreOptions {
 const MAX_BUCKET_BYTES = 128 * 1024;
 /** Parsed buckets kept per table for reads. */
 const CACHE_BUCKETS = 16;
-/**
- * Index table buckets may be this many times larger (1 MiB by default): they are read whole at
- * start, where each file costs a few ms of waiting on a busy machine, and never looked up one by one.
- */
-const INDEX_BUCKET_FACTOR = 8;
 
 const SEP = '\u0000';
 
@@ -197,9 +192,10 @@ export class LowdbStore implements Store {
   /** The event and delivery tables of a manifest (snapshot tables are opened per resource). */
   private openTables(m: Manifest): void {
     this.events = this.table<EventEnvelope>('evt', m.events ?? []);
-    // The indexes are read whole, once, at start: no parsed bucket of theirs is kept, and their
-    // buckets are larger, since a start pays per file read far more than per byte.
-    const index = { cacheBuckets: 0, maxBucketBytes: INDEX_BUCKET_FACTOR * this.options.maxBucketBytes };
+    // The indexes are read whole, once, at start: no parsed bucket of theirs is kept. (Larger buckets
+    // for them were tried: a start's time is in parsing bytes, not in opening files, and parsing
+    // several large buckets at once raised the heap's peak.)
+    const index = { cacheBuckets: 0 };
     this.eventIndexTable = this.table<EventIndexEntry>('evi', m.eventIndex ?? [], undefined, index);
     this.deliveries = this.table<Delivery>('dlb', m.deliveries ?? []);
     this.deliveryIndexTable = this.table<DeliveryIndexEntry>('dli', m.deliveryIndex ?? [], undefined, index);
@@ -270,9 +266,10 @@ export class LowdbStore implements Store {
       this.snapshotTables.set(key, this.table<Snapshot>(snapshotPart(key), buckets, isLiveSnapshot));
     this.openTables(this.manifest);
     // The listing indexes come from their own small tables; no event or delivery body is read.
-    for await (const [id, entry] of this.eventIndexTable.entries()) this.eventIdx.set(id, entry);
-    for await (const [id, [eventId, subId, status]] of this.deliveryIndexTable.entries())
-      this.deliveryIdx.set(id, [this.eventIdx.canonical(eventId), subId, status]);
+    await this.eventIndexTable.scan((id, entry) => this.eventIdx.set(id, entry));
+    await this.deliveryIndexTable.scan((id, [eventId, subId, status]) =>
+      this.deliveryIdx.set(id, [this.eventIdx.canonical(eventId), subId, status]),
+    );
     if (this.manifest.version === 3) await this.migrateVersion3(data);
     // Version 2 parts loaded whole into the tables' pending changes.
     for (const [key, snapshots] of Object.entries(data.snapshots))
@@ -338,15 +335,15 @@ export class LowdbStore implements Store {
    * delivery to its attempts, so the first checkpoint writes both as version 4 tables.
    */
   private async migrateVersion3(data: StoreData): Promise<void> {
-    for await (const [id, payload] of this.events.entries()) {
+    await this.events.scan((id, payload) => {
       this.eventIdx.set(id, indexEntryOf(payload));
       this.eventIndexTable.put(id, indexEntryOf(payload));
-    }
+    });
     const attempts = this.table<Attempt[]>('att', this.manifest.attempts ?? [], undefined, { cacheBuckets: 0 });
-    for await (const [id, list] of attempts.entries()) {
+    await attempts.scan((id, list) => {
       const d = data.deliveries[id];
       if (d) data.deliveries[id] = { ...d, attempts: list };
-    }
+    });
   }
 
   /** A range table of this store: its buckets are lowdb part files in the data directory. */
