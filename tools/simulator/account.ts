@@ -63,6 +63,15 @@ const SEED_ORDER: readonly SimResource[] = [
 const CACHE_ENTRIES = 16;
 const VIEWS_PER_TABLE = 8;
 
+/** A list request: which list, its filters and sort, and the page (`offset`, at most `limit` rows). */
+export interface ListQuery {
+  kind: ListKind;
+  filters: readonly Filter[];
+  sort: readonly SortKey[];
+  offset: number;
+  limit: number;
+}
+
 /** One page of a list and the size of the whole list (`total_entries`). */
 export interface ListPage {
   rows: SimRecord[];
@@ -77,15 +86,8 @@ export interface SimAccount {
   /** API base used in links, e.g. `https://api.au1.cliniko.com/v1`. */
   readonly base: string;
   find(resource: SimResource, id: string): SimRecord | undefined;
-  /** Rows `offset`… (at most `limit`) of a list, in order, and the list's length. */
-  listPage(
-    resource: SimResource,
-    kind: ListKind,
-    filters: readonly Filter[],
-    sort: readonly SortKey[],
-    offset: number,
-    limit: number,
-  ): ListPage;
+  /** One page of a list, in order, and the list's length. */
+  listPage(resource: SimResource, query: ListQuery): ListPage;
   create(resource: SimResource, fields?: Record<string, unknown>, options?: { randomize?: boolean }): SimRecord;
   update(resource: SimResource, id: string, patch: Record<string, unknown>): SimRecord;
   cancel(resource: 'attendees' | 'individual_appointments', id: string, reason?: number, note?: string): SimRecord;
@@ -247,14 +249,7 @@ export class Account implements SimAccount {
     return rows.slice(from, Math.max(from, to));
   }
 
-  listPage(
-    resource: SimResource,
-    kind: ListKind,
-    filters: readonly Filter[],
-    sort: readonly SortKey[],
-    offset: number,
-    limit: number,
-  ): ListPage {
+  listPage(resource: SimResource, { kind, filters, sort, offset, limit }: ListQuery): ListPage {
     const rows = this.list(resource, kind, filters, sort);
     return { rows: rows.slice(offset, offset + limit), total: rows.length };
   }

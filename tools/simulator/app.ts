@@ -165,7 +165,13 @@ export function createApp(deps: AppDeps): Hono {
       const filters = [...expressions.map((e) => parseFilter(e, columns)), ...extra];
       const sort = parseSort(optional(url, 'sort'), optional(url, 'order'), spec.columns);
 
-      const { rows: pageRows, total } = account.listPage(resource, kind, filters, sort, (paging.page - 1) * paging.perPage, paging.perPage);
+      const { rows: pageRows, total } = account.listPage(resource, {
+        kind,
+        filters,
+        sort,
+        offset: (paging.page - 1) * paging.perPage,
+        limit: paging.perPage,
+      });
       // The old patients/deleted list returns only ids and deletion times (Cliniko API docs).
       const items =
         kind === 'deleted' && resource === 'patients'

@@ -1,4 +1,4 @@
-import { cancellation, hasColumn, writable, type Account, type ListPage, type SimAccount } from './account.js';
+import { cancellation, hasColumn, writable, type Account, type ListPage, type ListQuery, type SimAccount } from './account.js';
 import { SimHttpError } from './errors.js';
 import type { Filter } from './filters.js';
 import { randomFields, type GenerateContext } from './generate.js';
@@ -111,15 +111,9 @@ export class GeneratedAccount implements SimAccount {
     return (this.deps.firstId + BigInt(index) * ID_STRIDE + BigInt(mix(this.deps.seed ^ 0x5bd1e995, index) % 997)).toString();
   }
 
-  listPage(
-    resource: SimResource,
-    kind: ListKind,
-    filters: readonly Filter[],
-    sort: readonly SortKey[],
-    offset: number,
-    limit: number,
-  ): ListPage {
-    if (resource !== this.resource) return this.deps.inner.listPage(resource, kind, filters, sort, offset, limit);
+  listPage(resource: SimResource, query: ListQuery): ListPage {
+    if (resource !== this.resource) return this.deps.inner.listPage(resource, query);
+    const { kind, filters, sort, offset, limit } = query;
     const valueOf = (row: Record<string, unknown>, column: string) => columnValue(this.spec, row, column);
     const changed = sortRows(selectRows([...this.overlay.values()], this.spec, kind, filters), sort, valueOf);
     const base = this.baseSet(kind, filters, sort);

@@ -1,6 +1,3 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { Account, type SimAccount } from './account.js';
 import { createApp, type ServedInfo } from './app.js';
@@ -8,6 +5,7 @@ import { randomChange, type Change } from './churn.js';
 import { FaultQueue, type FaultSpec } from './faults.js';
 import { GeneratedAccount, type GeneratedOptions } from './generated.js';
 import { DEFAULT_FIRST_ID } from './ids.js';
+import { SimServer } from './loopback-server.js';
 import { Prng } from './prng.js';
 import { FixedWindowRateLimit } from './rate-limit.js';
 import type { SimRecord } from './records.js';
@@ -82,7 +80,7 @@ export class ClinikoSimulator {
   private readonly forbidden = new Set<string>();
   private readonly rng: Prng;
   private parked = 0;
-  private server: Server | undefined;
+  private readonly server: SimServer;
 
   constructor(opts: SimulatorOptions = {}) {
     const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
@@ -125,6 +123,7 @@ export class ClinikoSimulator {
         this.afterResponse?.(info);
       },
     });
+    this.server = new SimServer(this.app, 'ClinikoSimulator');
   }
 
   /** Requests currently waiting out `latencyMs`. */
@@ -134,32 +133,12 @@ export class ClinikoSimulator {
 
   /** Listens on loopback (default a random port). Resolves with `http://127.0.0.1:PORT/v1`. */
   async listen(port = 0, host = '127.0.0.1'): Promise<{ baseUrl: string }> {
-    if (this.server) throw new Error('ClinikoSimulator is already listening');
-    const server = createAdaptorServer({ fetch: this.app.fetch }) as Server;
-    // Longer than clients' keep-alive, so a pooled connection is not closed under a reused request.
-    server.keepAliveTimeout = 65_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    const address = server.address() as AddressInfo;
-    const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    return { baseUrl: `http://${urlHost}:${address.port}/v1` };
+    return { baseUrl: `${await this.server.listen(port, host)}/v1` };
   }
 
   /** Stops listening and drops open (keep-alive or delayed) connections. */
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await this.server.close();
   }
 
   /** Adds realistic generated records; attendees link to existing appointments and patients. */
