@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { ChangeFeed } from '../sources/types.js';
+import type { ChangeFeed, ReadContext } from '../sources/types.js';
 import type { Store } from '../store/store.js';
 import { makeEvent } from './record.js';
 import type { ReadProgressView } from './views.js';
@@ -32,7 +32,7 @@ export interface BackfillJob {
 export async function runBackfill(job: BackfillJob): Promise<void> {
   const { feed, store, logger, progress, signal } = job;
   const where = { source: feed.source, resource: feed.resource };
-  const context = {
+  const context: ReadContext = {
     signal,
     snapshots: async () => new Map(),
     knownIds: async () => [],
@@ -47,7 +47,7 @@ export async function runBackfill(job: BackfillJob): Promise<void> {
       for (const r of fresh) emitted.add(r.id);
       const timestamp = job.now();
       const events = fresh.map((record) => makeEvent(feed, 'created', record, timestamp));
-      const p = (batch as { progress?: { pages: number; records: number; total_entries: number | null } }).progress;
+      const p = batch.progress;
       const pagesBefore = progress.pages_done;
       if (p) {
         progress.pages_done = p.pages;
