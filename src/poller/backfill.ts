@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ChangeFeed, ReadContext } from '../sources/types.js';
 import type { Store } from '../store/store.js';
+import type { Clock } from '../util/clock.js';
 import { makeEvent } from './record.js';
 import type { ReadProgressView } from './views.js';
 
@@ -16,8 +17,8 @@ export interface BackfillJob {
   /** Updated in place as pages arrive; `GET /v1/sources` shows it. */
   progress: ReadProgressView;
   signal: AbortSignal;
-  /** ISO time for event timestamps. */
-  now: () => string;
+  /** The poller's clock: event timestamps. */
+  clock: Clock;
   /** Resolves when the budget has room to spare for one more page. */
   spareRoom: () => Promise<void>;
 }
@@ -45,7 +46,7 @@ export async function runBackfill(job: BackfillJob): Promise<void> {
     for await (const batch of feed.read(null, context)) {
       const fresh = batch.records.filter((r) => !emitted.has(r.id));
       for (const r of fresh) emitted.add(r.id);
-      const timestamp = job.now();
+      const timestamp = new Date(job.clock.now()).toISOString();
       const events = fresh.map((record) => makeEvent(feed, 'created', record, timestamp));
       const p = batch.progress;
       const pagesBefore = progress.pages_done;

@@ -1,7 +1,8 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { UpstreamError } from '../sources/errors.js';
-import { systemClock, type Clock, type RequestBudget } from '../sources/rate-limiter.js';
+import type { RequestBudget } from '../sources/rate-limiter.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import type { Batch, ChangeFeed, ExistingPage, FeedSchedule, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
 import type { ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
@@ -38,8 +39,10 @@ export interface PollerOptions {
   onEvents: (eventIds: string[]) => void;
   /** `BRIDGE_SNAPSHOT_MODE=hashed`: the HMAC key snapshots are hashed with; absent = full snapshots. */
   snapshotHashKey?: Buffer | null;
-  now?: () => number;
-  /** Clock of the schedule and of event timestamps (default the system clock; tests pass a virtual one). */
+  /**
+   * The bridge's one clock: schedule, backoff, event timestamps, poll times (default the system
+   * clock; tests pass a manual one). Pass the same clock the feeds' sources were built with.
+   */
   clock?: Clock;
   /** Polls in flight at once per request budget (default 3). */
   maxConcurrentPolls?: number;
@@ -153,7 +156,7 @@ export class Poller {
   private readonly leased = new Set<string>();
 
   constructor(private readonly options: PollerOptions) {
-    this.clock = options.clock ?? (options.now ? { now: options.now, sleep: systemClock.sleep } : systemClock);
+    this.clock = options.clock ?? systemClock;
     const byBudget = new Map<RequestBudget, ScheduledFeed[]>();
     for (const feed of options.feeds) {
       if (isScheduled(feed)) byBudget.set(feed.schedule.budget, [...(byBudget.get(feed.schedule.budget) ?? []), feed]);
@@ -247,7 +250,7 @@ export class Poller {
       onEvents: this.options.onEvents,
       progress: rt.progress,
       signal: this.abort.signal,
-      now: () => this.iso(this.now()),
+      clock: this.clock,
       spareRoom: () => this.spareRoom(feed),
     }).finally(() => this.backfills.delete(job));
     this.backfills.add(job);

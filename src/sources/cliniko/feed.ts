@@ -181,7 +181,7 @@ export class ClinikoFeed implements ChangeFeed {
     }
     const cursor: ClinikoCursor = { ...start };
     const baseline = !start.baseline_done;
-    if (baseline) cursor.baseline_started_at ??= toClinikoTime(Date.now() - this.options.overlapMs);
+    if (baseline) cursor.baseline_started_at ??= toClinikoTime(this.client.clock.now() - this.options.overlapMs);
     const from = start.updated_at ? this.minusOverlap(start.updated_at) : null;
     const progress: ReadProgress = { pages: 0, records: 0, total_entries: null };
 
