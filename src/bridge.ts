@@ -16,6 +16,7 @@ import { createSources } from './sources/index.js';
 import { verifySources } from './sources/verify.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
+import { systemClock, type Clock } from './util/clock.js';
 import { USER_AGENT, VERSION } from './version.js';
 
 /** How often events left undispatched (a failed store write, later retried) are looked for. */
@@ -65,6 +66,8 @@ export interface BridgeOptions {
   schedule?: boolean;
   /** DNS resolver of the SSRF guard, at subscription time and at send time (tests stub it). */
   resolve?: Resolve;
+  /** The one clock the sources and pollers read (default the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -74,7 +77,8 @@ export interface BridgeOptions {
  */
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
-  const sources = createSources(config);
+  const clock = options.clock ?? systemClock;
+  const sources = createSources(config, clock);
   await verifySources(sources, logger);
   const store = await openStore(config.bridge);
 
@@ -128,6 +132,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
           snapshotHashKey: config.bridge.snapshotHashKey,
           onEvents: dispatch,
           instanceId: config.bridge.instanceId,
+          clock,
         }),
     ),
   );
