@@ -115,6 +115,17 @@ export class RangeTable<V> {
       if (!list) byBucket.set(b, (list = []));
       list.push(id);
     }
+    if (byBucket.size === 0) return out;
+    if (byBucket.size === 1) {
+      // The common case (one record, or a page of neighbours): no read-ahead machinery.
+      const [b, list] = byBucket.entries().next().value!;
+      const records = await this.load(this.buckets[b]!);
+      for (const id of list) {
+        const v = records.get(id);
+        if (v !== undefined) out.set(id, v);
+      }
+      return out;
+    }
     const jobs = [...byBucket];
     const worker = async () => {
       for (let job = jobs.shift(); job; job = jobs.shift()) {
