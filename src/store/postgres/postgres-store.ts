@@ -179,7 +179,7 @@ export class PostgresStore extends PgReader implements Store {
     this.location = redactUrl(options.url) + (this.schema === 'public' ? '' : ` (schema ${this.schema})`);
     this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}`;
     this.channel = deliveriesChannel(this.schema);
-    this.shared = new PgShared(pool, this.codec, connection, this.channel, this.instanceId);
+    this.shared = new PgShared(pool, this.codec, connection, this.channel, this.instanceId, (fn) => this.transaction(fn));
   }
 
   /**
@@ -244,7 +244,7 @@ export class PostgresStore extends PgReader implements Store {
    * batches, its reads see them, COMMIT makes them durable together; ROLLBACK if `fn` throws.
    * @throws what `fn` throws, or the database error (`health()` then reports it until a write succeeds).
    */
-  async transaction<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: PgTx) => T | Promise<T>): Promise<T> {
     return this.inTransaction(async (client) => {
       const tx = new PgTx(client, this.codec);
       let result: T;

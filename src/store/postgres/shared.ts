@@ -1,7 +1,10 @@
 import pg from 'pg';
 import type { Codec } from '../codec.js';
-import type { SharedStore } from '../store.js';
-import { subscriptionFrom } from './tables.js';
+import type { EventEnvelope } from '../../events/envelope.js';
+import type { Delivery, StoredEvent } from '../schema.js';
+import type { ClaimBatch, ClaimedDelivery, SharedStore, StoreTx } from '../store.js';
+import type { PgReader } from './reader.js';
+import { decodeDoc, subscriptionFrom } from './tables.js';
 
 /** How long the listener waits before reconnecting after its connection dropped (database restart). */
 const LISTEN_RETRY_MS = 1_000;
@@ -19,9 +22,53 @@ export function deliveriesPayload(holder: string, ids: readonly string[]): strin
   return `${holder}|${list.length > MAX_NOTIFY_IDS_CHARS ? '*' : list}`;
 }
 
+const due = (d: Delivery) => d.next_attempt_at ?? '';
+
+/**
+ * One claim of up to $5 due deliveries for holder $7 (claim for $8 ms). $1–$4 are the active
+ * subscriptions with their `max_in_flight`, `rate_limit_per_second` and whether they are per-record.
+ * `room`: what each subscription may still start, counted over every process. `due`: the oldest due
+ * deliveries nobody holds whose record has no older pending delivery (per-record), at most $9
+ * candidates, locked, skipping rows another transaction holds. `pick`: per subscription no more
+ * than its room. The UPDATE marks them claimed and returns them with their events.
+ */
+const CLAIM_SQL = `
+WITH lim AS (
+  SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::bool[]) AS l(sub, max_in_flight, rate, per_record)
+), room AS (
+  SELECT l.sub, l.per_record, LEAST(
+    COALESCE(l.max_in_flight - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_until > now()), $5),
+    COALESCE(l.rate - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_at > now() - interval '1 second'), $5)
+  ) AS room
+  FROM lim l
+), due AS (
+  SELECT d.id, d.subscription_id, d.next_attempt_at, d.event_id, r.room
+  FROM deliveries d JOIN room r ON r.sub = d.subscription_id
+  WHERE r.room > 0 AND d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $6)
+    AND (d.claimed_until IS NULL OR d.claimed_until < now())
+    AND (NOT r.per_record OR NOT EXISTS (
+      SELECT 1 FROM events e
+      JOIN events oe ON oe.resource = e.resource AND oe.record_id = e.record_id AND oe.id < e.id
+      JOIN deliveries o ON o.event_id = oe.id
+      WHERE e.id = d.event_id AND o.subscription_id = d.subscription_id AND o.status = 'pending'))
+  ORDER BY d.next_attempt_at NULLS FIRST, d.event_id
+  LIMIT $9
+  FOR UPDATE OF d SKIP LOCKED
+), pick AS (
+  SELECT id FROM (
+    SELECT due.*, row_number() OVER (PARTITION BY subscription_id ORDER BY next_attempt_at NULLS FIRST, event_id) AS rn FROM due
+  ) x
+  WHERE rn <= room
+  ORDER BY next_attempt_at NULLS FIRST, event_id
+  LIMIT $5
+)
+UPDATE deliveries d SET claimed_by = $7, claimed_until = now() + $8 * interval '1 millisecond', claimed_at = now()
+FROM pick WHERE d.id = pick.id
+RETURNING d.doc, (SELECT e.doc FROM events e WHERE e.id = d.event_id) AS event_doc`;
+
 /**
  * `SharedStore` on PostgreSQL: leases in the `leases` table, delivery claims as columns of
- * `deliveries` taken with `SELECT … FOR UPDATE SKIP LOCKED`, and new deliveries announced with
+ * `deliveries` taken in batches with `SELECT … FOR UPDATE SKIP LOCKED`, and new deliveries announced with
  * NOTIFY on one channel per schema. Expiry times use the database clock, so processes on machines
  * with skewed clocks still agree.
  */
@@ -38,6 +85,8 @@ export class PgShared implements SharedStore {
     private readonly channel: string,
     /** This process (`BRIDGE_INSTANCE_ID`): its own notices are not echoed back to it. */
     private readonly instanceId: string,
+    /** The store's `transaction`, whose `tx` can also read several deliveries in one statement. */
+    private readonly transaction: <T>(fn: (tx: StoreTx & Pick<PgReader, 'getDeliveries'>) => Promise<T>) => Promise<T>,
   ) {}
 
   async lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
@@ -55,30 +104,56 @@ export class PgShared implements SharedStore {
     await this.pool.query('DELETE FROM leases WHERE holder = $1', [holder]);
   }
 
-  async claimDelivery(id: string, holder: string, ttlMs: number): Promise<boolean> {
+  async claimDue(holder: string, ttlMs: number, limit: number, now: string): Promise<ClaimBatch> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
-      const nowIso = new Date().toISOString();
-      // SKIP LOCKED: another process in the middle of claiming it wins; this one moves on.
-      const { rows } = await client.query<{ subscription_id: string; event_id: string }>(
-        `SELECT subscription_id, event_id FROM deliveries
-         WHERE id = $1 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
-           AND (claimed_by IS NULL OR claimed_by = $3 OR claimed_until < now())
-         FOR UPDATE SKIP LOCKED`,
-        [id, nowIso, holder],
+      const subs = new Map(
+        (await client.query<{ doc: string }>('SELECT doc FROM subscriptions')).rows
+          .map((r) => subscriptionFrom(this.codec, r.doc))
+          .filter((s) => s.status === 'active')
+          .map((s) => [s.id, s]),
       );
-      const d = rows[0];
-      const ok = d ? await this.withinLimits(client, id, d.subscription_id, d.event_id) : false;
-      if (ok) {
-        await client.query(
-          `UPDATE deliveries SET claimed_by = $2, claimed_until = now() + $3 * interval '1 millisecond', claimed_at = now() WHERE id = $1`,
-          [id, holder, ttlMs],
-        );
+      const list = [...subs.values()];
+      // Limits are counted over every process: claims of limited subscriptions take turns, so two
+      // processes cannot both see the last free slot. Without limits SKIP LOCKED alone suffices.
+      if (list.some((s) => s.max_in_flight !== null || s.rate_limit_per_second !== null))
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${this.channel}:claim`]);
+      const { rows } = await client.query<{ doc: string; event_doc: string | null }>(CLAIM_SQL, [
+        list.map((s) => s.id),
+        list.map((s) => s.max_in_flight),
+        list.map((s) => s.rate_limit_per_second),
+        list.map((s) => s.ordering === 'per_record'),
+        limit,
+        now,
+        holder,
+        ttlMs,
+        Math.max(limit * 4, 256),
+      ]);
+      const claimed: ClaimedDelivery[] = rows
+        .map((r) => {
+          const delivery = decodeDoc<Delivery>(this.codec, r.doc);
+          const event: StoredEvent | undefined = r.event_doc
+            ? Object.freeze({ payload: decodeDoc<EventEnvelope>(this.codec, r.event_doc), dispatched: true })
+            : undefined;
+          return { delivery, event, subscription: subs.get(delivery.subscription_id)! };
+        })
+        .sort((a, b) => due(a.delivery).localeCompare(due(b.delivery)) || a.delivery.event_id.localeCompare(b.delivery.event_id));
+      let nextAt: number | null = null;
+      if (claimed.length < limit) {
+        const [next] = (
+          await client.query<{ due: string | null; expires: number | null }>(
+            `SELECT (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())) AS due,
+                    (SELECT extract(epoch FROM min(claimed_until)) * 1000 FROM deliveries WHERE claimed_until IS NOT NULL) AS expires`,
+          )
+        ).rows;
+        const nowMs = Date.parse(now);
+        const candidates = [next?.due ? Math.max(nowMs, Date.parse(next.due)) : null, next?.expires == null ? null : Number(next.expires)];
+        for (const c of candidates) if (c !== null && (nextAt === null || c < nextAt)) nextAt = c;
       }
       await client.query('COMMIT');
-      return ok;
+      return { claimed, nextAt };
     } catch (err) {
       broken = err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -88,40 +163,20 @@ export class PgShared implements SharedStore {
     }
   }
 
-  /**
-   * The subscription's limits across every process. Its row is locked first, so claims of one
-   * subscription are counted one at a time.
-   */
-  private async withinLimits(client: pg.PoolClient, id: string, subscriptionId: string, eventId: string): Promise<boolean> {
-    const { rows } = await client.query<{ doc: string }>('SELECT doc FROM subscriptions WHERE id = $1 FOR UPDATE', [subscriptionId]);
-    if (!rows[0]) return false;
-    const sub = subscriptionFrom(this.codec, rows[0].doc);
-    if (sub.status !== 'active') return false;
-    if (sub.max_in_flight !== null) {
-      const { rows: n } = await client.query<{ n: string }>(
-        'SELECT count(*) AS n FROM deliveries WHERE subscription_id = $1 AND id <> $2 AND claimed_by IS NOT NULL AND claimed_until > now()',
-        [subscriptionId, id],
-      );
-      if (Number(n[0]!.n) >= sub.max_in_flight) return false;
-    }
-    if (sub.rate_limit_per_second !== null) {
-      const { rows: n } = await client.query<{ n: string }>(
-        `SELECT count(*) AS n FROM deliveries WHERE subscription_id = $1 AND id <> $2 AND claimed_at > now() - interval '1 second'`,
-        [subscriptionId, id],
-      );
-      if (Number(n[0]!.n) >= sub.rate_limit_per_second) return false;
-    }
-    if (sub.ordering === 'per_record') {
-      const { rows: older } = await client.query(
-        `SELECT 1 FROM deliveries o JOIN events oe ON oe.id = o.event_id, events e
-         WHERE e.id = $2 AND o.subscription_id = $1 AND o.status = 'pending' AND o.event_id < $2
-           AND oe.resource = e.resource AND oe.record_id = e.record_id
-         LIMIT 1`,
-        [subscriptionId, eventId],
-      );
-      if (older.length > 0) return false;
-    }
-    return true;
+  async releaseClaims(holder: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1 AND claimed_until IS NOT NULL',
+      [holder],
+    );
+  }
+
+  recordAttempts<T>(ids: readonly string[], fn: (tx: StoreTx, current: ReadonlyMap<string, Delivery>) => T | Promise<T>): Promise<T> {
+    return this.transaction(async (tx) => fn(tx, await tx.getDeliveries(ids)));
+  }
+
+  async countPending(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'");
+    return Number(rows[0]!.n);
   }
 
   onDeliveries(listener: (ids: string[] | null) => void): () => void {
