@@ -147,6 +147,24 @@ describe.skipIf(!pg)('several processes on one PostgreSQL store', () => {
     expect(await b.shared.countPending()).toBe(1);
   });
 
+  it('records claimed attempts in one statement only while the claim is still the recorder’s', async () => {
+    await setup({}, 2);
+    const [first, second] = (await a.shared.claimDue('a', 60_000, 10, NOW)).claimed.map((c) => c.delivery);
+    // The second's claim is taken over (it expired and another process claimed it): a stays out.
+    await a.shared.releaseClaims('a');
+    await b.shared.claimDue('b', 60_000, 10, NOW);
+    const done = (d: typeof first) => ({
+      delivery: { ...d!, status: 'succeeded' as const, attempt_count: 1, next_attempt_at: null },
+      claimedAttemptCount: 0,
+    });
+    expect([...(await a.shared.recordClaimed('a', [done(first)]))]).toEqual([]);
+    expect([...(await b.shared.recordClaimed('b', [done(first), done(second)]))].sort()).toEqual(['dlv_1', 'dlv_2']);
+    // Recorded once: the same attempt cannot be recorded twice.
+    expect([...(await b.shared.recordClaimed('b', [done(first)]))]).toEqual([]);
+    expect((await a.getDelivery('dlv_1'))?.status).toBe('succeeded');
+    expect(await claim(a)).toEqual([]);
+  });
+
   it('tells the other processes about new deliveries when they commit (LISTEN/NOTIFY), not itself', async () => {
     const seenByB: Array<string[] | null> = [];
     const seenByA: Array<string[] | null> = [];

@@ -188,9 +188,35 @@ export class SharedDeliveryLoop {
     this.wake();
   }
 
+  /**
+   * Most attempts change only their delivery (a success of a healthy subscription, a retry of one
+   * already failing): those are written in one statement guarded by the claim. The rest, which change
+   * their subscription too, are read, decided and written in one transaction.
+   */
   private async recordBatch(batch: Sent[]): Promise<void> {
-    const { logger } = this.o;
-    const done = await this.o.shared.recordAttempts(
+    const quick: Array<{ sent: Sent; next: Delivery; disabled: null; removed: false }> = [];
+    const slow: Sent[] = [];
+    for (const sent of batch) {
+      const { delivery, subscription } = sent.claim;
+      const r =
+        sent.result && applyAttempt(delivery, subscription, sent.result.outcome, sent.result.attempt, this.o.policy, sent.result.now);
+      if (r && !r.subChanged) quick.push({ sent, next: r.next, disabled: null, removed: false });
+      else slow.push(sent);
+    }
+    const [written, done] = await Promise.all([
+      this.o.shared.recordClaimed(
+        this.o.holder,
+        quick.map((q) => ({ delivery: q.next, claimedAttemptCount: q.sent.claim.delivery.attempt_count })),
+      ),
+      slow.length > 0 ? this.recordWithSubscriptions(slow) : [],
+    ]);
+    this.report([...quick.filter((q) => written.has(q.next.id)), ...done]);
+  }
+
+  private async recordWithSubscriptions(
+    batch: Sent[],
+  ): Promise<Array<{ sent: Sent; next: Delivery; disabled: 'gone' | 'failing' | null; removed: boolean }>> {
+    return this.o.shared.recordAttempts(
       batch.map((s) => s.claim.delivery.id),
       async (tx, current) => {
         const subs = new Map<string, Subscription | null>();
@@ -225,6 +251,11 @@ export class SharedDeliveryLoop {
         return out;
       },
     );
+  }
+
+  /** Metrics and one log line per recorded attempt. */
+  private report(done: Array<{ sent: Sent; next: Delivery; disabled: 'gone' | 'failing' | null; removed: boolean }>): void {
+    const { logger } = this.o;
     for (const { sent, next, disabled, removed } of done) {
       const { outcome } = sent.result!;
       const { event, subscription: sub } = sent.claim;

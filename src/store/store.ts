@@ -76,6 +76,14 @@ export interface SharedStore {
    * @throws what `fn` throws (nothing is written then), or the database error.
    */
   recordAttempts<T>(ids: readonly string[], fn: (tx: StoreTx, current: ReadonlyMap<string, Delivery>) => T | Promise<T>): Promise<T>;
+  /**
+   * Records attempts that change nothing but their deliveries, in one statement: each delivery is
+   * written only while `holder` still holds its claim and its `attempt_count` is still
+   * `claimedAttemptCount` (no one recorded it meanwhile); the claim ends. Attempts that change their
+   * subscription (`failing_since`, disabling) go through `recordAttempts` instead.
+   * @returns the ids written; the others were deleted or are no longer this claim's.
+   */
+  recordClaimed(holder: string, records: ReadonlyArray<{ delivery: Delivery; claimedAttemptCount: number }>): Promise<Set<string>>;
   /** Pending deliveries of every process (the `/metrics` gauge). */
   countPending(): Promise<number>;
   /**

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Codec } from '../codec.js';
 import type { EventEnvelope } from '../../events/envelope.js';
-import type { Delivery, StoredEvent } from '../schema.js';
+import type { Delivery, StoredEvent, Subscription } from '../schema.js';
 import type { ClaimBatch, ClaimedDelivery, SharedStore, StoreTx } from '../store.js';
 import type { PgReader } from './reader.js';
+import * as tables from './tables.js';
 import { decodeDoc, subscriptionFrom } from './tables.js';
 
 /** How long the listener waits before reconnecting after its connection dropped (database restart). */
@@ -25,41 +27,42 @@ export function deliveriesPayload(holder: string, ids: readonly string[]): strin
 const due = (d: Delivery) => d.next_attempt_at ?? '';
 
 /**
- * One claim of up to $5 due deliveries for holder $7 (claim for $8 ms). $1–$4 are the active
- * subscriptions with their `max_in_flight`, `rate_limit_per_second` and whether they are per-record.
+ * One claim of up to $5 due deliveries for holder $7 (claim for $8 ms). $1–$3 are the active
+ * subscriptions with their `max_in_flight` and `rate_limit_per_second`; $4 those ordered per record.
  * `room`: what each subscription may still start, counted over every process. `due`: the oldest due
- * deliveries nobody holds whose record has no older pending delivery (per-record), at most $9
- * candidates, locked, skipping rows another transaction holds. `pick`: per subscription no more
- * than its room. The UPDATE marks them claimed and returns them with their events.
+ * deliveries nobody holds of subscriptions with room, whose record has no older pending delivery
+ * (per-record), at most $9 candidates (walking the `deliveries_due` index), locked, skipping rows
+ * another transaction holds. `pick`: per subscription no more than its room. The UPDATE marks them
+ * claimed and returns them with their events.
  */
-const CLAIM_SQL = `
-WITH lim AS (
-  SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::bool[]) AS l(sub, max_in_flight, rate, per_record)
-), room AS (
-  SELECT l.sub, l.per_record, LEAST(
+export const CLAIM_SQL = `
+WITH room AS (
+  SELECT l.sub, LEAST(
     COALESCE(l.max_in_flight - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_until > now()), $5),
     COALESCE(l.rate - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_at > now() - interval '1 second'), $5)
   ) AS room
-  FROM lim l
+  FROM unnest($1::text[], $2::int[], $3::int[]) AS l(sub, max_in_flight, rate)
 ), due AS (
-  SELECT d.id, d.subscription_id, d.next_attempt_at, d.event_id, r.room
-  FROM deliveries d JOIN room r ON r.sub = d.subscription_id
-  WHERE r.room > 0 AND d.status = 'pending' AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= $6)
+  SELECT d.id, d.subscription_id, d.next_attempt_at, d.event_id
+  FROM deliveries d
+  WHERE d.status = 'pending' AND d.next_attempt_at <= $6
     AND (d.claimed_until IS NULL OR d.claimed_until < now())
-    AND (NOT r.per_record OR NOT EXISTS (
+    AND d.subscription_id IN (SELECT sub FROM room WHERE room > 0)
+    AND (d.subscription_id <> ALL($4::text[]) OR NOT EXISTS (
       SELECT 1 FROM events e
       JOIN events oe ON oe.resource = e.resource AND oe.record_id = e.record_id AND oe.id < e.id
       JOIN deliveries o ON o.event_id = oe.id
       WHERE e.id = d.event_id AND o.subscription_id = d.subscription_id AND o.status = 'pending'))
-  ORDER BY d.next_attempt_at NULLS FIRST, d.event_id
+  ORDER BY d.next_attempt_at, d.event_id
   LIMIT $9
   FOR UPDATE OF d SKIP LOCKED
 ), pick AS (
   SELECT id FROM (
-    SELECT due.*, row_number() OVER (PARTITION BY subscription_id ORDER BY next_attempt_at NULLS FIRST, event_id) AS rn FROM due
+    SELECT due.*, r.room, row_number() OVER (PARTITION BY due.subscription_id ORDER BY due.next_attempt_at, due.event_id) AS rn
+    FROM due JOIN room r ON r.sub = due.subscription_id
   ) x
   WHERE rn <= room
-  ORDER BY next_attempt_at NULLS FIRST, event_id
+  ORDER BY next_attempt_at, event_id
   LIMIT $5
 )
 UPDATE deliveries d SET claimed_by = $7, claimed_until = now() + $8 * interval '1 millisecond', claimed_at = now()
@@ -77,6 +80,8 @@ export class PgShared implements SharedStore {
   private readonly listeners = new Set<(ids: string[] | null) => void>();
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The advisory lock key that serialises claims of limited subscriptions in this schema. */
+  private readonly claimLock: number;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -87,7 +92,9 @@ export class PgShared implements SharedStore {
     private readonly instanceId: string,
     /** The store's `transaction`, whose `tx` can also read several deliveries in one statement. */
     private readonly transaction: <T>(fn: (tx: StoreTx & Pick<PgReader, 'getDeliveries'>) => Promise<T>) => Promise<T>,
-  ) {}
+  ) {
+    this.claimLock = createHash('sha256').update(`${channel}:claim`).digest().readInt32BE(0);
+  }
 
   async lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
     const { rows } = await this.pool.query(
@@ -105,55 +112,22 @@ export class PgShared implements SharedStore {
   }
 
   async claimDue(holder: string, ttlMs: number, limit: number, now: string): Promise<ClaimBatch> {
+    const subs = await this.activeSubscriptions(this.pool);
+    const list = [...subs.values()];
+    if (list.length === 0) return { claimed: [], nextAt: null };
+    // Limits are counted over every process: claims of limited subscriptions take turns (an
+    // advisory lock held to the end of the claim's transaction), so two processes cannot both see the
+    // last free slot. Without limits SKIP LOCKED alone keeps claims apart: one statement, no transaction.
+    if (!list.some((s) => s.max_in_flight !== null || s.rate_limit_per_second !== null))
+      return this.claimWith(this.pool, subs, holder, ttlMs, limit, now);
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const subs = new Map(
-        (await client.query<{ doc: string }>('SELECT doc FROM subscriptions')).rows
-          .map((r) => subscriptionFrom(this.codec, r.doc))
-          .filter((s) => s.status === 'active')
-          .map((s) => [s.id, s]),
-      );
-      const list = [...subs.values()];
-      // Limits are counted over every process: claims of limited subscriptions take turns, so two
-      // processes cannot both see the last free slot. Without limits SKIP LOCKED alone suffices.
-      if (list.some((s) => s.max_in_flight !== null || s.rate_limit_per_second !== null))
-        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${this.channel}:claim`]);
-      const { rows } = await client.query<{ doc: string; event_doc: string | null }>(CLAIM_SQL, [
-        list.map((s) => s.id),
-        list.map((s) => s.max_in_flight),
-        list.map((s) => s.rate_limit_per_second),
-        list.map((s) => s.ordering === 'per_record'),
-        limit,
-        now,
-        holder,
-        ttlMs,
-        Math.max(limit * 4, 256),
-      ]);
-      const claimed: ClaimedDelivery[] = rows
-        .map((r) => {
-          const delivery = decodeDoc<Delivery>(this.codec, r.doc);
-          const event: StoredEvent | undefined = r.event_doc
-            ? Object.freeze({ payload: decodeDoc<EventEnvelope>(this.codec, r.event_doc), dispatched: true })
-            : undefined;
-          return { delivery, event, subscription: subs.get(delivery.subscription_id)! };
-        })
-        .sort((a, b) => due(a.delivery).localeCompare(due(b.delivery)) || a.delivery.event_id.localeCompare(b.delivery.event_id));
-      let nextAt: number | null = null;
-      if (claimed.length < limit) {
-        const [next] = (
-          await client.query<{ due: string | null; expires: number | null }>(
-            `SELECT (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())) AS due,
-                    (SELECT extract(epoch FROM min(claimed_until)) * 1000 FROM deliveries WHERE claimed_until IS NOT NULL) AS expires`,
-          )
-        ).rows;
-        const nowMs = Date.parse(now);
-        const candidates = [next?.due ? Math.max(nowMs, Date.parse(next.due)) : null, next?.expires == null ? null : Number(next.expires)];
-        for (const c of candidates) if (c !== null && (nextAt === null || c < nextAt)) nextAt = c;
-      }
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${this.claimLock})`);
+      // Read again under the lock: the limits as they are now.
+      const batch = await this.claimWith(client, await this.activeSubscriptions(client), holder, ttlMs, limit, now);
       await client.query('COMMIT');
-      return { claimed, nextAt };
+      return batch;
     } catch (err) {
       broken = err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -161,6 +135,85 @@ export class PgShared implements SharedStore {
     } finally {
       client.release(broken);
     }
+  }
+
+  private async activeSubscriptions(db: pg.Pool | pg.PoolClient): Promise<Map<string, Subscription>> {
+    const { rows } = await db.query<{ doc: string }>('SELECT doc FROM subscriptions');
+    const out = new Map<string, Subscription>();
+    for (const r of rows) {
+      const sub = subscriptionFrom(this.codec, r.doc);
+      if (sub.status === 'active') out.set(sub.id, sub);
+    }
+    return out;
+  }
+
+  private async claimWith(
+    db: pg.Pool | pg.PoolClient,
+    subs: Map<string, Subscription>,
+    holder: string,
+    ttlMs: number,
+    limit: number,
+    now: string,
+  ): Promise<ClaimBatch> {
+    const list = [...subs.values()];
+    const { rows } = await db.query<{ doc: string; event_doc: string | null }>(CLAIM_SQL, [
+      list.map((s) => s.id),
+      list.map((s) => s.max_in_flight),
+      list.map((s) => s.rate_limit_per_second),
+      list.filter((s) => s.ordering === 'per_record').map((s) => s.id),
+      limit,
+      now,
+      holder,
+      ttlMs,
+      Math.max(limit * 4, 256),
+    ]);
+    const claimed: ClaimedDelivery[] = rows
+      .map((r) => {
+        const delivery = decodeDoc<Delivery>(this.codec, r.doc);
+        const event: StoredEvent | undefined = r.event_doc
+          ? Object.freeze({ payload: decodeDoc<EventEnvelope>(this.codec, r.event_doc), dispatched: true })
+          : undefined;
+        return { delivery, event, subscription: subs.get(delivery.subscription_id)! };
+      })
+      .sort((a, b) => due(a.delivery).localeCompare(due(b.delivery)) || a.delivery.event_id.localeCompare(b.delivery.event_id));
+    if (claimed.length === limit) return { claimed, nextAt: null };
+    const [next] = (
+      await db.query<{ due: string | null; expires: number | null }>(
+        `SELECT (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())) AS due,
+                (SELECT extract(epoch FROM min(claimed_until)) * 1000 FROM deliveries WHERE claimed_until IS NOT NULL) AS expires`,
+      )
+    ).rows;
+    let nextAt: number | null = null;
+    const candidates = [
+      next?.due ? Math.max(Date.parse(now), Date.parse(next.due)) : null,
+      next?.expires == null ? null : Number(next.expires),
+    ];
+    for (const c of candidates) if (c !== null && (nextAt === null || c < nextAt)) nextAt = c;
+    return { claimed, nextAt };
+  }
+
+  async recordClaimed(holder: string, records: ReadonlyArray<{ delivery: Delivery; claimedAttemptCount: number }>): Promise<Set<string>> {
+    if (records.length === 0) return new Set();
+    const rows = records.map((r) => tables.deliveries.row(r.delivery, this.codec));
+    const { rows: written } = await this.pool.query<{ id: string }>(
+      `UPDATE deliveries d
+       SET status = u.status, next_attempt_at = u.next_attempt_at, attempt_count = u.attempt_count, doc = u.doc,
+           claimed_by = NULL, claimed_until = NULL
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[])
+         AS u(id, status, next_attempt_at, attempt_count, doc, claimed_count)
+       WHERE d.id = u.id AND d.claimed_by = $7 AND d.attempt_count = u.claimed_count
+       RETURNING d.id`,
+      [
+        rows.map((r) => r[0]),
+        rows.map((r) => r[3]),
+        rows.map((r) => r[4]),
+        rows.map((r) => r[6]),
+        rows.map((r) => r[7]),
+        records.map((r) => r.claimedAttemptCount),
+        holder,
+      ],
+    );
+    return new Set(written.map((r) => r.id));
   }
 
   async releaseClaims(holder: string): Promise<void> {
