@@ -16,6 +16,7 @@ import { createSources } from './sources/index.js';
 import { verifySources } from './sources/verify.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
+import { systemClock, type Clock } from './util/clock.js';
 import { USER_AGENT, VERSION } from './version.js';
 
 /** How often events left undispatched (a failed store write, later retried) are looked for. */
@@ -36,12 +37,37 @@ export interface Bridge {
   stop(): Promise<void>;
 }
 
+/** How long an idle kept-alive admin connection stays open (ms). */
+const KEEP_ALIVE_MS = 65_000;
+/** How long a stop waits for admin connections to go idle before it cuts them (ms). */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Resolves when `closed` (the server's `close()`) does: closes connections as they go idle, every
+ * 50 ms, and all that remain after {@link CLOSE_GRACE_MS}.
+ */
+async function closeConnections(server: Server, closed: Promise<void>): Promise<void> {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    if (Date.now() - started > CLOSE_GRACE_MS) server.closeAllConnections();
+    else server.closeIdleConnections();
+  }, 50);
+  server.closeIdleConnections();
+  try {
+    await closed;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export interface BridgeOptions {
   logger: Logger;
   /** Start the poll schedule (default true); tests drive `poller.pollNow()` themselves. */
   schedule?: boolean;
   /** DNS resolver of the SSRF guard, at subscription time and at send time (tests stub it). */
   resolve?: Resolve;
+  /** The one clock the sources and pollers read (default the system clock). */
+  clock?: Clock;
 }
 
 /**
@@ -51,7 +77,8 @@ export interface BridgeOptions {
  */
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
-  const sources = createSources(config);
+  const clock = options.clock ?? systemClock;
+  const sources = createSources(config, clock);
   await verifySources(sources, logger);
   const store = await openStore(config.bridge);
 
@@ -105,6 +132,7 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
           snapshotHashKey: config.bridge.snapshotHashKey,
           onEvents: dispatch,
           instanceId: config.bridge.instanceId,
+          clock,
         }),
     ),
   );
@@ -146,6 +174,9 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
     s.once('error', reject);
   });
+  // Longer than load balancers' and HTTP clients' idle timeouts (60 s is AWS ALB's default): a server
+  // that drops a kept-alive connection first races a client sending on it, which sees ECONNRESET.
+  (server as Server).keepAliveTimeout = KEEP_ALIVE_MS;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -184,7 +215,9 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
         await worker.stop();
         // Another process sharing the store takes these resources over at once, not after the lease expires.
         await store.shared?.releaseLeases(config.bridge.instanceId).catch(() => undefined);
-        await closed;
+        // Connections whose last request finished after `close()` are idle now; a client that keeps
+        // one open without sending is cut after a grace period rather than holding the stop.
+        await closeConnections(server as Server, closed);
         // 3. Everything recorded is committed and checkpointed.
         await store.close();
         await Promise.all([...sources.map((s) => s.close()), sender.close()]);

@@ -12,6 +12,7 @@ import { EsteemAppointmentsFeed } from '../src/sources/esteem/feed.js';
 import { parseAppointmentList } from '../src/sources/esteem/list.js';
 import { planWindow } from '../src/sources/esteem/window.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
+import { systemClock } from '../src/util/clock.js';
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-03-10T12:00:00Z');
@@ -76,21 +77,22 @@ describe('Esteem list shapes', () => {
 /** Feed + poller + store against the simulator, every clock injected. */
 async function rig(opts: { pageSize?: number } = {}) {
   let now = T0;
-  const clock = { now: () => now, advance: (ms: number) => (now += ms) };
+  // Moves only when the test says; waits are real (nothing here sleeps unless a poll fails).
+  const clock = { now: () => now, sleep: systemClock.sleep, advance: (ms: number) => (now += ms) };
   const sim = new EsteemSimulator({ userToken: 't', now: clock.now });
   const { baseUrl } = await sim.listen();
   const dir = await mkdtemp(join(tmpdir(), 'esteem-window-'));
   const store = new LowdbStore(dir);
   await store.load();
-  const client = new EsteemClient({ baseUrl, userToken: 't', requestTimeoutMs: 2000 });
-  const feed = new EsteemAppointmentsFeed(client, { window: WINDOW, now: clock.now, pageSize: opts.pageSize });
+  const client = new EsteemClient({ baseUrl, userToken: 't', requestTimeoutMs: 2000, clock });
+  const feed = new EsteemAppointmentsFeed(client, { window: WINDOW, clock, pageSize: opts.pageSize });
   const poller = new Poller({
     store,
     feeds: [feed],
     logger: pino({ level: 'silent' }),
     backfill: false,
     onEvents: () => undefined,
-    now: clock.now,
+    clock,
   });
   return {
     sim,

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { ChangeFeed } from '../sources/types.js';
+import type { ChangeFeed, ReadContext } from '../sources/types.js';
 import type { Store } from '../store/store.js';
+import type { Clock } from '../util/clock.js';
 import { makeEvent } from './record.js';
 import type { ReadProgressView } from './views.js';
 
@@ -16,8 +17,8 @@ export interface BackfillJob {
   /** Updated in place as pages arrive; `GET /v1/sources` shows it. */
   progress: ReadProgressView;
   signal: AbortSignal;
-  /** ISO time for event timestamps. */
-  now: () => string;
+  /** The poller's clock: event timestamps. */
+  clock: Clock;
   /** Resolves when the budget has room to spare for one more page. */
   spareRoom: () => Promise<void>;
 }
@@ -32,7 +33,7 @@ export interface BackfillJob {
 export async function runBackfill(job: BackfillJob): Promise<void> {
   const { feed, store, logger, progress, signal } = job;
   const where = { source: feed.source, resource: feed.resource };
-  const context = {
+  const context: ReadContext = {
     signal,
     snapshots: async () => new Map(),
     knownIds: async () => [],
@@ -45,9 +46,9 @@ export async function runBackfill(job: BackfillJob): Promise<void> {
     for await (const batch of feed.read(null, context)) {
       const fresh = batch.records.filter((r) => !emitted.has(r.id));
       for (const r of fresh) emitted.add(r.id);
-      const timestamp = job.now();
+      const timestamp = new Date(job.clock.now()).toISOString();
       const events = fresh.map((record) => makeEvent(feed, 'created', record, timestamp));
-      const p = (batch as { progress?: { pages: number; records: number; total_entries: number | null } }).progress;
+      const p = batch.progress;
       const pagesBefore = progress.pages_done;
       if (p) {
         progress.pages_done = p.pages;

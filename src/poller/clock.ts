@@ -1,6 +1,4 @@
-import type { Clock } from '../sources/rate-limiter.js';
-
-export { systemClock, type Clock } from '../sources/rate-limiter.js';
+import type { Clock } from '../util/clock.js';
 
 interface Timer {
   at: number;

@@ -1,8 +1,9 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import { UpstreamError } from '../sources/errors.js';
-import { systemClock, type Clock, type RequestBudget } from '../sources/rate-limiter.js';
-import type { Batch, ChangeFeed, ExistingPage, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
+import type { RequestBudget } from '../sources/rate-limiter.js';
+import { systemClock, type Clock } from '../util/clock.js';
+import type { Batch, ChangeFeed, ExistingPage, FeedSchedule, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
 import type { ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
 import { metrics } from '../metrics.js';
@@ -38,8 +39,10 @@ export interface PollerOptions {
   onEvents: (eventIds: string[]) => void;
   /** `BRIDGE_SNAPSHOT_MODE=hashed`: the HMAC key snapshots are hashed with; absent = full snapshots. */
   snapshotHashKey?: Buffer | null;
-  now?: () => number;
-  /** Clock of the schedule and of event timestamps (default the system clock; tests pass a virtual one). */
+  /**
+   * The bridge's one clock: schedule, backoff, event timestamps, poll times (default the system
+   * clock; tests pass a manual one). Pass the same clock the feeds' sources were built with.
+   */
   clock?: Clock;
   /** Polls in flight at once per request budget (default 3). */
   maxConcurrentPolls?: number;
@@ -59,16 +62,8 @@ export interface PollerOptions {
  */
 export const LEASE_TTL_MS = 20_000;
 
-/**
- * A feed whose requests all go through one request budget (a Cliniko key): the poller schedules
- * such feeds with one {@link BudgetScheduler} per budget instead of the cron pattern.
- */
-export interface BudgetedFeed extends ChangeFeed {
-  readonly tier: Tier;
-  readonly budget: RequestBudget;
-  /** Requests a poll that finds nothing new takes. */
-  readonly expectedRequests?: number;
-}
+/** A feed that declared a {@link FeedSchedule}: polled on its budget's schedule. */
+type ScheduledFeed = ChangeFeed & { readonly schedule: FeedSchedule };
 
 /** Backoff after a failed resource poll: doubles from 5 s to 5 min; a 429 waits at least its reset. */
 const BACKOFF_BASE_MS = 5_000;
@@ -104,7 +99,7 @@ interface Runtime {
 
 interface BudgetGroup {
   budget: RequestBudget;
-  feeds: Map<string, BudgetedFeed>;
+  feeds: Map<string, ScheduledFeed>;
   scheduler: BudgetScheduler;
   /** Polls the schedule started and that have not ended. */
   running: Set<string>;
@@ -161,14 +156,14 @@ export class Poller {
   private readonly leased = new Set<string>();
 
   constructor(private readonly options: PollerOptions) {
-    this.clock = options.clock ?? (options.now ? { now: options.now, sleep: systemClock.sleep } : systemClock);
-    const byBudget = new Map<RequestBudget, BudgetedFeed[]>();
+    this.clock = options.clock ?? systemClock;
+    const byBudget = new Map<RequestBudget, ScheduledFeed[]>();
     for (const feed of options.feeds) {
-      if (isBudgeted(feed)) byBudget.set(feed.budget, [...(byBudget.get(feed.budget) ?? []), feed]);
+      if (isScheduled(feed)) byBudget.set(feed.schedule.budget, [...(byBudget.get(feed.schedule.budget) ?? []), feed]);
       else this.cronFeeds.push(feed);
     }
     for (const [budget, feeds] of byBudget) {
-      const entries = feeds.map((f) => ({ key: keyOf(f), tier: f.tier, baseCost: f.expectedRequests ?? 1 }));
+      const entries = feeds.map((f) => ({ key: keyOf(f), tier: f.schedule.tier, baseCost: f.schedule.expectedRequests ?? 1 }));
       const group: BudgetGroup = {
         budget,
         feeds: new Map(feeds.map((f) => [keyOf(f), f])),
@@ -255,7 +250,7 @@ export class Poller {
       onEvents: this.options.onEvents,
       progress: rt.progress,
       signal: this.abort.signal,
-      now: () => this.iso(this.now()),
+      clock: this.clock,
       spareRoom: () => this.spareRoom(feed),
     }).finally(() => this.backfills.delete(job));
     this.backfills.add(job);
@@ -428,10 +423,10 @@ export class Poller {
     const key = keyOf(feed);
     const rt = this.runtimeOf(key);
     const group = this.groupOf(feed);
-    const budgeted = isBudgeted(feed) ? feed : null;
+    const budget = feed.schedule?.budget;
     const startedMs = this.now();
     const startedAt = this.iso(startedMs);
-    const requestsBefore = budgeted?.budget.grantedTotal(feed.resource) ?? 0;
+    const requestsBefore = budget?.grantedTotal(feed.resource) ?? 0;
     const seq = ++this.pollSeq;
     rt.startedSeq = seq;
     group?.scheduler.started(key, startedMs);
@@ -560,7 +555,7 @@ export class Poller {
       save({ ...state, last_error: { message: err instanceof Error ? err.message : String(err), at: this.iso(this.now()) } });
       await store.transaction((tx) => tx.putResource(key, state)).catch(() => undefined);
     } finally {
-      const requests = (budgeted?.budget.grantedTotal(feed.resource) ?? 0) - requestsBefore;
+      const requests = (budget?.grantedTotal(feed.resource) ?? 0) - requestsBefore;
       group?.scheduler.finished(key, this.now(), { requests, ...outcome });
     }
   }
@@ -653,7 +648,7 @@ export class Poller {
       logger: this.options.logger,
     };
     const group = this.groupOf(feed);
-    const rank = isBudgeted(feed) ? TIER_RANK[feed.tier] : 0;
+    const rank = feed.schedule ? TIER_RANK[feed.schedule.tier] : 0;
     const attempt = () =>
       group
         ? new Promise<AttemptOutcome>((resolve) => group.passes.add(rank, () => firstPassAttempt(job).then(resolve)))
@@ -868,7 +863,7 @@ export class Poller {
 
   /** Baseline progress (pages done / total_entries), shown in `GET /v1/sources` and logged. */
   private trackBaseline(feed: ChangeFeed, rt: Runtime, batch: Batch, events: number): void {
-    const progress = (batch as { progress?: { pages: number; records: number; total_entries: number | null } }).progress;
+    const { progress } = batch;
     if (!batch.baseline || !progress) return;
     const phase = this.options.backfill ? 'backfill' : 'baseline';
     // A backfill job reports its own progress; the first pass does not overwrite it.
@@ -947,9 +942,8 @@ export class Poller {
   }
 }
 
-function isBudgeted(feed: ChangeFeed): feed is BudgetedFeed {
-  const f = feed as Partial<BudgetedFeed>;
-  return typeof f.tier === 'string' && typeof f.budget === 'object' && f.budget !== null && typeof f.budget.available === 'function';
+function isScheduled(feed: ChangeFeed): feed is ScheduledFeed {
+  return feed.schedule !== undefined;
 }
 
 async function* liveRecords(snapshots: AsyncIterable<[string, Snapshot]>): AsyncIterable<SourceRecord> {

@@ -15,7 +15,9 @@
  *   starts regardless.
  */
 
-export type Tier = 'hot' | 'warm' | 'cold';
+import type { Tier } from '../sources/types.js';
+
+export type { Tier } from '../sources/types.js';
 
 export const TIERS: readonly Tier[] = ['hot', 'warm', 'cold'];
 

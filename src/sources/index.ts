@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import { systemClock, type Clock } from '../util/clock.js';
 import { ClinikoClient } from './cliniko/client.js';
 import { ClinikoFeed } from './cliniko/feed.js';
 import { CLINIKO_RESOURCES } from './cliniko/resources.js';
@@ -8,9 +9,10 @@ import type { Source } from './types.js';
 
 /**
  * The sources configuration turns on: Cliniko when `CLINIKO_API_KEY` is set, Esteem when
- * `ESTEEM_USER_TOKEN` is set. The only place that knows every source.
+ * `ESTEEM_USER_TOKEN` is set. The only place that knows every source. Every source reads time from
+ * `clock` (the bridge's one clock).
  */
-export function createSources(config: Config): Source[] {
+export function createSources(config: Config, clock: Clock = systemClock): Source[] {
   const sources: Source[] = [];
   if (config.cliniko) {
     const c = config.cliniko;
@@ -21,6 +23,7 @@ export function createSources(config: Config): Source[] {
       rateLimitPerMin: c.rateLimitPerMin,
       headroomPercent: c.headroomPercent,
       requestTimeoutMs: c.requestTimeoutMs,
+      clock,
     });
     const feeds = CLINIKO_RESOURCES.filter((r) => config.bridge.resources.includes(r.path)).map(
       (r) => new ClinikoFeed(r, client, { perPage: c.perPage, overlapMs: c.overlapMs, tier: c.tiers[r.path] }),
@@ -47,6 +50,6 @@ export function createSources(config: Config): Source[] {
       close: () => client.close(),
     });
   }
-  if (config.esteem) sources.push(createEsteemSource(config.esteem));
+  if (config.esteem) sources.push(createEsteemSource(config.esteem, clock));
   return sources;
 }

@@ -1,25 +1,10 @@
-import { sleep } from '../util/sleep.js';
+import { systemClock, type Clock } from '../util/clock.js';
+
+export { systemClock, type Clock } from '../util/clock.js';
 
 const WINDOW_MS = 60_000;
 /** A waiting request gains one priority level per this much waiting, so nothing waits forever. */
 const AGING_MS = 30_000;
-
-/**
- * Time as the budget and the scheduler see it. Production uses {@link systemClock}; tests pass a
- * virtual clock so ten simulated minutes run in seconds.
- */
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-  /** Resolves after `ms`, or rejects with the signal's reason when it aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** The real clock. `sleep` uses the global `setTimeout`, so vitest fake timers control it. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) => sleep(ms, signal),
-};
 
 /** Who is asking for a request slot: the resource (for per-resource counts) and how urgent it is. */
 export interface AcquireOptions {

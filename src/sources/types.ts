@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { RequestBudget } from './rate-limiter.js';
 /**
  * The one interface a practice-management system plugs in behind. The poller, store, delivery and
  * HTTP layers only see these types, never a source module.
@@ -48,6 +49,11 @@ export interface DerivedEvent {
 /** What a feed may look at while reading: the bridge's own snapshots of this resource. */
 export interface ReadContext {
   signal?: AbortSignal;
+  /**
+   * How urgent the read's requests are when the feed's request budget queues them (0 most urgent;
+   * a backfill passes 3). Absent: the feed's own default (Cliniko: from its tier).
+   */
+  priority?: number;
   /** The last versions the bridge recorded of these records (absent ids: never seen). */
   snapshots(ids: readonly string[]): Promise<Map<string, SourceRecord>>;
   /** Ids of every record the bridge holds a live snapshot of (not deleted). */
@@ -68,6 +74,30 @@ export interface Batch {
   cursor: unknown;
   /** True while the feed is still reading its first full pass (no events unless backfill). */
   baseline: boolean;
+  /** Optional: how far a full read (the baseline, a backfill) has come, for logs and `GET /v1/sources`. */
+  progress?: ReadProgress;
+}
+
+/** How far a full read has come: pages fetched and the lists' `total_entries` (null if unknown). */
+export interface ReadProgress {
+  pages: number;
+  records: number;
+  total_entries: number | null;
+}
+
+/** How often a resource should be polled relative to the others sharing its request budget. */
+export type Tier = 'hot' | 'warm' | 'cold';
+
+/**
+ * Optional capability of a feed whose requests all go through one request budget (a Cliniko key):
+ * the poller schedules such feeds with one budget scheduler per budget instead of the cron pattern.
+ */
+export interface FeedSchedule {
+  readonly tier: Tier;
+  /** The budget every request of the feed goes through, shared by the feeds of one key. */
+  readonly budget: RequestBudget;
+  /** Requests a poll that finds nothing new takes (default 1). */
+  readonly expectedRequests?: number;
 }
 
 /**
@@ -128,6 +158,8 @@ export interface ChangeFeed {
   readonly clearFields?: readonly string[];
   /** Present when the feed can start live and read its existing records in the background. */
   readonly live?: LiveStart;
+  /** Present when the feed's requests share a request budget: polled on that budget's schedule, not the cron pattern. */
+  readonly schedule?: FeedSchedule;
   /**
    * Reads everything changed since `cursor` (`null`: never polled) in order.
    * @throws UpstreamError on rate limits, 5xx, timeouts, network or malformed responses; batches

@@ -1,5 +1,6 @@
 import { UpstreamError } from '../errors.js';
-import { RateLimiter, systemClock, type AcquireOptions, type Clock } from '../rate-limiter.js';
+import { systemClock, type Clock } from '../../util/clock.js';
+import { RateLimiter, type AcquireOptions } from '../rate-limiter.js';
 import { isSuccess, parseJson, statusError, UpstreamHttp } from '../upstream-http.js';
 
 /** Connection settings of a Cliniko API client (https://docs.api.cliniko.com/, "Making requests"). */
@@ -19,8 +20,6 @@ export interface ClinikoClientOptions {
   requestTimeoutMs: number;
   /** Clock of the budget and of `X-RateLimit-Reset` arithmetic (default: the system clock). */
   clock?: Clock;
-  /** @deprecated use `clock`; kept for callers that only inject `now`. */
-  now?: () => number;
 }
 
 /** The part of the key's limit the bridge leaves to other tools unless configured otherwise. */
@@ -38,13 +37,16 @@ export type Query = Record<string, string | number | readonly string[] | undefin
 export class ClinikoClient {
   /** The key's request budget: every request of every feed sharing this client goes through it. */
   readonly limiter: RateLimiter;
+  /** The clock of the budget, which the key's feeds read too. */
+  readonly clock: Clock;
   private readonly authorization: string;
   private readonly http: UpstreamHttp;
   private readonly now: () => number;
   private active = 0;
 
   constructor(private readonly options: ClinikoClientOptions) {
-    const clock: Clock = options.clock ?? (options.now ? { now: options.now, sleep: systemClock.sleep } : systemClock);
+    const clock = options.clock ?? systemClock;
+    this.clock = clock;
     this.now = () => clock.now();
     const headroom = options.headroomPercent ?? DEFAULT_HEADROOM_PERCENT;
     const budget = Math.max(1, Math.floor((options.rateLimitPerMin * (100 - headroom)) / 100));

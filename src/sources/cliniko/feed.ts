@@ -1,6 +1,16 @@
 import { UpstreamError } from '../errors.js';
-import type { RequestBudget } from '../rate-limiter.js';
-import type { Batch, ChangeFeed, Deletion, DerivedEvent, ExistingPage, LiveStart, ReadContext, SourceRecord } from '../types.js';
+import type {
+  Batch,
+  ChangeFeed,
+  Deletion,
+  DerivedEvent,
+  ExistingPage,
+  FeedSchedule,
+  LiveStart,
+  ReadContext,
+  ReadProgress,
+  SourceRecord,
+} from '../types.js';
 import type { ClinikoClient } from './client.js';
 import { DOMAIN_FIELDS, deriveDomainEvents, domainEventsOf, type DomainEvent } from './domain-events.js';
 import type { ClinikoResource, ClinikoTier } from './resources.js';
@@ -32,24 +42,6 @@ export interface ClinikoFeedOptions {
   tier?: ClinikoTier;
 }
 
-/** How far a full read has come: pages fetched and the list's `total_entries` (null if unknown). */
-export interface ReadProgress {
-  pages: number;
-  records: number;
-  total_entries: number | null;
-}
-
-/** A batch of a full read (the baseline) carries its progress, for logs and `GET /v1/sources`. */
-export interface ClinikoBatch extends Batch {
-  progress?: ReadProgress;
-}
-
-/** Read options beyond {@link ReadContext}: how urgent the requests are when the budget queues them. */
-export interface ClinikoReadContext extends ReadContext {
-  /** Limiter priority (0 most urgent); default from the tier. A backfill passes 3. */
-  priority?: number;
-}
-
 /** Where a background first pass stands: the list it reads (index) and the `updated_at` reached on it. */
 export interface ExistingPosition {
   list: number;
@@ -57,7 +49,7 @@ export interface ExistingPosition {
 }
 
 /** What a request needs from the read it serves. */
-type RequestContext = Pick<ClinikoReadContext, 'signal' | 'priority'>;
+type RequestContext = Pick<ReadContext, 'signal' | 'priority'>;
 
 /** Limiter priority of each tier's requests. */
 export const TIER_PRIORITY: Readonly<Record<ClinikoTier, number>> = { hot: 0, warm: 1, cold: 2 };
@@ -91,7 +83,8 @@ interface Scan {
  * known ids that are gone.
  *
  * Every request goes through the key's budget tagged with the resource, at the tier's priority;
- * the feed exposes `tier`, `budget` and `expectedRequests` so one scheduler per key can plan.
+ * the feed declares its `schedule` (tier, budget, requests of a quiet poll) so one scheduler per key
+ * can plan.
  */
 export class ClinikoFeed implements ChangeFeed {
   readonly source = 'cliniko';
@@ -100,11 +93,8 @@ export class ClinikoFeed implements ChangeFeed {
   readonly lifecycle;
   readonly versionField = 'updated_at';
   readonly clearFields = DOMAIN_FIELDS;
-  readonly tier: ClinikoTier;
-  /** The key's request budget (shared by every feed of the client). */
-  readonly budget: RequestBudget;
-  /** Requests a poll that finds nothing new costs: one per list, plus one for deletions. */
-  readonly expectedRequests: number;
+  /** Its tier, the key's request budget (shared by every feed of the client), and a quiet poll's requests: one per list, plus one for deletions. */
+  readonly schedule: FeedSchedule;
   /** Absent for settings read whole on every poll (`deletions: 'absent'`): their first pass is one poll. */
   readonly live?: LiveStart;
   private readonly domainEvents: readonly DomainEvent[];
@@ -121,10 +111,12 @@ export class ClinikoFeed implements ChangeFeed {
     this.resource = spec.path;
     this.eventPrefix = spec.name;
     this.lifecycle = spec.lifecycle;
-    this.tier = options.tier ?? spec.tier;
-    this.budget = client.limiter;
     const lists = 1 + (spec.extraLists?.length ?? 0);
-    this.expectedRequests = lists + (spec.deletions === 'list' || spec.deletions === 'filter' ? 1 : 0);
+    this.schedule = {
+      tier: options.tier ?? spec.tier,
+      budget: client.limiter,
+      expectedRequests: lists + (spec.deletions === 'list' || spec.deletions === 'filter' ? 1 : 0),
+    };
     this.domainEvents = domainEventsOf(spec.path);
     if (spec.deletions !== 'absent') {
       this.live = {
@@ -181,7 +173,7 @@ export class ClinikoFeed implements ChangeFeed {
     }
   }
 
-  async *read(rawCursor: unknown, context: ClinikoReadContext): AsyncIterable<ClinikoBatch> {
+  async *read(rawCursor: unknown, context: ReadContext): AsyncIterable<Batch> {
     const start = parseCursor(rawCursor);
     if (this.spec.deletions === 'absent') {
       yield* this.readWhole(start, context);
@@ -189,7 +181,7 @@ export class ClinikoFeed implements ChangeFeed {
     }
     const cursor: ClinikoCursor = { ...start };
     const baseline = !start.baseline_done;
-    if (baseline) cursor.baseline_started_at ??= toClinikoTime(Date.now() - this.options.overlapMs);
+    if (baseline) cursor.baseline_started_at ??= toClinikoTime(this.client.clock.now() - this.options.overlapMs);
     const from = start.updated_at ? this.minusOverlap(start.updated_at) : null;
     const progress: ReadProgress = { pages: 0, records: 0, total_entries: null };
 
@@ -227,7 +219,7 @@ export class ClinikoFeed implements ChangeFeed {
     return [this.spec.path, ...(this.spec.extraLists ?? [])];
   }
 
-  private async *readDeletions(cursor: ClinikoCursor, context: ClinikoReadContext): AsyncIterable<Batch> {
+  private async *readDeletions(cursor: ClinikoCursor, context: ReadContext): AsyncIterable<Batch> {
     const from = cursor.deleted_at ? this.minusOverlap(cursor.deleted_at) : null;
     const viaList = this.spec.deletions === 'list';
     const path = viaList ? `${this.spec.path}/deleted` : this.spec.path;
@@ -259,7 +251,7 @@ export class ClinikoFeed implements ChangeFeed {
    * A full read by `id` of every list of a resource without `deleted_at`: known ids not seen are
    * deletions. Nothing is declared deleted unless the whole read succeeded.
    */
-  private async *readWhole(start: ClinikoCursor, context: ClinikoReadContext): AsyncIterable<ClinikoBatch> {
+  private async *readWhole(start: ClinikoCursor, context: ReadContext): AsyncIterable<Batch> {
     const cursor: ClinikoCursor = { ...start };
     const baseline = !start.baseline_done;
     const seen = new Set<string>();
@@ -340,7 +332,7 @@ export class ClinikoFeed implements ChangeFeed {
     const hidden = new Set(this.spec.hiddenColumns.map((c) => `${c}:*`));
     const q = this.hiddenFiltersWork ? query.q : query.q.filter((f) => !hidden.has(f));
     const url = this.client.url(path, { 'q[]': q, sort: query.sort, per_page: query.per_page });
-    const budget = { tag: this.resource, priority: context.priority ?? TIER_PRIORITY[this.tier] };
+    const budget = { tag: this.resource, priority: context.priority ?? TIER_PRIORITY[this.schedule.tier] };
     let body: Record<string, unknown>;
     try {
       body = await this.client.getJson(url, context.signal, budget);

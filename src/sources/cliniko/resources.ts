@@ -1,4 +1,4 @@
-import type { LifecycleColumn } from '../types.js';
+import type { LifecycleColumn, Tier } from '../types.js';
 
 /**
  * How often a resource is worth polling, relative to the others sharing the key's budget: `hot`
@@ -6,7 +6,7 @@ import type { LifecycleColumn } from '../types.js';
  * polls hot first and never lets cold starve. `config/default.json` (`cliniko.tiers`) assigns them;
  * `tier` below is the same assignment, used when a feed is built without configuration.
  */
-export type ClinikoTier = 'hot' | 'warm' | 'cold';
+export type ClinikoTier = Tier;
 
 /**
  * One entry per Cliniko resource the bridge polls. Adding a resource is adding an entry here (and,

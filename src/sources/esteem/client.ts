@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../util/clock.js';
 import { USER_AGENT } from '../../version.js';
 import type { SourceRecord } from '../types.js';
 import { isSuccess, parseJson, statusError, UpstreamHttp, type Headers } from '../upstream-http.js';
@@ -11,6 +12,8 @@ export interface EsteemClientOptions {
   /** Sent as `X-User-Token`; never logged, never in an error message. */
   userToken: string;
   requestTimeoutMs: number;
+  /** Clock of `Retry-After` arithmetic (default: the system clock). */
+  clock?: Clock;
 }
 
 /** An answer of the API, whatever its status: the parsed JSON body, or the text when not JSON. */
@@ -106,6 +109,10 @@ export class EsteemClient {
   /** The answer when 2xx, else the `UpstreamError` the poller backs off on. */
   private ok(res: EsteemResponse, method: string, path: string): EsteemResponse {
     if (isSuccess(res.status)) return res;
-    throw statusError({ status: res.status, headers: res.headers, text: '' }, `${method} ${path}`);
+    throw statusError(
+      { status: res.status, headers: res.headers, text: '' },
+      `${method} ${path}`,
+      (this.options.clock ?? systemClock).now(),
+    );
   }
 }

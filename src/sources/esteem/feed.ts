@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../util/clock.js';
 import { UpstreamError } from '../errors.js';
 import type { Batch, ChangeFeed, Deletion, DerivedEvent, ReadContext, SourceRecord } from '../types.js';
 import type { EsteemClient } from './client.js';
@@ -29,8 +30,8 @@ export interface EsteemFeedOptions {
   chunkDays?: number;
   /** `page_size` of the pending-documentation list (default 100). */
   pageSize?: number;
-  /** The bridge's clock (ms); the window is placed around it. */
-  now?: () => number;
+  /** The bridge's clock; the window is placed around its now (default: the system clock). */
+  clock?: Clock;
 }
 
 const DEFAULT_PAGE_SIZE = 100;
@@ -59,7 +60,7 @@ export class EsteemAppointmentsFeed implements ChangeFeed {
   /** Read back from snapshots by the window logic and the domain events; no patient details. */
   readonly clearFields = ['scheduled_at', 'patient_id', 'provider_id', 'status', DOCUMENTATION_FIELD];
   readonly versionField = 'updated_at';
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly chunkDays: number;
   private readonly pageSize: number;
 
@@ -67,7 +68,7 @@ export class EsteemAppointmentsFeed implements ChangeFeed {
     private readonly client: EsteemClient,
     private readonly options: EsteemFeedOptions,
   ) {
-    this.now = options.now ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.chunkDays = options.chunkDays ?? DEFAULT_CHUNK_DAYS;
     this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   }
@@ -86,7 +87,7 @@ export class EsteemAppointmentsFeed implements ChangeFeed {
     const { signal } = context;
     const before = parseCursor(rawCursor);
     const baseline = !before.baseline_done;
-    const startedAt = this.now();
+    const startedAt = this.clock.now();
     const plan = planWindow(startedAt, this.options.window, this.chunkDays);
     const known = new Map<string, SourceRecord>();
     for await (const record of context.known()) known.set(record.id, record);
