@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SharedRequestBudget } from '../src/sources/shared-budget.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { withSubscriptionDefaults, type Subscription } from '../src/store/schema.js';
 import { postgresOrSkip } from './helpers/postgres.js';
@@ -163,6 +164,27 @@ describe.skipIf(!pg)('several processes on one PostgreSQL store', () => {
     expect([...(await b.shared.recordClaimed('b', [done(first)]))]).toEqual([]);
     expect((await a.getDelivery('dlv_1'))?.status).toBe('succeeded');
     expect(await claim(a)).toEqual([]);
+  });
+
+  it('grants one request budget per key over every process: no more than perMinute starts in 60 s, a pause holds all', async () => {
+    const budgetA = new SharedRequestBudget(a.shared, 'cliniko', 'key-1', 5);
+    const budgetB = new SharedRequestBudget(b.shared, 'cliniko', 'key-1', 5);
+    expect(budgetA.key).toBe(budgetB.key);
+    expect(budgetA.key).not.toContain('key-1');
+    const waits = await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 ? a : b).shared.takeRequestSlot(budgetA.key, 5)));
+    expect(waits.filter((w) => w === 0)).toHaveLength(5);
+    // The others are told to wait until the oldest start leaves the window.
+    for (const w of waits.filter((w) => w > 0)) expect(w).toBeGreaterThan(50_000);
+    // Another key has its own budget.
+    expect(await b.shared.takeRequestSlot(new SharedRequestBudget(b.shared, 'cliniko', 'key-2', 5).key, 5)).toBe(0);
+    // A 429 seen by one process holds the other's requests too.
+    const key3 = new SharedRequestBudget(a.shared, 'cliniko', 'key-3', 5);
+    key3.pauseUntil(Date.now() + 30_000);
+    await sleep(100);
+    expect(await b.shared.takeRequestSlot(key3.key, 5)).toBeGreaterThan(25_000);
+    // acquire() waits for what the database says and gives up when aborted.
+    const aborted = AbortSignal.timeout(200);
+    await expect(budgetA.acquire(aborted)).rejects.toThrow();
   });
 
   it('tells the other processes about new deliveries when they commit (LISTEN/NOTIFY), not itself', async () => {

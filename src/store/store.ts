@@ -84,6 +84,15 @@ export interface SharedStore {
    * @returns the ids written; the others were deleted or are no longer this claim's.
    */
   recordClaimed(holder: string, records: ReadonlyArray<{ delivery: Delivery; claimedAttemptCount: number }>): Promise<Set<string>>;
+  /**
+   * One request start from the upstream request budget `key` (a hash naming a source's API key),
+   * shared by every process: granted when fewer than `perMinute` starts were granted under `key` in
+   * the last 60 s (database clock) and no pause holds it. Grants of one key take turns.
+   * @returns 0 when granted (the start is counted), otherwise how long to wait before asking again (ms).
+   */
+  takeRequestSlot(key: string, perMinute: number): Promise<number>;
+  /** Holds every process's requests under `key` until `untilMs` (epoch ms): an upstream 429's `Retry-After`. */
+  pauseRequests(key: string, untilMs: number): Promise<void>;
   /** Pending deliveries of every process (the `/metrics` gauge). */
   countPending(): Promise<number>;
   /**

@@ -227,6 +227,51 @@ export class PgShared implements SharedStore {
     return this.transaction(async (tx) => fn(tx, await tx.getDeliveries(ids)));
   }
 
+  async takeRequestSlot(key: string, perMinute: number): Promise<number> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      // clock_timestamp(), not now(): a grant that waited for the key's row counts from when it is granted.
+      await client.query('BEGIN');
+      const [budget] = (
+        await client.query<{ paused_ms: number | null }>(
+          `INSERT INTO request_budgets (key) VALUES ($1) ON CONFLICT (key) DO UPDATE SET key = excluded.key
+           RETURNING extract(epoch FROM paused_until - clock_timestamp()) * 1000 AS paused_ms`,
+          [key],
+        )
+      ).rows;
+      let waitMs = budget?.paused_ms != null && Number(budget.paused_ms) > 0 ? Math.ceil(Number(budget.paused_ms)) : 0;
+      if (waitMs === 0) {
+        await client.query(`DELETE FROM request_starts WHERE key = $1 AND at <= clock_timestamp() - interval '60 seconds'`, [key]);
+        const [window] = (
+          await client.query<{ n: number; free_ms: number | null }>(
+            `SELECT count(*)::int AS n, extract(epoch FROM min(at) + interval '60 seconds' - clock_timestamp()) * 1000 AS free_ms
+             FROM request_starts WHERE key = $1`,
+            [key],
+          )
+        ).rows;
+        if (window!.n < perMinute) await client.query('INSERT INTO request_starts (key, at) VALUES ($1, clock_timestamp())', [key]);
+        else waitMs = Math.max(1, Math.ceil(Number(window!.free_ms ?? 1)));
+      }
+      await client.query('COMMIT');
+      return waitMs;
+    } catch (err) {
+      broken = err as Error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async pauseRequests(key: string, untilMs: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO request_budgets (key, paused_until) VALUES ($1, to_timestamp($2 / 1000.0))
+       ON CONFLICT (key) DO UPDATE SET paused_until = GREATEST(request_budgets.paused_until, excluded.paused_until)`,
+      [key, untilMs],
+    );
+  }
+
   async countPending(): Promise<number> {
     const { rows } = await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'");
     return Number(rows[0]!.n);
