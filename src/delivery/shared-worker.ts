@@ -30,8 +30,12 @@ interface Sent {
 
 /** The loop asks the database again at least this often (another process's claims, notices missed). */
 const MAX_SLEEP_MS = 30_000;
-/** Due deliveries held back (a limit, per-record order, a row locked by another process): asked again after this. */
+/**
+ * Due deliveries held back (a limit, per-record order behind a retry, a row locked by another
+ * process): asked again after this, doubling while nothing can be claimed, up to `HELD_RETRY_MAX_MS`.
+ */
 const HELD_RETRY_MS = 250;
+const HELD_RETRY_MAX_MS = 2_000;
 /** After a claim failed (database down), the next one waits this long. */
 const ERROR_RETRY_MS = 1_000;
 /** How often the pending gauge of `/metrics` is re-counted. */
@@ -55,7 +59,8 @@ export class SharedDeliveryLoop {
   private readonly sends = new Set<Promise<void>>();
   private unrecorded: Sent[] = [];
   private recording: Promise<void> | null = null;
-  private claiming = false;
+  private claiming: Promise<void> | null = null;
+  private heldRetryMs = HELD_RETRY_MS;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
@@ -83,7 +88,11 @@ export class SharedDeliveryLoop {
       this.again = true;
       return;
     }
-    void this.claim();
+    this.claiming = this.claim().finally(() => {
+      this.claiming = null;
+      // A wake that came after the claim's last look at `again`.
+      if (this.again) this.wake();
+    });
   }
 
   /** Pending deliveries of every process, as last counted. */
@@ -97,6 +106,8 @@ export class SharedDeliveryLoop {
     this.unlisten?.();
     if (this.timer) clearTimeout(this.timer);
     if (this.counter) clearInterval(this.counter);
+    // A claim under way launches what it claimed; those attempts are then waited for too.
+    await this.claiming;
     await Promise.allSettled([...this.sends]);
     while (this.recording) await this.recording;
   }
@@ -124,7 +135,6 @@ export class SharedDeliveryLoop {
    * (or nothing is in flight). A short batch means nothing more is due now: sleep until `nextAt`.
    */
   private async claim(): Promise<void> {
-    this.claiming = true;
     try {
       for (;;) {
         this.again = false;
@@ -134,8 +144,12 @@ export class SharedDeliveryLoop {
         const now = this.o.now();
         const batch = await this.o.shared.claimDue(this.o.holder, this.o.claimTtlMs, room, new Date(now).toISOString());
         for (const c of batch.claimed) this.launch(c);
+        if (batch.claimed.length > 0) this.heldRetryMs = HELD_RETRY_MS;
         if (batch.claimed.length < room) {
-          const at = batch.nextAt === null ? now + MAX_SLEEP_MS : Math.min(now + MAX_SLEEP_MS, Math.max(batch.nextAt, now + HELD_RETRY_MS));
+          const held = batch.nextAt !== null && batch.nextAt <= now;
+          if (held && batch.claimed.length === 0) this.heldRetryMs = Math.min(this.heldRetryMs * 2, HELD_RETRY_MAX_MS);
+          const at =
+            batch.nextAt === null ? now + MAX_SLEEP_MS : Math.min(now + MAX_SLEEP_MS, Math.max(batch.nextAt, now + this.heldRetryMs));
           this.sleepUntil(at);
           if (!this.again) return;
         }
@@ -143,8 +157,6 @@ export class SharedDeliveryLoop {
     } catch (err) {
       this.o.logger.error({ err }, 'claiming deliveries failed');
       this.sleepUntil(this.o.now() + ERROR_RETRY_MS);
-    } finally {
-      this.claiming = false;
     }
   }
 
