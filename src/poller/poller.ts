@@ -5,7 +5,7 @@ import type { RequestBudget } from '../sources/rate-limiter.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Batch, ChangeFeed, ExistingPage, FeedSchedule, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
-import type { ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
+import type { ResourceState, Snapshot } from '../store/schema.js';
 import { metrics } from '../metrics.js';
 import { runBackfill } from './backfill.js';
 import {
@@ -21,9 +21,12 @@ import {
   type AttemptOutcome,
   type FirstPassJob,
   type LiveState,
+  type PassWrites,
 } from './first-pass.js';
 import { snapshotHasher, type SnapshotHasher } from './hashing.js';
+import { DEFAULT_PAGES_AHEAD, PageWriter } from './page-writer.js';
 import { applyBatch } from './record.js';
+import { ResourceLocks } from './resource-lock.js';
 import { BudgetScheduler, SCHEDULE_POLICY, type Decision, type Tier } from './scheduler.js';
 import type { BudgetView, ReadProgressView, ResourceView } from './views.js';
 
@@ -54,6 +57,12 @@ export interface PollerOptions {
   maxCatchUpMs?: number;
   /** This process's name for resource leases when the store is shared (`BRIDGE_INSTANCE_ID`). */
   instanceId?: string;
+  /**
+   * Pages of a resource (a poll's batches, a first pass's pages) applied in the store but not yet
+   * durable, at most (default {@link DEFAULT_PAGES_AHEAD}). Needs a store that makes transactions
+   * durable in the order they were made (the embedded store's journal); 1 for any other (PostgreSQL).
+   */
+  pagesAhead?: number;
 }
 
 /**
@@ -147,7 +156,7 @@ export class Poller {
   /** Each live resource's state (also in its stored cursor), the latest written. */
   private readonly lives = new Map<string, LiveState>();
   /** Per resource: a poll's batch and a first-pass page never read and write snapshots at once. */
-  private readonly locks = new Map<string, Promise<void>>();
+  private readonly locks = new ResourceLocks();
   /** Sources whose last request answered 401, so the rejection is logged once, not per resource. */
   private readonly unauthorizedSources = new Set<string>();
   /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
@@ -464,23 +473,22 @@ export class Poller {
         knownIds: () => store.liveSnapshotIds(key),
         known: () => liveRecords(store.liveSnapshots(key)),
       };
-      // The write of a page without events runs while the next page is fetched; each page's
-      // write still starts only after the previous one is durable, so writes stay in page order.
-      // The resource's lock is held from reading the snapshots until the write is durable, so a
-      // first-pass page never interleaves with a batch.
-      let writing: Promise<void> | null = null;
-      for await (const batch of feed.read(feedCursorOf(state.cursor), context)) {
-        await writing;
-        const hasher = this.hasherOf(feed);
-        const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
-        const release = await this.lock(key);
-        let events: StoredEvent[] = [];
-        let pageDirty = false;
-        try {
+      // Pages run ahead of durability (up to `pagesAhead`, see PageWriter): each page is one
+      // transaction with its snapshots, events and cursor; `state` (and what `GET /v1/sources`
+      // shows) moves on, and events are handed on, only as pages become durable, in page order.
+      // The resource's lock is held while pages are in flight, so a first-pass page never
+      // interleaves with a batch.
+      const writer = this.writerOf(key);
+      // The resource state with every page applied so far, durable or not: the next draft's base.
+      let ahead = state;
+      try {
+        for await (const batch of feed.read(feedCursorOf(state.cursor), context)) {
+          await writer.next();
+          const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
           // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
           const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
           const live = this.lives.get(key);
-          const draft: ResourceState = { ...state, cursor: feedCursorOf(state.cursor) };
+          const draft: ResourceState = { ...ahead, cursor: feedCursorOf(ahead.cursor) };
           const applied = applyBatch({
             feed,
             batch,
@@ -488,48 +496,52 @@ export class Poller {
             snapshots,
             backfill: this.options.backfill,
             timestamp: this.iso(this.now()),
-            hasher,
+            hasher: this.hasherOf(feed),
             liveSince: live?.since,
             firstPassRunning: live?.first_pass.status === 'running',
           });
-          events = applied.events;
+          const { events } = applied;
           this.trackBaseline(feed, rt, batch, events.length);
-          pageDirty = applied.dirty;
-          if (applied.dirty) {
-            draft.cursor = withLive(draft.cursor, live ?? null);
-            // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
-            writing = store
-              .transaction((tx) => {
+          if (!applied.dirty) {
+            writer.skip();
+            continue;
+          }
+          draft.cursor = withLive(draft.cursor, live ?? null);
+          ahead = draft;
+          // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
+          await writer.write(
+            () =>
+              store.transaction((tx) => {
                 for (const id of new Set(applied.changedIds)) {
                   const snap = snapshots[id];
                   if (snap) tx.putSnapshot(key, id, snap);
                   else tx.deleteSnapshot(key, id);
                 }
                 tx.putResource(key, draft);
-                tx.appendEvents(applied.events);
-              })
-              .then(() => save(draft))
-              .finally(release);
-            // Awaited before the next page (a failure surfaces there); handled now, so it never counts as unhandled.
-            writing.catch(() => undefined);
-            // Events are dispatched only once durable.
-            if (events.length > 0) await writing;
-          } else {
-            release();
+                tx.appendEvents(events);
+              }),
+            () => {
+              save(draft);
+              // Events are dispatched only once durable.
+              for (const e of events) metrics.events.inc({ type: e.payload.type });
+              if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
+              emitted += events.length;
+            },
+          );
+          if (store.shared) {
+            // The lease is renewed after the page's events are handed on.
+            if (events.length > 0) await writer.drain();
+            if (!(await this.takeLease(key))) {
+              logger.warn({ source: feed.source, resource: feed.resource }, 'resource lease lost to another process; this poll stops here');
+              break;
+            }
           }
-        } catch (err) {
-          release();
-          throw err;
         }
-        for (const e of events) metrics.events.inc({ type: e.payload.type });
-        if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
-        emitted += events.length;
-        if (pageDirty && store.shared && !(await this.takeLease(key))) {
-          logger.warn({ source: feed.source, resource: feed.resource }, 'resource lease lost to another process; this poll stops here');
-          break;
-        }
+        await writer.drain();
+      } finally {
+        // Nothing of this poll is in flight when its outcome is written.
+        await writer.settle();
       }
-      await writing;
       metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'ok' });
       save({ ...state, last_success_at: startedAt, last_error: null });
       // A poll that changed nothing writes only when it clears an error; its times ride along later.
@@ -612,7 +624,7 @@ export class Poller {
     const started = await live.startLive(now, { signal: this.abort.signal });
     const next = newLiveState(started.liveSince, reason, this.iso(now));
     const nextState: ResourceState = { ...state, cursor: withLive(started.cursor, next) };
-    await this.exclusive(key, async () => {
+    await this.locks.run(key, async () => {
       await this.options.store.transaction((tx) => tx.putResource(key, nextState));
       this.lives.set(key, next);
       this.states.set(key, nextState);
@@ -641,7 +653,7 @@ export class Poller {
       live,
       where: { source: feed.source, resource: feed.resource },
       state: () => this.lives.get(key)!,
-      record: (page) => this.recordExisting(feed, page),
+      writes: () => this.passWrites(feed),
       finish: () => this.finishFirstPass(feed),
       spareRoom: () => this.spareRoom(feed),
       signal: this.abort.signal,
@@ -670,17 +682,33 @@ export class Poller {
     void pass.finally(() => this.backfills.delete(pass));
   }
 
+  /** A writer of one resource's pages (a poll's or a first-pass attempt's), `pagesAhead` ahead of durability. */
+  private writerOf(key: string): PageWriter {
+    const { store } = this.options;
+    return new PageWriter({
+      key,
+      locks: this.locks,
+      pagesAhead: this.options.pagesAhead ?? DEFAULT_PAGES_AHEAD,
+      writable: () => store.health().writable,
+    });
+  }
+
   /**
-   * One page of a first pass: records older than the live start and newer than their snapshot are
-   * snapshotted silently (`.created` with `BRIDGE_BACKFILL` for records never seen), with the pass's
-   * new position, in one write. Under the resource's lock, so a live poll's newer version is never
-   * overwritten and a change is reported once, by whichever read sees it first as a change.
+   * The page writes of one first-pass attempt. A page: records older than the live start and newer
+   * than their snapshot are snapshotted silently (`.created` with `BRIDGE_BACKFILL` for records never
+   * seen), with the pass's new position, in one write. Under the resource's lock, so a live poll's
+   * newer version is never overwritten and a change is reported once, by whichever read sees it
+   * first as a change. The live state moves on (and events are handed on) as pages become durable.
    */
-  private async recordExisting(feed: ChangeFeed, page: ExistingPage): Promise<void> {
+  private passWrites(feed: ChangeFeed): PassWrites {
     const { store } = this.options;
     const key = keyOf(feed);
-    const events = await this.exclusive(key, async () => {
-      const live = this.lives.get(key)!;
+    const writer = this.writerOf(key);
+    // The pass's state with every page applied so far, durable or not.
+    let ahead: LiveState | null = null;
+    const record = async (page: ExistingPage): Promise<void> => {
+      await writer.next();
+      const live = writer.pending > 0 && ahead ? ahead : this.lives.get(key)!;
       const since = Date.parse(live.since);
       const records = page.records.filter((r) => {
         const v = Date.parse(String(r[feed.versionField] ?? ''));
@@ -717,20 +745,27 @@ export class Poller {
         },
       };
       const next: ResourceState = { ...current, cursor: withLive(draft.cursor, nextLive) };
-      await store.transaction((tx) => {
-        for (const id of new Set(applied.changedIds)) tx.putSnapshot(key, id, snapshots[id]!);
-        tx.putResource(key, next);
-        tx.appendEvents(applied.events);
-      });
-      this.keepLive(key, nextLive);
-      return applied.events;
-    });
-    const rt = this.runtimeOf(key);
-    const now = this.now();
-    rt.passPageTimes = [...rt.passPageTimes.filter((t) => t > now - PASS_PACE_WINDOW_MS), now];
-    for (const e of events) metrics.events.inc({ type: e.payload.type });
-    if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
-    this.exportFirstPass(feed);
+      ahead = nextLive;
+      const { events } = applied;
+      await writer.write(
+        () =>
+          store.transaction((tx) => {
+            for (const id of new Set(applied.changedIds)) tx.putSnapshot(key, id, snapshots[id]!);
+            tx.putResource(key, next);
+            tx.appendEvents(events);
+          }),
+        () => {
+          this.keepLive(key, nextLive);
+          const rt = this.runtimeOf(key);
+          const now = this.now();
+          rt.passPageTimes = [...rt.passPageTimes.filter((t) => t > now - PASS_PACE_WINDOW_MS), now];
+          for (const e of events) metrics.events.inc({ type: e.payload.type });
+          if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
+          this.exportFirstPass(feed);
+        },
+      );
+    };
+    return { record, drain: () => writer.drain(), settle: () => writer.settle() };
   }
 
   /**
@@ -746,7 +781,7 @@ export class Poller {
   /** Marks a first pass done, durably. */
   private async finishFirstPass(feed: ChangeFeed): Promise<void> {
     const key = keyOf(feed);
-    await this.exclusive(key, async () => {
+    await this.locks.run(key, async () => {
       const live = this.lives.get(key)!;
       const nextLive: LiveState = {
         ...live,
@@ -785,33 +820,6 @@ export class Poller {
           : 0,
     );
     metrics.firstPassRunning.set(labels, view.status === 'running' ? 1 : 0);
-  }
-
-  /**
-   * Takes the resource's lock: batches and first-pass pages read and write its snapshots one at a
-   * time. Resolves with the function that releases it (call it exactly once).
-   */
-  private async lock(key: string): Promise<() => void> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const mine = previous.then(() => gate);
-    this.locks.set(key, mine);
-    await previous;
-    return () => {
-      open();
-      if (this.locks.get(key) === mine) this.locks.delete(key);
-    };
-  }
-
-  /** Runs `fn` under the resource's lock. */
-  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const release = await this.lock(key);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
   }
 
   /**
