@@ -1,6 +1,5 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
-import { UpstreamError } from '../sources/errors.js';
 import type { RequestBudget } from '../sources/rate-limiter.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import type { Batch, ChangeFeed, ExistingPage, FeedSchedule, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
@@ -27,6 +26,7 @@ import { snapshotHasher, type SnapshotHasher } from './hashing.js';
 import { DEFAULT_PAGES_AHEAD, PageWriter } from './page-writer.js';
 import { applyBatch } from './record.js';
 import { ResourceLocks } from './resource-lock.js';
+import { ResourceStatus } from './resource-status.js';
 import { BudgetScheduler, SCHEDULE_POLICY, type Decision, type Tier } from './scheduler.js';
 import type { BudgetView, ReadProgressView, ResourceView } from './views.js';
 
@@ -74,37 +74,11 @@ export const LEASE_TTL_MS = 20_000;
 /** A feed that declared a {@link FeedSchedule}: polled on its budget's schedule. */
 type ScheduledFeed = ChangeFeed & { readonly schedule: FeedSchedule };
 
-/** Backoff after a failed resource poll: doubles from 5 s to 5 min; a 429 waits at least its reset. */
-const BACKOFF_BASE_MS = 5_000;
-const BACKOFF_MAX_MS = 5 * 60_000;
-/** A resource the key may not read (403) is asked again this rarely. */
-const FORBIDDEN_RECHECK_MS = 60 * 60_000;
-const PROGRESS_LOG_EVERY_PAGES = 10;
 const DEFAULT_MAX_CONCURRENT_POLLS = 3;
 const DEFAULT_MAX_CATCH_UP_MS = 7 * 24 * 60 * 60_000;
 /** First passes of hot resources run before warm and cold ones'. */
 const TIER_RANK: Readonly<Record<Tier, number>> = { hot: 0, warm: 1, cold: 2 };
 const PASS_PACE_WINDOW_MS = 60_000;
-
-interface Runtime {
-  status: ResourceView['status'];
-  failures: number;
-  holdUntil: number;
-  progress: ReadProgressView | null;
-  /** Whose progress it is: a poll's first pass, or a backfill job. */
-  progressOf: 'poll' | 'job' | null;
-  /** Sequence number of the latest poll started, and of the latest that succeeded. */
-  startedSeq: number;
-  succeededSeq: number;
-  /** Whether this process decided yet if the resource starts live (first start, or a cursor too old). */
-  liveChecked: boolean;
-  /** A background first pass is queued or running. */
-  passActive: boolean;
-  /** When the first pass's recent pages were recorded (epoch ms, last minute), for its pace. */
-  passPageTimes: number[];
-  /** Resolves when the first pass's current attempt ends (done, or failed and waiting to resume). */
-  passAttempt: Promise<void> | null;
-}
 
 interface BudgetGroup {
   budget: RequestBudget;
@@ -142,7 +116,7 @@ export class Poller {
   private againAll = false;
   private readonly abort = new AbortController();
   private readonly clock: Clock;
-  private readonly runtime = new Map<string, Runtime>();
+  private readonly status: ResourceStatus;
   /** Each resource's state as last written or read (`GET /v1/sources` reads it synchronously). */
   private readonly states = new Map<string, ResourceState>();
   /** Resources whose poll times changed without a write carrying them. */
@@ -157,8 +131,6 @@ export class Poller {
   private readonly lives = new Map<string, LiveState>();
   /** Per resource: a poll's batch and a first-pass page never read and write snapshots at once. */
   private readonly locks = new ResourceLocks();
-  /** Sources whose last request answered 401, so the rejection is logged once, not per resource. */
-  private readonly unauthorizedSources = new Set<string>();
   /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
   private pollSeq = 0;
   /** Resources whose lease this process held at its last poll of them (shared store only). */
@@ -166,6 +138,7 @@ export class Poller {
 
   constructor(private readonly options: PollerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.status = new ResourceStatus({ logger: options.logger, clock: this.clock, backfill: options.backfill });
     const byBudget = new Map<RequestBudget, ScheduledFeed[]>();
     for (const feed of options.feeds) {
       if (isScheduled(feed)) byBudget.set(feed.schedule.budget, [...(byBudget.get(feed.schedule.budget) ?? []), feed]);
@@ -229,7 +202,7 @@ export class Poller {
    */
   async pollNow(): Promise<void> {
     await this.run(true);
-    await Promise.all([...this.runtime.values()].map((rt) => rt.passAttempt));
+    await Promise.all([...this.status.all()].map((rt) => rt.passAttempt));
   }
 
   /**
@@ -240,7 +213,7 @@ export class Poller {
   backfill(resource: string): ReadProgressView | null {
     const feed = this.options.feeds.find((f) => f.resource === resource || keyOf(f) === resource);
     if (!feed) return null;
-    const rt = this.runtimeOf(keyOf(feed));
+    const rt = this.status.of(keyOf(feed));
     if (rt.progress?.phase === 'backfill' && rt.progress.status === 'running') return rt.progress;
     rt.progress = {
       phase: 'backfill',
@@ -281,7 +254,7 @@ export class Poller {
     const now = this.now();
     return this.options.feeds.map((feed) => {
       const key = keyOf(feed);
-      const rt = this.runtimeOf(key);
+      const rt = this.status.of(key);
       const live = feed.live ? this.lives.get(key) : undefined;
       const group = this.groupOf(feed);
       const view = group?.scheduler.view(key);
@@ -355,7 +328,7 @@ export class Poller {
     for (const feed of all ? this.options.feeds : this.cronFeeds) {
       if (this.abort.signal.aborted) return;
       const key = keyOf(feed);
-      const rt = this.runtimeOf(key);
+      const rt = this.status.of(key);
       if (!all && rt.holdUntil > this.now()) continue;
       const current = this.active.get(key);
       if (current && rt.startedSeq > since) await current.catch(() => undefined);
@@ -430,7 +403,7 @@ export class Poller {
   private async pollFeed(feed: ChangeFeed): Promise<void> {
     const { store, logger } = this.options;
     const key = keyOf(feed);
-    const rt = this.runtimeOf(key);
+    const rt = this.status.of(key);
     const group = this.groupOf(feed);
     const budget = feed.schedule?.budget;
     const startedMs = this.now();
@@ -501,7 +474,7 @@ export class Poller {
             firstPassRunning: live?.first_pass.status === 'running',
           });
           const { events } = applied;
-          this.trackBaseline(feed, rt, batch, events.length);
+          this.status.trackBaseline(feed, rt, batch, events.length);
           if (!applied.dirty) {
             writer.skip();
             continue;
@@ -547,23 +520,12 @@ export class Poller {
       // A poll that changed nothing writes only when it clears an error; its times ride along later.
       if (hadError) await store.transaction((tx) => tx.putResource(key, state));
       else this.unsaved.add(key);
-      if (rt.status === 'forbidden') logger.info({ source: feed.source, resource: feed.resource }, 'resource readable again');
-      if (this.unauthorizedSources.delete(feed.source)) logger.info({ source: feed.source }, 'credentials accepted again');
-      rt.status = 'ok';
-      rt.failures = 0;
-      rt.holdUntil = 0;
-      rt.succeededSeq = seq;
-      if (rt.progressOf === 'poll' && rt.progress?.status === 'running') {
-        rt.progress.status = 'done';
-        const { phase, pages_done, total_entries, events } = rt.progress;
-        if (phase === 'backfill')
-          logger.info({ source: feed.source, resource: feed.resource, pages_done, total_entries, events }, 'backfill done');
-      }
+      this.status.succeeded(feed, rt, seq);
       if (emitted > 0) logger.info({ source: feed.source, resource: feed.resource, events: emitted }, 'changes detected');
     } catch (err) {
       if (this.abort.signal.aborted) return;
       metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'error' });
-      outcome = this.failed(feed, rt, err);
+      outcome = this.status.failed(feed, rt, err);
       save({ ...state, last_error: { message: err instanceof Error ? err.message : String(err), at: this.iso(this.now()) } });
       await store.transaction((tx) => tx.putResource(key, state)).catch(() => undefined);
     } finally {
@@ -629,7 +591,7 @@ export class Poller {
       this.lives.set(key, next);
       this.states.set(key, nextState);
     });
-    this.runtimeOf(key).passPageTimes = [];
+    this.status.of(key).passPageTimes = [];
     metrics.liveSince.set({ source: feed.source, resource: feed.resource }, Date.parse(next.since) / 1000);
     if (reason === 'catch_up') {
       this.options.logger.warn(
@@ -646,7 +608,7 @@ export class Poller {
    */
   private startFirstPass(feed: ChangeFeed, live: LiveStart): void {
     const key = keyOf(feed);
-    const rt = this.runtimeOf(key);
+    const rt = this.status.of(key);
     if (rt.passActive) return;
     rt.passActive = true;
     const job: FirstPassJob = {
@@ -756,7 +718,7 @@ export class Poller {
           }),
         () => {
           this.keepLive(key, nextLive);
-          const rt = this.runtimeOf(key);
+          const rt = this.status.of(key);
           const now = this.now();
           rt.passPageTimes = [...rt.passPageTimes.filter((t) => t > now - PASS_PACE_WINDOW_MS), now];
           for (const e of events) metrics.events.inc({ type: e.payload.type });
@@ -799,7 +761,7 @@ export class Poller {
   private firstPassOf(feed: ChangeFeed, now: number) {
     const live = this.lives.get(keyOf(feed));
     if (!live || !feed.live) return null;
-    return firstPassView(live, feed.live.pageSize, this.runtimeOf(keyOf(feed)).passPageTimes, now);
+    return firstPassView(live, feed.live.pageSize, this.status.of(keyOf(feed)).passPageTimes, now);
   }
 
   /** The first pass's figures in `/metrics`. */
@@ -822,86 +784,6 @@ export class Poller {
     metrics.firstPassRunning.set(labels, view.status === 'running' ? 1 : 0);
   }
 
-  /**
-   * Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly; a 401 marks it
-   * `unauthorized` and is logged once per source (every resource of it fails alike), not per poll.
-   */
-  private failed(feed: ChangeFeed, rt: Runtime, err: unknown): { holdUntil: number; excluded?: boolean } {
-    const { logger } = this.options;
-    const message = err instanceof Error ? err.message : String(err);
-    const unauthorized = err instanceof UpstreamError && err.status === 401;
-    if (unauthorized && !this.unauthorizedSources.has(feed.source)) {
-      this.unauthorizedSources.add(feed.source);
-      logger.error(
-        { source: feed.source, err: message },
-        'poll failed: the source rejected its credentials (401); every resource backs off until the key or token works again',
-      );
-    }
-    if (err instanceof UpstreamError && err.status === 403) {
-      if (rt.status !== 'forbidden') {
-        logger.warn(
-          { source: feed.source, resource: feed.resource, err: message },
-          'no permission for this resource (403); skipped, re-checked hourly',
-        );
-      }
-      rt.status = 'forbidden';
-      rt.holdUntil = this.now() + FORBIDDEN_RECHECK_MS;
-      return { holdUntil: rt.holdUntil, excluded: true };
-    }
-    rt.failures += 1;
-    const waitMs = Math.max(
-      Math.min(BACKOFF_BASE_MS * 2 ** (rt.failures - 1), BACKOFF_MAX_MS),
-      err instanceof UpstreamError ? (err.retryAfterMs ?? 0) : 0,
-    );
-    rt.status = unauthorized ? 'unauthorized' : 'backoff';
-    rt.holdUntil = this.now() + waitMs;
-    if (unauthorized) return { holdUntil: rt.holdUntil };
-    logger.warn(
-      {
-        source: feed.source,
-        resource: feed.resource,
-        kind: err instanceof UpstreamError ? err.kind : 'internal',
-        retryInMs: waitMs,
-        err: message,
-      },
-      'poll failed; cursor kept, will retry',
-    );
-    return { holdUntil: rt.holdUntil };
-  }
-
-  /** Baseline progress (pages done / total_entries), shown in `GET /v1/sources` and logged. */
-  private trackBaseline(feed: ChangeFeed, rt: Runtime, batch: Batch, events: number): void {
-    const { progress } = batch;
-    if (!batch.baseline || !progress) return;
-    const phase = this.options.backfill ? 'backfill' : 'baseline';
-    // A backfill job reports its own progress; the first pass does not overwrite it.
-    if (rt.progressOf === 'job' && rt.progress?.status === 'running') return;
-    if (rt.progressOf !== 'poll' || rt.progress?.status !== 'running') {
-      rt.progress = {
-        phase,
-        status: 'running',
-        pages_done: 0,
-        records_done: 0,
-        total_entries: null,
-        events: 0,
-        started_at: this.iso(this.now()),
-      };
-      rt.progressOf = 'poll';
-    }
-    const p = rt.progress;
-    const before = p.pages_done;
-    p.pages_done = progress.pages;
-    p.records_done = progress.records;
-    p.total_entries = progress.total_entries;
-    p.events += events;
-    if (this.options.backfill && Math.floor(before / PROGRESS_LOG_EVERY_PAGES) !== Math.floor(p.pages_done / PROGRESS_LOG_EVERY_PAGES)) {
-      this.options.logger.info(
-        { source: feed.source, resource: feed.resource, pages_done: p.pages_done, total_entries: p.total_entries },
-        'backfill progress',
-      );
-    }
-  }
-
   /** Waits until the budget has room beyond what hot and warm polls need soon (as for a cold poll). */
   private async spareRoom(feed: ChangeFeed): Promise<void> {
     const group = this.groupOf(feed);
@@ -921,27 +803,6 @@ export class Poller {
       this.hashers.set(feed, hasher);
     }
     return hasher;
-  }
-
-  private runtimeOf(key: string): Runtime {
-    let rt = this.runtime.get(key);
-    if (!rt) {
-      rt = {
-        status: 'pending',
-        failures: 0,
-        holdUntil: 0,
-        progress: null,
-        progressOf: null,
-        startedSeq: 0,
-        succeededSeq: 0,
-        liveChecked: false,
-        passActive: false,
-        passPageTimes: [],
-        passAttempt: null,
-      };
-      this.runtime.set(key, rt);
-    }
-    return rt;
   }
 
   private groupOf(feed: ChangeFeed): BudgetGroup | undefined {
