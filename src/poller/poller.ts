@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { RequestBudget } from '../sources/rate-limiter.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { Batch, ChangeFeed, ExistingPage, FeedSchedule, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
+import type { Batch, ChangeFeed, ExistingPage, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
 import type { Store } from '../store/store.js';
 import type { ResourceState, Snapshot } from '../store/schema.js';
 import { metrics } from '../metrics.js';
@@ -11,7 +11,6 @@ import {
   feedCursorOf,
   firstPassAttempt,
   firstPassProgress,
-  FirstPassQueue,
   firstPassRetryMs,
   firstPassView,
   liveOf,
@@ -27,7 +26,8 @@ import { DEFAULT_PAGES_AHEAD, PageWriter } from './page-writer.js';
 import { applyBatch } from './record.js';
 import { ResourceLocks } from './resource-lock.js';
 import { ResourceStatus } from './resource-status.js';
-import { BudgetScheduler, SCHEDULE_POLICY, type Decision, type Tier } from './scheduler.js';
+import { BudgetLoop, keyOf, type ScheduledFeed } from './budget-loop.js';
+import type { Tier } from './scheduler.js';
 import type { BudgetView, ReadProgressView, ResourceView } from './views.js';
 
 export type { BudgetView, ReadProgressView, ResourceView } from './views.js';
@@ -71,31 +71,14 @@ export interface PollerOptions {
  */
 export const LEASE_TTL_MS = 20_000;
 
-/** A feed that declared a {@link FeedSchedule}: polled on its budget's schedule. */
-type ScheduledFeed = ChangeFeed & { readonly schedule: FeedSchedule };
-
-const DEFAULT_MAX_CONCURRENT_POLLS = 3;
 const DEFAULT_MAX_CATCH_UP_MS = 7 * 24 * 60 * 60_000;
 /** First passes of hot resources run before warm and cold ones'. */
 const TIER_RANK: Readonly<Record<Tier, number>> = { hot: 0, warm: 1, cold: 2 };
 const PASS_PACE_WINDOW_MS = 60_000;
 
-interface BudgetGroup {
-  budget: RequestBudget;
-  feeds: Map<string, ScheduledFeed>;
-  scheduler: BudgetScheduler;
-  /** Polls the schedule started and that have not ended. */
-  running: Set<string>;
-  woken: boolean;
-  wake: () => void;
-  loop: Promise<void> | null;
-  /** Background first passes of this budget, one at a time. */
-  passes: FirstPassQueue;
-}
-
 /**
  * Polls feeds and records what changed. Feeds sharing a request budget (every Cliniko resource of
- * one key) are scheduled by one {@link BudgetScheduler}: hot first, as often as the budget allows,
+ * one key) are scheduled by one {@link BudgetLoop} (src/poller/budget-loop.ts): hot first, as often as the budget allows,
  * cold never starved, bursts borrowing from cold. Other feeds run on the cron pattern.
  *
  * For each batch a feed yields, it diffs the records against their snapshots and records the events,
@@ -124,7 +107,7 @@ export class Poller {
   private readonly hashers = new Map<ChangeFeed, SnapshotHasher>();
   /** The poll in flight per resource: never two of one resource at once. */
   private readonly active = new Map<string, Promise<void>>();
-  private readonly groups: BudgetGroup[] = [];
+  private readonly groups: BudgetLoop[] = [];
   private readonly cronFeeds: ChangeFeed[] = [];
   private readonly backfills = new Set<Promise<void>>();
   /** Each live resource's state (also in its stored cursor), the latest written. */
@@ -145,20 +128,16 @@ export class Poller {
       else this.cronFeeds.push(feed);
     }
     for (const [budget, feeds] of byBudget) {
-      const entries = feeds.map((f) => ({ key: keyOf(f), tier: f.schedule.tier, baseCost: f.schedule.expectedRequests ?? 1 }));
-      const group: BudgetGroup = {
-        budget,
-        feeds: new Map(feeds.map((f) => [keyOf(f), f])),
-        scheduler: new BudgetScheduler(entries, budget.perMinute, this.now()),
-        running: new Set(),
-        woken: false,
-        wake: () => {
-          group.woken = true;
-        },
-        loop: null,
-        passes: new FirstPassQueue(),
-      };
-      this.groups.push(group);
+      this.groups.push(
+        new BudgetLoop({
+          budget,
+          feeds,
+          clock: this.clock,
+          logger: options.logger,
+          maxConcurrentPolls: options.maxConcurrentPolls,
+          signal: this.abort.signal,
+        }),
+      );
     }
   }
 
@@ -188,9 +167,11 @@ export class Poller {
         this.run(false),
       );
     }
-    for (const group of this.groups) {
-      group.loop ??= this.schedule(group).catch((err: unknown) => this.options.logger.error({ err }, 'poll schedule crashed'));
-    }
+    for (const group of this.groups)
+      group.start(
+        (feed) => this.pollExclusive(feed),
+        () => this.active.keys(),
+      );
   }
 
   /**
@@ -243,9 +224,8 @@ export class Poller {
   async stop(): Promise<void> {
     this.cron?.stop();
     this.abort.abort();
-    for (const g of this.groups) g.wake();
     await this.running?.catch(() => undefined);
-    await Promise.allSettled([...this.active.values(), ...this.backfills, ...this.groups.map((g) => g.loop)]);
+    await Promise.allSettled([...this.active.values(), ...this.backfills, ...this.groups.map((g) => g.stopped())]);
     await this.saveTimes();
   }
 
@@ -280,7 +260,7 @@ export class Poller {
   /** Each request budget: the key's limit, what the bridge allows itself, what it used. */
   budgets(): BudgetView[] {
     return this.groups.map((g) => ({
-      source: g.feeds.values().next().value?.source ?? 'unknown',
+      source: g.source,
       limit_per_min: g.budget.limitPerMinute,
       budget_per_min: g.budget.perMinute,
       used_last_minute: g.budget.recentCount(),
@@ -334,55 +314,6 @@ export class Poller {
       if (current && rt.startedSeq > since) await current.catch(() => undefined);
       if (rt.succeededSeq > since) continue;
       await this.pollExclusive(feed);
-    }
-  }
-
-  /** The budget's schedule: start what `pick` says, up to the concurrency limit, then wait. */
-  private async schedule(group: BudgetGroup): Promise<void> {
-    const max = this.options.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS;
-    const { signal } = this.abort;
-    while (!signal.aborted) {
-      let decision: Decision;
-      for (;;) {
-        const busy = new Set([...group.running, ...this.active.keys()]);
-        decision = group.scheduler.pick(this.now(), group.budget.available(), busy);
-        if (!('key' in decision) || group.running.size >= max) break;
-        const key = decision.key;
-        const feed = group.feeds.get(key)!;
-        if (decision.starving) this.options.logger.debug({ resource: feed.resource }, 'overdue poll started regardless of budget');
-        group.running.add(key);
-        void this.pollExclusive(feed).finally(() => {
-          group.running.delete(key);
-          group.wake();
-        });
-      }
-      // Full: a finishing poll wakes us. Otherwise until the next resource is due.
-      await this.idle(group, 'key' in decision ? SCHEDULE_POLICY.minStarvationMs : decision.waitMs);
-    }
-  }
-
-  private async idle(group: BudgetGroup, ms: number): Promise<void> {
-    if (group.woken || this.abort.signal.aborted) {
-      group.woken = false;
-      return;
-    }
-    const wait = new AbortController();
-    const stop = () => wait.abort();
-    this.abort.signal.addEventListener('abort', stop, { once: true });
-    group.wake = () => {
-      group.woken = true;
-      wait.abort();
-    };
-    try {
-      await this.clock.sleep(ms, wait.signal);
-    } catch {
-      // woken early
-    } finally {
-      this.abort.signal.removeEventListener('abort', stop);
-      group.wake = () => {
-        group.woken = true;
-      };
-      group.woken = false;
     }
   }
 
@@ -786,11 +717,7 @@ export class Poller {
 
   /** Waits until the budget has room beyond what hot and warm polls need soon (as for a cold poll). */
   private async spareRoom(feed: ChangeFeed): Promise<void> {
-    const group = this.groupOf(feed);
-    if (!group) return;
-    while (!this.abort.signal.aborted && group.budget.available() <= group.scheduler.reserveFor('cold')) {
-      await this.clock.sleep(SCHEDULE_POLICY.deferredRecheckMs, this.abort.signal).catch(() => undefined);
-    }
+    await this.groupOf(feed)?.spareRoom();
   }
 
   /** The snapshot hasher of a feed in hashed mode: its version field, lifecycle columns and clear fields stay readable. */
@@ -805,9 +732,9 @@ export class Poller {
     return hasher;
   }
 
-  private groupOf(feed: ChangeFeed): BudgetGroup | undefined {
+  private groupOf(feed: ChangeFeed): BudgetLoop | undefined {
     const key = keyOf(feed);
-    return this.groups.find((g) => g.feeds.has(key));
+    return this.groups.find((g) => g.has(key));
   }
 }
 
@@ -820,7 +747,3 @@ async function* liveRecords(snapshots: AsyncIterable<[string, Snapshot]>): Async
 }
 
 const EMPTY_RESOURCE: ResourceState = { cursor: null, last_poll_at: null, last_success_at: null, last_error: null };
-
-function keyOf(feed: ChangeFeed): string {
-  return `${feed.source}:${feed.resource}`;
-}
