@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { RequestBudget } from '../sources/rate-limiter.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { Batch, ChangeFeed, ExistingPage, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
+import type { Batch, ChangeFeed, ExistingPage, LiveStart } from '../sources/types.js';
 import type { Store } from '../store/store.js';
 import type { ResourceState, Snapshot } from '../store/schema.js';
 import { metrics } from '../metrics.js';
@@ -27,6 +27,7 @@ import { applyBatch } from './record.js';
 import { ResourceLocks } from './resource-lock.js';
 import { ResourceStatus } from './resource-status.js';
 import { BudgetLoop, keyOf, type ScheduledFeed } from './budget-loop.js';
+import { EMPTY_RESOURCE, pollOnce, type PollContext } from './poll.js';
 import type { Tier } from './scheduler.js';
 import type { BudgetView, ReadProgressView, ResourceView } from './views.js';
 
@@ -100,6 +101,7 @@ export class Poller {
   private readonly abort = new AbortController();
   private readonly clock: Clock;
   private readonly status: ResourceStatus;
+  private readonly pollContext: PollContext;
   /** Each resource's state as last written or read (`GET /v1/sources` reads it synchronously). */
   private readonly states = new Map<string, ResourceState>();
   /** Resources whose poll times changed without a write carrying them. */
@@ -122,6 +124,24 @@ export class Poller {
   constructor(private readonly options: PollerOptions) {
     this.clock = options.clock ?? systemClock;
     this.status = new ResourceStatus({ logger: options.logger, clock: this.clock, backfill: options.backfill });
+    this.pollContext = {
+      store: options.store,
+      logger: options.logger,
+      clock: this.clock,
+      signal: this.abort.signal,
+      backfill: options.backfill,
+      onEvents: options.onEvents,
+      status: this.status,
+      states: this.states,
+      lives: this.lives,
+      unsaved: this.unsaved,
+      nextSeq: () => ++this.pollSeq,
+      takeLease: (key) => this.takeLease(key),
+      startLive: (feed, live, state) => this.startLiveIfDue(feed, live, state),
+      startFirstPass: (feed, live) => this.startFirstPass(feed, live),
+      hasher: (feed) => this.hasherOf(feed),
+      writer: (key) => this.writerOf(key),
+    };
     const byBudget = new Map<RequestBudget, ScheduledFeed[]>();
     for (const feed of options.feeds) {
       if (isScheduled(feed)) byBudget.set(feed.schedule.budget, [...(byBudget.get(feed.schedule.budget) ?? []), feed]);
@@ -331,138 +351,8 @@ export class Poller {
     }
   }
 
-  private async pollFeed(feed: ChangeFeed): Promise<void> {
-    const { store, logger } = this.options;
-    const key = keyOf(feed);
-    const rt = this.status.of(key);
-    const group = this.groupOf(feed);
-    const budget = feed.schedule?.budget;
-    const startedMs = this.now();
-    const startedAt = this.iso(startedMs);
-    const requestsBefore = budget?.grantedTotal(feed.resource) ?? 0;
-    const seq = ++this.pollSeq;
-    rt.startedSeq = seq;
-    group?.scheduler.started(key, startedMs);
-    if (store.shared && !(await this.takeLease(key))) {
-      // Another process polls this resource: show its progress (GET /v1/sources, /readyz), read nothing.
-      const current = await store.getResource(key).catch(() => undefined);
-      if (current) this.states.set(key, current);
-      group?.scheduler.finished(key, this.now(), { requests: 0 });
-      return;
-    }
-    let outcome: { holdUntil?: number; excluded?: boolean } = {};
-    let emitted = 0;
-    // The poller's own copy of the resource state; each write stores a new value of it.
-    let state: ResourceState = { ...EMPTY_RESOURCE, ...(this.states.get(key) ?? (await store.getResource(key))) };
-    const hadError = state.last_error !== null;
-    // Every state this poll keeps carries the latest live state: a first-pass page may have moved it.
-    const save = (next: ResourceState) => {
-      state = { ...next, cursor: withLive(feedCursorOf(next.cursor), this.lives.get(key) ?? null) };
-      this.states.set(key, state);
-    };
-    save({ ...state, last_poll_at: startedAt });
-    try {
-      if (feed.live && !rt.liveChecked) {
-        if (await this.startLiveIfDue(feed, feed.live, state)) save(this.states.get(key)!);
-        rt.liveChecked = true;
-      }
-      if (feed.live && this.lives.get(key)?.first_pass.status === 'running') this.startFirstPass(feed, feed.live);
-      const context: ReadContext = {
-        signal: this.abort.signal,
-        snapshots: async (ids) => {
-          const out = new Map<string, SourceRecord>();
-          for (const [id, s] of await store.getSnapshots(key, ids)) out.set(id, s.record as SourceRecord);
-          return out;
-        },
-        knownIds: () => store.liveSnapshotIds(key),
-        known: () => liveRecords(store.liveSnapshots(key)),
-      };
-      // Pages run ahead of durability (up to `pagesAhead`, see PageWriter): each page is one
-      // transaction with its snapshots, events and cursor; `state` (and what `GET /v1/sources`
-      // shows) moves on, and events are handed on, only as pages become durable, in page order.
-      // The resource's lock is held while pages are in flight, so a first-pass page never
-      // interleaves with a batch.
-      const writer = this.writerOf(key);
-      // The resource state with every page applied so far, durable or not: the next draft's base.
-      let ahead = state;
-      try {
-        for await (const batch of feed.read(feedCursorOf(state.cursor), context)) {
-          await writer.next();
-          const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
-          // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
-          const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
-          const live = this.lives.get(key);
-          const draft: ResourceState = { ...ahead, cursor: feedCursorOf(ahead.cursor) };
-          const applied = applyBatch({
-            feed,
-            batch,
-            state: draft,
-            snapshots,
-            backfill: this.options.backfill,
-            timestamp: this.iso(this.now()),
-            hasher: this.hasherOf(feed),
-            liveSince: live?.since,
-            firstPassRunning: live?.first_pass.status === 'running',
-          });
-          const { events } = applied;
-          this.status.trackBaseline(feed, rt, batch, events.length);
-          if (!applied.dirty) {
-            writer.skip();
-            continue;
-          }
-          draft.cursor = withLive(draft.cursor, live ?? null);
-          ahead = draft;
-          // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
-          await writer.write(
-            () =>
-              store.transaction((tx) => {
-                for (const id of new Set(applied.changedIds)) {
-                  const snap = snapshots[id];
-                  if (snap) tx.putSnapshot(key, id, snap);
-                  else tx.deleteSnapshot(key, id);
-                }
-                tx.putResource(key, draft);
-                tx.appendEvents(events);
-              }),
-            () => {
-              save(draft);
-              // Events are dispatched only once durable.
-              for (const e of events) metrics.events.inc({ type: e.payload.type });
-              if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
-              emitted += events.length;
-            },
-          );
-          if (store.shared) {
-            // The lease is renewed after the page's events are handed on.
-            if (events.length > 0) await writer.drain();
-            if (!(await this.takeLease(key))) {
-              logger.warn({ source: feed.source, resource: feed.resource }, 'resource lease lost to another process; this poll stops here');
-              break;
-            }
-          }
-        }
-        await writer.drain();
-      } finally {
-        // Nothing of this poll is in flight when its outcome is written.
-        await writer.settle();
-      }
-      metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'ok' });
-      save({ ...state, last_success_at: startedAt, last_error: null });
-      // A poll that changed nothing writes only when it clears an error; its times ride along later.
-      if (hadError) await store.transaction((tx) => tx.putResource(key, state));
-      else this.unsaved.add(key);
-      this.status.succeeded(feed, rt, seq);
-      if (emitted > 0) logger.info({ source: feed.source, resource: feed.resource, events: emitted }, 'changes detected');
-    } catch (err) {
-      if (this.abort.signal.aborted) return;
-      metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'error' });
-      outcome = this.status.failed(feed, rt, err);
-      save({ ...state, last_error: { message: err instanceof Error ? err.message : String(err), at: this.iso(this.now()) } });
-      await store.transaction((tx) => tx.putResource(key, state)).catch(() => undefined);
-    } finally {
-      const requests = (budget?.grantedTotal(feed.resource) ?? 0) - requestsBefore;
-      group?.scheduler.finished(key, this.now(), { requests, ...outcome });
-    }
+  private pollFeed(feed: ChangeFeed): Promise<void> {
+    return pollOnce(this.pollContext, feed, this.groupOf(feed)?.scheduler);
   }
 
   /**
@@ -741,9 +631,3 @@ export class Poller {
 function isScheduled(feed: ChangeFeed): feed is ScheduledFeed {
   return feed.schedule !== undefined;
 }
-
-async function* liveRecords(snapshots: AsyncIterable<[string, Snapshot]>): AsyncIterable<SourceRecord> {
-  for await (const [, s] of snapshots) yield s.record as SourceRecord;
-}
-
-const EMPTY_RESOURCE: ResourceState = { cursor: null, last_poll_at: null, last_success_at: null, last_error: null };
