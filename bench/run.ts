@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
-import { startBridge } from '../src/bridge.js';
-import { loadConfig } from '../src/config/index.js';
 import { Dispatcher } from '../src/delivery/dispatcher.js';
 import { Sender } from '../src/delivery/sender.js';
 import { UrlPolicy } from '../src/delivery/ssrf.js';
@@ -14,15 +12,21 @@ import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { newId } from '../src/util/ids.js';
+import { child } from './child.js';
+import { idleCycle, largeSync } from './large-account.js';
 import { liveStart } from './live-start.js';
 
 /**
- * `npm run bench`: the four benchmarks of issue "A store that survives crashes and stays fast".
- * Prints a table per benchmark with the machine, and writes bench/results.json. Loopback only.
- * `BENCH_ONLY=poll,sync,delivery,memory,scale,live` runs a subset (`live`: bench/live-start.ts); `BENCH_QUICK=1` uses smaller sizes.
+ * `npm run bench`: the benchmarks of the store and poller issues. Prints a table per benchmark with
+ * the machine and its load average, and writes bench/results.json. Loopback only.
+ * `BENCH_ONLY=idle,sync,delivery,memory,scale,live` runs a subset (`idle`, `sync`: bench/large-account.ts,
+ * `live`: bench/live-start.ts; `poll` is the old name of `idle`); `BENCH_QUICK=1` uses smaller sizes;
+ * `BENCH_RECORDS` sets the large account of `idle` and `sync` (default 1,000,000).
  */
 const quick = process.env.BENCH_QUICK === '1';
-const only = new Set((process.env.BENCH_ONLY ?? 'poll,sync,delivery,memory,scale,live').split(','));
+const only = new Set(
+  (process.env.BENCH_ONLY ?? 'idle,sync,delivery,memory,scale,live').split(',').map((name) => (name === 'poll' ? 'idle' : name)),
+);
 const machine = {
   cpus: cpus().length,
   cpu: cpus()[0]?.model ?? 'unknown',
@@ -33,122 +37,19 @@ const machine = {
 const results: Record<string, unknown> = { machine };
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const silent = pino({ level: 'silent' });
-const ADMIN = 'bench-admin-token-0123456789';
 
 function table(title: string, rows: Array<Record<string, string | number>>): void {
-  log(`\n${title}  (${machine.cpus} × ${machine.cpu}, Node ${machine.node})`);
+  const load = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
+  log(`\n${title}  (${machine.cpus} × ${machine.cpu}, Node ${machine.node}, load average ${load} at the end)`);
   const cols = Object.keys(rows[0] ?? {});
   const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
   log(cols.map((c, i) => c.padEnd(width[i]!)).join('  '));
   for (const r of rows) log(cols.map((c, i) => String(r[c]).padEnd(width[i]!)).join('  '));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
-
-/** Starts a bench helper script in its own process and resolves with the JSON it prints first. */
-async function child<T>(script: string, ...args: string[]): Promise<{ proc: ChildProcess; info: T }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join('bench', script), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-  });
-  const info = await new Promise<T>((resolve, reject) => {
-    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
-    createInterface({ input: proc.stdout! }).once('line', (line) => resolve(JSON.parse(line) as T));
-  });
-  return { proc, info };
-}
-
-async function bridgeAgainst(baseUrl: string, dataDir: string) {
-  const config = loadConfig({
-    CLINIKO_API_KEY: 'sim-key-au1',
-    CLINIKO_USER_AGENT: 'Bench (bench@example.com)',
-    CLINIKO_BASE_URL: baseUrl,
-    CLINIKO_RATE_LIMIT_PER_MIN: '10000',
-    BRIDGE_RESOURCES: 'patients',
-    BRIDGE_ADMIN_TOKEN: ADMIN,
-    BRIDGE_DATA_DIR: dataDir,
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-  });
-  return startBridge(config, { logger: silent, schedule: false });
-}
-
-async function pollCost(): Promise<void> {
-  const sizes = quick ? [1_000, 10_000] : [1_000, 10_000, 100_000];
-  const rows = [];
-  for (const size of sizes) {
-    const { proc, info } = await child<{ baseUrl: string }>('sim-server.ts', String(size));
-    const dir = await mkdtemp(join(tmpdir(), 'bench-poll-'));
-    const bridge = await bridgeAgainst(info.baseUrl, dir);
-    await bridge.poller.pollNow(); // the baseline
-    const requests: number[] = [];
-    const cpu: number[] = [];
-    const wall: number[] = [];
-    let lines = 0;
-    const servedCount = () =>
-      new Promise<number>((resolve) => {
-        proc.once('message', (n) => resolve(n as number));
-        proc.send('count');
-      });
-    for (let i = 0; i < 7; i++) {
-      const servedBefore = await servedCount();
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      const before = (bridge.store as LowdbStore).stats.commits;
-      await bridge.poller.pollNow();
-      await (bridge.store as LowdbStore).flush();
-      wall.push(performance.now() - t0);
-      const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1000);
-      requests.push((await servedCount()) - servedBefore);
-      lines += (bridge.store as LowdbStore).stats.commits - before;
-    }
-    rows.push({
-      records: size,
-      'requests/cycle': median(requests),
-      'bridge CPU ms/cycle (median)': median(cpu).toFixed(1),
-      'wall ms/cycle (median)': median(wall).toFixed(1),
-      'journal lines/cycle': (lines / 7).toFixed(1),
-    });
-    await bridge.stop();
-    proc.kill('SIGTERM');
-    await rm(dir, { recursive: true, force: true });
-  }
-  table('1. Idle incremental poll cycle vs account size (simulator in its own process)', rows);
-  results.pollCost = rows;
-}
-
-async function initialSync(): Promise<void> {
-  const size = quick ? 20_000 : 100_000;
-  const sim = new ClinikoSimulator({ rateLimitPerMin: 0 });
-  sim.seed({ patients: size });
-  const { baseUrl } = await sim.listen();
-  const dir = await mkdtemp(join(tmpdir(), 'bench-sync-'));
-  const bridge = await bridgeAgainst(baseUrl, dir);
-  const t0 = performance.now();
-  const progress = setInterval(() => {
-    const n = (bridge.store as LowdbStore).stats.commits;
-    log(`  initial sync: ${n} / ${size} records (${((n / (performance.now() - t0)) * 1000).toFixed(0)} records/s)`);
-  }, 1000);
-  await bridge.poller.pollNow();
-  await (bridge.store as LowdbStore).flush();
-  const ms = performance.now() - t0;
-  clearInterval(progress);
-  const rows = [
-    {
-      records: size,
-      'wall s': (ms / 1000).toFixed(2),
-      'records/s': Math.round((size / ms) * 1000),
-      requests: sim.served.length,
-      target: '≥ 20000 records/s',
-    },
-  ];
-  table('2. Initial sync through the poller into snapshots (simulator in process: its serving cost included)', rows);
-  results.initialSync = rows;
-  await bridge.stop();
-  await sim.close();
-  await rm(dir, { recursive: true, force: true });
-}
 
 function fakeEvent(objectTemplate: Record<string, unknown>, i: number, timestamp: string): StoredEvent {
   const id = newId('evt');
@@ -402,13 +303,14 @@ async function scale(): Promise<void> {
   results.scale = rows;
 }
 
+const context = { quick, table, log, results };
 const benchmarks: Record<string, () => Promise<void>> = {
-  poll: pollCost,
-  sync: initialSync,
+  idle: () => idleCycle(context),
+  sync: () => largeSync(context),
   delivery: deliveryThroughput,
   memory,
   scale,
-  live: () => liveStart({ quick, table, log, results }),
+  live: () => liveStart(context),
 };
 
 if (process.env.BENCH_CHILD === '1') {

@@ -38,6 +38,29 @@ export interface Bridge {
   stop(): Promise<void>;
 }
 
+/** How long an idle kept-alive admin connection stays open (ms). */
+const KEEP_ALIVE_MS = 65_000;
+/** How long a stop waits for admin connections to go idle before it cuts them (ms). */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Resolves when `closed` (the server's `close()`) does: closes connections as they go idle, every
+ * 50 ms, and all that remain after {@link CLOSE_GRACE_MS}.
+ */
+async function closeConnections(server: Server, closed: Promise<void>): Promise<void> {
+  const started = Date.now();
+  const timer = setInterval(() => {
+    if (Date.now() - started > CLOSE_GRACE_MS) server.closeAllConnections();
+    else server.closeIdleConnections();
+  }, 50);
+  server.closeIdleConnections();
+  try {
+    await closed;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export interface BridgeOptions {
   logger: Logger;
   /** Start the poll schedule (default true); tests drive `poller.pollNow()` themselves. */
@@ -154,6 +177,9 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
     const s = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port }, () => resolve(s));
     s.once('error', reject);
   });
+  // Longer than load balancers' and HTTP clients' idle timeouts (60 s is AWS ALB's default): a server
+  // that drops a kept-alive connection first races a client sending on it, which sees ECONNRESET.
+  (server as Server).keepAliveTimeout = KEEP_ALIVE_MS;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -192,7 +218,9 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
         await worker.stop();
         // Another process sharing the store takes these resources over at once, not after the lease expires.
         await store.shared?.releaseLeases(config.bridge.instanceId).catch(() => undefined);
-        await closed;
+        // Connections whose last request finished after `close()` are idle now; a client that keeps
+        // one open without sending is cut after a grace period rather than holding the stop.
+        await closeConnections(server as Server, closed);
         // 3. Everything recorded is committed and checkpointed.
         await store.close();
         await Promise.all([...sources.map((s) => s.close()), sender.close()]);

@@ -6,6 +6,11 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
  */
 export const registry = new Registry();
 
+/** A gauge of the registry labelled by `source` and `resource` (e.g. `cliniko`, `patients`). */
+function resourceGauge(name: string, help: string): Gauge<'source' | 'resource'> {
+  return new Gauge({ name, help, labelNames: ['source', 'resource'] as const, registers: [registry] });
+}
+
 export const metrics = {
   polls: new Counter({
     name: 'bridge_polls_total',
@@ -55,41 +60,23 @@ export const metrics = {
     help: 'Store writes (journal lines, checkpoints) that failed, e.g. with the disk full.',
     registers: [registry],
   }),
-  liveSince: new Gauge({
-    name: 'bridge_live_since_seconds',
-    help: 'UNIX time a resource started live from (changes since are delivered at once), by source and resource.',
-    labelNames: ['source', 'resource'] as const,
-    registers: [registry],
-  }),
-  firstPassRunning: new Gauge({
-    name: 'bridge_first_pass_running',
-    help: '1 while the background first pass of a resource started live is reading existing records, else 0.',
-    labelNames: ['source', 'resource'] as const,
-    registers: [registry],
-  }),
-  firstPassRecordsRead: new Gauge({
-    name: 'bridge_first_pass_records_read',
-    help: 'Existing records the background first pass has read so far.',
-    labelNames: ['source', 'resource'] as const,
-    registers: [registry],
-  }),
-  firstPassRecordsTotal: new Gauge({
-    name: 'bridge_first_pass_records_estimated_total',
-    help: "Records the first pass expects in all (read so far plus the lists' total_entries left).",
-    labelNames: ['source', 'resource'] as const,
-    registers: [registry],
-  }),
-  firstPassRequestsLeft: new Gauge({
-    name: 'bridge_first_pass_requests_left',
-    help: 'Requests the background first pass still needs.',
-    labelNames: ['source', 'resource'] as const,
-    registers: [registry],
-  }),
-  firstPassCompletion: new Gauge({
-    name: 'bridge_first_pass_estimated_completion_seconds',
-    help: 'UNIX time the first pass should end at the pace of its last minute (its end once done; 0 while unknown).',
-    labelNames: ['source', 'resource'] as const,
-    registers: [registry],
-  }),
+  liveSince: resourceGauge(
+    'bridge_live_since_seconds',
+    'UNIX time a resource started live from (changes since are delivered at once), by source and resource.',
+  ),
+  firstPassRunning: resourceGauge(
+    'bridge_first_pass_running',
+    '1 while the background first pass of a resource started live is reading existing records, else 0.',
+  ),
+  firstPassRecordsRead: resourceGauge('bridge_first_pass_records_read', 'Existing records the background first pass has read so far.'),
+  firstPassRecordsTotal: resourceGauge(
+    'bridge_first_pass_records_estimated_total',
+    "Records the first pass expects in all (read so far plus the lists' total_entries left).",
+  ),
+  firstPassRequestsLeft: resourceGauge('bridge_first_pass_requests_left', 'Requests the background first pass still needs.'),
+  firstPassCompletion: resourceGauge(
+    'bridge_first_pass_estimated_completion_seconds',
+    'UNIX time the first pass should end at the pace of its last minute (its end once done; 0 while unknown).',
+  ),
   storeBytes: new Gauge({ name: 'bridge_store_bytes', help: 'Bytes of the store files in BRIDGE_DATA_DIR.', registers: [registry] }),
 };

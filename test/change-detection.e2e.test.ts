@@ -26,7 +26,7 @@ describe('change detection', () => {
     await h.poll();
     await waitFor(() => h.receiver.received.length >= 45, 10_000, '45 created events');
     await h.poll();
-    await new Promise((r) => setTimeout(r, 100));
+    await h.settled();
     const createdIds = h.receiver.ofType('contact.created').map((r) => r.payload.data.id);
     expect(new Set(createdIds).size).toBe(45);
     expect(createdIds).toHaveLength(45);
@@ -46,7 +46,7 @@ describe('change detection', () => {
     await h.poll();
     await h.poll();
     await waitFor(() => h.receiver.received.length >= 2);
-    await new Promise((r) => setTimeout(r, 100));
+    await h.settled();
     expect(h.receiver.received.map((r) => r.payload.data.object.first_name)).toEqual(['First', 'Second']);
     expect(h.receiver.received[1]!.payload.data.previous_attributes).toEqual({ first_name: 'First' });
   });
@@ -78,7 +78,7 @@ describe('change detection', () => {
     h.sim.afterResponse = undefined;
     await h.poll();
     await waitFor(() => h.receiver.received.length >= 23, 10_000, '23 updates');
-    await new Promise((r) => setTimeout(r, 100));
+    await h.settled();
     const seen = h.receiver.received.map((r) => `${r.payload.data.id}:${r.payload.data.object.notes}`);
     for (const id of ids) expect(seen).toContain(`${id}:round 1`);
     for (const id of ids.slice(0, 3)) expect(seen).toContain(`${id}:round 2`);

@@ -144,7 +144,7 @@ describe('every Cliniko resource', () => {
     await h.poll();
     await h.poll();
     await waitFor(() => h.receiver.received.length >= 1);
-    await new Promise((r) => setTimeout(r, 100));
+    await h.settled();
     expect(h.receiver.types()).toEqual(['practitioner.updated']);
     expect(h.receiver.received[0]!.payload.data.previous_attributes).toMatchObject({ active: true });
   });
@@ -189,7 +189,7 @@ describe('every Cliniko resource', () => {
     expect(new Set(h.receiver.received.map((r) => r.payload.data.id)).size).toBe(7);
     // Snapshots untouched: the next poll finds nothing new.
     await h.poll();
-    await new Promise((r) => setTimeout(r, 100));
+    await h.settled();
     expect(h.receiver.received).toHaveLength(7);
   });
 

@@ -1,31 +1,17 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPage, CHROMIUM, haveChromium, launchChromium, openWatched, requireBrowser, type WatchedPage } from './helpers/browser.js';
+import { browserAvailable, checkPage, launchChromium, signIn as signInAs, type WatchedPage } from './helpers/browser.js';
+import { SCOPES } from '../src/store/schema.js';
 import { Harness, waitFor } from './helpers/harness.js';
 
 // Browser steps share two cores with other test files: generous timeouts, no timing assertions.
 // Who reaches what through the console: a key limited to its own subscriptions, sessions, CSRF.
 
-if (!haveChromium && requireBrowser) {
-  describe('console access in Chromium', () => {
-    it('needs Chromium', () => {
-      throw new Error(`${CHROMIUM} is missing and BRIDGE_REQUIRE_BROWSER=1: install it (apt-get install chromium)`);
-    });
-  });
-}
+const canRun = browserAvailable('console access in Chromium', 'test/console-access.e2e.test.ts');
 
-const ALL_SCOPES = [
-  'subscriptions:read',
-  'subscriptions:write',
-  'events:read',
-  'events:write',
-  'deliveries:write',
-  'sources:read',
-  'sources:write',
-  'audit:read',
-];
+const ALL_SCOPES = [...SCOPES];
 
-describe.skipIf(!haveChromium)('console access in Chromium', { timeout: 120_000 }, () => {
+describe.skipIf(!canRun)('console access in Chromium', { timeout: 120_000 }, () => {
   let h: Harness;
   let browser: Browser;
   /** Key A's subscription, an event delivered only to it, and that delivery (failed). */
@@ -71,14 +57,8 @@ describe.skipIf(!haveChromium)('console access in Chromium', { timeout: 120_000 
 
   const url = (path: string) => `${h.bridge.url}/console${path}`;
 
-  async function signIn(token: string): Promise<WatchedPage> {
-    const w = await openWatched(browser, h.bridge.url);
-    await w.page.goto(url('/sign-in'));
-    await w.page.getByLabel('Admin token or API key').fill(token);
-    await w.page.getByRole('button', { name: 'Sign in' }).click();
-    await w.page.waitForURL(url(''));
-    return w;
-  }
+  /** Signs in through the form; returns the watched page, now on the overview. */
+  const signIn = (token: string): Promise<WatchedPage> => signInAs(browser, h.bridge.url, token);
 
   /** The session's CSRF token, from the sign-out form every page has. */
   const csrfOf = (page: Page) => page.locator('form.signout input[name=_csrf]').inputValue();

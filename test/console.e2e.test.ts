@@ -1,25 +1,15 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkPage, CHROMIUM, haveChromium, launchChromium, openWatched, requireBrowser, type WatchedPage } from './helpers/browser.js';
+import { browserAvailable, checkPage, launchChromium, openWatched, signIn as signInAs, type WatchedPage } from './helpers/browser.js';
 import { Harness, waitFor } from './helpers/harness.js';
 
 // The web console as a person uses it: real Chromium (Debian's, via playwright-core) against a bridge
 // polling the Cliniko simulator and delivering to a receiver that verifies every request with
 // `standardwebhooks`. Every page visited is checked with axe-core and screenshotted to test/artifacts/.
 
-if (!haveChromium && requireBrowser) {
-  describe('console in Chromium', () => {
-    it('needs Chromium', () => {
-      throw new Error(`${CHROMIUM} is missing and BRIDGE_REQUIRE_BROWSER=1: install it (apt-get install chromium)`);
-    });
-  });
-} else if (!haveChromium) {
-  console.warn(
-    `test/console.e2e.test.ts skipped: no ${CHROMIUM} (apt-get install chromium; BRIDGE_REQUIRE_BROWSER=1 makes this a failure)`,
-  );
-}
+const canRun = browserAvailable('console in Chromium', 'test/console.e2e.test.ts');
 
-describe.skipIf(!haveChromium)('console in Chromium', { timeout: 120_000 }, () => {
+describe.skipIf(!canRun)('console in Chromium', { timeout: 120_000 }, () => {
   let h: Harness;
   let browser: Browser;
   let admin: WatchedPage;
@@ -40,15 +30,7 @@ describe.skipIf(!haveChromium)('console in Chromium', { timeout: 120_000 }, () =
   const url = (path: string) => `${h.bridge.url}/console${path}`;
 
   /** Signs in through the form; returns the watched page, now on the overview. */
-  async function signIn(token: string): Promise<WatchedPage> {
-    const w = await openWatched(browser, h.bridge.url);
-    await w.page.goto(url(''));
-    await expect.poll(() => w.page.url()).toContain('/console/sign-in');
-    await w.page.getByLabel('Admin token or API key').fill(token);
-    await w.page.getByRole('button', { name: 'Sign in' }).click();
-    await w.page.waitForURL(url(''));
-    return w;
-  }
+  const signIn = (token: string): Promise<WatchedPage> => signInAs(browser, h.bridge.url, token);
 
   /** Changes one contact in the simulator and polls, so the bridge detects one `contact.updated`. */
   async function changeContact(): Promise<string> {

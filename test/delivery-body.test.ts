@@ -43,4 +43,32 @@ describe('deliveryBody', () => {
       'https://api.au1.cliniko.com/v1/patients/42',
     );
   });
+
+  // A hashed-snapshot update carries the names of the changed fields, not their old values.
+  const hashed = {
+    ...event,
+    data: { ...event.data, previous_attributes: undefined, changed_fields: ['first_name', 'notes'] },
+  } as EventEnvelope;
+  // A change to a record the first pass had not read yet: no previous version known.
+  const unknown = { ...event, data: { ...event.data, previous_attributes: null, snapshot: 'none' } } as EventEnvelope;
+
+  it('thin with hashed snapshots: changed_fields are the names the event carries', () => {
+    const body = JSON.parse(deliveryBody(hashed, { payload: 'thin', fields: null }));
+    expect(body.data.changed_fields).toEqual(['first_name', 'notes']);
+  });
+
+  it('thin with no previous version: snapshot "none", never an empty changed_fields that reads as "nothing changed"', () => {
+    const body = JSON.parse(deliveryBody(unknown, { payload: 'thin', fields: null }));
+    expect(body.data.snapshot).toBe('none');
+    expect(body.data).not.toHaveProperty('changed_fields');
+  });
+
+  it('full with fields keeps changed_fields, and previous_attributes: null with snapshot "none"', () => {
+    const sub = { payload: 'full' as const, fields: ['first_name'] };
+    expect(JSON.parse(deliveryBody(hashed, sub)).data.changed_fields).toEqual(['first_name', 'notes']);
+    const body = JSON.parse(deliveryBody(unknown, sub));
+    expect(body.data.previous_attributes).toBeNull();
+    expect(body.data.snapshot).toBe('none');
+    expect(body.data.object).toEqual({ id: '42', first_name: 'Mina' });
+  });
 });

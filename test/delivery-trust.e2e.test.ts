@@ -195,7 +195,7 @@ describe('delivery that receivers can trust', () => {
     expect(res.status).toBe(202);
     expect(res.json).toEqual({ deliveries: 3 });
     await waitFor(async () => (await deliveries(subId, 'succeeded')).length === 3);
-    await new Promise((r) => setTimeout(r, 200));
+    await h.settled();
     const resent = h.receiver.received.slice(before);
     expect(resent).toHaveLength(3);
     expect(resent.every((r) => r.verified && String(r.payload.data.object.notes).startsWith('early'))).toBe(true);

@@ -76,7 +76,7 @@ describe('the bridge end to end against the simulator', () => {
 
     // Nothing more arrives when nothing changed.
     await h.poll();
-    await new Promise((r) => setTimeout(r, 150));
+    await h.settled();
     expect(h.receiver.received).toHaveLength(7);
   });
 
@@ -108,7 +108,7 @@ describe('the bridge end to end against the simulator', () => {
     h.sim.update('attendees', attendee.id, { notes: 'arrived late' });
     await h.poll();
     await waitFor(() => h.receiver.received.length >= 1);
-    await new Promise((r) => setTimeout(r, 150));
+    await h.settled();
     expect(h.receiver.types()).toEqual(['attendee.updated']);
     // Both events are still in the log.
     const events = await h.api('GET', '/v1/events');

@@ -24,9 +24,12 @@ function rebase(link: string, base: string | undefined): string {
  * The body a subscription receives for an event (issue "Patient data", Payload modes):
  * - `full` (default): the event as stored — `data.object` is the record as the source returned it,
  *   `data.previous_attributes` the old values. With a `fields` allow-list, both keep only those fields
- *   (and `id`), and domain events' extra values (`from`, `to`, `previous`, …) are left out.
- * - `thin`: no record values at all — type, ids, the names of the changed fields and the source's
- *   `links.self`, so the receiver fetches what it needs with its own credentials.
+ *   (and `id`), and domain events' extra values (`from`, `to`, `previous`, …) are left out; the
+ *   names in `changed_fields` (hashed snapshots) and `previous_attributes: null` with `snapshot: "none"`
+ *   (no previous version known) are kept.
+ * - `thin`: no record values at all — type, ids, the names of the changed fields (or `snapshot:
+ *   "none"` instead when no previous version was known) and the source's `links.self`, so the
+ *   receiver fetches what it needs with its own credentials.
  * The same event and subscription always give the same bytes, so retries and replays are identical.
  * @param apiBase where thin `links.self` point (see {@link ApiBaseUrls}); the upstream's own link without it.
  */
@@ -42,7 +45,7 @@ export function deliveryBody(event: EventEnvelope, sub: Pick<Subscription, 'payl
         source: event.data.source,
         resource: event.data.resource,
         id: event.data.id,
-        changed_fields: Object.keys(event.data.previous_attributes ?? {}),
+        ...changedFields(event),
         links: { self },
       },
     });
@@ -50,7 +53,7 @@ export function deliveryBody(event: EventEnvelope, sub: Pick<Subscription, 'payl
   if (!sub.fields) return JSON.stringify(event);
   const allowed = new Set(['id', ...sub.fields]);
   const pick = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([k]) => allowed.has(k)));
-  const { source, resource, id, object, previous_attributes } = event.data;
+  const { source, resource, id, object, previous_attributes, snapshot, changed_fields } = event.data;
   return JSON.stringify({
     ...event,
     data: {
@@ -58,7 +61,20 @@ export function deliveryBody(event: EventEnvelope, sub: Pick<Subscription, 'payl
       resource,
       id,
       object: pick(object),
-      ...(previous_attributes ? { previous_attributes: pick(previous_attributes) } : {}),
+      ...(previous_attributes !== undefined ? { previous_attributes: previous_attributes && pick(previous_attributes) } : {}),
+      // Names only, so they pass the allow-list: "which fields changed" says no values.
+      ...(changed_fields ? { changed_fields } : {}),
+      ...(snapshot ? { snapshot } : {}),
     },
   });
+}
+
+/**
+ * What a thin payload says changed: the names in `previous_attributes`, or in `changed_fields` (hashed
+ * snapshots keep no old values); with no previous version known (`snapshot: "none"`) it says so
+ * instead of sending an empty list that would read as "nothing changed".
+ */
+function changedFields(event: EventEnvelope): { changed_fields: string[] } | { snapshot: 'none' } {
+  if (event.data.snapshot === 'none') return { snapshot: 'none' };
+  return { changed_fields: event.data.changed_fields ?? Object.keys(event.data.previous_attributes ?? {}) };
 }

@@ -33,4 +33,20 @@ export abstract class BridgeTestClient {
   poll(): Promise<void> {
     return this.bridge.poller.pollNow();
   }
+
+  /**
+   * Waits until every stored event has been dispatched and no delivery waits for an attempt: from then
+   * on nothing reaches the receiver until something changes. Use it, not a fixed sleep, before
+   * asserting that nothing more arrived. Not for subscriptions left with retries scheduled.
+   */
+  async settled(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { data } = await this.bridge.store.listEvents({ undispatched: true, limit: 1 });
+      if (data.length === 0 && this.bridge.worker.pendingCount() === 0) return;
+      if (Date.now() > deadline)
+        throw new Error(`not settled after ${timeoutMs} ms: ${this.bridge.worker.pendingCount()} deliveries pending`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 /** Debian's Chromium, driven by playwright-core (no browser download). */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -13,6 +13,24 @@ export const requireBrowser = process.env.BRIDGE_REQUIRE_BROWSER === '1';
 export const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts');
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Call at the top level of a browser test file: without Chromium, registers a failing test when
+ * `BRIDGE_REQUIRE_BROWSER=1` (CI) or warns that `file` is skipped. @returns whether Chromium is there,
+ * for `describe.skipIf(!…)`.
+ */
+export function browserAvailable(suite: string, file: string): boolean {
+  if (!haveChromium && requireBrowser) {
+    describe(suite, () => {
+      it('needs Chromium', () => {
+        throw new Error(`${CHROMIUM} is missing and BRIDGE_REQUIRE_BROWSER=1: install it (apt-get install chromium)`);
+      });
+    });
+  } else if (!haveChromium) {
+    console.warn(`${file} skipped: no ${CHROMIUM} (apt-get install chromium; BRIDGE_REQUIRE_BROWSER=1 makes this a failure)`);
+  }
+  return haveChromium;
+}
 
 /** Headless Chromium; without the background-networking flags it reaches for Google's services. */
 export function launchChromium(): Promise<Browser> {
@@ -36,6 +54,20 @@ export interface WatchedPage {
   page: Page;
   context: BrowserContext;
   errors: string[];
+}
+
+/**
+ * Opens a fresh watched page at `${origin}/console`, checks it is sent to the sign-in form, signs in
+ * with `token` (admin token or API key) and waits for the overview.
+ */
+export async function signIn(browser: Browser, origin: string, token: string): Promise<WatchedPage> {
+  const w = await openWatched(browser, origin);
+  await w.page.goto(`${origin}/console`);
+  await expect.poll(() => w.page.url()).toContain('/console/sign-in');
+  await w.page.getByLabel('Admin token or API key').fill(token);
+  await w.page.getByRole('button', { name: 'Sign in' }).click();
+  await w.page.waitForURL(`${origin}/console`);
+  return w;
 }
 
 /** A fresh context (own cookies) with clipboard access, and one watched page in it. */

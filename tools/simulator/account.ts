@@ -63,13 +63,46 @@ const SEED_ORDER: readonly SimResource[] = [
 const CACHE_ENTRIES = 16;
 const VIEWS_PER_TABLE = 8;
 
+/** A list request: which list, its filters and sort, and the page (`offset`, at most `limit` rows). */
+export interface ListQuery {
+  kind: ListKind;
+  filters: readonly Filter[];
+  sort: readonly SortKey[];
+  offset: number;
+  limit: number;
+}
+
+/** One page of a list and the size of the whole list (`total_entries`). */
+export interface ListPage {
+  rows: SimRecord[];
+  total: number;
+}
+
+/**
+ * What the routes (app.ts) need of an account: {@link Account} stores every record;
+ * `GeneratedAccount` (generated.ts) derives one large resource's records from their index.
+ */
+export interface SimAccount {
+  /** API base used in links, e.g. `https://api.au1.cliniko.com/v1`. */
+  readonly base: string;
+  find(resource: SimResource, id: string): SimRecord | undefined;
+  /** One page of a list, in order, and the list's length. */
+  listPage(resource: SimResource, query: ListQuery): ListPage;
+  create(resource: SimResource, fields?: Record<string, unknown>, options?: { randomize?: boolean }): SimRecord;
+  update(resource: SimResource, id: string, patch: Record<string, unknown>): SimRecord;
+  cancel(resource: 'attendees' | 'individual_appointments', id: string, reason?: number, note?: string): SimRecord;
+  archive(resource: SimResource, id: string): SimRecord;
+  unarchive(resource: SimResource, id: string): SimRecord;
+  remove(resource: SimResource, id: string): SimRecord;
+}
+
 /**
  * One simulated Cliniko account: the records of every resource and the mutations the API and the
  * tests make. Every mutation stamps `updated_at` with the current clock second and is visible to the
  * next list request. Methods return stored records, not copies: callers outside the simulator get
  * copies from `ClinikoSimulator`.
  */
-export class Account {
+export class Account implements SimAccount {
   private readonly tables = {} as Record<SimResource, Table>;
   private readonly ids: IdSequence;
   private readonly cache = new Map<string, SimRecord[]>();
@@ -110,12 +143,7 @@ export class Account {
 
   /** Cancels with a reason code (Cliniko API docs, "Cancellation reasons"). */
   cancel(resource: 'attendees' | 'individual_appointments', id: string, reason = 50, note?: string): SimRecord {
-    return this.mutate(resource, id, {
-      cancelled_at: this.nowIso(),
-      cancellation_reason: reason,
-      cancellation_reason_description: CANCELLATION_REASONS[reason] ?? 'Other',
-      cancellation_note: note ?? null,
-    });
+    return this.mutate(resource, id, cancellation(this.nowIso(), reason, note));
   }
 
   archive(resource: SimResource, id: string): SimRecord {
@@ -219,6 +247,11 @@ export class Account {
         );
     }
     return rows.slice(from, Math.max(from, to));
+  }
+
+  listPage(resource: SimResource, { kind, filters, sort, offset, limit }: ListQuery): ListPage {
+    const rows = this.list(resource, kind, filters, sort);
+    return { rows: rows.slice(offset, offset + limit), total: rows.length };
   }
 
   /** Context for generators: the clock, the PRNG and pickers over existing records. */
@@ -329,16 +362,26 @@ export class Account {
   }
 }
 
+/** The fields a cancellation sets (Cliniko API docs, "Cancellation reasons"); reason 50 is Other. */
+export function cancellation(at: string, reason = 50, note?: string): Record<string, unknown> {
+  return {
+    cancelled_at: at,
+    cancellation_reason: reason,
+    cancellation_reason_description: CANCELLATION_REASONS[reason] ?? 'Other',
+    cancellation_note: note ?? null,
+  };
+}
+
 /** The tables whose rows `/bookings` shows. */
 const BOOKING_KINDS: readonly SimResource[] = RESOURCE_SPECS.bookings.union ?? [];
 
 /** @throws SimHttpError 405 for the read-only `/bookings` union. */
-function writable(resource: SimResource): void {
+export function writable(resource: SimResource): void {
   if (RESOURCE_SPECS[resource].union) throw new SimHttpError(405, `${resource} is read-only`);
 }
 
 /** @throws SimHttpError 404 when the resource has no such lifecycle column (nothing to archive). */
-function hasColumn(resource: SimResource, column: 'archived_at' | 'cancelled_at'): void {
+export function hasColumn(resource: SimResource, column: 'archived_at' | 'cancelled_at'): void {
   if (!RESOURCE_SPECS[resource].lifecycle.includes(column))
     throw new SimHttpError(404, `${resource} cannot be ${column.replace('_at', '')}`);
 }

@@ -1,7 +1,7 @@
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { HTTPException } from 'hono/http-exception';
-import type { Account } from './account.js';
+import type { SimAccount } from './account.js';
 import { SimHttpError } from './errors.js';
 import { DEFAULT_RETRY_AFTER_SECONDS, type FaultQueue, type FaultSpec } from './faults.js';
 import { parseFilter, type Filter } from './filters.js';
@@ -27,7 +27,7 @@ export interface ServedInfo {
 }
 
 export interface AppDeps {
-  account: Account;
+  account: SimAccount;
   apiKey: string;
   /** Undefined when rate limiting is off. */
   limiter: FixedWindowRateLimit | undefined;
@@ -165,9 +165,13 @@ export function createApp(deps: AppDeps): Hono {
       const filters = [...expressions.map((e) => parseFilter(e, columns)), ...extra];
       const sort = parseSort(optional(url, 'sort'), optional(url, 'order'), spec.columns);
 
-      const rows = account.list(resource, kind, filters, sort);
-      const start = (paging.page - 1) * paging.perPage;
-      const pageRows = rows.slice(start, start + paging.perPage);
+      const { rows: pageRows, total } = account.listPage(resource, {
+        kind,
+        filters,
+        sort,
+        offset: (paging.page - 1) * paging.perPage,
+        limit: paging.perPage,
+      });
       // The old patients/deleted list returns only ids and deletion times (Cliniko API docs).
       const items =
         kind === 'deleted' && resource === 'patients'
@@ -176,7 +180,7 @@ export function createApp(deps: AppDeps): Hono {
             ? pageRows.map((r) => ({ ...r, links: { self: `${account.base}/${resource}/${r.id}` } }))
             : pageRows;
       listInfo.set(c.req.raw, { page: paging.page, count: pageRows.length });
-      return c.json({ [resource]: items, total_entries: rows.length, links: pageLinks(url, paging, rows.length) });
+      return c.json({ [resource]: items, total_entries: total, links: pageLinks(url, paging, total) });
     };
   }
 

@@ -3,6 +3,7 @@
  * `PORT` (default 4010) picks the port; `SIM_CHURN=1` makes a random change every 3 s.
  * Prints only actions, resources and ids, never patient details.
  */
+import { runUntilSignal } from './cli-run.js';
 import { ClinikoSimulator, DEFAULT_API_KEY } from './index.js';
 
 const CHURN_INTERVAL_MS = 3000;
@@ -49,22 +50,7 @@ console.log(`Cliniko simulator listening at ${baseUrl}`);
 console.log(`API key: ${DEFAULT_API_KEY} (Basic auth username, empty password)`);
 console.log(`Try: curl -u ${DEFAULT_API_KEY}: -H 'User-Agent: Demo (demo@example.com)' ${baseUrl}/patients`);
 
-const timer = churn
-  ? setInterval(() => {
-      const { action, resource, id } = sim.randomChange();
-      console.log(`${new Date().toISOString()} ${action} ${resource} ${id}`);
-    }, CHURN_INTERVAL_MS)
-  : undefined;
-if (churn) console.log(`Churn on: one random change every ${CHURN_INTERVAL_MS / 1000} s`);
-
-let stopping = false;
-async function stop(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: stopping`);
-  clearInterval(timer);
-  await sim.close();
-  process.exit(0);
-}
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+runUntilSignal(sim, churn, CHURN_INTERVAL_MS, () => {
+  const { action, resource, id } = sim.randomChange();
+  return `${action} ${resource} ${id}`;
+});

@@ -1,12 +1,11 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { Account } from './account.js';
+import { Account, type SimAccount } from './account.js';
 import { createApp, type ServedInfo } from './app.js';
 import { randomChange, type Change } from './churn.js';
 import { FaultQueue, type FaultSpec } from './faults.js';
+import { GeneratedAccount, type GeneratedOptions } from './generated.js';
 import { DEFAULT_FIRST_ID } from './ids.js';
+import { SimServer } from './loopback-server.js';
 import { Prng } from './prng.js';
 import { FixedWindowRateLimit } from './rate-limit.js';
 import type { SimRecord } from './records.js';
@@ -17,6 +16,7 @@ export type { SimRecord } from './records.js';
 export type { FaultSpec } from './faults.js';
 export type { ServedInfo } from './app.js';
 export type { Change } from './churn.js';
+export type { GeneratedOptions } from './generated.js';
 
 /** Options of a {@link ClinikoSimulator}. */
 export interface SimulatorOptions {
@@ -42,6 +42,12 @@ export interface SimulatorOptions {
    * with `now` to run latency in simulated time; `waiting` then tells which requests are parked on it.
    */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * One large resource generated from record indices on demand instead of stored (a 1M-record clinic
+   * in a few MB): see `GeneratedAccount` in generated.ts for what its lists support. `seed()` and
+   * `all()` do not apply to it; `get`, the writes and the HTTP API do.
+   */
+  generated?: GeneratedOptions;
 }
 
 export const DEFAULT_API_KEY = 'sim-key-au1';
@@ -66,11 +72,15 @@ export class ClinikoSimulator {
   afterResponse?: (info: ServedInfo) => void;
 
   private readonly account: Account;
+  /** What the routes and the record helpers use: `account`, or the generated resource over it. */
+  private readonly records: SimAccount;
+  /** Set when the account has a generated resource. */
+  readonly generated: GeneratedAccount | undefined;
   private readonly faults = new FaultQueue();
   private readonly forbidden = new Set<string>();
   private readonly rng: Prng;
   private parked = 0;
-  private server: Server | undefined;
+  private readonly server: SimServer;
 
   constructor(opts: SimulatorOptions = {}) {
     const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
@@ -84,8 +94,18 @@ export class ClinikoSimulator {
       firstId: opts.firstId === undefined ? DEFAULT_FIRST_ID : BigInt(opts.firstId),
       base: `https://api.${shardOf(apiKey)}.cliniko.com/v1`,
     });
+    this.generated = opts.generated
+      ? new GeneratedAccount({
+          ...opts.generated,
+          inner: this.account,
+          now,
+          seed: opts.seed ?? 1,
+          firstId: opts.firstId === undefined ? DEFAULT_FIRST_ID : BigInt(opts.firstId),
+        })
+      : undefined;
+    this.records = this.generated ?? this.account;
     this.app = createApp({
-      account: this.account,
+      account: this.records,
       apiKey,
       limiter: rateLimit > 0 ? new FixedWindowRateLimit(rateLimit, now) : undefined,
       faults: this.faults,
@@ -103,6 +123,7 @@ export class ClinikoSimulator {
         this.afterResponse?.(info);
       },
     });
+    this.server = new SimServer(this.app, 'ClinikoSimulator');
   }
 
   /** Requests currently waiting out `latencyMs`. */
@@ -112,65 +133,47 @@ export class ClinikoSimulator {
 
   /** Listens on loopback (default a random port). Resolves with `http://127.0.0.1:PORT/v1`. */
   async listen(port = 0, host = '127.0.0.1'): Promise<{ baseUrl: string }> {
-    if (this.server) throw new Error('ClinikoSimulator is already listening');
-    const server = createAdaptorServer({ fetch: this.app.fetch }) as Server;
-    // Longer than clients' keep-alive, so a pooled connection is not closed under a reused request.
-    server.keepAliveTimeout = 65_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    const address = server.address() as AddressInfo;
-    const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    return { baseUrl: `http://${urlHost}:${address.port}/v1` };
+    return { baseUrl: `${await this.server.listen(port, host)}/v1` };
   }
 
   /** Stops listening and drops open (keep-alive or delayed) connections. */
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await this.server.close();
   }
 
   /** Adds realistic generated records; attendees link to existing appointments and patients. */
   seed(counts: Partial<Record<SimResource, number>>): void {
+    const generated = this.generated?.resource;
+    if (generated && counts[generated]) throw new Error(`simulator: ${generated} is generated (options.generated.count); do not seed it`);
     this.account.seed(counts);
   }
 
   /** Creates a record (realistic random fields overlaid by `fields`) with created_at = updated_at = now. */
   create(resource: SimResource, fields?: Record<string, unknown>): SimRecord {
-    return copy(this.account.create(resource, fields));
+    return copy(this.records.create(resource, fields));
   }
 
   /** Applies `patch` and bumps `updated_at`. `*_id` fields (e.g. `patient_id`) become links. */
   update(resource: SimResource, id: string, patch: Record<string, unknown>): SimRecord {
-    return copy(this.account.update(resource, id, patch));
+    return copy(this.records.update(resource, id, patch));
   }
 
   /** Sets `cancelled_at`, `cancellation_reason` (default 50, Other), its description and note. */
   cancel(resource: 'attendees' | 'individual_appointments', id: string, reason?: number, note?: string): SimRecord {
-    return copy(this.account.cancel(resource, id, reason, note));
+    return copy(this.records.cancel(resource, id, reason, note));
   }
 
   archive(resource: SimResource, id: string): SimRecord {
-    return copy(this.account.archive(resource, id));
+    return copy(this.records.archive(resource, id));
   }
 
   unarchive(resource: SimResource, id: string): SimRecord {
-    return copy(this.account.unarchive(resource, id));
+    return copy(this.records.unarchive(resource, id));
   }
 
   /** Soft delete (sets `deleted_at`) where the resource has the column; otherwise the row is gone. */
   remove(resource: SimResource, id: string): SimRecord {
-    return copy(this.account.remove(resource, id));
+    return copy(this.records.remove(resource, id));
   }
 
   /** Merges patient `id` into `intoId`: `merged_at` and `merged_with_patient` are set. */
@@ -190,12 +193,14 @@ export class ClinikoSimulator {
 
   /** A copy of the record, hidden ones included. */
   get(resource: SimResource, id: string): SimRecord | undefined {
-    const record = this.account.find(resource, id);
+    const record = this.records.find(resource, id);
     return record && copy(record);
   }
 
   /** Copies of every record of the resource, hidden ones included, in id order. */
   all(resource: SimResource): SimRecord[] {
+    if (resource === this.generated?.resource)
+      throw new Error(`simulator: all() of the generated ${resource} would hold every record; use get()`);
     return this.account.rows(resource).map(copy);
   }
 

@@ -86,6 +86,32 @@ const RELATIONSHIPS = ['Parent', 'Guardian', 'Partner', 'Child', 'Carer'];
 const REFERRALS = ['Google', 'Friend or family', 'GP referral', 'Instagram', 'Walk-in'];
 
 /** Business hours in Australia (UTC 22:00–07:00), like generate.ts. */
+/**
+ * A practitioner's block at a business, from a slot after `createdMs` (availability and
+ * unavailable blocks): `minutes` long, with `more` fields. Values are drawn in field order, so a
+ * seed generates the same blocks as before this helper existed.
+ */
+function timeBlock(
+  ctx: ShapeContext,
+  createdMs: number,
+  minutes: () => number,
+  more: () => Record<string, unknown> = () => ({}),
+): Record<string, unknown> {
+  const startsMs = slot(ctx.rng, createdMs);
+  return {
+    starts_at: toIsoSeconds(startsMs),
+    ends_at: toIsoSeconds(startsMs + minutes() * 60_000),
+    ...more(),
+    practitioner: linkSome(ctx, 'practitioners'),
+    business: linkSome(ctx, 'businesses'),
+  };
+}
+
+/** A block's edit: it ends half an hour later. */
+function endsLater(r: Rec): Record<string, unknown> {
+  return { ends_at: toIsoSeconds(Date.parse(String(r.ends_at)) + 30 * 60_000) };
+}
+
 function slot(rng: Prng, fromMs: number): number {
   const day = Math.floor(fromMs / DAY_MS) + rng.int(1, 42);
   return day * DAY_MS + rng.pick([22 * 60, 23 * 60, 0, 60, 120, 180, 240, 300]) * 60_000;
@@ -466,17 +492,14 @@ export const SHAPES: Partial<Record<SimResource, Shape>> = {
         starts_at: at,
         links: links(self).links,
       }) as Rec,
-    random: (ctx, createdMs) => {
-      const startsMs = slot(ctx.rng, createdMs);
-      return {
-        starts_at: toIsoSeconds(startsMs),
-        ends_at: toIsoSeconds(startsMs + ctx.rng.pick([60, 120, 240]) * 60_000),
-        notes: ctx.rng.pick(['Team meeting', 'Leave', 'Admin time', null]),
-        practitioner: linkSome(ctx, 'practitioners'),
-        business: linkSome(ctx, 'businesses'),
-      };
-    },
-    patch: (r) => ({ ends_at: toIsoSeconds(Date.parse(String(r.ends_at)) + 30 * 60_000) }),
+    random: (ctx, createdMs) =>
+      timeBlock(
+        ctx,
+        createdMs,
+        () => ctx.rng.pick([60, 120, 240]),
+        () => ({ notes: ctx.rng.pick(['Team meeting', 'Leave', 'Admin time', null]) }),
+      ),
+    patch: endsLater,
   },
   availability_blocks: {
     blank: (id, at, self) =>
@@ -491,16 +514,8 @@ export const SHAPES: Partial<Record<SimResource, Shape>> = {
         starts_at: at,
         links: links(self).links,
       }) as Rec,
-    random: (ctx, createdMs) => {
-      const startsMs = slot(ctx.rng, createdMs);
-      return {
-        starts_at: toIsoSeconds(startsMs),
-        ends_at: toIsoSeconds(startsMs + 120 * 60_000),
-        practitioner: linkSome(ctx, 'practitioners'),
-        business: linkSome(ctx, 'businesses'),
-      };
-    },
-    patch: (r) => ({ ends_at: toIsoSeconds(Date.parse(String(r.ends_at)) + 30 * 60_000) }),
+    random: (ctx, createdMs) => timeBlock(ctx, createdMs, () => 120),
+    patch: endsLater,
   },
   daily_availabilities: {
     blank: (id, at, self) =>

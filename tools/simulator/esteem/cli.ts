@@ -3,6 +3,7 @@
  * `PORT` (default 4020) picks the port; `SIM_CHURN=1` makes a random change every 3 s.
  * Prints only actions and ids, never patient details.
  */
+import { runUntilSignal } from '../cli-run.js';
 import { DEFAULT_ESTEEM_TOKEN, EsteemSimulator } from './index.js';
 
 const CHURN_INTERVAL_MS = 3000;
@@ -22,22 +23,7 @@ console.log(
   `Try: curl -H 'X-User-Token: ${DEFAULT_ESTEEM_TOKEN}' '${baseUrl}/v1/clinic/appointments/in_date_range?start_date=${today}&end_date=${today}'`,
 );
 
-const timer = churn
-  ? setInterval(() => {
-      const { action, id } = sim.randomChange();
-      console.log(`${new Date().toISOString()} ${action} appointment ${id}`);
-    }, CHURN_INTERVAL_MS)
-  : undefined;
-if (churn) console.log(`Churn on: one random change every ${CHURN_INTERVAL_MS / 1000} s`);
-
-let stopping = false;
-async function stop(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: stopping`);
-  clearInterval(timer);
-  await sim.close();
-  process.exit(0);
-}
-process.on('SIGINT', () => void stop('SIGINT'));
-process.on('SIGTERM', () => void stop('SIGTERM'));
+runUntilSignal(sim, churn, CHURN_INTERVAL_MS, () => {
+  const { action, id } = sim.randomChange();
+  return `${action} appointment ${id}`;
+});

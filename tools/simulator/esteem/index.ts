@@ -1,8 +1,6 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { FaultQueue, type FaultSpec } from '../faults.js';
+import { SimServer } from '../loopback-server.js';
 import { Prng } from '../prng.js';
 import { EsteemAccount, type EsteemAppointment } from './account.js';
 import { createEsteemApp, type EsteemServedInfo, type ListShape } from './app.js';
@@ -60,7 +58,7 @@ export class EsteemSimulator {
   private readonly account: EsteemAccount;
   private readonly faults = new FaultQueue();
   private readonly rng: Prng;
-  private server: Server | undefined;
+  private readonly server: SimServer;
 
   constructor(opts: EsteemSimulatorOptions = {}) {
     this.userToken = opts.userToken ?? DEFAULT_ESTEEM_TOKEN;
@@ -79,35 +77,17 @@ export class EsteemSimulator {
       },
       onReschedule: (entry) => this.reschedules.push(entry),
     });
+    this.server = new SimServer(this.app, 'EsteemSimulator');
   }
 
   /** Listens on loopback (default a random port). Resolves with the origin, e.g. `http://127.0.0.1:PORT`. */
   async listen(port = 0, host = '127.0.0.1'): Promise<{ baseUrl: string }> {
-    if (this.server) throw new Error('EsteemSimulator is already listening');
-    const server = createAdaptorServer({ fetch: this.app.fetch }) as Server;
-    server.keepAliveTimeout = 65_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.server = server;
-    const { port: bound } = server.address() as AddressInfo;
-    const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-    return { baseUrl: `http://${urlHost}:${bound}` };
+    return { baseUrl: await this.server.listen(port, host) };
   }
 
   /** Stops listening and drops open (keep-alive or delayed) connections. */
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    this.server = undefined;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await this.server.close();
   }
 
   /** Adds `count` realistic appointments from 10 days ago to 100 days ahead. */
