@@ -12,6 +12,7 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
+import { DEFAULT_PAGES_AHEAD } from './poller/page-writer.js';
 import { createSources } from './sources/index.js';
 import { verifySources } from './sources/verify.js';
 import { openStore } from './store/open.js';
@@ -78,9 +79,17 @@ export interface BridgeOptions {
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const sources = createSources(config, clock);
-  await verifySources(sources, logger);
-  const store = await openStore(config.bridge);
+  // With PostgreSQL the store opens first: a Cliniko key's request budget is one budget over every
+  // process sharing the database, the start-up credential check included.
+  const early = config.bridge.database ? await openStore(config.bridge) : undefined;
+  const sources = createSources(config, clock, early?.shared);
+  try {
+    await verifySources(sources, logger);
+  } catch (err) {
+    await early?.close();
+    throw err;
+  }
+  const store = early ?? (await openStore(config.bridge));
 
   const policy = new UrlPolicy({
     allowPrivate: config.bridge.allowPrivateUrls,
@@ -133,6 +142,8 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
           onEvents: dispatch,
           instanceId: config.bridge.instanceId,
           clock,
+          // PostgreSQL commits concurrent transactions in any order: a page is durable before the next.
+          pagesAhead: config.bridge.database ? 1 : DEFAULT_PAGES_AHEAD,
         }),
     ),
   );
