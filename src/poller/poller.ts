@@ -2,18 +2,33 @@ import { Cron } from 'croner';
 import type { Logger } from 'pino';
 import type { RequestBudget } from '../sources/rate-limiter.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { ChangeFeed } from '../sources/types.js';
+import type { Batch, ChangeFeed, ExistingPage, LiveStart } from '../sources/types.js';
 import type { Store } from '../store/store.js';
-import type { ResourceState } from '../store/schema.js';
+import type { ResourceState, Snapshot } from '../store/schema.js';
+import { metrics } from '../metrics.js';
 import { runBackfill } from './backfill.js';
-import { feedCursorOf, firstPassProgress, withLive } from './first-pass.js';
+import {
+  feedCursorOf,
+  firstPassAttempt,
+  firstPassProgress,
+  firstPassRetryMs,
+  firstPassView,
+  liveOf,
+  newLiveState,
+  withLive,
+  type AttemptOutcome,
+  type FirstPassJob,
+  type LiveState,
+  type PassWrites,
+} from './first-pass.js';
 import { snapshotHasher, type SnapshotHasher } from './hashing.js';
 import { DEFAULT_PAGES_AHEAD, PageWriter } from './page-writer.js';
+import { applyBatch } from './record.js';
 import { ResourceLocks } from './resource-lock.js';
 import { ResourceStatus } from './resource-status.js';
 import { BudgetLoop, keyOf, type ScheduledFeed } from './budget-loop.js';
-import { LiveStarts } from './live-starts.js';
-import { pollOnce, type PollContext } from './poll.js';
+import { EMPTY_RESOURCE, pollOnce, type PollContext } from './poll.js';
+import type { Tier } from './scheduler.js';
 import type { BudgetView, ReadProgressView, ResourceView } from './views.js';
 
 export type { BudgetView, ReadProgressView, ResourceView } from './views.js';
@@ -57,6 +72,11 @@ export interface PollerOptions {
  */
 export const LEASE_TTL_MS = 20_000;
 
+const DEFAULT_MAX_CATCH_UP_MS = 7 * 24 * 60 * 60_000;
+/** First passes of hot resources run before warm and cold ones'. */
+const TIER_RANK: Readonly<Record<Tier, number>> = { hot: 0, warm: 1, cold: 2 };
+const PASS_PACE_WINDOW_MS = 60_000;
+
 /**
  * Polls feeds and records what changed. Feeds sharing a request budget (every Cliniko resource of
  * one key) are scheduled by one {@link BudgetLoop} (src/poller/budget-loop.ts): hot first, as often as the budget allows,
@@ -69,8 +89,8 @@ export const LEASE_TTL_MS = 20_000;
  *
  * A feed with the `live` capability starts live (issue "Live from the first minute"): on its first
  * start, or when its last successful poll is older than `maxCatchUpMs`, its cursor begins at the live
- * start and a background first pass (src/poller/live-starts.ts, src/poller/first-pass.ts) snapshots the
- * existing records at the lowest priority of the budget, one resource at a time per budget. A poll's batch and a pass's page
+ * start and a background first pass (src/poller/first-pass.ts) snapshots the existing records at the
+ * lowest priority of the budget, one resource at a time per budget. A poll's batch and a pass's page
  * of one resource never interleave their snapshot reads and writes.
  */
 export class Poller {
@@ -81,7 +101,6 @@ export class Poller {
   private readonly abort = new AbortController();
   private readonly clock: Clock;
   private readonly status: ResourceStatus;
-  private readonly liveStarts: LiveStarts;
   private readonly pollContext: PollContext;
   /** Each resource's state as last written or read (`GET /v1/sources` reads it synchronously). */
   private readonly states = new Map<string, ResourceState>();
@@ -93,6 +112,8 @@ export class Poller {
   private readonly groups: BudgetLoop[] = [];
   private readonly cronFeeds: ChangeFeed[] = [];
   private readonly backfills = new Set<Promise<void>>();
+  /** Each live resource's state (also in its stored cursor), the latest written. */
+  private readonly lives = new Map<string, LiveState>();
   /** Per resource: a poll's batch and a first-pass page never read and write snapshots at once. */
   private readonly locks = new ResourceLocks();
   /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
@@ -103,26 +124,6 @@ export class Poller {
   constructor(private readonly options: PollerOptions) {
     this.clock = options.clock ?? systemClock;
     this.status = new ResourceStatus({ logger: options.logger, clock: this.clock, backfill: options.backfill });
-    this.liveStarts = new LiveStarts({
-      store: options.store,
-      logger: options.logger,
-      clock: this.clock,
-      signal: this.abort.signal,
-      backfill: options.backfill,
-      onEvents: options.onEvents,
-      maxCatchUpMs: options.maxCatchUpMs,
-      status: this.status,
-      states: this.states,
-      locks: this.locks,
-      passQueue: (feed) => this.groupOf(feed)?.passes,
-      spareRoom: (feed) => this.spareRoom(feed),
-      hasher: (feed) => this.hasherOf(feed),
-      writer: (key) => this.writerOf(key),
-      track: (pass) => {
-        this.backfills.add(pass);
-        void pass.finally(() => this.backfills.delete(pass));
-      },
-    });
     this.pollContext = {
       store: options.store,
       logger: options.logger,
@@ -132,12 +133,12 @@ export class Poller {
       onEvents: options.onEvents,
       status: this.status,
       states: this.states,
-      lives: this.liveStarts.lives,
+      lives: this.lives,
       unsaved: this.unsaved,
       nextSeq: () => ++this.pollSeq,
       takeLease: (key) => this.takeLease(key),
-      startLive: (feed, live, state) => this.liveStarts.startIfDue(feed, live, state),
-      startFirstPass: (feed, live) => this.liveStarts.startFirstPass(feed, live),
+      startLive: (feed, live, state) => this.startLiveIfDue(feed, live, state),
+      startFirstPass: (feed, live) => this.startFirstPass(feed, live),
       hasher: (feed) => this.hasherOf(feed),
       writer: (key) => this.writerOf(key),
     };
@@ -171,7 +172,11 @@ export class Poller {
       const state = stored[keyOf(feed)];
       if (state && !this.states.has(keyOf(feed))) {
         this.states.set(keyOf(feed), state);
-        this.liveStarts.restore(feed, state);
+        const live = liveOf(state.cursor);
+        if (live) {
+          this.lives.set(keyOf(feed), live);
+          this.exportFirstPass(feed);
+        }
       }
     }
   }
@@ -250,7 +255,7 @@ export class Poller {
     return this.options.feeds.map((feed) => {
       const key = keyOf(feed);
       const rt = this.status.of(key);
-      const live = feed.live ? this.liveStarts.lives.get(key) : undefined;
+      const live = feed.live ? this.lives.get(key) : undefined;
       const group = this.groupOf(feed);
       const view = group?.scheduler.view(key);
       const cronNext = group ? null : (this.cron?.nextRun() ?? null);
@@ -266,8 +271,8 @@ export class Poller {
         next_poll_at: view ? this.iso(view.nextDueAt) : cronNext ? cronNext.toISOString() : null,
         requests_last_minute: group ? group.budget.recentCount(feed.resource) : null,
         progress: rt.progress ?? (live ? firstPassProgress(live, this.options.backfill) : null),
-        live_since: this.liveStarts.lives.get(key)?.since ?? null,
-        first_pass: this.liveStarts.view(feed, now),
+        live_since: this.lives.get(key)?.since ?? null,
+        first_pass: this.firstPassOf(feed, now),
       };
     });
   }
@@ -377,11 +382,87 @@ export class Poller {
       .transaction((tx) => {
         for (const key of keys) {
           const state = this.states.get(key);
-          if (state)
-            tx.putResource(key, { ...state, cursor: withLive(feedCursorOf(state.cursor), this.liveStarts.lives.get(key) ?? null) });
+          if (state) tx.putResource(key, { ...state, cursor: withLive(feedCursorOf(state.cursor), this.lives.get(key) ?? null) });
         }
       })
       .catch(() => undefined);
+  }
+
+  /**
+   * Starts a resource live when it has never finished a first pass (first start) or its last
+   * successful poll is older than `maxCatchUpMs` (a restored backup): its cursor then reads changes
+   * from now minus the overlap, and the existing records are read in the background. Written
+   * before the first read. Returns whether it did.
+   */
+  private async startLiveIfDue(feed: ChangeFeed, live: LiveStart, state: ResourceState): Promise<boolean> {
+    const key = keyOf(feed);
+    const now = this.now();
+    const maxCatchUpMs = this.options.maxCatchUpMs ?? DEFAULT_MAX_CATCH_UP_MS;
+    const lastSuccess = state.last_success_at ? Date.parse(state.last_success_at) : null;
+    let reason: LiveState['reason'] | null = null;
+    if (state.cursor === null || state.cursor === undefined || (!liveOf(state.cursor) && !live.caughtUp(feedCursorOf(state.cursor))))
+      reason = 'first_start';
+    else if (lastSuccess !== null && now - lastSuccess > maxCatchUpMs) reason = 'catch_up';
+    if (!reason) return false;
+    const started = await live.startLive(now, { signal: this.abort.signal });
+    const next = newLiveState(started.liveSince, reason, this.iso(now));
+    const nextState: ResourceState = { ...state, cursor: withLive(started.cursor, next) };
+    await this.locks.run(key, async () => {
+      await this.options.store.transaction((tx) => tx.putResource(key, nextState));
+      this.lives.set(key, next);
+      this.states.set(key, nextState);
+    });
+    this.status.of(key).passPageTimes = [];
+    metrics.liveSince.set({ source: feed.source, resource: feed.resource }, Date.parse(next.since) / 1000);
+    if (reason === 'catch_up') {
+      this.options.logger.warn(
+        { source: feed.source, resource: feed.resource, last_success_at: state.last_success_at, live_since: next.since },
+        'last poll older than BRIDGE_MAX_CATCH_UP (restored backup?): starting live and re-reading existing records in the background instead of catching up',
+      );
+    }
+    return true;
+  }
+
+  /**
+   * Runs the resource's background first pass: attempts queue one at a time per budget (hot
+   * first); a failed attempt leaves the queue, waits its backoff and queues again from its position.
+   */
+  private startFirstPass(feed: ChangeFeed, live: LiveStart): void {
+    const key = keyOf(feed);
+    const rt = this.status.of(key);
+    if (rt.passActive) return;
+    rt.passActive = true;
+    const job: FirstPassJob = {
+      live,
+      where: { source: feed.source, resource: feed.resource },
+      state: () => this.lives.get(key)!,
+      writes: () => this.passWrites(feed),
+      finish: () => this.finishFirstPass(feed),
+      spareRoom: () => this.spareRoom(feed),
+      signal: this.abort.signal,
+      logger: this.options.logger,
+    };
+    const group = this.groupOf(feed);
+    const rank = feed.schedule ? TIER_RANK[feed.schedule.tier] : 0;
+    const attempt = () =>
+      group
+        ? new Promise<AttemptOutcome>((resolve) => group.passes.add(rank, () => firstPassAttempt(job).then(resolve)))
+        : firstPassAttempt(job);
+    const pass = (async () => {
+      for (let failures = 1; ; failures++) {
+        const running = attempt();
+        rt.passAttempt = running.then(() => undefined);
+        const outcome = await running;
+        if (outcome !== 'failed') return;
+        await this.clock.sleep(firstPassRetryMs(failures), this.abort.signal).catch(() => undefined);
+        if (this.abort.signal.aborted) return;
+      }
+    })().finally(() => {
+      rt.passActive = false;
+      rt.passAttempt = null;
+    });
+    this.backfills.add(pass);
+    void pass.finally(() => this.backfills.delete(pass));
   }
 
   /** A writer of one resource's pages (a poll's or a first-pass attempt's), `pagesAhead` ahead of durability. */
@@ -393,6 +474,135 @@ export class Poller {
       pagesAhead: this.options.pagesAhead ?? DEFAULT_PAGES_AHEAD,
       writable: () => store.health().writable,
     });
+  }
+
+  /**
+   * The page writes of one first-pass attempt. A page: records older than the live start and newer
+   * than their snapshot are snapshotted silently (`.created` with `BRIDGE_BACKFILL` for records never
+   * seen), with the pass's new position, in one write. Under the resource's lock, so a live poll's
+   * newer version is never overwritten and a change is reported once, by whichever read sees it
+   * first as a change. The live state moves on (and events are handed on) as pages become durable.
+   */
+  private passWrites(feed: ChangeFeed): PassWrites {
+    const { store } = this.options;
+    const key = keyOf(feed);
+    const writer = this.writerOf(key);
+    // The pass's state with every page applied so far, durable or not.
+    let ahead: LiveState | null = null;
+    const record = async (page: ExistingPage): Promise<void> => {
+      await writer.next();
+      const live = writer.pending > 0 && ahead ? ahead : this.lives.get(key)!;
+      const since = Date.parse(live.since);
+      const records = page.records.filter((r) => {
+        const v = Date.parse(String(r[feed.versionField] ?? ''));
+        return Number.isFinite(v) && v < since;
+      });
+      const snapshots: Record<string, Snapshot> = Object.fromEntries(
+        await store.getSnapshots(
+          key,
+          records.map((r) => r.id),
+        ),
+      );
+      const current = this.states.get(key) ?? EMPTY_RESOURCE;
+      const draft: ResourceState = { ...current, cursor: feedCursorOf(current.cursor) };
+      const batch: Batch = { records, deletions: [], cursor: draft.cursor, baseline: true };
+      const applied = applyBatch({
+        feed,
+        batch,
+        state: draft,
+        snapshots,
+        backfill: this.options.backfill,
+        timestamp: this.iso(this.now()),
+        hasher: this.hasherOf(feed),
+      });
+      const fp = live.first_pass;
+      const nextLive: LiveState = {
+        ...live,
+        first_pass: {
+          ...fp,
+          position: page.position,
+          pages: fp.pages + 1,
+          records_read: fp.records_read + page.records.length,
+          events: (fp.events ?? 0) + applied.events.length,
+          total_entries: page.total !== null ? fp.records_read + page.total : fp.total_entries,
+        },
+      };
+      const next: ResourceState = { ...current, cursor: withLive(draft.cursor, nextLive) };
+      ahead = nextLive;
+      const { events } = applied;
+      await writer.write(
+        () =>
+          store.transaction((tx) => {
+            for (const id of new Set(applied.changedIds)) tx.putSnapshot(key, id, snapshots[id]!);
+            tx.putResource(key, next);
+            tx.appendEvents(events);
+          }),
+        () => {
+          this.keepLive(key, nextLive);
+          const rt = this.status.of(key);
+          const now = this.now();
+          rt.passPageTimes = [...rt.passPageTimes.filter((t) => t > now - PASS_PACE_WINDOW_MS), now];
+          for (const e of events) metrics.events.inc({ type: e.payload.type });
+          if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
+          this.exportFirstPass(feed);
+        },
+      );
+    };
+    return { record, drain: () => writer.drain(), settle: () => writer.settle() };
+  }
+
+  /**
+   * Takes a live state just written: a poll may have moved the rest of the resource state
+   * meanwhile (its times are written with its own state), so only the cursor's live part changes.
+   */
+  private keepLive(key: string, live: LiveState): void {
+    this.lives.set(key, live);
+    const latest = this.states.get(key) ?? EMPTY_RESOURCE;
+    this.states.set(key, { ...latest, cursor: withLive(feedCursorOf(latest.cursor), live) });
+  }
+
+  /** Marks a first pass done, durably. */
+  private async finishFirstPass(feed: ChangeFeed): Promise<void> {
+    const key = keyOf(feed);
+    await this.locks.run(key, async () => {
+      const live = this.lives.get(key)!;
+      const nextLive: LiveState = {
+        ...live,
+        first_pass: { ...live.first_pass, status: 'done', total_entries: live.first_pass.records_read, finished_at: this.iso(this.now()) },
+      };
+      const current = this.states.get(key) ?? EMPTY_RESOURCE;
+      const next: ResourceState = { ...current, cursor: withLive(feedCursorOf(current.cursor), nextLive) };
+      await this.options.store.transaction((tx) => tx.putResource(key, next));
+      this.keepLive(key, nextLive);
+    });
+    this.exportFirstPass(feed);
+  }
+
+  /** The first pass as `GET /v1/sources` shows it; null for a resource that did not start live. */
+  private firstPassOf(feed: ChangeFeed, now: number) {
+    const live = this.lives.get(keyOf(feed));
+    if (!live || !feed.live) return null;
+    return firstPassView(live, feed.live.pageSize, this.status.of(keyOf(feed)).passPageTimes, now);
+  }
+
+  /** The first pass's figures in `/metrics`. */
+  private exportFirstPass(feed: ChangeFeed): void {
+    const view = this.firstPassOf(feed, this.now());
+    if (!view) return;
+    const labels = { source: feed.source, resource: feed.resource };
+    metrics.liveSince.set(labels, Date.parse(this.lives.get(keyOf(feed))!.since) / 1000);
+    metrics.firstPassRecordsRead.set(labels, view.records_read);
+    if (view.total_entries !== null) metrics.firstPassRecordsTotal.set(labels, view.total_entries);
+    if (view.requests_left !== null) metrics.firstPassRequestsLeft.set(labels, view.requests_left);
+    metrics.firstPassCompletion.set(
+      labels,
+      view.estimated_completion_at
+        ? Date.parse(view.estimated_completion_at) / 1000
+        : view.finished_at
+          ? Date.parse(view.finished_at) / 1000
+          : 0,
+    );
+    metrics.firstPassRunning.set(labels, view.status === 'running' ? 1 : 0);
   }
 
   /** Waits until the budget has room beyond what hot and warm polls need soon (as for a cold poll). */
