@@ -172,7 +172,9 @@ export async function idleCycle({ quick, table, log, results }: BenchContext): P
     const cpu: number[] = [];
     const wall: number[] = [];
     let lines = 0;
-    // The sync's garbage is collected now, not inside a measured cycle; the first cycle warms up.
+    // The sync's last checkpoint and its garbage are done with now, not inside a measured cycle;
+    // the first cycle warms up.
+    await store.checkpoint();
     (globalThis as { gc?: () => void }).gc?.();
     await bridge.poller.pollNow();
     const gc: number[] = [];
