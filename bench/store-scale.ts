@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import type { Snapshot, StoredEvent } from '../src/store/schema.js';
 import { newId } from '../src/util/ids.js';
+import { EventIndex, type EventIndexEntry } from '../src/store/event-index.js';
+import { DeliveryIndex } from '../src/store/delivery-index.js';
 
 /**
  * One step of the store-at-scale benchmark, run in its own process so each figure is that of a
@@ -12,6 +14,9 @@ import { newId } from '../src/util/ids.js';
  *   restart DIR                  opens the store: load time and RSS, then reads 1,000 snapshots
  *   checkpoint DIR N             changes 100 random records of N, then times one checkpoint
  *   events DIR K EVENT_JSON      adds K events with a delivered delivery each (then `restart` measures)
+ *   index-memory K objects|columnar
+ *                                heap held by K events' and deliveries' listing indexes: one object per
+ *                                entry with maps by id (version 3), or the columnar indexes the store keeps
  */
 const [cmd, dir, a, b] = process.argv.slice(2) as [string, string, string?, string?];
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -139,4 +144,66 @@ if (cmd === 'fill') {
   }
   await store.close();
   out({ events: k, largestFileBytes: await largestFile() });
+} else if (cmd === 'index-memory') {
+  const k = Number(dir);
+  const shape = a;
+  const heap = () => {
+    gc?.();
+    gc?.();
+    return process.memoryUsage().heapUsed;
+  };
+  const ts = Date.now();
+  // As a start reads them: JSON text parsed into fresh strings, as index bucket files are.
+  const text = JSON.stringify(
+    Array.from({ length: k }, (_, i) => [
+      newId('evt'),
+      ['individual_appointment.updated', '2026-12-02T06:00:00.000Z', 'individual_appointment', idOf(i)],
+      newId('dlv'),
+      'sub_01KBFZ3M0N6V8Q2W4E6R8T0Y2U',
+      new Date(ts + i).toISOString(),
+    ]),
+  );
+  const rows = () => JSON.parse(text) as Array<[string, EventIndexEntry, string, string, string]>;
+  let keep: unknown;
+  const before = heap();
+  if (shape === 'objects') {
+    // One object per event and per delivery, with maps by id and per event/subscription: the version 3 layout.
+    const events: Array<{ id: string; type: string; timestamp: string; resource: string; record_id: string }> = [];
+    const byId = new Map<string, (typeof events)[number]>();
+    const deliveries: Record<string, unknown> = {};
+    const byEvent = new Map<string, Set<string>>();
+    const bySub = new Map<string, Set<string>>();
+    for (const [id, [type, timestamp, resource, record_id], dId, sub, at] of rows()) {
+      const meta = { id, type, timestamp, resource, record_id };
+      events.push(meta);
+      byId.set(id, meta);
+      deliveries[dId] = {
+        id: dId,
+        event_id: id,
+        subscription_id: sub,
+        status: 'succeeded',
+        trigger: 'dispatch',
+        attempt_count: 1,
+        next_attempt_at: null,
+        final_attempt: false,
+        created_at: at,
+        updated_at: at,
+        attempts: [],
+      };
+      byEvent.set(id, new Set([dId]));
+      let s = bySub.get(sub);
+      if (!s) bySub.set(sub, (s = new Set()));
+      s.add(dId);
+    }
+    keep = [events, byId, deliveries, byEvent, bySub];
+  } else {
+    const events = new EventIndex();
+    const deliveries = new DeliveryIndex();
+    for (const [id, entry, dId, sub] of rows()) {
+      events.set(id, entry);
+      deliveries.set(dId, [events.canonical(id), sub, 'succeeded']);
+    }
+    keep = [events, deliveries];
+  }
+  out({ entries: k, shape, heapMb: (heap() - before) / 1048576, held: keep !== null });
 }

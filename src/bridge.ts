@@ -78,9 +78,17 @@ export interface BridgeOptions {
 export async function startBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const sources = createSources(config, clock);
-  await verifySources(sources, logger);
-  const store = await openStore(config.bridge);
+  // With PostgreSQL the store opens first: a Cliniko key's request budget is one budget over every
+  // process sharing the database, the start-up credential check included.
+  const early = config.bridge.database ? await openStore(config.bridge) : undefined;
+  const sources = createSources(config, clock, early?.shared);
+  try {
+    await verifySources(sources, logger);
+  } catch (err) {
+    await early?.close();
+    throw err;
+  }
+  const store = early ?? (await openStore(config.bridge));
 
   const policy = new UrlPolicy({
     allowPrivate: config.bridge.allowPrivateUrls,

@@ -129,4 +129,43 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
     for (const [key, set] of variants) expect(set.size, key).toBe(1);
     expect(receiver.received.every((r) => r.verified)).toBe(true);
   }, 240_000);
+
+  it('keeps a Cliniko key within one request budget while three processes hold its resources between them', async () => {
+    const schema = pg!.freshSchema();
+    // The simulator enforces nothing here: the test counts what it was sent.
+    const sim = new ClinikoSimulator({ rateLimitPerMin: 0 });
+    sim.seed({ contacts: 12, patients: 12 });
+    const { baseUrl } = await sim.listen();
+    const dataDir = await mkdtemp(join(tmpdir(), 'bridge-pg-budget-'));
+    cleanup.push(
+      () => sim.close(),
+      () => rm(dataDir, { recursive: true, force: true }),
+    );
+    // 20 a minute less 10 % headroom: 18 requests in any 60 s for all three processes together,
+    // while each process's own scheduler would spend 18 by itself.
+    const budget = 18;
+    const env = (id: string) => ({
+      ...simulatorBridgeEnv(baseUrl, join(dataDir, id)),
+      BRIDGE_DATABASE_URL: pg!.url,
+      BRIDGE_DATABASE_SCHEMA: schema,
+      BRIDGE_INSTANCE_ID: id,
+      BRIDGE_RESOURCES: 'contacts,patients,attendees,individual_appointments,bookings,invoices',
+      CLINIKO_PER_PAGE: '5',
+      CLINIKO_RATE_LIMIT_PER_MIN: '20',
+      LOG_LEVEL: 'info',
+    });
+    const procs = await Promise.all(['b1', 'b2', 'b3'].map((id) => startProcess(env(id))));
+    for (const p of procs) cleanup.push(() => kill(p.child));
+    await waitFor(() => sim.served.length >= budget, 45_000, 'the budget spent');
+    // Demand goes on (baselines unfinished, three schedulers): nothing more may be sent in this minute.
+    await new Promise((r) => setTimeout(r, 5_000));
+    const holders = await sql<{ holder: string }>(pg!.url, `SELECT DISTINCT holder FROM "${schema}".leases`);
+    expect(holders.length).toBeGreaterThan(1);
+    const times = sim.served.map((s) => s.at).sort((x, y) => x - y);
+    for (let i = 0; i < times.length; i++) {
+      const inWindow = times.filter((t) => t >= times[i]! && t < times[i]! + 60_000).length;
+      expect(inWindow, `requests in the 60 s from request ${i}`).toBeLessThanOrEqual(budget);
+    }
+    expect(times).toHaveLength(budget);
+  }, 120_000);
 });

@@ -10,7 +10,7 @@ import { clinikoResource } from '../src/sources/cliniko/resources.js';
 import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { withSubscriptionDefaults } from '../src/store/schema.js';
-import { event } from './helpers/store-contract.js';
+import { delivery, event } from './helpers/store-contract.js';
 
 describe('lowdb store layout', () => {
   let dir: string;
@@ -80,6 +80,62 @@ describe('lowdb store layout', () => {
       await client.close();
       await sim.close();
     }
+  }, 120_000);
+
+  it('keeps event bodies and deliveries on disk in bounded files: a restart reads only the small indexes', async () => {
+    const maxBucketBytes = 64 * 1024;
+    const a = new LowdbStore(dir, { maxBucketBytes });
+    await a.load();
+    // 3,000 events of about 2 KB each, every one with a delivery and an attempt: ~7 MB of bodies.
+    const body = { id: '0', notes: 'x'.repeat(2_000) };
+    const ids = Array.from({ length: 3_000 }, (_, i) => `evt_${String(i).padStart(6, '0')}`);
+    for (let i = 0; i < ids.length; i += 500) {
+      await a.transaction((tx) => {
+        for (const id of ids.slice(i, i + 500)) {
+          const n = id.slice(4);
+          tx.appendEvents([{ ...event(id, '2026-11-23T06:00:00.000Z', { id: n, object: { ...body, id: n } }), dispatched: true }]);
+          tx.putDelivery({
+            ...delivery(`dlv_${n}`, id, 'sub_1', { status: 'succeeded', attempt_count: 1 }),
+            attempts: [
+              {
+                id: `att_${n}`,
+                attempted_at: '2026-11-23T06:00:01.000Z',
+                duration_ms: 3,
+                status_code: 204,
+                error: null,
+                response_excerpt: 'ok'.repeat(200),
+                response_headers: {},
+                trigger: 'schedule',
+              },
+            ],
+          });
+        }
+      });
+    }
+    await a.close();
+    const recordBytes = 3_000;
+    for (const name of await readdir(dir)) {
+      if (!/^(evt|dlb|evi|dli)\./.test(name)) continue;
+      expect((await stat(join(dir, name))).size, name).toBeLessThanOrEqual(maxBucketBytes + recordBytes);
+    }
+    expect((await readdir(dir)).filter((n) => n.startsWith('evt.')).length).toBeGreaterThan(50);
+
+    const b = new LowdbStore(dir, { maxBucketBytes });
+    await b.load();
+    const mem = b.memory();
+    // No event body and no delivery was read; nothing is pending or cached.
+    expect(mem.bucketsRead.evt).toBe(0);
+    expect(mem.bucketsRead.dlb).toBe(0);
+    expect(mem.bucketsRead.evi! + mem.bucketsRead.dli!).toBeLessThan(30);
+    expect(mem.pendingRecords).toBe(0);
+    expect(mem.cachedBuckets).toBe(0);
+    expect((await b.counts()).events).toBe(3_000);
+    // Everything still reads back, through one or two bucket files each.
+    expect((await b.listEvents({ record_id: '001234' })).data.map((e) => e.payload.data.object)).toEqual([{ ...body, id: '001234' }]);
+    expect((await b.listDeliveries({ event_id: 'evt_002999' })).data[0]?.attempts).toHaveLength(1);
+    expect((await b.listDeliveries({ status: 'succeeded', limit: 10 })).data).toHaveLength(10);
+    expect(b.memory().cachedBuckets).toBeLessThanOrEqual(4);
+    await b.close();
   }, 120_000);
 
   it('migrates a version 2 data directory at the first start, keeping the old files until the new manifest is written', async () => {
@@ -156,7 +212,7 @@ describe('lowdb store layout', () => {
     const a = new LowdbStore(dir);
     await a.load();
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest.version).toBe(3);
+    expect(manifest.version).toBe(4);
     expect(JSON.parse(await readFile(join(dir, 'manifest.json.bak'), 'utf8')).version).toBe(2);
     // The old files stay with the backup manifest until the next checkpoint.
     expect(await readdir(dir)).toContain('snap.cliniko.patients.g3.json');
@@ -178,5 +234,93 @@ describe('lowdb store layout', () => {
     await b.close();
     // Two checkpoints later nothing of version 2 is left.
     expect((await readdir(dir)).filter((n) => /g3\.json$/.test(n))).toEqual([]);
+  });
+
+  it('migrates a version 3 data directory: event index and deliveries into tables, old files kept until the new manifest is written', async () => {
+    // The previous release: snapshots, event bodies and attempts in range tables, deliveries (without
+    // attempts) in hourly parts, no event index.
+    const sub = withSubscriptionDefaults({ id: 'sub_1', url: 'https://x.example/h', secret: 'whsec_x' });
+    const e1 = event('evt_01', '2026-11-23T06:00:00.000Z', { resource: 'patient', id: '7' });
+    const e2 = event('evt_02', '2026-11-23T06:30:00.000Z');
+    const attempt = {
+      id: 'att_1',
+      attempted_at: '2026-11-23T06:00:01.000Z',
+      duration_ms: 9,
+      status_code: 503,
+      error: 'http_status',
+      response_excerpt: null,
+      response_headers: {},
+      trigger: 'schedule',
+    };
+    const d1 = {
+      id: 'dlv_1',
+      event_id: 'evt_01',
+      subscription_id: 'sub_1',
+      status: 'pending',
+      trigger: 'dispatch',
+      attempt_count: 1,
+      next_attempt_at: '2026-11-23T06:01:00.000Z',
+      final_attempt: false,
+      created_at: '2026-11-23T06:00:00.000Z',
+      updated_at: '2026-11-23T06:00:01.000Z',
+      attempts: [],
+    };
+    const bucket = (table: string, records: Record<string, unknown>) => ({ kind: 'range', table, lo: null, records });
+    const meta = (file: string, count: number) => ({ lo: null, file, count, counted: count, bytes: 100 });
+    const files: Record<string, unknown> = {
+      'meta.g5.json': { kind: 'meta', subscriptions: { sub_1: sub }, resources: {}, api_keys: {}, undispatched: ['evt_02'] },
+      'dlv.2026-11-23T06.g5.json': { kind: 'dlv', deliveries: [d1] },
+      'snap.cliniko.patients.0.g5.json': bucket('snap.cliniko.patients', { '7': { version: 'a', record: { id: '7' } } }),
+      'evt.0.g5.json': bucket('evt', { evt_01: e1.payload, evt_02: e2.payload }),
+      'att.0.g5.json': bucket('att', { dlv_1: [attempt] }),
+      'manifest.json': {
+        version: 3,
+        gen: 5,
+        parts: { meta: 'meta.g5.json', 'dlv.2026-11-23T06': 'dlv.2026-11-23T06.g5.json' },
+        snapshots: { 'cliniko:patients': [meta('snap.cliniko.patients.0.g5.json', 1)] },
+        events: [meta('evt.0.g5.json', 2)],
+        attempts: [meta('att.0.g5.json', 1)],
+      },
+    };
+    for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), JSON.stringify(content));
+    // Committed after that checkpoint: a second delivery; and a bucket file a killed migration left behind.
+    const d2 = { ...d1, id: 'dlv_2', event_id: 'evt_02', status: 'succeeded', attempts: [{ ...attempt, id: 'att_2', status_code: 204 }] };
+    await writeFile(join(dir, 'journal.5.ndjson'), `${JSON.stringify({ seq: 4, ops: [{ t: 'dlv', id: 'dlv_2', v: d2 }] })}\n`);
+    await writeFile(join(dir, 'dlb.0.g6.json'), '{"kind":"range","table":"dlb","lo":null,"rec');
+
+    const a = new LowdbStore(dir);
+    await a.load();
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+    expect(manifest.version).toBe(4);
+    expect(manifest.parts).toEqual({ meta: expect.any(String) });
+    expect(manifest.eventIndex).toHaveLength(1);
+    expect(manifest.deliveries).toHaveLength(1);
+    expect(manifest.deliveryIndex).toHaveLength(1);
+    expect(manifest.attempts).toBeUndefined();
+    expect(JSON.parse(await readFile(join(dir, 'manifest.json.bak'), 'utf8')).version).toBe(3);
+    // The old files stay with the backup manifest until the next checkpoint.
+    expect(await readdir(dir)).toEqual(expect.arrayContaining(['dlv.2026-11-23T06.g5.json', 'att.0.g5.json', 'evt.0.g5.json']));
+    await a.close();
+
+    const b = new LowdbStore(dir);
+    await b.load();
+    // This start read the indexes only: no event body, no delivery.
+    expect(b.memory().bucketsRead).toMatchObject({ evt: 0, dlb: 0, evi: 1, dli: 1 });
+    expect((await b.listEvents({})).data.map((e) => [e.payload.id, e.dispatched])).toEqual([
+      ['evt_02', false],
+      ['evt_01', true],
+    ]);
+    expect((await b.listEvents({ resource: 'patient', record_id: '7' })).data.map((e) => e.payload.id)).toEqual(['evt_01']);
+    expect(await b.getDelivery('dlv_1')).toEqual({ ...d1, attempts: [attempt] });
+    expect(await b.getDelivery('dlv_2')).toEqual(d2);
+    expect((await b.listDeliveries({ event_id: 'evt_01' })).data.map((d) => d.id)).toEqual(['dlv_1']);
+    expect((await b.listDeliveries({ status: 'pending' })).data.map((d) => d.id)).toEqual(['dlv_1']);
+    expect((await b.counts()).deliveries).toEqual({ pending: 1, succeeded: 1, failed: 0 });
+    expect((await b.getSnapshots('cliniko:patients', ['7'])).get('7')?.record).toEqual({ id: '7' });
+    await b.transaction((tx) => tx.appendEvents([event('evt_03')]));
+    await b.checkpoint();
+    await b.close();
+    // Two checkpoints later the parts only version 3 had are gone.
+    expect((await readdir(dir)).filter((n) => /^(dlv|att)\./.test(n))).toEqual([]);
   });
 });

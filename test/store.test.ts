@@ -1,10 +1,18 @@
-import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StoreCorruptError } from '../src/store/durable-file.js';
 import { LowdbStore, type StoreOptions } from '../src/store/lowdb-store.js';
+import { withSubscriptionDefaults } from '../src/store/schema.js';
 import { event } from './helpers/store-contract.js';
+
+const subA = (description: string) => withSubscriptionDefaults({ id: 'sub_a', url: 'https://x.example/h', secret: 'whsec_x', description });
+const gate = () => {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+};
 
 const eventIds = async (s: LowdbStore) => (await s.listEvents({})).data.map((e) => e.payload.id).reverse();
 
@@ -62,6 +70,65 @@ describe('lowdb store', () => {
     expect(await eventIds(c)).toEqual(['evt_1', 'evt_3']);
   });
 
+  it('undoing a failed transaction keeps a later transaction’s write to the same entity', async () => {
+    const a = await openStore();
+    // A transaction that throws after a later one wrote the same subscription durably.
+    const first = gate();
+    const failing = a.transaction(async (tx) => {
+      tx.putSubscription(subA('one'));
+      await first.opened;
+      throw new Error('given up');
+    });
+    await a.transaction((tx) => tx.putSubscription(subA('two')));
+    first.open();
+    await expect(failing).rejects.toThrow('given up');
+    expect((await a.getSubscription('sub_a'))?.description).toBe('two');
+
+    // Two unfinished writes undone one after the other: back to the value before both.
+    const one = gate();
+    const two = gate();
+    const t1 = a.transaction(async (tx) => {
+      tx.putSubscription(subA('three'));
+      await one.opened;
+      throw new Error('one');
+    });
+    const t2 = a.transaction(async (tx) => {
+      tx.putSubscription(subA('four'));
+      await two.opened;
+      throw new Error('two');
+    });
+    one.open();
+    await expect(t1).rejects.toThrow('one');
+    expect((await a.getSubscription('sub_a'))?.description).toBe('four');
+    two.open();
+    await expect(t2).rejects.toThrow('two');
+    expect((await a.getSubscription('sub_a'))?.description).toBe('two');
+
+    // A journal line that fails (its file cannot be opened) while a later transaction has written the
+    // same entity: that later write stands and becomes durable with its own line.
+    await a.close();
+    open.splice(0);
+    const b = await openStore();
+    // The journal this start appends to: that of the last checkpoint's generation.
+    const journal = join(dir, `journal.${JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')).gen}.ndjson`);
+    await rm(journal, { force: true });
+    await mkdir(journal);
+    const later = gate();
+    const lost = b.transaction((tx) => tx.putSubscription(subA('five')));
+    const kept = b.transaction(async (tx) => {
+      tx.putSubscription(subA('six'));
+      await later.opened;
+    });
+    await expect(lost).rejects.toThrow();
+    expect((await b.getSubscription('sub_a'))?.description).toBe('six');
+    await rm(journal, { recursive: true });
+    later.open();
+    await kept;
+    await abandon(b);
+    const c = await openStore();
+    expect((await c.getSubscription('sub_a'))?.description).toBe('six');
+  });
+
   it('checkpoints into part files, keeps the previous manifest as backup, and reloads the same state', async () => {
     const a = await openStore();
     await a.transaction((tx) => {
@@ -75,14 +142,17 @@ describe('lowdb store', () => {
     expect(files).toContain('manifest.json');
     expect(files).toContain('manifest.json.bak');
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
-    expect(manifest.version).toBe(3);
+    expect(manifest.version).toBe(4);
     expect(Object.keys(manifest.snapshots)).toEqual(['cliniko:patients']);
-    // Only what changed was written by the second checkpoint: the event bucket, not the snapshots.
+    // Only what changed was written by the second checkpoint: the event bucket and its index, not the snapshots.
     expect(manifest.snapshots['cliniko:patients'][0].file).toMatch(/\.g1\.json$/);
-    expect(manifest.events.map((b: { file: string }) => b.file)).toEqual([expect.stringMatching(/\.g2\.json$/)]);
+    expect(manifest.events.map((b: { file: string }) => b.file)).toEqual([expect.stringMatching(/^evt\..*\.g2\.json$/)]);
+    expect(manifest.eventIndex.map((b: { file: string }) => b.file)).toEqual([expect.stringMatching(/^evi\..*\.g2\.json$/)]);
     await a.close();
     open.splice(0);
     const b = await openStore();
+    // A start reads the event index, not the event bodies.
+    expect(b.memory().bucketsRead).toMatchObject({ evt: 0, evi: 1 });
     expect(await eventIds(b)).toEqual(['evt_1', 'evt_2', 'evt_3']);
     expect((await b.getSnapshots('cliniko:patients', ['9'])).get('9')?.record).toEqual({ id: '9' });
   });

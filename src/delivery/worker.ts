@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
-import type { Attempt, Delivery, Subscription } from '../store/schema.js';
+import type { Attempt, Delivery, StoredEvent, Subscription } from '../store/schema.js';
 import { newId } from '../util/ids.js';
 import { metrics } from '../metrics.js';
 import { deliveryBody, type ApiBaseUrls } from './body.js';
-import { isHook } from './hooks.js';
-import { decide } from './outcome.js';
+import { applyAttempt, type RetryPolicy } from './record.js';
+import { SharedDeliveryLoop } from './shared-worker.js';
 import { DueQueue, type Due } from './queue.js';
-import type { DeliverySender } from './sender.js';
+import type { AttemptOutcome, DeliverySender } from './sender.js';
 import { HEADER_ID, HEADER_SIGNATURE, HEADER_TIMESTAMP, sign } from './sign.js';
 
 export interface WorkerOptions {
@@ -44,14 +44,6 @@ const RATE_WINDOW_MS = 1_000;
 /** When an attempt could not be recorded (the store refused the write), it is tried again after this. */
 const CRASH_RETRY_MS = 5_000;
 /**
- * Shared store: how often pending work is re-read, for deliveries another process left (it died, or
- * its claim was refused here) and notices missed while the database was away.
- */
-const SHARED_REFRESH_MS = 30_000;
-/** Shared store: a claim refused for a delivery still due (another holder, a limit) is asked again after this. */
-const CLAIM_RETRY_MS = 1_000;
-
-/**
  * Sends pending deliveries when they are due: signs each attempt (Standard Webhooks, one signature
  * per valid secret), records it, and applies the retry policy of `decide()`. It honours the global
  * concurrency, each subscription's `max_in_flight` and `rate_limit_per_second`, and `per_record`
@@ -83,48 +75,42 @@ export class DeliveryWorker {
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
   private stopped = true;
-  private stopSharing: (() => void) | null = null;
+  /** With a shared store (PostgreSQL) attempts are claimed from the database in batches instead. */
+  private readonly shared: SharedDeliveryLoop | null;
+  private readonly policy: RetryPolicy;
   private readonly now: () => number;
   private readonly random: () => number;
 
   constructor(private readonly options: WorkerOptions) {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
+    this.policy = { retryScheduleMs: options.retryScheduleMs, disableAfterMs: options.disableAfterMs, random: this.random };
+    const store = options.store;
+    this.shared = store.shared
+      ? new SharedDeliveryLoop({
+          store,
+          shared: store.shared,
+          logger: options.logger,
+          concurrency: options.concurrency,
+          holder: options.instanceId ?? 'bridge',
+          claimTtlMs: options.claimTtlMs ?? 60_000,
+          policy: this.policy,
+          now: this.now,
+          send: (event, sub, id) => this.send(event, sub, this.manual.delete(id)),
+        })
+      : null;
   }
 
   /** Reads subscriptions and pending deliveries from the store and starts sending. */
   async start(): Promise<void> {
     this.stopped = false;
+    if (this.shared) return this.shared.start();
     await this.rebuild();
-    const shared = this.options.store.shared;
-    if (shared) {
-      // Other processes' new deliveries arrive as notices; what they leave behind, with the refresh.
-      const unlisten = shared.onDeliveries(
-        (ids) => void this.noticed(ids).catch((err: unknown) => this.options.logger.error({ err }, 'reading noticed deliveries failed')),
-      );
-      const refresh = setInterval(
-        () => void this.rebuild().catch((err: unknown) => this.options.logger.error({ err }, 'refreshing pending deliveries failed')),
-        SHARED_REFRESH_MS,
-      );
-      refresh.unref();
-      this.stopSharing = () => {
-        unlisten();
-        clearInterval(refresh);
-      };
-    }
-  }
-
-  /** Deliveries another process committed (null: too many to name, or notices may have been lost). */
-  private async noticed(ids: string[] | null): Promise<void> {
-    if (this.stopped) return;
-    if (ids === null) return this.rebuild();
-    const found = await Promise.all(ids.filter((id) => !this.deliveries.has(id)).map((id) => this.options.store.getDelivery(id)));
-    await this.track(found.filter((d): d is Delivery => d !== undefined));
-    this.wake();
   }
 
   /** Adds new (durable) deliveries and sends the due ones. */
   enqueue(deliveries: readonly Delivery[]): void {
+    if (this.shared) return this.shared.wake();
     void this.track(deliveries).then(() => this.wake());
   }
 
@@ -149,6 +135,10 @@ export class DeliveryWorker {
     });
     if (!d) return false;
     this.manual.add(d.id);
+    if (this.shared) {
+      this.shared.wake();
+      return true;
+    }
     const own = this.deliveries.get(d.id);
     if (own && !this.inFlight.has(d.id))
       Object.assign(own, { status: d.status, final_attempt: d.final_attempt, next_attempt_at: d.next_attempt_at });
@@ -163,20 +153,25 @@ export class DeliveryWorker {
    * enabled, disabled or deleted (admin actions, rare, so a rebuild beats bookkeeping).
    */
   refresh(): Promise<void> {
+    if (this.shared) {
+      // Each claim reads the subscriptions afresh: nothing to rebuild.
+      this.shared.wake();
+      return Promise.resolve();
+    }
     return this.rebuild();
   }
 
   /** Stops starting attempts and waits for those in flight. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.stopSharing?.();
     if (this.timer) clearTimeout(this.timer);
+    await this.shared?.stop();
     await Promise.allSettled(this.inFlight.values());
   }
 
   /** Deliveries waiting for their next attempt. */
   pendingCount(): number {
-    return this.pending.size;
+    return this.shared ? this.shared.pendingCount() : this.pending.size;
   }
 
   private async rebuild(): Promise<void> {
@@ -364,19 +359,7 @@ export class DeliveryWorker {
    * copy follows what was written.
    */
   private async attempt(delivery: Delivery, cached: Subscription): Promise<void> {
-    const { store, sender, logger } = this.options;
-    if (
-      store.shared &&
-      !(await store.shared.claimDelivery(delivery.id, this.options.instanceId ?? 'bridge', this.options.claimTtlMs ?? 60_000))
-    ) {
-      // Another process is attempting it, or a limit across processes says not yet: follow the
-      // stored delivery (finished: drop the working copy; still due: ask again shortly).
-      const current = await store.getDelivery(delivery.id);
-      const later = new Date(this.now() + CLAIM_RETRY_MS).toISOString();
-      delivery.status = current?.status ?? 'failed';
-      delivery.next_attempt_at = current?.next_attempt_at && current.next_attempt_at > later ? current.next_attempt_at : later;
-      return;
-    }
+    const { store, logger } = this.options;
     const [event, fresh] = await Promise.all([store.getEvent(delivery.event_id), store.getSubscription(cached.id)]);
     if (!fresh || fresh.status !== 'active') {
       // Deleted or disabled since it was scheduled: the next refresh decides what waits.
@@ -395,30 +378,7 @@ export class DeliveryWorker {
       delivery.status = 'failed';
       return;
     }
-    const manual = this.manual.delete(delivery.id);
-    const body = deliveryBody(event.payload, sub, this.options.apiBase);
-    const timestamp = Math.floor(this.now() / 1000);
-    const attemptedAt = new Date(this.now()).toISOString();
-    const outcome = await sender.post(sub.url, body, {
-      ...sub.headers,
-      [HEADER_ID]: event.payload.id,
-      [HEADER_TIMESTAMP]: String(timestamp),
-      [HEADER_SIGNATURE]: sign(this.validSecrets(sub), event.payload.id, timestamp, body),
-    });
-
-    const now = this.now();
-    const nowIso = new Date(now).toISOString();
-    const attempt: Attempt = {
-      id: newId('att'),
-      attempted_at: attemptedAt,
-      duration_ms: outcome.durationMs,
-      status_code: outcome.statusCode,
-      error: outcome.error,
-      error_message: outcome.errorMessage,
-      response_excerpt: outcome.responseExcerpt,
-      response_headers: outcome.responseHeaders,
-      trigger: manual ? 'manual' : 'schedule',
-    };
+    const { outcome, attempt, now } = await this.send(event, sub, this.manual.delete(delivery.id));
     // The next attempt is scheduled as soon as the result is applied; its write becomes durable in
     // the background (group commit). Should that write fail, the worker re-reads what the store holds.
     let applied!: (value: AttemptResult | null) => void;
@@ -430,44 +390,11 @@ export class DeliveryWorker {
         applied(null);
         return null;
       }
-      const attemptCount = current.attempt_count + 1;
-      const decision = decide({
-        ok: outcome.ok,
-        statusCode: outcome.statusCode,
-        retryAfterMs: outcome.retryAfterMs,
-        attemptCount,
-        finalAttempt: current.final_attempt,
-        scheduleMs: this.options.retryScheduleMs,
-        failingSince: currentSub.failing_since ? Date.parse(currentSub.failing_since) : null,
-        disableAfterMs: this.options.disableAfterMs,
-        now,
-        random: this.random,
-      });
-      const next: Delivery = {
-        ...current,
-        attempts: [...current.attempts, attempt],
-        attempt_count: attemptCount,
-        status: decision.status,
-        final_attempt: false,
-        next_attempt_at: decision.nextAttemptAt === null ? null : new Date(decision.nextAttemptAt).toISOString(),
-        updated_at: nowIso,
-      };
-      tx.putDelivery(next);
-      const failingSince = decision.failingSince === null ? null : new Date(decision.failingSince).toISOString();
-      let subAfter: Subscription | null = { ...currentSub, failing_since: failingSince };
-      let removed = false;
-      if (decision.disable === 'gone' && isHook(currentSub)) {
-        // A REST hook's 410 means the Zap was turned off: remove it, as its unsubscribe would.
-        await tx.deleteSubscription(currentSub.id);
-        subAfter = null;
-        removed = true;
-      } else if (decision.disable && currentSub.status === 'active') {
-        subAfter = { ...subAfter, status: 'disabled', disabled_reason: decision.disable, disabled_at: nowIso, updated_at: nowIso };
-        tx.putSubscription(subAfter);
-      } else if (failingSince !== currentSub.failing_since) {
-        tx.putSubscription(subAfter);
-      }
-      const result: AttemptResult = { next, subAfter, removed, disabled: decision.disable };
+      const record = applyAttempt(current, currentSub, outcome, attempt, this.policy, now);
+      tx.putDelivery(record.next);
+      if (record.removed) await tx.deleteSubscription(currentSub.id);
+      else if (record.subChanged) tx.putSubscription(record.subAfter!);
+      const result: AttemptResult = { next: record.next, subAfter: record.subAfter, removed: record.removed, disabled: record.disabled };
       applied(result);
       return result;
     });
@@ -513,6 +440,31 @@ export class DeliveryWorker {
       },
       outcome.ok ? 'delivered' : 'delivery attempt failed',
     );
+  }
+
+  /** Signs and sends one attempt (Standard Webhooks headers) and describes it as an `Attempt`. */
+  async send(event: StoredEvent, sub: Subscription, manual: boolean): Promise<{ outcome: AttemptOutcome; attempt: Attempt; now: number }> {
+    const body = deliveryBody(event.payload, sub, this.options.apiBase);
+    const timestamp = Math.floor(this.now() / 1000);
+    const attemptedAt = new Date(this.now()).toISOString();
+    const outcome = await this.options.sender.post(sub.url, body, {
+      ...sub.headers,
+      [HEADER_ID]: event.payload.id,
+      [HEADER_TIMESTAMP]: String(timestamp),
+      [HEADER_SIGNATURE]: sign(this.validSecrets(sub), event.payload.id, timestamp, body),
+    });
+    const attempt: Attempt = {
+      id: newId('att'),
+      attempted_at: attemptedAt,
+      duration_ms: outcome.durationMs,
+      status_code: outcome.statusCode,
+      error: outcome.error,
+      error_message: outcome.errorMessage,
+      response_excerpt: outcome.responseExcerpt,
+      response_headers: outcome.responseHeaders,
+      trigger: manual ? 'manual' : 'schedule',
+    };
+    return { outcome, attempt, now: this.now() };
   }
 
   /** The current secret first, then rotated-out secrets still within their grace period. */

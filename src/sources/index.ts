@@ -1,6 +1,6 @@
 import type { Config } from '../config/index.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import { ClinikoClient } from './cliniko/client.js';
+import { ClinikoClient, type ClinikoClientOptions } from './cliniko/client.js';
 import { ClinikoFeed } from './cliniko/feed.js';
 import { CLINIKO_RESOURCES } from './cliniko/resources.js';
 import { createEsteemSource } from './esteem/index.js';
@@ -10,9 +10,10 @@ import type { Source } from './types.js';
 /**
  * The sources configuration turns on: Cliniko when `CLINIKO_API_KEY` is set, Esteem when
  * `ESTEEM_USER_TOKEN` is set. The only place that knows every source. Every source reads time from
- * `clock` (the bridge's one clock).
+ * `clock` (the bridge's one clock). With `shared` (a store several processes share) a Cliniko key's
+ * request budget is counted over all of them.
  */
-export function createSources(config: Config, clock: Clock = systemClock): Source[] {
+export function createSources(config: Config, clock: Clock = systemClock, shared?: ClinikoClientOptions['shared']): Source[] {
   const sources: Source[] = [];
   if (config.cliniko) {
     const c = config.cliniko;
@@ -24,6 +25,7 @@ export function createSources(config: Config, clock: Clock = systemClock): Sourc
       headroomPercent: c.headroomPercent,
       requestTimeoutMs: c.requestTimeoutMs,
       clock,
+      shared,
     });
     const feeds = CLINIKO_RESOURCES.filter((r) => config.bridge.resources.includes(r.path)).map(
       (r) => new ClinikoFeed(r, client, { perPage: c.perPage, overlapMs: c.overlapMs, tier: c.tiers[r.path] }),

@@ -23,7 +23,11 @@ export class Journal {
       // A new journal file must survive a power cut as much as its lines do.
       if (this.size === 0) await syncDir(dirname(this.file));
       this.handle = handle;
-    })();
+    })().catch((err: unknown) => {
+      // The next append tries again (the disk may have room by then) instead of failing for good.
+      this.opening = null;
+      throw err;
+    });
     await this.opening;
   }
 

@@ -1,14 +1,15 @@
 /**
- * Which part file holds what (docs/storage.md). Small, hot state shares one part; large state is
- * split so a checkpoint rewrites only what changed:
- * - `meta`: subscriptions and per-resource cursors;
- * - `snap.<source>.<resource>`: the snapshots of one resource;
- * - `evt.<YYYY-MM-DDTHH>`: events detected in that UTC hour;
- * - `dlv.<YYYY-MM-DDTHH>`: deliveries created in that UTC hour.
- * Hourly, so a checkpoint during a busy day serialises one hour of events, not the whole day.
+ * Names of the store's part files (docs/storage.md). Small, hot state shares one part; large state
+ * is in range tables (`range-table.ts`: `snap.<source>.<resource>.<n>`, `evt.<n>`, `evi.<n>`,
+ * `dlb.<n>`, `dli.<n>`), whose bucket files split as they grow:
+ * - `meta`: subscriptions, API keys, per-resource cursors, events not yet dispatched;
+ * - `aud.<YYYY-MM-DDTHH>`: audit entries of that UTC hour (admin actions: few).
+ * Layouts before version 4 also had `dlv.<YYYY-MM-DDTHH>` parts (deliveries per hour), read when
+ * migrating.
  */
 export const META_PART = 'meta';
 
+/** The table name (bucket file prefix) of a resource's snapshots, e.g. `snap.cliniko.patients`. */
 export function snapshotPart(resourceKey: string): string {
   return `snap.${resourceKey.replace(/[^a-z0-9_]+/gi, '.')}`;
 }
@@ -18,19 +19,11 @@ export function hourOf(iso: string): string {
   return iso.slice(0, 13);
 }
 
-export function eventPart(timestamp: string): string {
-  return `evt.${hourOf(timestamp)}`;
-}
-
-export function deliveryPart(createdAt: string): string {
-  return `dlv.${hourOf(createdAt)}`;
-}
-
-/** The file of a part written at checkpoint generation `gen`: files are never overwritten in place. */
 export function auditPart(at: string): string {
   return `aud.${hourOf(at)}`;
 }
 
+/** The file of a part written at checkpoint generation `gen`: files are never overwritten in place. */
 export function partFile(part: string, gen: number): string {
   return `${part}.g${gen}.json`;
 }

@@ -6,15 +6,17 @@ import { plainCodec, type Codec } from './codec.js';
 import { DurableJsonFile, StoreCorruptError, syncDir } from './durable-file.js';
 import { Journal, readJournal } from './journal.js';
 import { acquireLock } from './lock.js';
-import { auditPart, deliveryPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
-import { RangeTable, type BucketContent, type BucketMeta, type TableCut } from './range-table.js';
+import { auditPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart } from './layout.js';
+import { EventIndex, type EventIndexEntry } from './event-index.js';
+import { DeliveryIndex, deliveryEntry, type DeliveryIndexEntry } from './delivery-index.js';
+import { UndoLog, type UndoEntry } from './undo-log.js';
+import { RangeTable, type BucketContent, type BucketMeta } from './range-table.js';
 import type { ApiKey, Attempt, AuditEntry, Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
 import type { EventEnvelope } from '../events/envelope.js';
 import { emptyStore, withSubscriptionDefaults } from './schema.js';
 import { matchesEventType } from '../delivery/match.js';
-import { byCreation, deepFreeze, pageNewestFirst } from './page.js';
+import { byCreation, deepFreeze, pageNewestFirst, pagePositions } from './page.js';
 import {
-  byId,
   type AuditQuery,
   type DeliveryQuery,
   type EventQuery,
@@ -26,21 +28,32 @@ import {
 } from './store.js';
 
 /**
- * `manifest.json`: which file holds each part at the last checkpoint, and its generation. Version 3
- * keeps snapshots and event bodies in range tables (`range-table.ts`); version 2 (one file per
- * resource's snapshots, events per hour) is migrated at the first start.
+ * `manifest.json`: which file holds each part at the last checkpoint, and its generation. Version 4
+ * keeps snapshots, event bodies, deliveries and the two listing indexes in range tables
+ * (`range-table.ts`). Older versions are migrated at the first start: version 3 (deliveries in
+ * hourly parts, their attempts in a table, no event index) and version 2 (one file per resource's
+ * snapshots, events per hour).
  */
 interface Manifest {
-  version: 2 | 3;
+  version: 2 | 3 | 4;
   gen: number;
   parts: Record<string, string>;
   /** Snapshot buckets per resource key (`cliniko:patients`). */
   snapshots?: Record<string, BucketMeta[]>;
   /** Event body buckets, by event id. */
   events?: BucketMeta[];
-  /** Delivery attempt buckets, by delivery id. */
+  /** Version 4: per event id its `EventIndexEntry`, so a start reads no event body. */
+  eventIndex?: BucketMeta[];
+  /** Version 4: whole deliveries, attempts included, by delivery id. */
+  deliveries?: BucketMeta[];
+  /** Version 4: per delivery id its `DeliveryIndexEntry`, so a start reads no delivery. */
+  deliveryIndex?: BucketMeta[];
+  /** Version 3 only (read when migrating): delivery attempt buckets, by delivery id. */
   attempts?: BucketMeta[];
 }
+
+/** The manifest version this code writes. */
+const MANIFEST_VERSION = 4;
 
 /** One change in the journal: a whole entity's new value, or its removal (`v` absent). Replays are idempotent. */
 type Op =
@@ -72,17 +85,9 @@ type PartContent =
   | { kind: 'snap'; key: string; snapshots: Record<string, Snapshot> }
   /** Version 2 only: read when migrating. */
   | { kind: 'evt'; events: StoredEvent[] }
+  /** Versions 2 and 3 only: read when migrating. */
   | { kind: 'dlv'; deliveries: Delivery[] }
   | { kind: 'aud'; entries: AuditEntry[] };
-
-/** What listing and filtering events needs in memory; the body is on disk. */
-interface EventMeta {
-  id: string;
-  type: string;
-  timestamp: string;
-  resource: string;
-  record_id: string;
-}
 
 export interface StoreOptions {
   /** Encryption of every file (issue "Patient data"); plain JSON by default. */
@@ -108,9 +113,11 @@ const SEP = '\u0000';
  * The embedded store (docs/storage.md): lowdb part files (a checkpoint) plus an append-only journal
  * of every change since.
  *
- * Memory holds what is small and hot (subscriptions, API keys, cursors, deliveries, audit, and per
- * event the fields listings filter on); snapshots and event bodies live in range tables on disk
- * whose bucket files split as they grow, so neither memory nor a checkpoint grows with the account.
+ * Memory holds what is small and hot (subscriptions, API keys, cursors, audit, per event the fields
+ * listings filter on and per delivery its event, subscription and status, both columnar); snapshots,
+ * event bodies and deliveries live in range tables on disk whose bucket files split as they grow, so
+ * neither memory nor a checkpoint grows with the account, and the two indexes have tables of their
+ * own, so a start reads them instead of the bodies.
  *
  * A transaction applies its writes in memory and appends the new values as one fsynced journal line,
  * so all changes made together (the poller's events, snapshots and cursor) become durable together.
@@ -132,28 +139,30 @@ export class LowdbStore implements Store {
   private readonly snapshotTables = new Map<string, RangeTable<Snapshot>>();
   /** Event bodies by id. */
   private events!: RangeTable<EventEnvelope>;
-  /** Each delivery's attempts, by delivery id; memory keeps deliveries without them. */
-  private attempts!: RangeTable<Attempt[]>;
-  /** Every retained event's listing fields, in id (detection) order, and by id. */
-  private eventList: EventMeta[] = [];
-  private readonly eventIndex = new Map<string, EventMeta>();
+  /** Per event id its listing fields: what a start reads to rebuild `eventIdx`. */
+  private eventIndexTable!: RangeTable<EventIndexEntry>;
+  /** Whole deliveries (attempts included) by id. */
+  private deliveries!: RangeTable<Delivery>;
+  /** Per delivery id its event, subscription and status: what a start reads to rebuild `deliveryIdx`. */
+  private deliveryIndexTable!: RangeTable<DeliveryIndexEntry>;
+  /** Every retained event's listing fields, in id (detection) order. */
+  private eventIdx = new EventIndex();
+  /** Every delivery's event, subscription and status, in id order. */
+  private deliveryIdx = new DeliveryIndex();
   /** Events whose deliveries are not created yet. */
   private readonly undispatched = new Set<string>();
   /** Codec of files being read while `reencode` rewrites them with another. */
   private readCodec: Codec;
   private readonly auditIndex = new Map<string, AuditEntry>();
-  /** Delivery ids by event and by subscription, so per-event and per-subscription views read only their own. */
-  private readonly deliveriesByEvent = new Map<string, Set<string>>();
-  private readonly deliveriesBySubscription = new Map<string, Set<string>>();
   /** Entities changed since the last commit: `kind\0key[\0id]`. */
   private pending = new Set<string>();
-  /** How to undo the changes in `pending`, in the order they were made. */
-  private pendingUndo: Array<() => void> = [];
+  /** How to undo the changes in `pending`, in the order they were made (settled once their line is durable). */
+  private pendingUndo: UndoEntry[] = [];
+  /** Unsettled writes per entity, so undoing one never clobbers a later write (`undo-log.ts`). */
+  private readonly undoLog = new UndoLog();
   /** Parts changed since the last checkpoint cut. */
   private dirtyParts = new Set<string>();
-  /** Part of each event/delivery, remembered so a removal dirties the right part. */
-  private readonly partOf = new Map<string, string>();
-  private manifest: Manifest = { version: 3, gen: 0, parts: {} };
+  private manifest: Manifest = { version: MANIFEST_VERSION, gen: 0, parts: {} };
   private gen = 0;
   private seq = 0;
   private journal: Journal | null = null;
@@ -162,7 +171,6 @@ export class LowdbStore implements Store {
   private checkpointing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
-  /** Bytes the last checkpoint wrote. */
   /** Bytes the last checkpoint wrote. */
   lastCheckpointBytes = 0;
   /** The last write error, until a write succeeds again. */
@@ -178,8 +186,30 @@ export class LowdbStore implements Store {
       readOnly: options.readOnly ?? false,
       maxBucketBytes: options.maxBucketBytes ?? MAX_BUCKET_BYTES,
     };
-    this.events = this.table<EventEnvelope>('evt', []);
-    this.attempts = this.table<Attempt[]>('att', []);
+    this.openTables({ version: MANIFEST_VERSION, gen: 0, parts: {} });
+  }
+
+  /** The event and delivery tables of a manifest (snapshot tables are opened per resource). */
+  private openTables(m: Manifest): void {
+    this.events = this.table<EventEnvelope>('evt', m.events ?? []);
+    // The indexes are read whole, once, at start: no parsed bucket of theirs is kept. (Larger buckets
+    // for them were tried: a start's time is in parsing bytes, not in opening files, and parsing
+    // several large buckets at once raised the heap's peak.)
+    const index = { cacheBuckets: 0 };
+    this.eventIndexTable = this.table<EventIndexEntry>('evi', m.eventIndex ?? [], undefined, index);
+    this.deliveries = this.table<Delivery>('dlb', m.deliveries ?? []);
+    this.deliveryIndexTable = this.table<DeliveryIndexEntry>('dli', m.deliveryIndex ?? [], undefined, index);
+  }
+
+  /** Every range table, for checkpoints, dirtiness and `memory()`, each with its key in the checkpoint's cut. */
+  private allTables(): Array<[string, RangeTable<unknown>]> {
+    return [
+      [EVENTS, this.events],
+      [EVENT_INDEX, this.eventIndexTable],
+      [DELIVERIES, this.deliveries],
+      [DELIVERY_INDEX, this.deliveryIndexTable],
+      ...this.snapshotTables,
+    ] as Array<[string, RangeTable<unknown>]>;
   }
 
   get file(): string {
@@ -210,19 +240,19 @@ export class LowdbStore implements Store {
     await manifestDb.read();
     const manifest = manifestDb.data;
     const names = await readdir(this.dir).catch(() => [] as string[]);
-    if (!manifest && names.some((n) => /^(snap|evt|dlv|aud|meta)\..*\.json$/.test(n))) {
+    if (!manifest && names.some((n) => /^(snap|evt|evi|dlv|dlb|dli|att|aud|meta)\..*\.json$/.test(n))) {
       throw new StoreCorruptError(this.file, new Error('manifest.json is missing but part files exist'));
     }
     if (
       manifest &&
-      ((manifest.version !== 2 && manifest.version !== 3) || typeof manifest.gen !== 'number' || typeof manifest.parts !== 'object')
+      (![2, 3, MANIFEST_VERSION].includes(manifest.version) || typeof manifest.gen !== 'number' || typeof manifest.parts !== 'object')
     ) {
       throw new StoreCorruptError(this.file, new Error('not a store manifest'));
     }
-    this.manifest = manifest ?? { version: 3, gen: 0, parts: {} };
-    // A version 2 store is read whole once and written as version 3 by the first checkpoint; its
+    this.manifest = manifest ?? { version: MANIFEST_VERSION, gen: 0, parts: {} };
+    // An older store is read once and written in this version's layout by the first checkpoint; its
     // files stay until that checkpoint's manifest is on disk, so an interrupted migration reruns.
-    const migrating = this.manifest.version === 2;
+    const migrating = this.manifest.version !== MANIFEST_VERSION;
 
     const data = emptyStore();
     const undispatched: string[] = [];
@@ -234,18 +264,23 @@ export class LowdbStore implements Store {
     this.data = data;
     for (const [key, buckets] of Object.entries(this.manifest.snapshots ?? {}))
       this.snapshotTables.set(key, this.table<Snapshot>(snapshotPart(key), buckets, isLiveSnapshot));
-    this.events = this.table<EventEnvelope>('evt', this.manifest.events ?? []);
-    this.attempts = this.table<Attempt[]>('att', this.manifest.attempts ?? []);
-    for await (const [, payload] of this.events.entries()) this.indexEvent(payload);
-    for (const id of undispatched) if (this.eventIndex.has(id)) this.undispatched.add(id);
+    this.openTables(this.manifest);
+    // The listing indexes come from their own small tables; no event or delivery body is read.
+    await this.eventIndexTable.scan((id, entry) => this.eventIdx.set(id, entry));
+    await this.deliveryIndexTable.scan((id, [eventId, subId, status]) =>
+      this.deliveryIdx.set(id, [this.eventIdx.canonical(eventId), subId, status]),
+    );
+    if (this.manifest.version === 3) await this.migrateVersion3(data);
     // Version 2 parts loaded whole into the tables' pending changes.
     for (const [key, snapshots] of Object.entries(data.snapshots))
       for (const [id, snap] of Object.entries(snapshots)) this.tableOf(key).put(id, snap);
     for (const e of data.events) this.applyEvent(e.payload.id, e);
-    // Version 2 kept attempts inside each delivery.
-    for (const d of Object.values(data.deliveries)) if (d.attempts.length > 0) this.setDelivery(d);
+    // Versions 2 and 3 kept deliveries in hourly parts (version 2 with their attempts inside).
+    for (const d of Object.values(data.deliveries)) this.setDelivery(deepFreeze(d));
+    for (const id of undispatched) if (this.eventIdx.has(id)) this.undispatched.add(id);
     data.snapshots = {};
     data.events = [];
+    data.deliveries = {};
     this.reindex();
 
     const journals = names
@@ -269,13 +304,13 @@ export class LowdbStore implements Store {
         }
       }
     }
-    this.eventList.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // Replayed and migrated changes are already durable (journal, old files): no commit writes them again.
+    this.pending.clear();
     this.data.audit.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (const [id, sub] of Object.entries(this.data.subscriptions)) this.data.subscriptions[id] = withSubscriptionDefaults(sub);
     for (const v of Object.values(this.data.subscriptions)) deepFreeze(v);
     for (const v of Object.values(this.data.api_keys)) deepFreeze(v);
     for (const v of Object.values(this.data.resources)) deepFreeze(v);
-    for (const d of Object.values(this.data.deliveries)) deepFreeze(d);
     for (const e of this.data.audit) deepFreeze(e);
     this.reindex();
 
@@ -294,8 +329,30 @@ export class LowdbStore implements Store {
     this.timer.unref();
   }
 
+  /**
+   * Version 3 had no event index and kept deliveries without their attempts in hourly parts, the
+   * attempts in a table of their own: reads every event body once for the index and joins each
+   * delivery to its attempts, so the first checkpoint writes both as version 4 tables.
+   */
+  private async migrateVersion3(data: StoreData): Promise<void> {
+    await this.events.scan((id, payload) => {
+      this.eventIdx.set(id, indexEntryOf(payload));
+      this.eventIndexTable.put(id, indexEntryOf(payload));
+    });
+    const attempts = this.table<Attempt[]>('att', this.manifest.attempts ?? [], undefined, { cacheBuckets: 0 });
+    await attempts.scan((id, list) => {
+      const d = data.deliveries[id];
+      if (d) data.deliveries[id] = { ...d, attempts: list };
+    });
+  }
+
   /** A range table of this store: its buckets are lowdb part files in the data directory. */
-  private table<V>(name: string, buckets: BucketMeta[], counted?: (v: V) => boolean): RangeTable<V> {
+  private table<V>(
+    name: string,
+    buckets: BucketMeta[],
+    counted?: (v: V) => boolean,
+    { cacheBuckets = CACHE_BUCKETS, maxBucketBytes = this.options.maxBucketBytes } = {},
+  ): RangeTable<V> {
     return new RangeTable<V>(
       {
         name,
@@ -306,8 +363,8 @@ export class LowdbStore implements Store {
         },
         // The checkpoint fsyncs the directory once, before its manifest names these files.
         write: (file, json) => new DurableJsonFile(join(this.dir, file), this.codec).writeText(this.codec.encode(json), { syncDir: false }),
-        maxBucketBytes: this.options.maxBucketBytes,
-        cacheBuckets: CACHE_BUCKETS,
+        maxBucketBytes,
+        cacheBuckets,
         counted,
       },
       buckets,
@@ -329,9 +386,7 @@ export class LowdbStore implements Store {
   }
 
   private hasUncheckpointed(): boolean {
-    return (
-      this.dirtyParts.size > 0 || this.events.isDirty || this.attempts.isDirty || [...this.snapshotTables.values()].some((t) => t.isDirty)
-    );
+    return this.dirtyParts.size > 0 || this.allTables().some(([, t]) => t.isDirty);
   }
 
   // ---- reads (Store) ---------------------------------------------------------------------------
@@ -386,29 +441,37 @@ export class LowdbStore implements Store {
   }
 
   async getEvent(id: string): Promise<StoredEvent | undefined> {
-    if (!this.eventIndex.has(id)) return undefined;
+    if (!this.eventIdx.has(id)) return undefined;
     return this.eventsByIds([id]).then((list) => list[0]);
   }
 
   async listEvents(query: EventQuery): Promise<Page<StoredEvent>> {
-    const since = query.since ?? '';
-    const until = query.until ?? '\uffff';
+    const idx = this.eventIdx;
+    const since = query.since ? Date.parse(query.since) : -Infinity;
+    const until = query.until ? Date.parse(query.until) : Infinity;
+    // -1 (no event has it) matches nothing.
+    const resource = query.resource === undefined ? null : idx.resourceNumber(query.resource);
     let delivered: Set<string> | null = null;
     if (query.delivered_to) {
       delivered = new Set();
-      for (const subId of query.delivered_to)
-        for (const dId of this.deliveriesBySubscription.get(subId) ?? []) delivered.add(this.data.deliveries[dId]!.event_id);
+      const di = this.deliveryIdx;
+      const subs = new Set(query.delivered_to.map((id) => di.subscriptionNumber(id)));
+      for (let i = 0; i < di.length; i++) if (subs.has(di.subscriptionAt(i))) delivered.add(di.eventAt(i));
     }
-    const keep = (e: EventMeta) =>
-      (!query.undispatched || this.undispatched.has(e.id)) &&
-      (!query.types || matchesEventType(query.types, e.type)) &&
-      (!query.resource || e.resource === query.resource) &&
-      (!query.record_id || e.record_id === query.record_id) &&
-      e.timestamp >= since &&
-      e.timestamp < until &&
-      (!delivered || delivered.has(e.id));
-    const page = pageNewestFirst(this.eventList, (e) => e.id, keep, query.limit, query.before);
-    return { data: await this.eventsByIds(page.data.map((e) => e.id)), next: page.next };
+    const keep = (i: number) => {
+      const t = idx.timeAt(i);
+      return (
+        t >= since &&
+        t < until &&
+        (resource === null || idx.resourceAt(i) === resource) &&
+        (!query.record_id || idx.recordAt(i) === query.record_id) &&
+        (!query.undispatched || this.undispatched.has(idx.idAt(i))) &&
+        (!query.types || matchesEventType(query.types, idx.typeAt(i))) &&
+        (!delivered || delivered.has(idx.idAt(i)))
+      );
+    };
+    const page = pagePositions(idx.length, (i) => idx.idAt(i), keep, query.limit, query.before);
+    return { data: await this.eventsByIds(page.data.map((i) => idx.idAt(i))), next: page.next };
   }
 
   /** Events with their bodies read from disk (or pending changes), in the order of `ids`. */
@@ -423,25 +486,38 @@ export class LowdbStore implements Store {
   }
 
   async getDelivery(id: string): Promise<Delivery | undefined> {
-    const d = this.data.deliveries[id];
-    return d ? (await this.withAttempts([d]))[0] : undefined;
+    if (this.deliveryIdx.position(id) < 0) return undefined;
+    return (await this.deliveriesByIds([id]))[0];
   }
 
-  /** Deliveries with their attempts read back from the attempts table. */
-  private async withAttempts(list: readonly Delivery[]): Promise<Delivery[]> {
-    const attempts = await this.attempts.get(list.map((d) => d.id));
-    return list.map((d) => deepFreeze({ ...d, attempts: attempts.get(d.id) ?? [] }));
+  /** Deliveries read from their table (or pending changes), in the order of `ids`. */
+  private async deliveriesByIds(ids: readonly string[]): Promise<Delivery[]> {
+    const found = await this.deliveries.get(ids);
+    const out: Delivery[] = [];
+    for (const id of ids) {
+      const d = found.get(id);
+      if (d) out.push(deepFreeze(d));
+    }
+    return out;
   }
 
   async listDeliveries(query: DeliveryQuery): Promise<Page<Delivery>> {
-    let source: Delivery[];
-    if (query.event_id !== undefined) source = this.deliveriesIn(this.deliveriesByEvent.get(query.event_id));
-    else if (query.subscription_id !== undefined) source = this.deliveriesIn(this.deliveriesBySubscription.get(query.subscription_id));
-    else source = Object.values(this.data.deliveries).sort(byId);
-    const keep = (d: Delivery) =>
-      (query.subscription_id === undefined || d.subscription_id === query.subscription_id) && (!query.status || d.status === query.status);
-    const page = pageNewestFirst(source, (d) => d.id, keep, query.limit, query.before);
-    return { data: await this.withAttempts(page.data), next: page.next };
+    const di = this.deliveryIdx;
+    // -1 (no delivery has it) matches nothing.
+    const sub = query.subscription_id === undefined ? null : di.subscriptionNumber(query.subscription_id);
+    let page: Page<string>;
+    if (query.event_id !== undefined) {
+      const keep = (id: string) => {
+        const i = di.position(id);
+        return (sub === null || di.subscriptionAt(i) === sub) && (!query.status || di.statusAt(i) === query.status);
+      };
+      page = pageNewestFirst(di.ofEvent(query.event_id), (id) => id, keep, query.limit, query.before);
+    } else {
+      const keep = (i: number) => (sub === null || di.subscriptionAt(i) === sub) && (!query.status || di.statusAt(i) === query.status);
+      const positions = pagePositions(di.length, (i) => di.idAt(i), keep, query.limit, query.before);
+      page = { data: positions.data.map((i) => di.idAt(i)), next: positions.next };
+    }
+    return { data: await this.deliveriesByIds(page.data), next: page.next };
   }
 
   async listAudit(query: AuditQuery): Promise<Page<AuditEntry>> {
@@ -465,13 +541,13 @@ export class LowdbStore implements Store {
    */
   async transaction<T>(fn: (tx: StoreTx) => T | Promise<T>): Promise<T> {
     if (this.options.readOnly) throw new Error('store is open read-only');
-    const undo: Array<() => void> = [];
+    const undo: UndoEntry[] = [];
     const tx = this.txFor(undo);
     let result: T;
     try {
       result = await fn(tx);
     } catch (err) {
-      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      for (let i = undo.length - 1; i >= 0; i--) this.undoLog.undo(undo[i]!);
       throw err;
     } finally {
       tx.closed = true;
@@ -483,31 +559,26 @@ export class LowdbStore implements Store {
   }
 
   async compact(cutoff: string): Promise<{ events: number; deliveries: number; audit: number }> {
-    const byEvent = new Map<string, string[]>();
+    const di = this.deliveryIdx;
+    const ei = this.eventIdx;
+    // Events with a delivery still pending or failed stay.
     const keep = new Set<string>();
-    for (const d of Object.values(this.data.deliveries)) {
-      if (d.status !== 'succeeded') keep.add(d.event_id);
-      const list = byEvent.get(d.event_id);
-      if (list) list.push(d.id);
-      else byEvent.set(d.event_id, [d.id]);
-    }
+    for (let i = 0; i < di.length; i++) if (di.statusAt(i) !== 'succeeded') keep.add(di.eventAt(i));
+    const cut = Date.parse(cutoff);
     const drop = new Set<string>();
-    for (const e of this.eventList) {
+    for (let i = 0; i < ei.length; i++) {
       // Events are in detection order: stop at the first one inside the retention window.
-      if (e.timestamp >= cutoff) break;
-      if (!this.undispatched.has(e.id) && !keep.has(e.id)) drop.add(e.id);
+      if (ei.timeAt(i) >= cut) break;
+      const id = ei.idAt(i);
+      if (!this.undispatched.has(id) && !keep.has(id)) drop.add(id);
     }
-    let deliveries = 0;
-    for (const id of drop) {
-      for (const dId of byEvent.get(id) ?? []) {
-        this.removeDelivery(dId);
-        deliveries += 1;
-      }
-    }
+    const deliveries = new Set<string>();
+    for (const id of drop) for (const dId of di.ofEvent(id)) deliveries.add(dId);
+    this.removeDeliveries(deliveries);
     this.dropEvents(drop);
     const audit = this.dropAuditBefore(cutoff);
     if (drop.size > 0 || audit > 0) await this.commit();
-    return { events: drop.size, deliveries, audit };
+    return { events: drop.size, deliveries: deliveries.size, audit };
   }
 
   /**
@@ -521,13 +592,15 @@ export class LowdbStore implements Store {
       for await (const [id, snap] of table.entries()) map[id] = snap;
       snapshots[key] = map;
     }
+    const ids = Array.from({ length: this.eventIdx.length }, (_, i) => this.eventIdx.idAt(i));
+    const deliveryIds = Array.from({ length: this.deliveryIdx.length }, (_, i) => this.deliveryIdx.idAt(i));
     return {
       version: 1,
       subscriptions: { ...this.data.subscriptions },
       resources: { ...this.data.resources },
       snapshots,
-      events: await this.eventsByIds(this.eventList.map((e) => e.id)),
-      deliveries: Object.fromEntries((await this.withAttempts(Object.values(this.data.deliveries))).map((d) => [d.id, d])),
+      events: await this.eventsByIds(ids),
+      deliveries: Object.fromEntries((await this.deliveriesByIds(deliveryIds)).map((d) => [d.id, d])),
       audit: [...this.data.audit],
       api_keys: { ...this.data.api_keys },
     };
@@ -535,13 +608,13 @@ export class LowdbStore implements Store {
 
   async counts(): Promise<StoreCounts> {
     const deliveries = { pending: 0, succeeded: 0, failed: 0 };
-    for (const d of Object.values(this.data.deliveries)) deliveries[d.status] += 1;
+    for (let i = 0; i < this.deliveryIdx.length; i++) deliveries[this.deliveryIdx.statusAt(i)] += 1;
     const snapshots: Record<string, number> = {};
     for (const [key, table] of this.snapshotTables) snapshots[key] = (await table.count()).count;
     return {
       subscriptions: Object.keys(this.data.subscriptions).length,
       api_keys: Object.keys(this.data.api_keys).length,
-      events: this.eventList.length,
+      events: this.eventIdx.length,
       deliveries,
       audit: this.data.audit.length,
       snapshots,
@@ -558,15 +631,24 @@ export class LowdbStore implements Store {
    * What memory holds of the tables: records changed since the last checkpoint and buckets parsed
    * for reads. Neither grows with the account (tests and benchmarks check it).
    */
-  memory(): { pendingRecords: number; cachedBuckets: number; tables: number; buckets: number; largestBucketBytes: number } {
-    const tables = [this.events, this.attempts, ...this.snapshotTables.values()];
+  memory(): {
+    pendingRecords: number;
+    cachedBuckets: number;
+    tables: number;
+    buckets: number;
+    largestBucketBytes: number;
+    /** Bucket files parsed since the store was opened, per table (`evt`, `evi`, `dlb`, `dli`, `snap.…`). */
+    bucketsRead: Record<string, number>;
+  } {
+    const tables = this.allTables().map(([, t]) => t);
     const all = tables.flatMap((t) => t.bucketList);
     return {
       pendingRecords: tables.reduce((n, t) => n + t.pendingCount, 0),
       cachedBuckets: tables.reduce((n, t) => n + t.cachedCount, 0),
       tables: tables.length,
       buckets: all.length,
-      largestBucketBytes: Math.max(0, ...all.map((b) => b.bytes)),
+      largestBucketBytes: all.reduce((n, b) => Math.max(n, b.bytes), 0),
+      bucketsRead: Object.fromEntries(tables.map((t) => [t.name, t.reads])),
     };
   }
 
@@ -578,8 +660,9 @@ export class LowdbStore implements Store {
     return this.dir;
   }
 
-  /** The writes of one transaction; each records how to undo itself. */
-  private txFor(undo: Array<() => void>): StoreTx & { closed: boolean } {
+  /** The writes of one transaction; each records in `undo` how to put its entity back. */
+  private txFor(undo: UndoEntry[]): StoreTx & { closed: boolean } {
+    const record = <V>(key: string, before: V, restore: (before: V) => void) => undo.push(this.undoLog.record(key, before, restore));
     const guard = () => {
       if (tx.closed) throw new Error('transaction already finished');
     };
@@ -603,82 +686,72 @@ export class LowdbStore implements Store {
       listAudit: (q) => this.listAudit(q),
       putSubscription: (sub) => {
         guard();
-        const before = this.data.subscriptions[sub.id];
+        record(`sub${SEP}${sub.id}`, this.data.subscriptions[sub.id], (before) => this.setSubscription(sub.id, before));
         this.setSubscription(sub.id, deepFreeze(sub));
-        undo.push(() => this.setSubscription(sub.id, before));
       },
       deleteSubscription: async (id) => {
         guard();
-        const before = this.data.subscriptions[id];
-        const deliveries = await this.withAttempts(this.deliveriesIn(this.deliveriesBySubscription.get(id)));
+        record(`sub${SEP}${id}`, this.data.subscriptions[id], (before) => this.setSubscription(id, before));
+        const n = this.deliveryIdx.subscriptionNumber(id);
+        const ids = new Set<string>();
+        for (let i = 0; i < this.deliveryIdx.length; i++) if (this.deliveryIdx.subscriptionAt(i) === n) ids.add(this.deliveryIdx.idAt(i));
+        for (const dId of ids) record(`dlv${SEP}${dId}`, this.deliveryBefore(dId), (before) => this.restoreDelivery(dId, before));
         this.setSubscription(id, undefined);
-        for (const d of deliveries) this.removeDelivery(d.id);
-        undo.push(() => {
-          this.setSubscription(id, before);
-          for (const d of deliveries) this.setDelivery(d);
-        });
+        this.removeDeliveries(ids);
       },
       putApiKey: (key) => {
         guard();
-        const before = this.data.api_keys[key.id];
+        record(`key${SEP}${key.id}`, this.data.api_keys[key.id], (before) => this.setApiKey(key.id, before));
         this.setApiKey(key.id, deepFreeze(key));
-        undo.push(() => this.setApiKey(key.id, before));
       },
       deleteApiKey: (id) => {
         guard();
-        const before = this.data.api_keys[id];
+        record(`key${SEP}${id}`, this.data.api_keys[id], (before) => this.setApiKey(id, before));
         this.setApiKey(id, undefined);
-        undo.push(() => this.setApiKey(id, before));
       },
       putResource: (key, state) => {
         guard();
-        const before = this.data.resources[key];
+        record(`res${SEP}${key}`, this.data.resources[key], (before) => this.setResource(key, before));
         this.setResource(key, deepFreeze(state));
-        undo.push(() => this.setResource(key, before));
       },
       putSnapshot: (resource, id, snapshot) => {
         guard();
-        const table = this.tableOf(resource);
-        const before = table.peek(id);
+        const before = this.tableOf(resource).peek(id);
+        record(`snap${SEP}${resource}${SEP}${id}`, before, (b) => this.restoreSnapshot(resource, id, b));
         this.setSnapshot(resource, id, deepFreeze(snapshot));
-        undo.push(() => this.restoreSnapshot(resource, id, before));
       },
       deleteSnapshot: (resource, id) => {
         guard();
         const before = this.tableOf(resource).peek(id);
+        record(`snap${SEP}${resource}${SEP}${id}`, before, (b) => this.restoreSnapshot(resource, id, b));
         this.setSnapshot(resource, id, null);
-        undo.push(() => this.restoreSnapshot(resource, id, before));
       },
       appendEvents: (events) => {
         guard();
-        for (const e of events) this.applyEvent(e.payload.id, deepFreeze({ payload: e.payload, dispatched: e.dispatched }));
-        undo.push(() => this.dropEvents(new Set(events.map((e) => e.payload.id))));
+        for (const e of events) {
+          const id = e.payload.id;
+          record(`evt${SEP}${id}`, null, () => this.dropEvents(new Set([id])));
+          this.applyEvent(id, deepFreeze({ payload: e.payload, dispatched: e.dispatched }));
+        }
       },
       markDispatched: (ids) => {
         guard();
         for (const id of ids) {
           if (!this.undispatched.has(id)) continue;
+          record(`dsp${SEP}${id}`, false, (before) => this.setDispatched(id, before));
           this.setDispatched(id, true);
-          undo.push(() => this.setDispatched(id, false));
         }
       },
       putDelivery: (delivery) => {
         guard();
-        const before = this.data.deliveries[delivery.id];
-        const beforeAttempts = this.attempts.peek(delivery.id);
+        const id = delivery.id;
+        record(`dlv${SEP}${id}`, this.deliveryBefore(id), (before) => this.restoreDelivery(id, before));
         this.setDelivery(deepFreeze(delivery));
-        undo.push(() => {
-          if (before) this.setDelivery(before, false);
-          else this.removeDelivery(delivery.id);
-          // Back to the pending attempts it replaced, or to what is on disk.
-          if (beforeAttempts === undefined) this.attempts.forget(delivery.id);
-          else this.attempts.put(delivery.id, beforeAttempts);
-        });
       },
       appendAudit: (entry) => {
         guard();
+        record(`aud${SEP}${entry.id}`, null, () => this.removeAudit(entry.id));
         this.addAudit(deepFreeze(entry));
-        undo.push(() => this.removeAudit(entry.id));
       },
     };
     return tx;
@@ -719,26 +792,13 @@ export class LowdbStore implements Store {
 
   /** Adds an event (a new one, or one replayed from the journal). */
   private applyEvent(id: string, e: StoredEvent): void {
-    if (!this.eventIndex.has(id)) this.indexEvent(e.payload, true);
+    const entry = indexEntryOf(e.payload);
+    this.eventIdx.set(id, entry);
+    this.eventIndexTable.put(id, entry);
     this.events.put(id, e.payload);
     if (e.dispatched) this.undispatched.delete(id);
     else this.undispatched.add(id);
-    this.mark(`evt${SEP}${id}`, 'evt');
-  }
-
-  private indexEvent(payload: EventEnvelope, append = false): void {
-    const meta: EventMeta = {
-      id: payload.id,
-      type: payload.type,
-      timestamp: payload.timestamp,
-      resource: payload.data.resource,
-      record_id: payload.data.id,
-    };
-    this.eventIndex.set(meta.id, meta);
-    const last = this.eventList[this.eventList.length - 1];
-    this.eventList.push(meta);
-    // Ids are ULIDs: new events arrive in order; a replayed one out of order is sorted in after load.
-    if (append && last && last.id > meta.id) this.eventList.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.mark(`evt${SEP}${id}`);
   }
 
   private setDispatched(id: string, dispatched: boolean): void {
@@ -752,66 +812,46 @@ export class LowdbStore implements Store {
     if (ids.size === 0) return;
     for (const id of ids) {
       this.events.put(id, null);
-      this.eventIndex.delete(id);
+      this.eventIndexTable.put(id, null);
       this.undispatched.delete(id);
-      this.mark(`evt${SEP}${id}`, 'evt');
+      this.mark(`evt${SEP}${id}`);
     }
-    this.eventList = this.eventList.filter((e) => !ids.has(e.id));
+    this.eventIdx.remove(ids);
   }
 
-  /** Keeps a delivery in memory without its attempts, which go to the attempts table (unless `withAttempts` is false). */
-  private setDelivery(d: Delivery, withAttempts = true): void {
-    const old = this.data.deliveries[d.id];
-    if (old) this.unindexDelivery(old);
-    if (withAttempts) this.attempts.put(d.id, d.attempts);
-    this.data.deliveries[d.id] = d.attempts.length === 0 ? d : deepFreeze({ ...d, attempts: [] });
-    this.indexDelivery(d);
-    this.markDelivery(d.id);
+  /** Puts a whole delivery in its table and its event, subscription and status in the index. */
+  private setDelivery(d: Delivery): void {
+    const entry = deliveryEntry(d);
+    this.deliveries.put(d.id, d);
+    this.deliveryIndexTable.put(d.id, entry);
+    this.deliveryIdx.set(d.id, [this.eventIdx.canonical(d.event_id), d.subscription_id, d.status]);
+    this.mark(`dlv${SEP}${d.id}`);
   }
 
-  private markDelivery(id: string): void {
-    const d = this.data.deliveries[id];
-    const key = `dlv${SEP}${id}`;
-    if (d) this.partOf.set(key, deliveryPart(d.created_at));
-    this.mark(key, this.partOf.get(key) ?? META_PART);
+  /** What undoing a write to delivery `id` puts back: its pending values (undefined: none, read from disk) and its index entry. */
+  private deliveryBefore(id: string): DeliveryBefore {
+    return { body: this.deliveries.peek(id), entry: this.deliveryIndexTable.peek(id), indexed: this.deliveryIdx.get(id) };
   }
 
-  private removeDelivery(id: string): void {
-    this.markDelivery(id);
-    const d = this.data.deliveries[id];
-    if (d) this.unindexDelivery(d);
-    delete this.data.deliveries[id];
-    this.attempts.put(id, null);
+  private restoreDelivery(id: string, before: DeliveryBefore): void {
+    if (before.body === undefined) this.deliveries.forget(id);
+    else this.deliveries.put(id, before.body);
+    if (before.entry === undefined) this.deliveryIndexTable.forget(id);
+    else this.deliveryIndexTable.put(id, before.entry);
+    if (before.indexed) this.deliveryIdx.set(id, before.indexed);
+    else this.deliveryIdx.remove(new Set([id]));
+    this.mark(`dlv${SEP}${id}`);
   }
 
-  private unindexDelivery(d: Delivery): void {
-    // Empty sets go too: retention removes events for good, and their keys with them.
-    for (const [index, key] of [
-      [this.deliveriesByEvent, d.event_id],
-      [this.deliveriesBySubscription, d.subscription_id],
-    ] as const) {
-      const ids = index.get(key);
-      ids?.delete(d.id);
-      if (ids?.size === 0) index.delete(key);
+  /** Removes deliveries (retention, a deleted subscription, undoing a transaction). */
+  private removeDeliveries(ids: ReadonlySet<string>): void {
+    if (ids.size === 0) return;
+    for (const id of ids) {
+      this.deliveries.put(id, null);
+      this.deliveryIndexTable.put(id, null);
+      this.mark(`dlv${SEP}${id}`);
     }
-  }
-
-  private indexDelivery(d: Delivery): void {
-    let byEvent = this.deliveriesByEvent.get(d.event_id);
-    if (!byEvent) this.deliveriesByEvent.set(d.event_id, (byEvent = new Set()));
-    byEvent.add(d.id);
-    let bySubscription = this.deliveriesBySubscription.get(d.subscription_id);
-    if (!bySubscription) this.deliveriesBySubscription.set(d.subscription_id, (bySubscription = new Set()));
-    bySubscription.add(d.id);
-  }
-
-  private deliveriesIn(ids: ReadonlySet<string> | undefined): Delivery[] {
-    const out: Delivery[] = [];
-    for (const id of ids ?? []) {
-      const d = this.data.deliveries[id];
-      if (d) out.push(d);
-    }
-    return out.sort(byId);
+    this.deliveryIdx.remove(ids);
   }
 
   private addAudit(entry: AuditEntry): void {
@@ -880,6 +920,7 @@ export class LowdbStore implements Store {
         const line = this.codec.encode(JSON.stringify({ seq: ++this.seq, ops } satisfies JournalLine));
         write = this.journal!.append(line);
         await write;
+        for (const u of undos) this.undoLog.settle(u);
         this.stats.commits += 1;
         this.stats.lastCommitMs = performance.now() - started;
         metrics.storeCommit.observe(this.stats.lastCommitMs / 1000);
@@ -887,7 +928,7 @@ export class LowdbStore implements Store {
       } catch (err) {
         // Whatever no transaction can undo (retention) is written by the next line instead.
         for (const k of keys) this.pending.add(k);
-        for (let i = undos.length - 1; i >= 0; i--) undos[i]!();
+        for (let i = undos.length - 1; i >= 0; i--) this.undoLog.undo(undos[i]!);
         this.stats.failedWrites += 1;
         metrics.storeWriteFailures.inc();
         this.writeError = `journal write failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -927,19 +968,14 @@ export class LowdbStore implements Store {
     // changes, so together they are a consistent view, and later commits go to the next journal.
     // Changes still pending are in the cut and will also be journaled; replaying them is harmless
     // (every op is a whole value).
-    const parts = [...this.dirtyParts].filter((p) => p === META_PART || p.startsWith('dlv.') || p.startsWith('aud.'));
+    const parts = [...this.dirtyParts].filter((p) => p === META_PART || p.startsWith('aud.'));
     this.dirtyParts = new Set();
     const contents = this.partContents(new Set(parts)).map(({ part, content }) => ({
       part,
       empty: isEmptyPart(content),
       text: isEmptyPart(content) ? '' : this.codec.encode(JSON.stringify(content)),
     }));
-    const tables: Array<[string | null, RangeTable<Snapshot> | RangeTable<EventEnvelope> | RangeTable<Attempt[]>]> = [
-      [null, this.events],
-      [ATTEMPTS, this.attempts],
-      ...this.snapshotTables,
-    ];
-    const cuts = tables.map(([key, table]) => ({ key, table, cut: table.cut() as TableCut<never> }));
+    const cuts = this.allTables().map(([key, table]) => ({ key, table, cut: table.cut() }));
     const newGen = this.gen + 1;
     this.gen = newGen;
     const oldJournal = this.journal!;
@@ -949,9 +985,18 @@ export class LowdbStore implements Store {
     await oldJournal.close();
 
     try {
-      const manifest: Manifest = { version: 3, gen: newGen, parts: { ...this.manifest.parts }, snapshots: {}, events: [], attempts: [] };
-      // Version 2 parts are replaced by the tables.
-      for (const part of Object.keys(manifest.parts)) if (part.startsWith('snap.') || part.startsWith('evt.')) delete manifest.parts[part];
+      const manifest: Manifest = {
+        version: MANIFEST_VERSION,
+        gen: newGen,
+        parts: { ...this.manifest.parts },
+        snapshots: {},
+        events: [],
+        eventIndex: [],
+        deliveries: [],
+        deliveryIndex: [],
+      };
+      // Parts of older versions are replaced by the tables.
+      for (const part of Object.keys(manifest.parts)) if (/^(snap|evt|dlv)\./.test(part)) delete manifest.parts[part];
       let bytes = contents.reduce((n, c) => n + c.text.length, 0);
       for (const { part, empty, text } of contents) {
         if (empty) {
@@ -962,13 +1007,15 @@ export class LowdbStore implements Store {
         await new DurableJsonFile<PartContent>(join(this.dir, fileName), this.codec).writeText(text, { syncDir: false });
         manifest.parts[part] = fileName;
       }
-      const written: Array<{ key: string | null; buckets: BucketMeta[] }> = [];
+      const written: BucketMeta[][] = [];
       for (const { key, table, cut } of cuts) {
         const result = await table.write(cut, newGen, rewriteAll);
         bytes += result.bytes;
-        written.push({ key, buckets: result.buckets });
-        if (key === null) manifest.events = result.buckets;
-        else if (key === ATTEMPTS) manifest.attempts = result.buckets;
+        written.push(result.buckets);
+        if (key === EVENTS) manifest.events = result.buckets;
+        else if (key === EVENT_INDEX) manifest.eventIndex = result.buckets;
+        else if (key === DELIVERIES) manifest.deliveries = result.buckets;
+        else if (key === DELIVERY_INDEX) manifest.deliveryIndex = result.buckets;
         else if (result.buckets.length > 0) manifest.snapshots![key] = result.buckets;
       }
       // Every new file's name is durable before the manifest that lists it.
@@ -983,7 +1030,7 @@ export class LowdbStore implements Store {
       }
       await new Low<Manifest>(new DurableJsonFile<Manifest>(this.file, this.codec), manifest).write();
       this.manifest = manifest;
-      cuts.forEach(({ table, cut }, i) => table.switchTo(cut, written[i]!.buckets));
+      cuts.forEach(({ table, cut }, i) => table.switchTo(cut, written[i]!));
       await this.removeUnreferenced(backup, manifest);
       this.stats.checkpoints += 1;
       this.stats.lastCheckpointMs = performance.now() - started;
@@ -1051,9 +1098,10 @@ export class LowdbStore implements Store {
 
   // ---- internals -------------------------------------------------------------------------------
 
-  private mark(key: string, part: string): void {
+  /** Records that entity `key` changed: the next commit journals it; `part` (a part file, not a table) is rewritten at the next checkpoint. */
+  private mark(key: string, part?: string): void {
     this.pending.add(key);
-    this.dirtyParts.add(part);
+    if (part) this.dirtyParts.add(part);
   }
 
   /** The journal op for a changed entity: its current value, or its removal. */
@@ -1070,7 +1118,7 @@ export class LowdbStore implements Store {
         return { t, k: a, id: b!, v: pending === undefined ? (await table.get([b!])).get(b!) : (pending ?? undefined) };
       }
       case 'evt': {
-        if (!this.eventIndex.has(a)) return { t, id: a };
+        if (!this.eventIdx.has(a)) return { t, id: a };
         const pending = this.events.peek(a);
         const payload = pending === undefined ? (await this.events.get([a])).get(a) : pending;
         return { t, id: a, v: payload ? { payload, dispatched: !this.undispatched.has(a) } : undefined };
@@ -1078,11 +1126,9 @@ export class LowdbStore implements Store {
       case 'dsp':
         return { t, id: a };
       case 'dlv': {
-        const d = this.data.deliveries[a];
-        if (!d) return { t, id: a };
-        const pending = this.attempts.peek(a);
-        const attempts = pending === undefined ? ((await this.attempts.get([a])).get(a) ?? []) : (pending ?? []);
-        return { t, id: a, v: { ...d, attempts } };
+        if (this.deliveryIdx.position(a) < 0) return { t, id: a };
+        const pending = this.deliveries.peek(a);
+        return { t, id: a, v: pending === undefined ? (await this.deliveries.get([a])).get(a) : (pending ?? undefined) };
       }
       case 'aud':
         return { t, id: a, v: this.auditIndex.get(a) };
@@ -1112,13 +1158,8 @@ export class LowdbStore implements Store {
         this.undispatched.delete(op.id);
         return;
       case 'dlv':
-        if (op.v) {
-          this.attempts.put(op.id, deepFreeze(op.v.attempts));
-          this.data.deliveries[op.id] = { ...op.v, attempts: [] };
-        } else {
-          delete this.data.deliveries[op.id];
-          this.attempts.put(op.id, null);
-        }
+        if (op.v) this.setDelivery(deepFreeze(op.v));
+        else this.removeDeliveries(new Set([op.id]));
         return;
       case 'key':
         if (op.v) this.data.api_keys[op.id] = op.v;
@@ -1143,14 +1184,11 @@ export class LowdbStore implements Store {
       case 'key':
       case 'dsp':
       case 'evt':
-        // Event bodies are in their table; the undispatched list is in the meta part.
+      case 'dlv':
+        // Event bodies and deliveries are in their tables; the undispatched list is in the meta part.
         return META_PART;
       case 'snap':
         return snapshotPart(op.k);
-      case 'dlv': {
-        const d = op.v ?? this.data.deliveries[op.id];
-        return d ? deliveryPart(d.created_at) : (this.partOf.get(`dlv${SEP}${op.id}`) ?? META_PART);
-      }
       case 'aud': {
         const a = op.v ?? this.auditIndex.get(op.id);
         return a ? auditPart(a.at) : META_PART;
@@ -1185,19 +1223,11 @@ export class LowdbStore implements Store {
   private reindex(): void {
     this.auditIndex.clear();
     for (const e of this.data.audit) this.auditIndex.set(e.id, e);
-    this.partOf.clear();
-    this.deliveriesByEvent.clear();
-    this.deliveriesBySubscription.clear();
-    for (const d of Object.values(this.data.deliveries)) {
-      this.partOf.set(`dlv${SEP}${d.id}`, deliveryPart(d.created_at));
-      this.indexDelivery(d);
-    }
   }
 
   /** Every part the in-memory data occupies (tables are tracked by their own buckets). */
   private allParts(): Set<string> {
     const parts = new Set<string>([META_PART]);
-    for (const d of Object.values(this.data.deliveries)) parts.add(deliveryPart(d.created_at));
     for (const e of this.data.audit) parts.add(auditPart(e.at));
     return parts;
   }
@@ -1214,14 +1244,7 @@ export class LowdbStore implements Store {
           api_keys: this.data.api_keys,
           undispatched: [...this.undispatched],
         });
-      } else if (part.startsWith('dlv.')) out.set(part, { kind: 'dlv', deliveries: [] });
-      else if (part.startsWith('aud.')) out.set(part, { kind: 'aud', entries: [] });
-    }
-    if ([...wanted].some((p) => p.startsWith('dlv.'))) {
-      for (const d of Object.values(this.data.deliveries)) {
-        const c = out.get(deliveryPart(d.created_at));
-        if (c?.kind === 'dlv') c.deliveries.push(d);
-      }
+      } else if (part.startsWith('aud.')) out.set(part, { kind: 'aud', entries: [] });
     }
     if ([...wanted].some((p) => p.startsWith('aud.'))) {
       for (const e of this.data.audit) {
@@ -1252,13 +1275,27 @@ function filesOf(m: Manifest): string[] {
   return [
     ...Object.values(m.parts),
     ...Object.values(m.snapshots ?? {}).flatMap((b) => b.map((x) => x.file)),
-    ...(m.events ?? []).map((x) => x.file),
-    ...(m.attempts ?? []).map((x) => x.file),
+    ...[m.events, m.eventIndex, m.deliveries, m.deliveryIndex, m.attempts].flatMap((list) => (list ?? []).map((x) => x.file)),
   ];
 }
 
-/** The attempts table's key among the checkpoint's tables (snapshot tables are keyed by resource). */
-const ATTEMPTS = '\u0000attempts';
+/** Keys of the event and delivery tables among the checkpoint's tables (snapshot tables are keyed by resource). */
+const EVENTS = '\u0000events';
+const EVENT_INDEX = '\u0000eventIndex';
+const DELIVERIES = '\u0000deliveries';
+const DELIVERY_INDEX = '\u0000deliveryIndex';
+
+/** A delivery as a write found it, for undoing that write (`LowdbStore.deliveryBefore`). */
+interface DeliveryBefore {
+  body: Delivery | null | undefined;
+  entry: DeliveryIndexEntry | null | undefined;
+  indexed: DeliveryIndexEntry | undefined;
+}
+
+/** What the event index keeps of an event. */
+function indexEntryOf(payload: EventEnvelope): EventIndexEntry {
+  return [payload.type, payload.timestamp, payload.data.resource, payload.data.id];
+}
 
 function isLiveSnapshot(s: Snapshot): boolean {
   return !s.record.deleted_at;

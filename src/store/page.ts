@@ -12,29 +12,50 @@ export function pageNewestFirst<T>(
   limit: number | undefined,
   beforeId: string | undefined,
 ): Page<T> {
-  let i = sorted.length - 1;
+  const page = pagePositions(
+    sorted.length,
+    (i) => idOf(sorted[i]!),
+    (i) => keep(sorted[i]!),
+    limit,
+    beforeId,
+  );
+  return { data: page.data.map((i) => sorted[i]!), next: page.next };
+}
+
+/**
+ * The same page over positions `0..count-1` of a columnar index sorted by ascending id (`idAt`):
+ * positions newest first, so the caller reads only the page's bodies.
+ */
+export function pagePositions(
+  count: number,
+  idAt: (i: number) => string,
+  keep: (i: number) => boolean,
+  limit: number | undefined,
+  beforeId: string | undefined,
+): Page<number> {
+  let i = count - 1;
   if (beforeId) {
-    // Binary search for the first index whose id is >= beforeId, then step below it.
+    // Binary search for the first position whose id is >= beforeId, then step below it.
     let lo = 0;
-    let hi = sorted.length;
+    let hi = count;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (idOf(sorted[mid]!) < beforeId) lo = mid + 1;
+      if (idAt(mid) < beforeId) lo = mid + 1;
       else hi = mid;
     }
     i = lo - 1;
   }
   const max = limit ?? Infinity;
-  const data: T[] = [];
-  for (; i >= 0 && data.length < max; i--) if (keep(sorted[i]!)) data.push(sorted[i]!);
+  const data: number[] = [];
+  for (; i >= 0 && data.length < max; i--) if (keep(i)) data.push(i);
   let more = false;
   for (let j = i; j >= 0; j--) {
-    if (keep(sorted[j]!)) {
+    if (keep(j)) {
       more = true;
       break;
     }
   }
-  return { data, next: more && data.length > 0 ? idOf(data[data.length - 1]!) : null };
+  return { data, next: more && data.length > 0 ? idAt(data[data.length - 1]!) : null };
 }
 
 /** Freezes a stored value and everything in it, so readers cannot change what the store holds. */

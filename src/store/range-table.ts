@@ -2,6 +2,10 @@ import { compareIds } from './ids.js';
 
 /** Bucket files a checkpoint writes at once. */
 const WRITE_CONCURRENCY = 4;
+/** Bucket files a lookup reads at once: a read is partly waiting (open, read, close in libuv's pool). */
+const READ_CONCURRENCY = 8;
+/** Buckets a whole-table `scan` reads ahead: each is parsed whole, so fewer keep the heap's peak (RSS) low. */
+const SCAN_READ_AHEAD = 2;
 
 /**
  * One part file of a range table as the manifest lists it: the records whose id is at or above
@@ -61,6 +65,8 @@ export class RangeTable<V> {
   private dirty = new Map<string, V | null>();
   private flushing = new Map<string, V | null>();
   private readonly cache = new Map<string, Map<string, V>>();
+  /** Bucket files parsed since the table was opened (a cache hit is not a read). */
+  reads = 0;
 
   constructor(
     private readonly options: RangeTableOptions<V>,
@@ -109,13 +115,17 @@ export class RangeTable<V> {
       if (!list) byBucket.set(b, (list = []));
       list.push(id);
     }
-    for (const [b, list] of byBucket) {
-      const records = await this.load(this.buckets[b]!);
-      for (const id of list) {
-        const v = records.get(id);
-        if (v !== undefined) out.set(id, v);
+    const jobs = [...byBucket];
+    const worker = async () => {
+      for (let job = jobs.shift(); job; job = jobs.shift()) {
+        const records = await this.load(this.buckets[job[0]]!);
+        for (const id of job[1]) {
+          const v = records.get(id);
+          if (v !== undefined) out.set(id, v);
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, jobs.length) }, worker));
     return out;
   }
 
@@ -128,8 +138,18 @@ export class RangeTable<V> {
   async *entries(): AsyncIterable<[string, V]> {
     const seen = new Set<string>();
     const buckets = this.buckets;
-    for (const meta of buckets) {
-      const records = await this.load(meta);
+    // The next few buckets are read while this one's records are handed out.
+    const ahead = new Map<number, Promise<Map<string, V>>>();
+    for (let b = 0; b < buckets.length; b++) {
+      for (let k = b; k < Math.min(buckets.length, b + READ_CONCURRENCY); k++) {
+        if (ahead.has(k)) continue;
+        const read = this.load(buckets[k]!);
+        // A consumer that stops early leaves reads behind: their errors are not unhandled.
+        read.catch(() => undefined);
+        ahead.set(k, read);
+      }
+      const records = await ahead.get(b)!;
+      ahead.delete(b);
       for (const [id, v] of records) {
         const change = this.changeOf(id);
         if (change === null) continue;
@@ -143,6 +163,39 @@ export class RangeTable<V> {
       // The latest change wins: dirty overrides flushing.
       const latest = this.changeOf(id);
       if (latest !== null && latest !== undefined) yield [id, latest];
+    }
+  }
+
+  /**
+   * Calls `fn` with every id and value, as `entries()` does, but without a promise per record: for
+   * reading a whole table at start (the index tables). Buckets not cached are parsed, handed over and
+   * dropped, never converted to maps.
+   */
+  async scan(fn: (id: string, value: V) => void): Promise<void> {
+    const changed = this.dirty.size > 0 || this.flushing.size > 0;
+    if (changed) {
+      for await (const [id, v] of this.entries()) fn(id, v);
+      return;
+    }
+    const buckets = this.buckets;
+    const ahead = new Map<number, Promise<Map<string, V> | Record<string, V>>>();
+    for (let b = 0; b < buckets.length; b++) {
+      for (let k = b; k < Math.min(buckets.length, b + SCAN_READ_AHEAD); k++) {
+        if (ahead.has(k)) continue;
+        const cached = this.cache.get(buckets[k]!.file);
+        const read = cached
+          ? Promise.resolve(cached)
+          : this.options.read(buckets[k]!.file).then((content) => {
+              this.reads += 1;
+              return content.records;
+            });
+        read.catch(() => undefined);
+        ahead.set(k, read);
+      }
+      const records = await ahead.get(b)!;
+      ahead.delete(b);
+      if (records instanceof Map) for (const [id, v] of records) fn(id, v);
+      else for (const id in records) fn(id, records[id]!);
     }
   }
 
@@ -297,6 +350,7 @@ export class RangeTable<V> {
       return hit;
     }
     const content = await this.options.read(meta.file);
+    this.reads += 1;
     const records = new Map(Object.entries(content.records));
     if (!keep) return records;
     this.cache.set(meta.file, records);

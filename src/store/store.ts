@@ -41,8 +41,9 @@ export interface Store extends StoreReader {
 }
 
 /**
- * Coordination of several bridge processes on one store. Each process names itself (`holder`,
- * `BRIDGE_INSTANCE_ID`); leases and claims expire, so the work of a process that died is taken over.
+ * Coordination of several bridge processes on one store (PostgreSQL). Each process names itself
+ * (`holder`, `BRIDGE_INSTANCE_ID`); leases and claims expire, so the work of a process that died is
+ * taken over. The embedded lowdb store has no `shared`: its one process does everything.
  */
 export interface SharedStore {
   /**
@@ -53,18 +54,73 @@ export interface SharedStore {
   /** Gives a lease up (clean stop), so another process need not wait for it to expire. */
   releaseLeases(holder: string): Promise<void>;
   /**
-   * Claims one pending delivery for one attempt by `holder` (for `ttlMs`, longer than the attempt's
-   * timeout). Refused when it is not pending, not due yet, claimed by another holder, when an older
-   * delivery of the same record is pending for a `per_record` subscription, or when the
-   * subscription's `max_in_flight` or `rate_limit_per_second` is reached across all processes.
-   * Recording the attempt (`putDelivery`) ends the claim.
+   * Claims up to `limit` due pending deliveries for `holder`, for `ttlMs` (longer than an attempt's
+   * timeout), in one database round trip for the claim itself. A delivery is claimable when it is
+   * pending, due at `now` (ISO time), its subscription is active, nobody else holds an unexpired
+   * claim on it, and — for a `per_record` subscription — no older event of the same record has a
+   * pending delivery to that subscription (claimed or not). Per subscription no more are claimed than
+   * its `max_in_flight` minus the claims held by every process, nor more than its
+   * `rate_limit_per_second` minus the claims every process made in the last second. Oldest due first.
+   * Recording the attempt (`recordAttempts`, or any `putDelivery` that changes `attempt_count` or
+   * `status`) ends the claim.
    */
-  claimDelivery(id: string, holder: string, ttlMs: number): Promise<boolean>;
+  claimDue(holder: string, ttlMs: number, limit: number, now: string): Promise<ClaimBatch>;
+  /**
+   * Ends the claims `holder` still holds: called when a process starts, so claims a previous process
+   * of the same `BRIDGE_INSTANCE_ID` left when it died are retried at once rather than at expiry.
+   */
+  releaseClaims(holder: string): Promise<void>;
+  /**
+   * One transaction that first reads and locks the deliveries `ids` (one statement), then runs `fn`
+   * with them (missing ids are absent: deleted meanwhile). Records a batch of attempts in one commit.
+   * @throws what `fn` throws (nothing is written then), or the database error.
+   */
+  recordAttempts<T>(ids: readonly string[], fn: (tx: StoreTx, current: ReadonlyMap<string, Delivery>) => T | Promise<T>): Promise<T>;
+  /**
+   * Records attempts that change nothing but their deliveries, in one statement: each delivery is
+   * written only while `holder` still holds its claim and its `attempt_count` is still
+   * `claimedAttemptCount` (no one recorded it meanwhile); the claim ends. Attempts that change their
+   * subscription (`failing_since`, disabling) go through `recordAttempts` instead.
+   * @returns the ids written; the others were deleted or are no longer this claim's.
+   */
+  recordClaimed(holder: string, records: ReadonlyArray<{ delivery: Delivery; claimedAttemptCount: number }>): Promise<Set<string>>;
+  /**
+   * One request start from the upstream request budget `key` (a hash naming a source's API key),
+   * shared by every process: granted when fewer than `perMinute` starts were granted under `key` in
+   * the last 60 s (database clock) and no pause holds it. Grants of one key take turns.
+   * @returns 0 when granted (the start is counted), otherwise how long to wait before asking again (ms).
+   */
+  takeRequestSlot(key: string, perMinute: number): Promise<number>;
+  /** Holds every process's requests under `key` until `untilMs` (epoch ms): an upstream 429's `Retry-After`. */
+  pauseRequests(key: string, untilMs: number): Promise<void>;
+  /** Pending deliveries of every process (the `/metrics` gauge). */
+  countPending(): Promise<number>;
   /**
    * Calls `listener` with the ids of pending deliveries other processes committed (LISTEN/NOTIFY),
-   * or with null when there were too many to name. @returns a function that stops listening.
+   * or with null when there were too many to name or notices may have been lost (reconnected).
+   * @returns a function that stops listening.
    */
   onDeliveries(listener: (ids: string[] | null) => void): () => void;
+}
+
+/** A delivery claimed by `SharedStore.claimDue`, with what its attempt needs, read in the same transaction. */
+export interface ClaimedDelivery {
+  delivery: Delivery;
+  /** Undefined only if the event is gone (never through retention, which keeps events with pending deliveries). */
+  event: StoredEvent | undefined;
+  /** The subscription as the claim saw it (active). */
+  subscription: Subscription;
+}
+
+export interface ClaimBatch {
+  /** Oldest due first. */
+  claimed: ClaimedDelivery[];
+  /**
+   * When to ask again if `claimed` was short of `limit` (epoch ms): the earliest time a pending
+   * delivery nobody holds becomes due, or a held claim expires; `now` when due deliveries were held
+   * back (limits, ordering, locked); null when there is nothing pending at all.
+   */
+  nextAt: number | null;
 }
 
 export interface StoreCounts {

@@ -1,6 +1,7 @@
 import { UpstreamError } from '../errors.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { RateLimiter, type AcquireOptions } from '../rate-limiter.js';
+import { SharedRequestBudget } from '../shared-budget.js';
 import { isSuccess, parseJson, statusError, UpstreamHttp } from '../upstream-http.js';
 
 /** Connection settings of a Cliniko API client (https://docs.api.cliniko.com/, "Making requests"). */
@@ -20,6 +21,8 @@ export interface ClinikoClientOptions {
   requestTimeoutMs: number;
   /** Clock of the budget and of `X-RateLimit-Reset` arithmetic (default: the system clock). */
   clock?: Clock;
+  /** Several bridge processes on one store: the key's budget is one budget over all of them. */
+  shared?: ConstructorParameters<typeof SharedRequestBudget>[0];
 }
 
 /** The part of the key's limit the bridge leaves to other tools unless configured otherwise. */
@@ -37,6 +40,8 @@ export type Query = Record<string, string | number | readonly string[] | undefin
 export class ClinikoClient {
   /** The key's request budget: every request of every feed sharing this client goes through it. */
   readonly limiter: RateLimiter;
+  /** With a shared store, the same budget counted over every process (after `limiter`). */
+  private readonly shared: SharedRequestBudget | null;
   /** The clock of the budget, which the key's feeds read too. */
   readonly clock: Clock;
   private readonly authorization: string;
@@ -51,6 +56,7 @@ export class ClinikoClient {
     const headroom = options.headroomPercent ?? DEFAULT_HEADROOM_PERCENT;
     const budget = Math.max(1, Math.floor((options.rateLimitPerMin * (100 - headroom)) / 100));
     this.limiter = new RateLimiter(budget, clock, options.rateLimitPerMin);
+    this.shared = options.shared ? new SharedRequestBudget(options.shared, 'cliniko', options.apiKey, budget, clock) : null;
     this.authorization = `Basic ${Buffer.from(`${options.apiKey}:`).toString('base64')}`;
     this.http = new UpstreamHttp({ source: 'cliniko', requestTimeoutMs: options.requestTimeoutMs });
   }
@@ -78,6 +84,7 @@ export class ClinikoClient {
    */
   async getJson(url: string, signal?: AbortSignal, budget?: AcquireOptions): Promise<Record<string, unknown>> {
     await this.limiter.acquire(signal, budget);
+    await this.shared?.acquire(signal);
     this.active += 1;
     try {
       return await this.send(url, signal);
@@ -100,7 +107,10 @@ export class ClinikoClient {
         throw new UpstreamError({ kind: 'client', message: `${where}: 400 column not searchable`, status: 400, reason: 'not_searchable' });
       }
       const err = statusError(res, where, this.now());
-      if (err.kind === 'rate_limited') this.limiter.pauseUntil(this.now() + err.retryAfterMs!);
+      if (err.kind === 'rate_limited') {
+        this.limiter.pauseUntil(this.now() + err.retryAfterMs!);
+        this.shared?.pauseUntil(this.now() + err.retryAfterMs!);
+      }
       throw err;
     }
     const parsed = parseJson(res, where);

@@ -171,6 +171,18 @@ export class PgReader implements StoreReader {
     return row ? decodeDoc<Delivery>(this.codec, row.doc) : undefined;
   }
 
+  /** Several deliveries in one statement (locked until the transaction ends, inside one), by id. */
+  async getDeliveries(ids: readonly string[]): Promise<Map<string, Delivery>> {
+    const out = new Map<string, Delivery>();
+    if (ids.length === 0) return out;
+    const rows = await this.run<{ id: string; doc: string }>(
+      `SELECT id, doc FROM deliveries WHERE id = ANY($1::text[]) ORDER BY id${this.lockRows ? ' FOR UPDATE' : ''}`,
+      [[...ids]],
+    );
+    for (const r of rows) out.set(r.id, decodeDoc<Delivery>(this.codec, r.doc));
+    return out;
+  }
+
   async listDeliveries(query: DeliveryQuery): Promise<Page<Delivery>> {
     const w = new Where();
     if (query.before !== undefined) w.add(`id < ${w.p(query.before)}`);

@@ -1,7 +1,12 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Codec } from '../codec.js';
-import type { SharedStore } from '../store.js';
-import { subscriptionFrom } from './tables.js';
+import type { EventEnvelope } from '../../events/envelope.js';
+import type { Delivery, StoredEvent, Subscription } from '../schema.js';
+import type { ClaimBatch, ClaimedDelivery, SharedStore, StoreTx } from '../store.js';
+import type { PgReader } from './reader.js';
+import * as tables from './tables.js';
+import { decodeDoc, subscriptionFrom } from './tables.js';
 
 /** How long the listener waits before reconnecting after its connection dropped (database restart). */
 const LISTEN_RETRY_MS = 1_000;
@@ -19,9 +24,54 @@ export function deliveriesPayload(holder: string, ids: readonly string[]): strin
   return `${holder}|${list.length > MAX_NOTIFY_IDS_CHARS ? '*' : list}`;
 }
 
+const due = (d: Delivery) => d.next_attempt_at ?? '';
+
+/**
+ * One claim of up to $5 due deliveries for holder $7 (claim for $8 ms). $1–$3 are the active
+ * subscriptions with their `max_in_flight` and `rate_limit_per_second`; $4 those ordered per record.
+ * `room`: what each subscription may still start, counted over every process. `due`: the oldest due
+ * deliveries nobody holds of subscriptions with room, whose record has no older pending delivery
+ * (per-record), at most $9 candidates (walking the `deliveries_due` index), locked, skipping rows
+ * another transaction holds. `pick`: per subscription no more than its room. The UPDATE marks them
+ * claimed and returns them with their events.
+ */
+export const CLAIM_SQL = `
+WITH room AS (
+  SELECT l.sub, LEAST(
+    COALESCE(l.max_in_flight - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_until > now()), $5),
+    COALESCE(l.rate - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_at > now() - interval '1 second'), $5)
+  ) AS room
+  FROM unnest($1::text[], $2::int[], $3::int[]) AS l(sub, max_in_flight, rate)
+), due AS (
+  SELECT d.id, d.subscription_id, d.next_attempt_at, d.event_id
+  FROM deliveries d
+  WHERE d.status = 'pending' AND d.next_attempt_at <= $6
+    AND (d.claimed_until IS NULL OR d.claimed_until < now())
+    AND d.subscription_id IN (SELECT sub FROM room WHERE room > 0)
+    AND (d.subscription_id <> ALL($4::text[]) OR NOT EXISTS (
+      SELECT 1 FROM events e
+      JOIN events oe ON oe.resource = e.resource AND oe.record_id = e.record_id AND oe.id < e.id
+      JOIN deliveries o ON o.event_id = oe.id
+      WHERE e.id = d.event_id AND o.subscription_id = d.subscription_id AND o.status = 'pending'))
+  ORDER BY d.next_attempt_at, d.event_id
+  LIMIT $9
+  FOR UPDATE OF d SKIP LOCKED
+), pick AS (
+  SELECT id FROM (
+    SELECT due.*, r.room, row_number() OVER (PARTITION BY due.subscription_id ORDER BY due.next_attempt_at, due.event_id) AS rn
+    FROM due JOIN room r ON r.sub = due.subscription_id
+  ) x
+  WHERE rn <= room
+  ORDER BY next_attempt_at, event_id
+  LIMIT $5
+)
+UPDATE deliveries d SET claimed_by = $7, claimed_until = now() + $8 * interval '1 millisecond', claimed_at = now()
+FROM pick WHERE d.id = pick.id
+RETURNING d.doc, (SELECT e.doc FROM events e WHERE e.id = d.event_id) AS event_doc`;
+
 /**
  * `SharedStore` on PostgreSQL: leases in the `leases` table, delivery claims as columns of
- * `deliveries` taken with `SELECT … FOR UPDATE SKIP LOCKED`, and new deliveries announced with
+ * `deliveries` taken in batches with `SELECT … FOR UPDATE SKIP LOCKED`, and new deliveries announced with
  * NOTIFY on one channel per schema. Expiry times use the database clock, so processes on machines
  * with skewed clocks still agree.
  */
@@ -30,6 +80,8 @@ export class PgShared implements SharedStore {
   private readonly listeners = new Set<(ids: string[] | null) => void>();
   private retry: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The advisory lock key that serialises claims of limited subscriptions in this schema. */
+  private readonly claimLock: number;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -38,7 +90,11 @@ export class PgShared implements SharedStore {
     private readonly channel: string,
     /** This process (`BRIDGE_INSTANCE_ID`): its own notices are not echoed back to it. */
     private readonly instanceId: string,
-  ) {}
+    /** The store's `transaction`, whose `tx` can also read several deliveries in one statement. */
+    private readonly transaction: <T>(fn: (tx: StoreTx & Pick<PgReader, 'getDeliveries'>) => Promise<T>) => Promise<T>,
+  ) {
+    this.claimLock = createHash('sha256').update(`${channel}:claim`).digest().readInt32BE(0);
+  }
 
   async lease(name: string, holder: string, ttlMs: number): Promise<boolean> {
     const { rows } = await this.pool.query(
@@ -55,30 +111,23 @@ export class PgShared implements SharedStore {
     await this.pool.query('DELETE FROM leases WHERE holder = $1', [holder]);
   }
 
-  async claimDelivery(id: string, holder: string, ttlMs: number): Promise<boolean> {
+  async claimDue(holder: string, ttlMs: number, limit: number, now: string): Promise<ClaimBatch> {
+    const subs = await this.activeSubscriptions(this.pool);
+    const list = [...subs.values()];
+    if (list.length === 0) return { claimed: [], nextAt: null };
+    // Limits are counted over every process: claims of limited subscriptions take turns (an
+    // advisory lock held to the end of the claim's transaction), so two processes cannot both see the
+    // last free slot. Without limits SKIP LOCKED alone keeps claims apart: one statement, no transaction.
+    if (!list.some((s) => s.max_in_flight !== null || s.rate_limit_per_second !== null))
+      return this.claimWith(this.pool, subs, holder, ttlMs, limit, now);
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const nowIso = new Date().toISOString();
-      // SKIP LOCKED: another process in the middle of claiming it wins; this one moves on.
-      const { rows } = await client.query<{ subscription_id: string; event_id: string }>(
-        `SELECT subscription_id, event_id FROM deliveries
-         WHERE id = $1 AND status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= $2)
-           AND (claimed_by IS NULL OR claimed_by = $3 OR claimed_until < now())
-         FOR UPDATE SKIP LOCKED`,
-        [id, nowIso, holder],
-      );
-      const d = rows[0];
-      const ok = d ? await this.withinLimits(client, id, d.subscription_id, d.event_id) : false;
-      if (ok) {
-        await client.query(
-          `UPDATE deliveries SET claimed_by = $2, claimed_until = now() + $3 * interval '1 millisecond', claimed_at = now() WHERE id = $1`,
-          [id, holder, ttlMs],
-        );
-      }
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${this.claimLock})`);
+      // Read again under the lock: the limits as they are now.
+      const batch = await this.claimWith(client, await this.activeSubscriptions(client), holder, ttlMs, limit, now);
       await client.query('COMMIT');
-      return ok;
+      return batch;
     } catch (err) {
       broken = err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -88,40 +137,144 @@ export class PgShared implements SharedStore {
     }
   }
 
-  /**
-   * The subscription's limits across every process. Its row is locked first, so claims of one
-   * subscription are counted one at a time.
-   */
-  private async withinLimits(client: pg.PoolClient, id: string, subscriptionId: string, eventId: string): Promise<boolean> {
-    const { rows } = await client.query<{ doc: string }>('SELECT doc FROM subscriptions WHERE id = $1 FOR UPDATE', [subscriptionId]);
-    if (!rows[0]) return false;
-    const sub = subscriptionFrom(this.codec, rows[0].doc);
-    if (sub.status !== 'active') return false;
-    if (sub.max_in_flight !== null) {
-      const { rows: n } = await client.query<{ n: string }>(
-        'SELECT count(*) AS n FROM deliveries WHERE subscription_id = $1 AND id <> $2 AND claimed_by IS NOT NULL AND claimed_until > now()',
-        [subscriptionId, id],
-      );
-      if (Number(n[0]!.n) >= sub.max_in_flight) return false;
+  private async activeSubscriptions(db: pg.Pool | pg.PoolClient): Promise<Map<string, Subscription>> {
+    const { rows } = await db.query<{ doc: string }>('SELECT doc FROM subscriptions');
+    const out = new Map<string, Subscription>();
+    for (const r of rows) {
+      const sub = subscriptionFrom(this.codec, r.doc);
+      if (sub.status === 'active') out.set(sub.id, sub);
     }
-    if (sub.rate_limit_per_second !== null) {
-      const { rows: n } = await client.query<{ n: string }>(
-        `SELECT count(*) AS n FROM deliveries WHERE subscription_id = $1 AND id <> $2 AND claimed_at > now() - interval '1 second'`,
-        [subscriptionId, id],
-      );
-      if (Number(n[0]!.n) >= sub.rate_limit_per_second) return false;
+    return out;
+  }
+
+  private async claimWith(
+    db: pg.Pool | pg.PoolClient,
+    subs: Map<string, Subscription>,
+    holder: string,
+    ttlMs: number,
+    limit: number,
+    now: string,
+  ): Promise<ClaimBatch> {
+    const list = [...subs.values()];
+    const { rows } = await db.query<{ doc: string; event_doc: string | null }>(CLAIM_SQL, [
+      list.map((s) => s.id),
+      list.map((s) => s.max_in_flight),
+      list.map((s) => s.rate_limit_per_second),
+      list.filter((s) => s.ordering === 'per_record').map((s) => s.id),
+      limit,
+      now,
+      holder,
+      ttlMs,
+      Math.max(limit * 4, 256),
+    ]);
+    const claimed: ClaimedDelivery[] = rows
+      .map((r) => {
+        const delivery = decodeDoc<Delivery>(this.codec, r.doc);
+        const event: StoredEvent | undefined = r.event_doc
+          ? Object.freeze({ payload: decodeDoc<EventEnvelope>(this.codec, r.event_doc), dispatched: true })
+          : undefined;
+        return { delivery, event, subscription: subs.get(delivery.subscription_id)! };
+      })
+      .sort((a, b) => due(a.delivery).localeCompare(due(b.delivery)) || a.delivery.event_id.localeCompare(b.delivery.event_id));
+    if (claimed.length === limit) return { claimed, nextAt: null };
+    const [next] = (
+      await db.query<{ due: string | null; expires: number | null }>(
+        `SELECT (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())) AS due,
+                (SELECT extract(epoch FROM min(claimed_until)) * 1000 FROM deliveries WHERE claimed_until IS NOT NULL) AS expires`,
+      )
+    ).rows;
+    let nextAt: number | null = null;
+    const candidates = [
+      next?.due ? Math.max(Date.parse(now), Date.parse(next.due)) : null,
+      next?.expires == null ? null : Number(next.expires),
+    ];
+    for (const c of candidates) if (c !== null && (nextAt === null || c < nextAt)) nextAt = c;
+    return { claimed, nextAt };
+  }
+
+  async recordClaimed(holder: string, records: ReadonlyArray<{ delivery: Delivery; claimedAttemptCount: number }>): Promise<Set<string>> {
+    if (records.length === 0) return new Set();
+    const rows = records.map((r) => tables.deliveries.row(r.delivery, this.codec));
+    const { rows: written } = await this.pool.query<{ id: string }>(
+      `UPDATE deliveries d
+       SET status = u.status, next_attempt_at = u.next_attempt_at, attempt_count = u.attempt_count, doc = u.doc,
+           claimed_by = NULL, claimed_until = NULL
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[])
+         AS u(id, status, next_attempt_at, attempt_count, doc, claimed_count)
+       WHERE d.id = u.id AND d.claimed_by = $7 AND d.attempt_count = u.claimed_count
+       RETURNING d.id`,
+      [
+        rows.map((r) => r[0]),
+        rows.map((r) => r[3]),
+        rows.map((r) => r[4]),
+        rows.map((r) => r[6]),
+        rows.map((r) => r[7]),
+        records.map((r) => r.claimedAttemptCount),
+        holder,
+      ],
+    );
+    return new Set(written.map((r) => r.id));
+  }
+
+  async releaseClaims(holder: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1 AND claimed_until IS NOT NULL',
+      [holder],
+    );
+  }
+
+  recordAttempts<T>(ids: readonly string[], fn: (tx: StoreTx, current: ReadonlyMap<string, Delivery>) => T | Promise<T>): Promise<T> {
+    return this.transaction(async (tx) => fn(tx, await tx.getDeliveries(ids)));
+  }
+
+  async takeRequestSlot(key: string, perMinute: number): Promise<number> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      // clock_timestamp(), not now(): a grant that waited for the key's row counts from when it is granted.
+      await client.query('BEGIN');
+      const [budget] = (
+        await client.query<{ paused_ms: number | null }>(
+          `INSERT INTO request_budgets (key) VALUES ($1) ON CONFLICT (key) DO UPDATE SET key = excluded.key
+           RETURNING extract(epoch FROM paused_until - clock_timestamp()) * 1000 AS paused_ms`,
+          [key],
+        )
+      ).rows;
+      let waitMs = budget?.paused_ms != null && Number(budget.paused_ms) > 0 ? Math.ceil(Number(budget.paused_ms)) : 0;
+      if (waitMs === 0) {
+        await client.query(`DELETE FROM request_starts WHERE key = $1 AND at <= clock_timestamp() - interval '60 seconds'`, [key]);
+        const [window] = (
+          await client.query<{ n: number; free_ms: number | null }>(
+            `SELECT count(*)::int AS n, extract(epoch FROM min(at) + interval '60 seconds' - clock_timestamp()) * 1000 AS free_ms
+             FROM request_starts WHERE key = $1`,
+            [key],
+          )
+        ).rows;
+        if (window!.n < perMinute) await client.query('INSERT INTO request_starts (key, at) VALUES ($1, clock_timestamp())', [key]);
+        else waitMs = Math.max(1, Math.ceil(Number(window!.free_ms ?? 1)));
+      }
+      await client.query('COMMIT');
+      return waitMs;
+    } catch (err) {
+      broken = err as Error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release(broken);
     }
-    if (sub.ordering === 'per_record') {
-      const { rows: older } = await client.query(
-        `SELECT 1 FROM deliveries o JOIN events oe ON oe.id = o.event_id, events e
-         WHERE e.id = $2 AND o.subscription_id = $1 AND o.status = 'pending' AND o.event_id < $2
-           AND oe.resource = e.resource AND oe.record_id = e.record_id
-         LIMIT 1`,
-        [subscriptionId, eventId],
-      );
-      if (older.length > 0) return false;
-    }
-    return true;
+  }
+
+  async pauseRequests(key: string, untilMs: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO request_budgets (key, paused_until) VALUES ($1, to_timestamp($2 / 1000.0))
+       ON CONFLICT (key) DO UPDATE SET paused_until = GREATEST(request_budgets.paused_until, excluded.paused_until)`,
+      [key, untilMs],
+    );
+  }
+
+  async countPending(): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>("SELECT count(*) AS n FROM deliveries WHERE status = 'pending'");
+    return Number(rows[0]!.n);
   }
 
   onDeliveries(listener: (ids: string[] | null) => void): () => void {
