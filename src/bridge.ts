@@ -12,6 +12,7 @@ import { DeliveryWorker } from './delivery/worker.js';
 import { createAdminApp } from './http/app.js';
 import { Poller } from './poller/poller.js';
 import { PollerGroup } from './poller/group.js';
+import { DEFAULT_PAGES_AHEAD } from './poller/page-writer.js';
 import { createSources } from './sources/index.js';
 import { verifySources } from './sources/verify.js';
 import { openStore } from './store/open.js';
@@ -141,6 +142,8 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
           onEvents: dispatch,
           instanceId: config.bridge.instanceId,
           clock,
+          // PostgreSQL commits concurrent transactions in any order: a page is durable before the next.
+          pagesAhead: config.bridge.database ? 1 : DEFAULT_PAGES_AHEAD,
         }),
     ),
   );

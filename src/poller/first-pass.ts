@@ -138,20 +138,31 @@ export function firstPassView(live: LiveState, pageSize: number, requestTimes: r
 export interface FirstPassJob {
   live: LiveStart;
   where: { source: string; resource: string };
-  /** The pass's state, read for its position and start; `record` writes the next one. */
+  /** The pass's state as durably recorded, read for its position and start. */
   state: () => LiveState;
-  /**
-   * Records one page durably: silent snapshots of records older than the live start that are newer
-   * than what the store holds (`.created` events with `BRIDGE_BACKFILL`), and the pass's new state,
-   * in one store write.
-   */
-  record: (page: ExistingPage) => Promise<void>;
+  /** Starts an attempt's writes: its pages are recorded through them. */
+  writes: () => PassWrites;
   /** Marks the pass done (durably). */
   finish: () => Promise<void>;
   /** Resolves when the budget has room beyond what regular polls need soon. */
   spareRoom: () => Promise<void>;
   signal: AbortSignal;
   logger: Logger;
+}
+
+/** The page writes of one attempt of a first pass, which run ahead of durability. */
+export interface PassWrites {
+  /**
+   * Records one page: silent snapshots of records older than the live start that are newer than
+   * what the store holds (`.created` events with `BRIDGE_BACKFILL`), and the pass's new state, in one
+   * store write. Resolves once the page is applied; it becomes durable later, in page order.
+   * @throws the error of an earlier page's failed write
+   */
+  record(page: ExistingPage): Promise<void>;
+  /** Resolves once every page recorded is durable. @throws the first failed write's error */
+  drain(): Promise<void>;
+  /** Resolves once every page recorded has succeeded or failed; never throws. */
+  settle(): Promise<void>;
 }
 
 /** How one attempt of a first pass ended; `failed` resumes from its stored position later. */
@@ -163,15 +174,20 @@ export type AttemptOutcome = 'done' | 'failed' | 'aborted';
  */
 export async function firstPassAttempt(job: FirstPassJob): Promise<AttemptOutcome> {
   const { where, logger, signal } = job;
+  const writes = job.writes();
   try {
     await job.spareRoom();
     const { since, first_pass } = job.state();
+    let pages = first_pass.pages;
     for await (const page of job.live.readExisting(first_pass.position, since, { signal, priority: FIRST_PASS_PRIORITY })) {
-      await job.record(page);
-      const { pages, records_read, total_entries } = job.state().first_pass;
-      if (pages % PROGRESS_LOG_EVERY_PAGES === 0) logger.info({ ...where, records_read, total_entries }, 'first pass progress');
+      await writes.record(page);
+      if (++pages % PROGRESS_LOG_EVERY_PAGES === 0) {
+        const { records_read, total_entries } = job.state().first_pass;
+        logger.info({ ...where, records_read, total_entries }, 'first pass progress');
+      }
       await job.spareRoom();
     }
+    await writes.drain();
     if (signal.aborted) return 'aborted';
     await job.finish();
     logger.info({ ...where, records_read: job.state().first_pass.records_read }, 'first pass done');
@@ -180,6 +196,9 @@ export async function firstPassAttempt(job: FirstPassJob): Promise<AttemptOutcom
     if (signal.aborted) return 'aborted';
     logger.warn({ ...where, err: (err as Error).message }, 'first pass page failed; it resumes from its position');
     return 'failed';
+  } finally {
+    // The next attempt resumes from the position durably recorded: nothing may be in flight then.
+    await writes.settle();
   }
 }
 

@@ -1,18 +1,16 @@
 import { Cron } from 'croner';
 import type { Logger } from 'pino';
-import { UpstreamError } from '../sources/errors.js';
 import type { RequestBudget } from '../sources/rate-limiter.js';
 import { systemClock, type Clock } from '../util/clock.js';
-import type { Batch, ChangeFeed, ExistingPage, FeedSchedule, LiveStart, ReadContext, SourceRecord } from '../sources/types.js';
+import type { Batch, ChangeFeed, ExistingPage, LiveStart } from '../sources/types.js';
 import type { Store } from '../store/store.js';
-import type { ResourceState, Snapshot, StoredEvent } from '../store/schema.js';
+import type { ResourceState, Snapshot } from '../store/schema.js';
 import { metrics } from '../metrics.js';
 import { runBackfill } from './backfill.js';
 import {
   feedCursorOf,
   firstPassAttempt,
   firstPassProgress,
-  FirstPassQueue,
   firstPassRetryMs,
   firstPassView,
   liveOf,
@@ -21,10 +19,16 @@ import {
   type AttemptOutcome,
   type FirstPassJob,
   type LiveState,
+  type PassWrites,
 } from './first-pass.js';
 import { snapshotHasher, type SnapshotHasher } from './hashing.js';
+import { DEFAULT_PAGES_AHEAD, PageWriter } from './page-writer.js';
 import { applyBatch } from './record.js';
-import { BudgetScheduler, SCHEDULE_POLICY, type Decision, type Tier } from './scheduler.js';
+import { ResourceLocks } from './resource-lock.js';
+import { ResourceStatus } from './resource-status.js';
+import { BudgetLoop, keyOf, type ScheduledFeed } from './budget-loop.js';
+import { EMPTY_RESOURCE, pollOnce, type PollContext } from './poll.js';
+import type { Tier } from './scheduler.js';
 import type { BudgetView, ReadProgressView, ResourceView } from './views.js';
 
 export type { BudgetView, ReadProgressView, ResourceView } from './views.js';
@@ -54,6 +58,12 @@ export interface PollerOptions {
   maxCatchUpMs?: number;
   /** This process's name for resource leases when the store is shared (`BRIDGE_INSTANCE_ID`). */
   instanceId?: string;
+  /**
+   * Pages of a resource (a poll's batches, a first pass's pages) applied in the store but not yet
+   * durable, at most (default {@link DEFAULT_PAGES_AHEAD}). Needs a store that makes transactions
+   * durable in the order they were made (the embedded store's journal); 1 for any other (PostgreSQL).
+   */
+  pagesAhead?: number;
 }
 
 /**
@@ -62,57 +72,14 @@ export interface PollerOptions {
  */
 export const LEASE_TTL_MS = 20_000;
 
-/** A feed that declared a {@link FeedSchedule}: polled on its budget's schedule. */
-type ScheduledFeed = ChangeFeed & { readonly schedule: FeedSchedule };
-
-/** Backoff after a failed resource poll: doubles from 5 s to 5 min; a 429 waits at least its reset. */
-const BACKOFF_BASE_MS = 5_000;
-const BACKOFF_MAX_MS = 5 * 60_000;
-/** A resource the key may not read (403) is asked again this rarely. */
-const FORBIDDEN_RECHECK_MS = 60 * 60_000;
-const PROGRESS_LOG_EVERY_PAGES = 10;
-const DEFAULT_MAX_CONCURRENT_POLLS = 3;
 const DEFAULT_MAX_CATCH_UP_MS = 7 * 24 * 60 * 60_000;
 /** First passes of hot resources run before warm and cold ones'. */
 const TIER_RANK: Readonly<Record<Tier, number>> = { hot: 0, warm: 1, cold: 2 };
 const PASS_PACE_WINDOW_MS = 60_000;
 
-interface Runtime {
-  status: ResourceView['status'];
-  failures: number;
-  holdUntil: number;
-  progress: ReadProgressView | null;
-  /** Whose progress it is: a poll's first pass, or a backfill job. */
-  progressOf: 'poll' | 'job' | null;
-  /** Sequence number of the latest poll started, and of the latest that succeeded. */
-  startedSeq: number;
-  succeededSeq: number;
-  /** Whether this process decided yet if the resource starts live (first start, or a cursor too old). */
-  liveChecked: boolean;
-  /** A background first pass is queued or running. */
-  passActive: boolean;
-  /** When the first pass's recent pages were recorded (epoch ms, last minute), for its pace. */
-  passPageTimes: number[];
-  /** Resolves when the first pass's current attempt ends (done, or failed and waiting to resume). */
-  passAttempt: Promise<void> | null;
-}
-
-interface BudgetGroup {
-  budget: RequestBudget;
-  feeds: Map<string, ScheduledFeed>;
-  scheduler: BudgetScheduler;
-  /** Polls the schedule started and that have not ended. */
-  running: Set<string>;
-  woken: boolean;
-  wake: () => void;
-  loop: Promise<void> | null;
-  /** Background first passes of this budget, one at a time. */
-  passes: FirstPassQueue;
-}
-
 /**
  * Polls feeds and records what changed. Feeds sharing a request budget (every Cliniko resource of
- * one key) are scheduled by one {@link BudgetScheduler}: hot first, as often as the budget allows,
+ * one key) are scheduled by one {@link BudgetLoop} (src/poller/budget-loop.ts): hot first, as often as the budget allows,
  * cold never starved, bursts borrowing from cold. Other feeds run on the cron pattern.
  *
  * For each batch a feed yields, it diffs the records against their snapshots and records the events,
@@ -133,7 +100,8 @@ export class Poller {
   private againAll = false;
   private readonly abort = new AbortController();
   private readonly clock: Clock;
-  private readonly runtime = new Map<string, Runtime>();
+  private readonly status: ResourceStatus;
+  private readonly pollContext: PollContext;
   /** Each resource's state as last written or read (`GET /v1/sources` reads it synchronously). */
   private readonly states = new Map<string, ResourceState>();
   /** Resources whose poll times changed without a write carrying them. */
@@ -141,15 +109,13 @@ export class Poller {
   private readonly hashers = new Map<ChangeFeed, SnapshotHasher>();
   /** The poll in flight per resource: never two of one resource at once. */
   private readonly active = new Map<string, Promise<void>>();
-  private readonly groups: BudgetGroup[] = [];
+  private readonly groups: BudgetLoop[] = [];
   private readonly cronFeeds: ChangeFeed[] = [];
   private readonly backfills = new Set<Promise<void>>();
   /** Each live resource's state (also in its stored cursor), the latest written. */
   private readonly lives = new Map<string, LiveState>();
   /** Per resource: a poll's batch and a first-pass page never read and write snapshots at once. */
-  private readonly locks = new Map<string, Promise<void>>();
-  /** Sources whose last request answered 401, so the rejection is logged once, not per resource. */
-  private readonly unauthorizedSources = new Set<string>();
+  private readonly locks = new ResourceLocks();
   /** Counts poll starts, so a manual cycle can tell which polls began after it did. */
   private pollSeq = 0;
   /** Resources whose lease this process held at its last poll of them (shared store only). */
@@ -157,26 +123,41 @@ export class Poller {
 
   constructor(private readonly options: PollerOptions) {
     this.clock = options.clock ?? systemClock;
+    this.status = new ResourceStatus({ logger: options.logger, clock: this.clock, backfill: options.backfill });
+    this.pollContext = {
+      store: options.store,
+      logger: options.logger,
+      clock: this.clock,
+      signal: this.abort.signal,
+      backfill: options.backfill,
+      onEvents: options.onEvents,
+      status: this.status,
+      states: this.states,
+      lives: this.lives,
+      unsaved: this.unsaved,
+      nextSeq: () => ++this.pollSeq,
+      takeLease: (key) => this.takeLease(key),
+      startLive: (feed, live, state) => this.startLiveIfDue(feed, live, state),
+      startFirstPass: (feed, live) => this.startFirstPass(feed, live),
+      hasher: (feed) => this.hasherOf(feed),
+      writer: (key) => this.writerOf(key),
+    };
     const byBudget = new Map<RequestBudget, ScheduledFeed[]>();
     for (const feed of options.feeds) {
       if (isScheduled(feed)) byBudget.set(feed.schedule.budget, [...(byBudget.get(feed.schedule.budget) ?? []), feed]);
       else this.cronFeeds.push(feed);
     }
     for (const [budget, feeds] of byBudget) {
-      const entries = feeds.map((f) => ({ key: keyOf(f), tier: f.schedule.tier, baseCost: f.schedule.expectedRequests ?? 1 }));
-      const group: BudgetGroup = {
-        budget,
-        feeds: new Map(feeds.map((f) => [keyOf(f), f])),
-        scheduler: new BudgetScheduler(entries, budget.perMinute, this.now()),
-        running: new Set(),
-        woken: false,
-        wake: () => {
-          group.woken = true;
-        },
-        loop: null,
-        passes: new FirstPassQueue(),
-      };
-      this.groups.push(group);
+      this.groups.push(
+        new BudgetLoop({
+          budget,
+          feeds,
+          clock: this.clock,
+          logger: options.logger,
+          maxConcurrentPolls: options.maxConcurrentPolls,
+          signal: this.abort.signal,
+        }),
+      );
     }
   }
 
@@ -206,9 +187,11 @@ export class Poller {
         this.run(false),
       );
     }
-    for (const group of this.groups) {
-      group.loop ??= this.schedule(group).catch((err: unknown) => this.options.logger.error({ err }, 'poll schedule crashed'));
-    }
+    for (const group of this.groups)
+      group.start(
+        (feed) => this.pollExclusive(feed),
+        () => this.active.keys(),
+      );
   }
 
   /**
@@ -220,7 +203,7 @@ export class Poller {
    */
   async pollNow(): Promise<void> {
     await this.run(true);
-    await Promise.all([...this.runtime.values()].map((rt) => rt.passAttempt));
+    await Promise.all([...this.status.all()].map((rt) => rt.passAttempt));
   }
 
   /**
@@ -231,7 +214,7 @@ export class Poller {
   backfill(resource: string): ReadProgressView | null {
     const feed = this.options.feeds.find((f) => f.resource === resource || keyOf(f) === resource);
     if (!feed) return null;
-    const rt = this.runtimeOf(keyOf(feed));
+    const rt = this.status.of(keyOf(feed));
     if (rt.progress?.phase === 'backfill' && rt.progress.status === 'running') return rt.progress;
     rt.progress = {
       phase: 'backfill',
@@ -261,9 +244,8 @@ export class Poller {
   async stop(): Promise<void> {
     this.cron?.stop();
     this.abort.abort();
-    for (const g of this.groups) g.wake();
     await this.running?.catch(() => undefined);
-    await Promise.allSettled([...this.active.values(), ...this.backfills, ...this.groups.map((g) => g.loop)]);
+    await Promise.allSettled([...this.active.values(), ...this.backfills, ...this.groups.map((g) => g.stopped())]);
     await this.saveTimes();
   }
 
@@ -272,7 +254,7 @@ export class Poller {
     const now = this.now();
     return this.options.feeds.map((feed) => {
       const key = keyOf(feed);
-      const rt = this.runtimeOf(key);
+      const rt = this.status.of(key);
       const live = feed.live ? this.lives.get(key) : undefined;
       const group = this.groupOf(feed);
       const view = group?.scheduler.view(key);
@@ -298,7 +280,7 @@ export class Poller {
   /** Each request budget: the key's limit, what the bridge allows itself, what it used. */
   budgets(): BudgetView[] {
     return this.groups.map((g) => ({
-      source: g.feeds.values().next().value?.source ?? 'unknown',
+      source: g.source,
       limit_per_min: g.budget.limitPerMinute,
       budget_per_min: g.budget.perMinute,
       used_last_minute: g.budget.recentCount(),
@@ -346,61 +328,12 @@ export class Poller {
     for (const feed of all ? this.options.feeds : this.cronFeeds) {
       if (this.abort.signal.aborted) return;
       const key = keyOf(feed);
-      const rt = this.runtimeOf(key);
+      const rt = this.status.of(key);
       if (!all && rt.holdUntil > this.now()) continue;
       const current = this.active.get(key);
       if (current && rt.startedSeq > since) await current.catch(() => undefined);
       if (rt.succeededSeq > since) continue;
       await this.pollExclusive(feed);
-    }
-  }
-
-  /** The budget's schedule: start what `pick` says, up to the concurrency limit, then wait. */
-  private async schedule(group: BudgetGroup): Promise<void> {
-    const max = this.options.maxConcurrentPolls ?? DEFAULT_MAX_CONCURRENT_POLLS;
-    const { signal } = this.abort;
-    while (!signal.aborted) {
-      let decision: Decision;
-      for (;;) {
-        const busy = new Set([...group.running, ...this.active.keys()]);
-        decision = group.scheduler.pick(this.now(), group.budget.available(), busy);
-        if (!('key' in decision) || group.running.size >= max) break;
-        const key = decision.key;
-        const feed = group.feeds.get(key)!;
-        if (decision.starving) this.options.logger.debug({ resource: feed.resource }, 'overdue poll started regardless of budget');
-        group.running.add(key);
-        void this.pollExclusive(feed).finally(() => {
-          group.running.delete(key);
-          group.wake();
-        });
-      }
-      // Full: a finishing poll wakes us. Otherwise until the next resource is due.
-      await this.idle(group, 'key' in decision ? SCHEDULE_POLICY.minStarvationMs : decision.waitMs);
-    }
-  }
-
-  private async idle(group: BudgetGroup, ms: number): Promise<void> {
-    if (group.woken || this.abort.signal.aborted) {
-      group.woken = false;
-      return;
-    }
-    const wait = new AbortController();
-    const stop = () => wait.abort();
-    this.abort.signal.addEventListener('abort', stop, { once: true });
-    group.wake = () => {
-      group.woken = true;
-      wait.abort();
-    };
-    try {
-      await this.clock.sleep(ms, wait.signal);
-    } catch {
-      // woken early
-    } finally {
-      this.abort.signal.removeEventListener('abort', stop);
-      group.wake = () => {
-        group.woken = true;
-      };
-      group.woken = false;
     }
   }
 
@@ -418,146 +351,8 @@ export class Poller {
     }
   }
 
-  private async pollFeed(feed: ChangeFeed): Promise<void> {
-    const { store, logger } = this.options;
-    const key = keyOf(feed);
-    const rt = this.runtimeOf(key);
-    const group = this.groupOf(feed);
-    const budget = feed.schedule?.budget;
-    const startedMs = this.now();
-    const startedAt = this.iso(startedMs);
-    const requestsBefore = budget?.grantedTotal(feed.resource) ?? 0;
-    const seq = ++this.pollSeq;
-    rt.startedSeq = seq;
-    group?.scheduler.started(key, startedMs);
-    if (store.shared && !(await this.takeLease(key))) {
-      // Another process polls this resource: show its progress (GET /v1/sources, /readyz), read nothing.
-      const current = await store.getResource(key).catch(() => undefined);
-      if (current) this.states.set(key, current);
-      group?.scheduler.finished(key, this.now(), { requests: 0 });
-      return;
-    }
-    let outcome: { holdUntil?: number; excluded?: boolean } = {};
-    let emitted = 0;
-    // The poller's own copy of the resource state; each write stores a new value of it.
-    let state: ResourceState = { ...EMPTY_RESOURCE, ...(this.states.get(key) ?? (await store.getResource(key))) };
-    const hadError = state.last_error !== null;
-    // Every state this poll keeps carries the latest live state: a first-pass page may have moved it.
-    const save = (next: ResourceState) => {
-      state = { ...next, cursor: withLive(feedCursorOf(next.cursor), this.lives.get(key) ?? null) };
-      this.states.set(key, state);
-    };
-    save({ ...state, last_poll_at: startedAt });
-    try {
-      if (feed.live && !rt.liveChecked) {
-        if (await this.startLiveIfDue(feed, feed.live, state)) save(this.states.get(key)!);
-        rt.liveChecked = true;
-      }
-      if (feed.live && this.lives.get(key)?.first_pass.status === 'running') this.startFirstPass(feed, feed.live);
-      const context: ReadContext = {
-        signal: this.abort.signal,
-        snapshots: async (ids) => {
-          const out = new Map<string, SourceRecord>();
-          for (const [id, s] of await store.getSnapshots(key, ids)) out.set(id, s.record as SourceRecord);
-          return out;
-        },
-        knownIds: () => store.liveSnapshotIds(key),
-        known: () => liveRecords(store.liveSnapshots(key)),
-      };
-      // The write of a page without events runs while the next page is fetched; each page's
-      // write still starts only after the previous one is durable, so writes stay in page order.
-      // The resource's lock is held from reading the snapshots until the write is durable, so a
-      // first-pass page never interleaves with a batch.
-      let writing: Promise<void> | null = null;
-      for await (const batch of feed.read(feedCursorOf(state.cursor), context)) {
-        await writing;
-        const hasher = this.hasherOf(feed);
-        const ids = [...batch.records.map((r) => r.id), ...batch.deletions.map((d) => d.id)];
-        const release = await this.lock(key);
-        let events: StoredEvent[] = [];
-        let pageDirty = false;
-        try {
-          // A mutable view of just the snapshots this batch touches; `changedIds` says which to write.
-          const snapshots: Record<string, Snapshot> = Object.fromEntries(await store.getSnapshots(key, ids));
-          const live = this.lives.get(key);
-          const draft: ResourceState = { ...state, cursor: feedCursorOf(state.cursor) };
-          const applied = applyBatch({
-            feed,
-            batch,
-            state: draft,
-            snapshots,
-            backfill: this.options.backfill,
-            timestamp: this.iso(this.now()),
-            hasher,
-            liveSince: live?.since,
-            firstPassRunning: live?.first_pass.status === 'running',
-          });
-          events = applied.events;
-          this.trackBaseline(feed, rt, batch, events.length);
-          pageDirty = applied.dirty;
-          if (applied.dirty) {
-            draft.cursor = withLive(draft.cursor, live ?? null);
-            // Snapshots, events and the cursor in one write: a crash re-reads from the old cursor instead.
-            writing = store
-              .transaction((tx) => {
-                for (const id of new Set(applied.changedIds)) {
-                  const snap = snapshots[id];
-                  if (snap) tx.putSnapshot(key, id, snap);
-                  else tx.deleteSnapshot(key, id);
-                }
-                tx.putResource(key, draft);
-                tx.appendEvents(applied.events);
-              })
-              .then(() => save(draft))
-              .finally(release);
-            // Awaited before the next page (a failure surfaces there); handled now, so it never counts as unhandled.
-            writing.catch(() => undefined);
-            // Events are dispatched only once durable.
-            if (events.length > 0) await writing;
-          } else {
-            release();
-          }
-        } catch (err) {
-          release();
-          throw err;
-        }
-        for (const e of events) metrics.events.inc({ type: e.payload.type });
-        if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
-        emitted += events.length;
-        if (pageDirty && store.shared && !(await this.takeLease(key))) {
-          logger.warn({ source: feed.source, resource: feed.resource }, 'resource lease lost to another process; this poll stops here');
-          break;
-        }
-      }
-      await writing;
-      metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'ok' });
-      save({ ...state, last_success_at: startedAt, last_error: null });
-      // A poll that changed nothing writes only when it clears an error; its times ride along later.
-      if (hadError) await store.transaction((tx) => tx.putResource(key, state));
-      else this.unsaved.add(key);
-      if (rt.status === 'forbidden') logger.info({ source: feed.source, resource: feed.resource }, 'resource readable again');
-      if (this.unauthorizedSources.delete(feed.source)) logger.info({ source: feed.source }, 'credentials accepted again');
-      rt.status = 'ok';
-      rt.failures = 0;
-      rt.holdUntil = 0;
-      rt.succeededSeq = seq;
-      if (rt.progressOf === 'poll' && rt.progress?.status === 'running') {
-        rt.progress.status = 'done';
-        const { phase, pages_done, total_entries, events } = rt.progress;
-        if (phase === 'backfill')
-          logger.info({ source: feed.source, resource: feed.resource, pages_done, total_entries, events }, 'backfill done');
-      }
-      if (emitted > 0) logger.info({ source: feed.source, resource: feed.resource, events: emitted }, 'changes detected');
-    } catch (err) {
-      if (this.abort.signal.aborted) return;
-      metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'error' });
-      outcome = this.failed(feed, rt, err);
-      save({ ...state, last_error: { message: err instanceof Error ? err.message : String(err), at: this.iso(this.now()) } });
-      await store.transaction((tx) => tx.putResource(key, state)).catch(() => undefined);
-    } finally {
-      const requests = (budget?.grantedTotal(feed.resource) ?? 0) - requestsBefore;
-      group?.scheduler.finished(key, this.now(), { requests, ...outcome });
-    }
+  private pollFeed(feed: ChangeFeed): Promise<void> {
+    return pollOnce(this.pollContext, feed, this.groupOf(feed)?.scheduler);
   }
 
   /**
@@ -612,12 +407,12 @@ export class Poller {
     const started = await live.startLive(now, { signal: this.abort.signal });
     const next = newLiveState(started.liveSince, reason, this.iso(now));
     const nextState: ResourceState = { ...state, cursor: withLive(started.cursor, next) };
-    await this.exclusive(key, async () => {
+    await this.locks.run(key, async () => {
       await this.options.store.transaction((tx) => tx.putResource(key, nextState));
       this.lives.set(key, next);
       this.states.set(key, nextState);
     });
-    this.runtimeOf(key).passPageTimes = [];
+    this.status.of(key).passPageTimes = [];
     metrics.liveSince.set({ source: feed.source, resource: feed.resource }, Date.parse(next.since) / 1000);
     if (reason === 'catch_up') {
       this.options.logger.warn(
@@ -634,14 +429,14 @@ export class Poller {
    */
   private startFirstPass(feed: ChangeFeed, live: LiveStart): void {
     const key = keyOf(feed);
-    const rt = this.runtimeOf(key);
+    const rt = this.status.of(key);
     if (rt.passActive) return;
     rt.passActive = true;
     const job: FirstPassJob = {
       live,
       where: { source: feed.source, resource: feed.resource },
       state: () => this.lives.get(key)!,
-      record: (page) => this.recordExisting(feed, page),
+      writes: () => this.passWrites(feed),
       finish: () => this.finishFirstPass(feed),
       spareRoom: () => this.spareRoom(feed),
       signal: this.abort.signal,
@@ -670,17 +465,33 @@ export class Poller {
     void pass.finally(() => this.backfills.delete(pass));
   }
 
+  /** A writer of one resource's pages (a poll's or a first-pass attempt's), `pagesAhead` ahead of durability. */
+  private writerOf(key: string): PageWriter {
+    const { store } = this.options;
+    return new PageWriter({
+      key,
+      locks: this.locks,
+      pagesAhead: this.options.pagesAhead ?? DEFAULT_PAGES_AHEAD,
+      writable: () => store.health().writable,
+    });
+  }
+
   /**
-   * One page of a first pass: records older than the live start and newer than their snapshot are
-   * snapshotted silently (`.created` with `BRIDGE_BACKFILL` for records never seen), with the pass's
-   * new position, in one write. Under the resource's lock, so a live poll's newer version is never
-   * overwritten and a change is reported once, by whichever read sees it first as a change.
+   * The page writes of one first-pass attempt. A page: records older than the live start and newer
+   * than their snapshot are snapshotted silently (`.created` with `BRIDGE_BACKFILL` for records never
+   * seen), with the pass's new position, in one write. Under the resource's lock, so a live poll's
+   * newer version is never overwritten and a change is reported once, by whichever read sees it
+   * first as a change. The live state moves on (and events are handed on) as pages become durable.
    */
-  private async recordExisting(feed: ChangeFeed, page: ExistingPage): Promise<void> {
+  private passWrites(feed: ChangeFeed): PassWrites {
     const { store } = this.options;
     const key = keyOf(feed);
-    const events = await this.exclusive(key, async () => {
-      const live = this.lives.get(key)!;
+    const writer = this.writerOf(key);
+    // The pass's state with every page applied so far, durable or not.
+    let ahead: LiveState | null = null;
+    const record = async (page: ExistingPage): Promise<void> => {
+      await writer.next();
+      const live = writer.pending > 0 && ahead ? ahead : this.lives.get(key)!;
       const since = Date.parse(live.since);
       const records = page.records.filter((r) => {
         const v = Date.parse(String(r[feed.versionField] ?? ''));
@@ -717,20 +528,27 @@ export class Poller {
         },
       };
       const next: ResourceState = { ...current, cursor: withLive(draft.cursor, nextLive) };
-      await store.transaction((tx) => {
-        for (const id of new Set(applied.changedIds)) tx.putSnapshot(key, id, snapshots[id]!);
-        tx.putResource(key, next);
-        tx.appendEvents(applied.events);
-      });
-      this.keepLive(key, nextLive);
-      return applied.events;
-    });
-    const rt = this.runtimeOf(key);
-    const now = this.now();
-    rt.passPageTimes = [...rt.passPageTimes.filter((t) => t > now - PASS_PACE_WINDOW_MS), now];
-    for (const e of events) metrics.events.inc({ type: e.payload.type });
-    if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
-    this.exportFirstPass(feed);
+      ahead = nextLive;
+      const { events } = applied;
+      await writer.write(
+        () =>
+          store.transaction((tx) => {
+            for (const id of new Set(applied.changedIds)) tx.putSnapshot(key, id, snapshots[id]!);
+            tx.putResource(key, next);
+            tx.appendEvents(events);
+          }),
+        () => {
+          this.keepLive(key, nextLive);
+          const rt = this.status.of(key);
+          const now = this.now();
+          rt.passPageTimes = [...rt.passPageTimes.filter((t) => t > now - PASS_PACE_WINDOW_MS), now];
+          for (const e of events) metrics.events.inc({ type: e.payload.type });
+          if (events.length > 0) this.options.onEvents(events.map((e) => e.payload.id));
+          this.exportFirstPass(feed);
+        },
+      );
+    };
+    return { record, drain: () => writer.drain(), settle: () => writer.settle() };
   }
 
   /**
@@ -746,7 +564,7 @@ export class Poller {
   /** Marks a first pass done, durably. */
   private async finishFirstPass(feed: ChangeFeed): Promise<void> {
     const key = keyOf(feed);
-    await this.exclusive(key, async () => {
+    await this.locks.run(key, async () => {
       const live = this.lives.get(key)!;
       const nextLive: LiveState = {
         ...live,
@@ -764,7 +582,7 @@ export class Poller {
   private firstPassOf(feed: ChangeFeed, now: number) {
     const live = this.lives.get(keyOf(feed));
     if (!live || !feed.live) return null;
-    return firstPassView(live, feed.live.pageSize, this.runtimeOf(keyOf(feed)).passPageTimes, now);
+    return firstPassView(live, feed.live.pageSize, this.status.of(keyOf(feed)).passPageTimes, now);
   }
 
   /** The first pass's figures in `/metrics`. */
@@ -787,120 +605,9 @@ export class Poller {
     metrics.firstPassRunning.set(labels, view.status === 'running' ? 1 : 0);
   }
 
-  /**
-   * Takes the resource's lock: batches and first-pass pages read and write its snapshots one at a
-   * time. Resolves with the function that releases it (call it exactly once).
-   */
-  private async lock(key: string): Promise<() => void> {
-    const previous = this.locks.get(key) ?? Promise.resolve();
-    let open!: () => void;
-    const gate = new Promise<void>((resolve) => (open = resolve));
-    const mine = previous.then(() => gate);
-    this.locks.set(key, mine);
-    await previous;
-    return () => {
-      open();
-      if (this.locks.get(key) === mine) this.locks.delete(key);
-    };
-  }
-
-  /** Runs `fn` under the resource's lock. */
-  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const release = await this.lock(key);
-    try {
-      return await fn();
-    } finally {
-      release();
-    }
-  }
-
-  /**
-   * Backoff after an error; a 403 marks the resource forbidden and re-checks it hourly; a 401 marks it
-   * `unauthorized` and is logged once per source (every resource of it fails alike), not per poll.
-   */
-  private failed(feed: ChangeFeed, rt: Runtime, err: unknown): { holdUntil: number; excluded?: boolean } {
-    const { logger } = this.options;
-    const message = err instanceof Error ? err.message : String(err);
-    const unauthorized = err instanceof UpstreamError && err.status === 401;
-    if (unauthorized && !this.unauthorizedSources.has(feed.source)) {
-      this.unauthorizedSources.add(feed.source);
-      logger.error(
-        { source: feed.source, err: message },
-        'poll failed: the source rejected its credentials (401); every resource backs off until the key or token works again',
-      );
-    }
-    if (err instanceof UpstreamError && err.status === 403) {
-      if (rt.status !== 'forbidden') {
-        logger.warn(
-          { source: feed.source, resource: feed.resource, err: message },
-          'no permission for this resource (403); skipped, re-checked hourly',
-        );
-      }
-      rt.status = 'forbidden';
-      rt.holdUntil = this.now() + FORBIDDEN_RECHECK_MS;
-      return { holdUntil: rt.holdUntil, excluded: true };
-    }
-    rt.failures += 1;
-    const waitMs = Math.max(
-      Math.min(BACKOFF_BASE_MS * 2 ** (rt.failures - 1), BACKOFF_MAX_MS),
-      err instanceof UpstreamError ? (err.retryAfterMs ?? 0) : 0,
-    );
-    rt.status = unauthorized ? 'unauthorized' : 'backoff';
-    rt.holdUntil = this.now() + waitMs;
-    if (unauthorized) return { holdUntil: rt.holdUntil };
-    logger.warn(
-      {
-        source: feed.source,
-        resource: feed.resource,
-        kind: err instanceof UpstreamError ? err.kind : 'internal',
-        retryInMs: waitMs,
-        err: message,
-      },
-      'poll failed; cursor kept, will retry',
-    );
-    return { holdUntil: rt.holdUntil };
-  }
-
-  /** Baseline progress (pages done / total_entries), shown in `GET /v1/sources` and logged. */
-  private trackBaseline(feed: ChangeFeed, rt: Runtime, batch: Batch, events: number): void {
-    const { progress } = batch;
-    if (!batch.baseline || !progress) return;
-    const phase = this.options.backfill ? 'backfill' : 'baseline';
-    // A backfill job reports its own progress; the first pass does not overwrite it.
-    if (rt.progressOf === 'job' && rt.progress?.status === 'running') return;
-    if (rt.progressOf !== 'poll' || rt.progress?.status !== 'running') {
-      rt.progress = {
-        phase,
-        status: 'running',
-        pages_done: 0,
-        records_done: 0,
-        total_entries: null,
-        events: 0,
-        started_at: this.iso(this.now()),
-      };
-      rt.progressOf = 'poll';
-    }
-    const p = rt.progress;
-    const before = p.pages_done;
-    p.pages_done = progress.pages;
-    p.records_done = progress.records;
-    p.total_entries = progress.total_entries;
-    p.events += events;
-    if (this.options.backfill && Math.floor(before / PROGRESS_LOG_EVERY_PAGES) !== Math.floor(p.pages_done / PROGRESS_LOG_EVERY_PAGES)) {
-      this.options.logger.info(
-        { source: feed.source, resource: feed.resource, pages_done: p.pages_done, total_entries: p.total_entries },
-        'backfill progress',
-      );
-    }
-  }
-
   /** Waits until the budget has room beyond what hot and warm polls need soon (as for a cold poll). */
   private async spareRoom(feed: ChangeFeed): Promise<void> {
-    const group = this.groupOf(feed);
-    if (!group) return;
-    while (!this.abort.signal.aborted && group.budget.available() <= group.scheduler.reserveFor('cold')) {
-      await this.clock.sleep(SCHEDULE_POLICY.deferredRecheckMs, this.abort.signal).catch(() => undefined);
-    }
+    await this.groupOf(feed)?.spareRoom();
   }
 
   /** The snapshot hasher of a feed in hashed mode: its version field, lifecycle columns and clear fields stay readable. */
@@ -915,43 +622,12 @@ export class Poller {
     return hasher;
   }
 
-  private runtimeOf(key: string): Runtime {
-    let rt = this.runtime.get(key);
-    if (!rt) {
-      rt = {
-        status: 'pending',
-        failures: 0,
-        holdUntil: 0,
-        progress: null,
-        progressOf: null,
-        startedSeq: 0,
-        succeededSeq: 0,
-        liveChecked: false,
-        passActive: false,
-        passPageTimes: [],
-        passAttempt: null,
-      };
-      this.runtime.set(key, rt);
-    }
-    return rt;
-  }
-
-  private groupOf(feed: ChangeFeed): BudgetGroup | undefined {
+  private groupOf(feed: ChangeFeed): BudgetLoop | undefined {
     const key = keyOf(feed);
-    return this.groups.find((g) => g.feeds.has(key));
+    return this.groups.find((g) => g.has(key));
   }
 }
 
 function isScheduled(feed: ChangeFeed): feed is ScheduledFeed {
   return feed.schedule !== undefined;
-}
-
-async function* liveRecords(snapshots: AsyncIterable<[string, Snapshot]>): AsyncIterable<SourceRecord> {
-  for await (const [, s] of snapshots) yield s.record as SourceRecord;
-}
-
-const EMPTY_RESOURCE: ResourceState = { cursor: null, last_poll_at: null, last_success_at: null, last_error: null };
-
-function keyOf(feed: ChangeFeed): string {
-  return `${feed.source}:${feed.resource}`;
 }
