@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { startBridge, type Bridge } from '../src/bridge.js';
 import { loadConfig } from '../src/config/index.js';
@@ -24,7 +26,8 @@ import type { BenchContext } from './live-start.js';
  * the 200 pages/s that 20,000 records/s needs), so the bench sets the loaded configuration's value
  * directly; everything else is the configuration a deployment loads.
  *
- * `BENCH_RECORDS` sets the large size (default 1,000,000).
+ * `BENCH_RECORDS` sets the large size (default 1,000,000). `BENCH_PROFILE=<dir>` writes a CPU profile
+ * of the measured part (the idle cycles, the sync) of the bridge's process there, for Chrome DevTools.
  */
 export const BENCH_RATE_LIMIT_PER_MIN = 1_000_000;
 const RESOURCE = 'individual_appointments';
@@ -44,6 +47,40 @@ function largeSize(quick: boolean): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_RECORDS must be a whole number of records (got "${raw}")`);
   return n;
+}
+
+/** Runs `run` and counts the milliseconds this process spent in garbage collection meanwhile. */
+async function gcMsDuring<T>(run: () => Promise<T>): Promise<{ value: T; gcMs: number }> {
+  let gcMs = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcMs += entry.duration;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  try {
+    const value = await run();
+    // GC entries are delivered asynchronously: let the last ones arrive.
+    await new Promise((resolve) => setImmediate(resolve));
+    return { value, gcMs };
+  } finally {
+    observer.disconnect();
+  }
+}
+
+/** Runs `run` under the V8 sampling profiler when `BENCH_PROFILE` names a directory. */
+async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_PROFILE;
+  if (!dir) return run();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await run();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
 }
 
 interface Setup {
@@ -99,20 +136,22 @@ async function firstSync(setup: Setup, size: number, log: (line: string) => void
     const n = readSoFar();
     log(`  sync: ${n} / ${size} records, ${((n / (performance.now() - t0)) * 1000).toFixed(0)}/s, load ${load()}`);
   }, 15_000);
-  try {
-    await bridge.poller.pollNow();
-    await store.flush();
-  } finally {
+  const { gcMs } = await profiled(`sync-${size}`, () =>
+    gcMsDuring(async () => {
+      await bridge.poller.pollNow();
+      await store.flush();
+    }),
+  ).finally(() => {
     clearInterval(sample);
     clearInterval(progress);
-  }
+  });
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const simCpuMs = (await ask<number>(setup.proc, 'cpu')) - simCpu0;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const read = readSoFar();
   if (read !== size) throw new Error(`the first pass read ${read} of ${size} records`);
-  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, simCpuMs, peakRss };
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, simCpuMs, peakRss, gcMs };
 }
 
 /**
@@ -133,29 +172,39 @@ export async function idleCycle({ quick, table, log, results }: BenchContext): P
     const cpu: number[] = [];
     const wall: number[] = [];
     let lines = 0;
-    // The sync's garbage is collected now, not inside a measured cycle; the first cycle warms up.
+    // The sync's last checkpoint and its garbage are done with now, not inside a measured cycle;
+    // the first cycle warms up.
+    await store.checkpoint();
     (globalThis as { gc?: () => void }).gc?.();
     await bridge.poller.pollNow();
+    const gc: number[] = [];
     const loadBefore = load();
-    for (let i = 0; i < CYCLES; i++) {
-      const servedBefore = await ask<number>(proc, 'count');
-      const commits = store.stats.commits;
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      await bridge.poller.pollNow();
-      await store.flush();
-      wall.push(performance.now() - t0);
-      const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1000);
-      requests.push((await ask<number>(proc, 'count')) - servedBefore);
-      lines += store.stats.commits - commits;
-    }
+    await profiled(`idle-${size}`, async () => {
+      for (let i = 0; i < CYCLES; i++) {
+        const servedBefore = await ask<number>(proc, 'count');
+        const commits = store.stats.commits;
+        const { gcMs } = await gcMsDuring(async () => {
+          const c0 = process.cpuUsage();
+          const t0 = performance.now();
+          await bridge.poller.pollNow();
+          await store.flush();
+          wall.push(performance.now() - t0);
+          const c = process.cpuUsage(c0);
+          cpu.push((c.user + c.system) / 1000);
+        });
+        gc.push(gcMs);
+        requests.push((await ask<number>(proc, 'count')) - servedBefore);
+        lines += store.stats.commits - commits;
+      }
+    });
     rows.push({
       records: size,
       'requests/cycle': median(requests),
       'bridge CPU ms/cycle (median)': median(cpu).toFixed(1),
       'bridge CPU ms (min–max)': `${Math.min(...cpu).toFixed(1)}–${Math.max(...cpu).toFixed(1)}`,
       'wall ms/cycle (median)': median(wall).toFixed(1),
+      'GC ms/cycle (median, max)': `${median(gc).toFixed(1)}, ${Math.max(...gc).toFixed(1)}`,
+      'heap used MB': (process.memoryUsage().heapUsed / 1048576).toFixed(0),
       'journal lines/cycle': (lines / CYCLES).toFixed(1),
       'RSS MB': (process.memoryUsage().rss / 1048576).toFixed(0),
       'load avg 1/5/15 min': loadBefore,
@@ -197,6 +246,7 @@ export async function largeSync({ quick, table, log, results }: BenchContext): P
       'bridge CPU s': (sync.cpuMs / 1000).toFixed(1),
       'bridge CPU µs/record': ((sync.cpuMs * 1000) / size).toFixed(0),
       'records/s per bridge CPU s': Math.round(size / (sync.cpuMs / 1000)),
+      'bridge GC s': (sync.gcMs / 1000).toFixed(1),
       'simulator CPU s': (sync.simCpuMs / 1000).toFixed(1),
       'peak RSS MB': (sync.peakRss / 1048576).toFixed(0),
       'journal lines (fsyncs)': store.stats.commits,

@@ -44,8 +44,8 @@ export interface SimulatorOptions {
   sleep?: (ms: number) => Promise<void>;
   /**
    * One large resource generated from record indices on demand instead of stored (a 1M-record clinic
-   * in a few MB): see `GeneratedAccount` in generated.ts for what its lists support. `seed()` and
-   * `all()` do not apply to it; `get`, the writes and the HTTP API do.
+   * in a process of about 110 MB RSS, most of it Node itself): see `GeneratedAccount` in generated.ts for what its lists support. `seed()`,
+   * `all()`, `merge()` and `randomChange()` do not apply to it; `get`, the writes and the HTTP API do.
    */
   generated?: GeneratedOptions;
 }
