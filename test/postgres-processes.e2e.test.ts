@@ -50,6 +50,8 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
       BRIDGE_RESOURCES: 'contacts,patients',
       CLINIKO_PER_PAGE: '5',
       BRIDGE_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms',
+      // A dead process's delivery claims expire after the timeout plus 30 s: keep that short here.
+      BRIDGE_DELIVERY_TIMEOUT: '5s',
       // startProcess waits for the 'bridge started' line (info).
       LOG_LEVEL: 'info',
     });
