@@ -50,6 +50,8 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
       BRIDGE_RESOURCES: 'contacts,patients',
       CLINIKO_PER_PAGE: '5',
       BRIDGE_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms',
+      // A dead process's delivery claims expire after the timeout plus 30 s: keep that short here.
+      BRIDGE_DELIVERY_TIMEOUT: '5s',
       // startProcess waits for the 'bridge started' line (info).
       LOG_LEVEL: 'info',
     });
@@ -117,7 +119,15 @@ describe.skipIf(!pg)('three bridge processes on one database', () => {
     const delivered = (c: { id: string; notes: string }) =>
       receiver.received.some((r) => r.verified && r.payload.data.id === c.id && r.payload.data.object.notes === c.notes);
     await waitFor(() => changes.every(delivered), 60_000, 'every change delivered by the survivor');
+    // Deliveries may finish before the survivor's schedule reaches a resource the dead held: it
+    // takes that lease over once it expires and the resource is next due.
     const [survivor] = [...procs.keys()];
+    await waitFor(
+      async () =>
+        (await sql<{ holder: string }>(pg!.url, `SELECT holder FROM "${schema}".leases ORDER BY name`)).every((l) => l.holder === survivor),
+      60_000,
+      'the survivor holding both leases',
+    );
     const leases = await sql<{ name: string; holder: string }>(pg!.url, `SELECT name, holder FROM "${schema}".leases ORDER BY name`);
     expect(leases.map((l) => l.holder)).toEqual([survivor, survivor]);
 

@@ -53,6 +53,10 @@ const CRASH_RETRY_MS = 5_000;
  * Scheduling costs O(log n) per attempt: due attempts wait in a min-heap; of a per-record
  * subscription's deliveries for one record only the oldest is in the heap; attempts held back by a
  * subscription's limits wait in that subscription's queue until a slot frees.
+ *
+ * With a store several processes share (`store.shared`, PostgreSQL) none of that scheduling runs:
+ * `SharedDeliveryLoop` claims due deliveries from the database in batches and records them, and this
+ * class only signs and sends (`send`).
  */
 export class DeliveryWorker {
   /** The worker's own working copies of pending deliveries; the store holds the truth. */

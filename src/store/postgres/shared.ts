@@ -35,7 +35,7 @@ const due = (d: Delivery) => d.next_attempt_at ?? '';
  * another transaction holds. `pick`: per subscription no more than its room. The UPDATE marks them
  * claimed and returns them with their events.
  */
-export const CLAIM_SQL = `
+const CLAIM_SQL = `
 WITH room AS (
   SELECT l.sub, LEAST(
     COALESCE(l.max_in_flight - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_until > now()), $5),
