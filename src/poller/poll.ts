@@ -183,7 +183,10 @@ export async function pollOnce(ctx: PollContext, feed: ChangeFeed, scheduler?: B
     metrics.polls.inc({ source: feed.source, resource: feed.resource, outcome: 'error' });
     outcome = ctx.status.failed(feed, rt, err);
     save({ ...state, last_error: { message: err instanceof Error ? err.message : String(err), at: iso(ctx.clock.now()) } });
-    await store.transaction((tx) => tx.putResource(key, state)).catch(() => undefined);
+    // When the store itself failed (disk full) the error stays in memory (GET /v1/sources shows it):
+    // this small line could still fit in the journal's last, partly used page and report the store
+    // writable again while the poll's own changes cannot be written.
+    if (store.health().writable) await store.transaction((tx) => tx.putResource(key, state)).catch(() => undefined);
   } finally {
     const requests = (budget?.grantedTotal(feed.resource) ?? 0) - requestsBefore;
     scheduler?.finished(key, ctx.clock.now(), { requests, ...outcome });
