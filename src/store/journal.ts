@@ -37,7 +37,14 @@ export class Journal {
     const handle = this.handle!;
     const bytes = Buffer.from(`${line}\n`, 'utf8');
     try {
-      await handle.write(bytes);
+      // One write(2) may take only part of the line (a disk filling up mid-line) without an error:
+      // write the rest until the file system either takes it or refuses with ENOSPC.
+      for (let offset = 0; offset < bytes.length;) {
+        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+        if (bytesWritten === 0)
+          throw Object.assign(new Error('no space left on device: the journal line was not written'), { code: 'ENOSPC' });
+        offset += bytesWritten;
+      }
       await handle.datasync();
     } catch (err) {
       // Never leave a partial line before later ones (it would read as corruption at the next
