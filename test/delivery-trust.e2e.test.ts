@@ -259,7 +259,9 @@ describe('delivery that receivers can trust', () => {
     await waitFor(() => h.receiver.received.length === 4, 10_000);
     expect(h.receiver.maxActive).toBe(1);
     const times = h.receiver.received.map((r) => r.receivedAt);
-    for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(950);
+    // Two per second: any three arrivals span a second (uncapped they would be ~50 ms apart). Arrival
+    // times carry the loopback's jitter on a busy machine, hence the 100 ms allowance.
+    for (let i = 2; i < times.length; i++) expect(times[i]! - times[i - 2]!).toBeGreaterThanOrEqual(900);
   });
 
   it('checks the resolved address at send time: a name rebound to loopback is refused without a packet sent', async () => {
