@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { clinicSeed } from '../tools/simulator/clinic-seed.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -29,37 +30,7 @@ const LIMIT = 200;
 /** What a Cliniko request takes (simulated): detection latency includes it. */
 const LATENCY_MS = 250;
 
-const SEED: Partial<Record<SimResource, number>> = {
-  users: 6,
-  businesses: 2,
-  taxes: 2,
-  billable_items: 6,
-  appointment_types: 5,
-  practitioners: 5,
-  concession_types: 3,
-  concession_prices: 4,
-  products: 5,
-  referral_source_types: 5,
-  services: 6,
-  daily_availabilities: 12,
-  availability_blocks: 8,
-  patients: 250,
-  contacts: 40,
-  relationships: 8,
-  patient_cases: 15,
-  medical_alerts: 30,
-  individual_appointments: 300,
-  group_appointments: 12,
-  unavailable_blocks: 20,
-  attendees: 80,
-  invoices: 200,
-  invoice_items: 240,
-  treatment_notes: 150,
-  patient_forms: 40,
-  patient_attachments: 30,
-  communications: 120,
-  stock_adjustments: 30,
-};
+const SEED = clinicSeed();
 
 /** A deterministic PRNG for the change script (mulberry32). */
 function prng(seed: number) {

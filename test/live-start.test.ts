@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { clinicSeed } from '../tools/simulator/clinic-seed.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -6,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registry } from '../src/metrics.js';
 import { ManualClock } from '../src/poller/clock.js';
 import { Poller, type ResourceView } from '../src/poller/poller.js';
-import { ClinikoSimulator, type SimResource } from '../tools/simulator/index.js';
+import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { ClinikoClient } from '../src/sources/cliniko/client.js';
 import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
 import { CLINIKO_RESOURCES } from '../src/sources/cliniko/resources.js';
@@ -26,37 +27,7 @@ const START = Date.parse('2026-11-23T00:00:00Z');
 const LIMIT = 200;
 const LATENCY_MS = 250;
 const MINUTE = 60_000;
-const SEED: Partial<Record<SimResource, number>> = {
-  users: 6,
-  businesses: 2,
-  taxes: 2,
-  billable_items: 6,
-  appointment_types: 5,
-  practitioners: 5,
-  concession_types: 3,
-  concession_prices: 4,
-  products: 5,
-  referral_source_types: 5,
-  services: 6,
-  daily_availabilities: 12,
-  availability_blocks: 8,
-  patients: 2_500,
-  contacts: 40,
-  relationships: 8,
-  patient_cases: 15,
-  medical_alerts: 30,
-  individual_appointments: 6_000,
-  group_appointments: 12,
-  unavailable_blocks: 20,
-  attendees: 80,
-  invoices: 300,
-  invoice_items: 240,
-  treatment_notes: 150,
-  patient_forms: 40,
-  patient_attachments: 30,
-  communications: 120,
-  stock_adjustments: 30,
-};
+const SEED = clinicSeed({ patients: 2_500, individual_appointments: 6_000, invoices: 300 });
 
 /** What happened, in order: events as `onEvents` reported them (payloads read after the run) and log lines. */
 type Entry = { kind: 'event'; id: string; payload: EventEnvelope; passRunning: boolean } | { kind: 'log'; msg: string; resource?: string };
