@@ -188,6 +188,8 @@ export async function startBridge(config: Config, options: BridgeOptions): Promi
   // Longer than load balancers' and HTTP clients' idle timeouts (60 s is AWS ALB's default): a server
   // that drops a kept-alive connection first races a client sending on it, which sees ECONNRESET.
   (server as Server).keepAliveTimeout = KEEP_ALIVE_MS;
+  // Node also cuts a connection whose next request's headers take longer than this (default 60 s).
+  (server as Server).headersTimeout = KEEP_ALIVE_MS + 1_000;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
