@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { metrics } from '../metrics.js';
 import type { Attempt, Delivery, StoredEvent, Subscription } from '../store/schema.js';
 import type { ClaimedDelivery, SharedStore, Store } from '../store/store.js';
+import { reportAttempt } from './attempt-report.js';
 import { applyAttempt, type RetryPolicy } from './record.js';
 import type { AttemptOutcome } from './sender.js';
 
@@ -271,25 +271,9 @@ export class SharedDeliveryLoop {
     for (const { sent, next, disabled, removed } of done) {
       const { outcome } = sent.result!;
       const { event, subscription: sub } = sent.claim;
-      metrics.deliveries.inc({ outcome: next.status === 'pending' ? 'retry' : next.status });
-      if (outcome.ok) metrics.deliveryLatency.observe((sent.result!.now - Date.parse(event!.payload.timestamp)) / 1000);
       if (removed) logger.warn({ subscription: sub.id }, 'hook removed: its target answered 410 Gone');
       else if (disabled && sub.status === 'active') logger.warn({ subscription: sub.id, reason: disabled }, 'subscription disabled');
-      logger.info(
-        {
-          delivery: next.id,
-          event: event!.payload.id,
-          type: event!.payload.type,
-          subscription: sub.id,
-          attempt: next.attempt_count,
-          status: outcome.statusCode,
-          error: outcome.error,
-          ms: outcome.durationMs,
-          outcome: next.status,
-          next_attempt_at: next.next_attempt_at,
-        },
-        outcome.ok ? 'delivered' : 'delivery attempt failed',
-      );
+      reportAttempt(logger, event!, sub, next, outcome, sent.result!.now);
     }
   }
 }

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { Attempt, Delivery, StoredEvent, Subscription } from '../store/schema.js';
 import { newId } from '../util/ids.js';
-import { metrics } from '../metrics.js';
 import { deliveryBody, type ApiBaseUrls } from './body.js';
+import { reportAttempt } from './attempt-report.js';
 import { applyAttempt, type RetryPolicy } from './record.js';
 import { SharedDeliveryLoop } from './shared-worker.js';
 import { DueQueue, type Due } from './queue.js';
@@ -419,8 +419,6 @@ export class DeliveryWorker {
       next_attempt_at: next.next_attempt_at,
       final_attempt: false,
     });
-    metrics.deliveries.inc({ outcome: next.status === 'pending' ? 'retry' : next.status });
-    if (outcome.ok) metrics.deliveryLatency.observe((now - Date.parse(event.payload.timestamp)) / 1000);
     if (removed) {
       logger.warn({ subscription: sub.id }, 'hook removed: its target answered 410 Gone');
       void this.refresh();
@@ -429,21 +427,7 @@ export class DeliveryWorker {
       if (disabled && subAfter.status === 'disabled') logger.warn({ subscription: sub.id, reason: disabled }, 'subscription disabled');
     }
 
-    logger.info(
-      {
-        delivery: delivery.id,
-        event: event.payload.id,
-        type: event.payload.type,
-        subscription: sub.id,
-        attempt: next.attempt_count,
-        status: outcome.statusCode,
-        error: outcome.error,
-        ms: outcome.durationMs,
-        outcome: next.status,
-        next_attempt_at: next.next_attempt_at,
-      },
-      outcome.ok ? 'delivered' : 'delivery attempt failed',
-    );
+    reportAttempt(logger, event, sub, next, outcome, now);
   }
 
   /** Signs and sends one attempt (Standard Webhooks headers) and describes it as an `Attempt`. */

@@ -120,14 +120,24 @@ export class PgShared implements SharedStore {
     // last free slot. Without limits SKIP LOCKED alone keeps claims apart: one statement, no transaction.
     if (!list.some((s) => s.max_in_flight !== null || s.rate_limit_per_second !== null))
       return this.claimWith(this.pool, subs, holder, ttlMs, limit, now);
+    return this.inTransaction(`BEGIN; SELECT pg_advisory_xact_lock(${this.claimLock})`, async (client) =>
+      // Read again under the lock: the limits as they are now.
+      this.claimWith(client, await this.activeSubscriptions(client), holder, ttlMs, limit, now),
+    );
+  }
+
+  /**
+   * Runs `fn` in one transaction on a pooled client: `begin` opens it (and may take a lock), COMMIT
+   * when `fn` resolves, ROLLBACK when it throws; a client that failed is destroyed, not reused.
+   */
+  private async inTransaction<T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${this.claimLock})`);
-      // Read again under the lock: the limits as they are now.
-      const batch = await this.claimWith(client, await this.activeSubscriptions(client), holder, ttlMs, limit, now);
+      await client.query(begin);
+      const result = await fn(client);
       await client.query('COMMIT');
-      return batch;
+      return result;
     } catch (err) {
       broken = err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -228,11 +238,8 @@ export class PgShared implements SharedStore {
   }
 
   async takeRequestSlot(key: string, perMinute: number): Promise<number> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      // clock_timestamp(), not now(): a grant that waited for the key's row counts from when it is granted.
-      await client.query('BEGIN');
+    // clock_timestamp(), not now(): a grant that waited for the key's row counts from when it is granted.
+    return this.inTransaction('BEGIN', async (client) => {
       const [budget] = (
         await client.query<{ paused_ms: number | null }>(
           `INSERT INTO request_budgets (key) VALUES ($1) ON CONFLICT (key) DO UPDATE SET key = excluded.key
@@ -253,15 +260,8 @@ export class PgShared implements SharedStore {
         if (window!.n < perMinute) await client.query('INSERT INTO request_starts (key, at) VALUES ($1, clock_timestamp())', [key]);
         else waitMs = Math.max(1, Math.ceil(Number(window!.free_ms ?? 1)));
       }
-      await client.query('COMMIT');
       return waitMs;
-    } catch (err) {
-      broken = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   async pauseRequests(key: string, untilMs: number): Promise<void> {
