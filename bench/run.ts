@@ -12,6 +12,7 @@ import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { newId } from '../src/util/ids.js';
+import { deliveredDelivery } from './fixtures.js';
 import { child } from './child.js';
 import { idleCycle, largeSync } from './large-account.js';
 import { liveStart } from './live-start.js';
@@ -193,30 +194,7 @@ async function memory(): Promise<void> {
     const e = fakeEvent(template, i, ts);
     await store.transaction((tx) => {
       tx.appendEvents([e]);
-      tx.putDelivery({
-        id: newId('dlv'),
-        event_id: e.payload.id,
-        subscription_id: 'sub_x',
-        status: 'succeeded',
-        trigger: 'dispatch',
-        attempt_count: 1,
-        next_attempt_at: null,
-        final_attempt: false,
-        created_at: ts,
-        updated_at: ts,
-        attempts: [
-          {
-            id: newId('att'),
-            attempted_at: ts,
-            duration_ms: 3,
-            status_code: 204,
-            error: null,
-            response_excerpt: null,
-            response_headers: {},
-            trigger: 'schedule',
-          },
-        ],
-      });
+      tx.putDelivery(deliveredDelivery(e.payload.id, 'sub_x', ts));
       tx.putSnapshot('cliniko:patients', String(1e18 + i), { version: ts, record: { ...template, id: String(1e18 + i) } });
     });
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import type { Snapshot, StoredEvent } from '../src/store/schema.js';
 import { newId } from '../src/util/ids.js';
+import { deliveredDelivery } from './fixtures.js';
 import { EventIndex, type EventIndexEntry } from '../src/store/event-index.js';
 import { DeliveryIndex } from '../src/store/delivery-index.js';
 
@@ -115,30 +116,7 @@ if (cmd === 'fill') {
       for (let j = i; j < Math.min(k, i + 500); j++) {
         const id = newId('evt');
         tx.appendEvents([{ payload: { ...template, id, timestamp: ts, data: { ...template.data, id: idOf(j) } }, dispatched: true }]);
-        tx.putDelivery({
-          id: newId('dlv'),
-          event_id: id,
-          subscription_id: 'sub_bench',
-          status: 'succeeded',
-          trigger: 'dispatch',
-          attempt_count: 1,
-          next_attempt_at: null,
-          final_attempt: false,
-          created_at: ts,
-          updated_at: ts,
-          attempts: [
-            {
-              id: newId('att'),
-              attempted_at: ts,
-              duration_ms: 3,
-              status_code: 204,
-              error: null,
-              response_excerpt: null,
-              response_headers: {},
-              trigger: 'schedule',
-            },
-          ],
-        });
+        tx.putDelivery(deliveredDelivery(id, 'sub_bench', ts));
       }
     });
   }
