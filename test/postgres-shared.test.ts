@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SharedRequestBudget } from '../src/sources/shared-budget.js';
+import { SharedRequestBudget } from '../src/sources/cross-process-budget.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
 import { withSubscriptionDefaults, type Subscription } from '../src/store/schema.js';
 import { postgresOrSkip } from './helpers/postgres.js';

@@ -1,7 +1,7 @@
 import { UpstreamError } from '../errors.js';
 import { systemClock, type Clock } from '../../util/clock.js';
 import { RateLimiter, type AcquireOptions } from '../rate-limiter.js';
-import { SharedRequestBudget } from '../shared-budget.js';
+import { SharedRequestBudget } from '../cross-process-budget.js';
 import { isSuccess, parseJson, statusError, UpstreamHttp } from '../upstream-http.js';
 
 /** Connection settings of a Cliniko API client (https://docs.api.cliniko.com/, "Making requests"). */
