@@ -6,9 +6,7 @@ import { pino } from 'pino';
 import { ManualClock } from '../src/poller/clock.js';
 import { Poller } from '../src/poller/poller.js';
 import { ClinikoSimulator } from '../tools/simulator/index.js';
-import { ClinikoClient } from '../src/sources/cliniko/client.js';
-import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
-import { CLINIKO_RESOURCES } from '../src/sources/cliniko/resources.js';
+import { simulatorFeeds } from '../tools/simulator/feeds.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 
 /** What `bench/run.ts` lends a benchmark section: its sizes switch and its output. */
@@ -74,15 +72,13 @@ export async function liveStart({ quick, table, log, results }: BenchContext): P
   const dir = await mkdtemp(join(tmpdir(), 'bench-live-'));
   const store = new LowdbStore(dir);
   await store.load();
-  const client = new ClinikoClient({
+  const { client, feeds } = simulatorFeeds({
     baseUrl,
-    apiKey: 'sim-key-au1',
     userAgent: 'Bench (bench@example.com)',
     rateLimitPerMin: LIMIT,
-    requestTimeoutMs: 30_000,
     clock,
+    perPage: PER_PAGE,
   });
-  const feeds = CLINIKO_RESOURCES.map((r) => new ClinikoFeed(r, client, { perPage: PER_PAGE, overlapMs: 120_000 }));
   const changed = sim.all('individual_appointments')[Math.floor(appointments / 3)]!.id;
   let deliveredAt: number | null = null;
   const firstEventIds: string[] = [];

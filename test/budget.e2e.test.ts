@@ -7,8 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/poller/clock.js';
 import { Poller } from '../src/poller/poller.js';
 import { ClinikoSimulator, type ServedInfo, type SimResource } from '../tools/simulator/index.js';
-import { ClinikoClient } from '../src/sources/cliniko/client.js';
-import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
+import { simulatorFeeds } from '../tools/simulator/feeds.js';
 import { CLINIKO_RESOURCES } from '../src/sources/cliniko/resources.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { USER_AGENT } from './helpers/harness.js';
@@ -75,15 +74,7 @@ async function simulate(): Promise<Run> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bridge-budget-'));
   const store = new LowdbStore(dataDir);
   await store.load();
-  const client = new ClinikoClient({
-    baseUrl,
-    apiKey: 'sim-key-au1',
-    userAgent: USER_AGENT,
-    rateLimitPerMin: LIMIT,
-    requestTimeoutMs: 30_000,
-    clock,
-  });
-  const feeds = CLINIKO_RESOURCES.map((r) => new ClinikoFeed(r, client, { perPage: 100, overlapMs: 120_000 }));
+  const { client, feeds } = simulatorFeeds({ baseUrl, userAgent: USER_AGENT, rateLimitPerMin: LIMIT, clock });
   const nameToPath = new Map(CLINIKO_RESOURCES.map((r) => [r.name, r.path]));
 
   const pending = new Map<string, Change[]>();

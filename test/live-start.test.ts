@@ -9,8 +9,7 @@ import { ManualClock } from '../src/poller/clock.js';
 import { Poller, type ResourceView } from '../src/poller/poller.js';
 import { ClinikoSimulator } from '../tools/simulator/index.js';
 import { ClinikoClient } from '../src/sources/cliniko/client.js';
-import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
-import { CLINIKO_RESOURCES } from '../src/sources/cliniko/resources.js';
+import { simulatorFeeds } from '../tools/simulator/feeds.js';
 import type { EventEnvelope } from '../src/events/envelope.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
 import { USER_AGENT } from './helpers/harness.js';
@@ -75,15 +74,9 @@ describe('live from the first minute, on a large account at 200 requests/min', (
     dataDir = await mkdtemp(join(tmpdir(), 'bridge-live-start-'));
     store = new LowdbStore(dataDir);
     await store.load();
-    client = new ClinikoClient({
-      baseUrl,
-      apiKey: 'sim-key-au1',
-      userAgent: USER_AGENT,
-      rateLimitPerMin: LIMIT,
-      requestTimeoutMs: 30_000,
-      clock,
-    });
-    const feeds = CLINIKO_RESOURCES.map((r) => new ClinikoFeed(r, client, { perPage: 100, overlapMs: 120_000 }));
+    const wired = simulatorFeeds({ baseUrl, userAgent: USER_AGENT, rateLimitPerMin: LIMIT, clock });
+    client = wired.client;
+    const feeds = wired.feeds;
     const logger = pino(
       { level: 'info' },
       { write: (line: string) => void timeline.push({ kind: 'log', ...(JSON.parse(line) as { msg: string; resource?: string }) }) },
