@@ -26,7 +26,7 @@ describe.skipIf(!mounted)('journal on a full disk', () => {
 
   it('rejects a line the disk takes only part of, leaves no torn line, and appends whole lines once space returns', async () => {
     const journal = new Journal(join(dir, 'journal'));
-    await journal.append(JSON.stringify({ seq: 1, ops: ['small'] }));
+    await journal.append([JSON.stringify({ seq: 1, ops: ['small'] })]);
     // Fill every free page: only the rest of the journal's last page is left, far less than the next line.
     const filler = join(dir, 'filler');
     const handle = await open(filler, 'w');
@@ -38,11 +38,11 @@ describe.skipIf(!mounted)('journal on a full disk', () => {
       await handle.close();
     }
     const big = JSON.stringify({ seq: 2, ops: ['x'.repeat(20_000)] });
-    await expect(journal.append(big)).rejects.toMatchObject({ code: 'ENOSPC' });
+    await expect(journal.append([big])).rejects.toMatchObject({ code: 'ENOSPC' });
     expect((await readJournal(journal.file, undefined, false)).lines).toEqual([{ seq: 1, ops: ['small'] }]);
 
     await unlink(filler);
-    await journal.append(JSON.stringify({ seq: 3, ops: ['after'] }));
+    await journal.append([JSON.stringify({ seq: 3, ops: ['after'] })]);
     await journal.close();
     const { lines, tornTail } = await readJournal<{ seq: number }>(journal.file, undefined, false);
     expect(lines.map((l) => l.seq)).toEqual([1, 3]);

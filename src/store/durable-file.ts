@@ -1,7 +1,7 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
-import { plainCodec, type Codec } from './codec.js';
+import { plainCodec, utf8Of, type Codec } from './codec.js';
 
 /** A store file exists but cannot be read: startup stops instead of overwriting anything. */
 export class StoreCorruptError extends Error {
@@ -72,13 +72,21 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 
   /**
+   * Writes JSON text given in pieces (their concatenation), encoded with this file's codec. With the
+   * plain codec the pieces are encoded to bytes one by one, never joined into one large string.
+   */
+  async writePieces(pieces: readonly string[], options: { syncDir?: boolean } = {}): Promise<void> {
+    await this.writeText(this.codec.identity ? utf8Of(pieces) : this.codec.encode(pieces.join('')), options);
+  }
+
+  /**
    * Writes text already serialised and encoded (a checkpoint serialises every part at one instant).
    * With `syncDir: false` the caller fsyncs the directory once after writing several files.
    */
-  async writeText(text: string, options: { syncDir?: boolean } = {}): Promise<void> {
+  async writeText(text: string | Buffer, options: { syncDir?: boolean } = {}): Promise<void> {
     const handle = await open(this.tmp, 'w');
     try {
-      await handle.writeFile(text, 'utf8');
+      await handle.writeFile(text);
       await handle.sync();
     } finally {
       await handle.close();

@@ -46,6 +46,7 @@ export function aesGcmCodec(key: Buffer): Codec {
 
 /** The plain codec, refusing encrypted text with a clear message instead of a JSON error. */
 export const plainStrictCodec: Codec = {
+  identity: true,
   encode: (t) => t,
   decode(text) {
     if (text.startsWith(ENCRYPTED_PREFIX)) throw new StoreKeyError('the store is encrypted: set BRIDGE_ENCRYPTION_KEY to its key');

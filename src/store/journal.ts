@@ -1,5 +1,6 @@
 import { open, readFile, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { utf8Of } from './codec.js';
 import { StoreCorruptError, syncDir } from './durable-file.js';
 
 /**
@@ -31,11 +32,14 @@ export class Journal {
     await this.opening;
   }
 
-  /** Appends one line and waits until it is durable (opens the file on first use). */
-  async append(line: string): Promise<void> {
+  /**
+   * Appends one line, the concatenation of `pieces` (no newline in them), and waits until it is
+   * durable (opens the file on first use).
+   */
+  async append(pieces: readonly string[]): Promise<void> {
     if (!this.handle) await this.open();
     const handle = this.handle!;
-    const bytes = Buffer.from(`${line}\n`, 'utf8');
+    const bytes = utf8Of([...pieces, '\n']);
     try {
       // One write(2) may take only part of the line (a disk filling up mid-line) without an error:
       // write the rest until the file system either takes it or refuses with ENOSPC.

@@ -10,7 +10,7 @@ import { auditPart, JOURNAL_FILE, journalFile, META_PART, partFile, snapshotPart
 import { EventIndex, type EventIndexEntry } from './event-index.js';
 import { DeliveryIndex, deliveryEntry, type DeliveryIndexEntry } from './delivery-index.js';
 import { UndoLog, type UndoEntry } from './undo-log.js';
-import { RangeTable, type BucketContent, type BucketMeta } from './range-table.js';
+import { RangeTable, type BucketContent, type BucketMeta, type PendingChange } from './range-table.js';
 import type { ApiKey, Attempt, AuditEntry, Delivery, ResourceState, Snapshot, StoreData, StoredEvent, Subscription } from './schema.js';
 import type { EventEnvelope } from '../events/envelope.js';
 import { emptyStore, withSubscriptionDefaults } from './schema.js';
@@ -362,7 +362,7 @@ export class LowdbStore implements Store {
           return content;
         },
         // The checkpoint fsyncs the directory once, before its manifest names these files.
-        write: (file, json) => new DurableJsonFile(join(this.dir, file), this.codec).writeText(this.codec.encode(json), { syncDir: false }),
+        write: (file, pieces) => new DurableJsonFile(join(this.dir, file), this.codec).writePieces(pieces, { syncDir: false }),
         maxBucketBytes,
         cacheBuckets,
         counted,
@@ -718,7 +718,8 @@ export class LowdbStore implements Store {
         guard();
         const before = this.tableOf(resource).peek(id);
         record(`snap${SEP}${resource}${SEP}${id}`, before, (b) => this.restoreSnapshot(resource, id, b));
-        this.setSnapshot(resource, id, deepFreeze(snapshot));
+        // The table keeps the snapshot's JSON text, so the caller's object is not shared (no freeze).
+        this.setSnapshot(resource, id, snapshot);
       },
       deleteSnapshot: (resource, id) => {
         guard();
@@ -783,10 +784,8 @@ export class LowdbStore implements Store {
   }
 
   /** Undoes a snapshot change: back to the pending value it replaced, or to what is on disk. */
-  private restoreSnapshot(resource: string, id: string, before: Snapshot | null | undefined): void {
-    const table = this.tableOf(resource);
-    if (before === undefined) table.forget(id);
-    else table.put(id, before);
+  private restoreSnapshot(resource: string, id: string, before: PendingChange | undefined): void {
+    this.tableOf(resource).restore(id, before);
     this.mark(`snap${SEP}${resource}${SEP}${id}`, snapshotPart(resource));
   }
 
@@ -834,10 +833,8 @@ export class LowdbStore implements Store {
   }
 
   private restoreDelivery(id: string, before: DeliveryBefore): void {
-    if (before.body === undefined) this.deliveries.forget(id);
-    else this.deliveries.put(id, before.body);
-    if (before.entry === undefined) this.deliveryIndexTable.forget(id);
-    else this.deliveryIndexTable.put(id, before.entry);
+    this.deliveries.restore(id, before.body);
+    this.deliveryIndexTable.restore(id, before.entry);
     if (before.indexed) this.deliveryIdx.set(id, before.indexed);
     else this.deliveryIdx.remove(new Set([id]));
     this.mark(`dlv${SEP}${id}`);
@@ -916,9 +913,20 @@ export class LowdbStore implements Store {
       const started = performance.now();
       let write: Promise<void>;
       try {
-        const ops = await Promise.all([...keys].map((k) => this.opFor(k)));
-        const line = this.codec.encode(JSON.stringify({ seq: ++this.seq, ops } satisfies JournalLine));
-        write = this.journal!.append(line);
+        const texts: Array<string | Promise<string>> = [];
+        let reads = false;
+        for (const k of keys) {
+          const text = this.opText(k);
+          if (typeof text !== 'string') reads = true;
+          texts.push(text);
+        }
+        const ops = reads ? await Promise.all(texts) : (texts as string[]);
+        // `{"seq":N,"ops":[…]}` (a JournalLine) in pieces: one joined string of several pages'
+        // records would be a large V8 object, slow to build and to collect.
+        const pieces = [`{"seq":${++this.seq},"ops":[`];
+        for (let i = 0; i < ops.length; i++) pieces.push(i === 0 ? ops[i]! : `,${ops[i]!}`);
+        pieces.push(']}');
+        write = this.journal!.append(this.codec.identity ? pieces : [this.codec.encode(pieces.join(''))]);
         await write;
         for (const u of undos) this.undoLog.settle(u);
         this.stats.commits += 1;
@@ -1105,36 +1113,51 @@ export class LowdbStore implements Store {
   }
 
   /** The journal op for a changed entity: its current value, or its removal. */
-  private async opFor(key: string): Promise<Op> {
+  /**
+   * The JSON text of the journal op for a changed entity. A table's pending change is spliced in as
+   * the text the table already holds (serialised once, at the write); an entity changed and then
+   * checkpointed before this line is read back from its bucket. Synchronous unless it must read.
+   */
+  private opText(key: string): string | Promise<string> {
     const [t, a, b] = key.split(SEP) as [Op['t'], string, string | undefined];
     switch (t) {
       case 'sub':
-        return { t, id: a, v: this.data.subscriptions[a] };
+        return JSON.stringify({ t, id: a, v: this.data.subscriptions[a] } satisfies Op);
       case 'res':
-        return { t, k: a, v: this.data.resources[a] };
+        return JSON.stringify({ t, k: a, v: this.data.resources[a] } satisfies Op);
       case 'snap': {
-        const table = this.tableOf(a);
-        const pending = table.peek(b!);
-        return { t, k: a, id: b!, v: pending === undefined ? (await table.get([b!])).get(b!) : (pending ?? undefined) };
+        const head = `{"t":"snap","k":${JSON.stringify(a)},"id":${JSON.stringify(b)}`;
+        return this.tableOpText(this.tableOf(a), b!, head, (v) => v);
       }
       case 'evt': {
-        if (!this.eventIdx.has(a)) return { t, id: a };
-        const pending = this.events.peek(a);
-        const payload = pending === undefined ? (await this.events.get([a])).get(a) : pending;
-        return { t, id: a, v: payload ? { payload, dispatched: !this.undispatched.has(a) } : undefined };
+        const head = `{"t":"evt","id":${JSON.stringify(a)}`;
+        if (!this.eventIdx.has(a)) return `${head}}`;
+        return this.tableOpText(this.events, a, head, (payload) => `{"payload":${payload},"dispatched":${!this.undispatched.has(a)}}`);
       }
       case 'dsp':
-        return { t, id: a };
+        return JSON.stringify({ t, id: a } satisfies Op);
       case 'dlv': {
-        if (this.deliveryIdx.position(a) < 0) return { t, id: a };
-        const pending = this.deliveries.peek(a);
-        return { t, id: a, v: pending === undefined ? (await this.deliveries.get([a])).get(a) : (pending ?? undefined) };
+        const head = `{"t":"dlv","id":${JSON.stringify(a)}`;
+        if (this.deliveryIdx.position(a) < 0) return `${head}}`;
+        return this.tableOpText(this.deliveries, a, head, (v) => v);
       }
       case 'aud':
-        return { t, id: a, v: this.auditIndex.get(a) };
+        return JSON.stringify({ t, id: a, v: this.auditIndex.get(a) } satisfies Op);
       case 'key':
-        return { t, id: a, v: this.data.api_keys[a] };
+        return JSON.stringify({ t, id: a, v: this.data.api_keys[a] } satisfies Op);
     }
+  }
+
+  /** `head` (an op's opening without `v`) completed with the id's current value in `table`, wrapped by `wrap`. */
+  private tableOpText<V>(table: RangeTable<V>, id: string, head: string, wrap: (text: string) => string): string | Promise<string> {
+    const pending = table.peek(id);
+    const finish = (text: string | undefined) => (text === undefined ? `${head}}` : `${head},"v":${wrap(text)}}`);
+    if (pending === null) return finish(undefined);
+    if (pending !== undefined) return finish(pending.text);
+    return table.get([id]).then((found) => {
+      const v = found.get(id);
+      return finish(v === undefined ? undefined : JSON.stringify(v));
+    });
   }
 
   private apply(op: Op): void {
@@ -1148,7 +1171,7 @@ export class LowdbStore implements Store {
         else delete this.data.resources[op.k];
         return;
       case 'snap':
-        this.tableOf(op.k).put(op.id, op.v ? deepFreeze(op.v) : null);
+        this.tableOf(op.k).put(op.id, op.v ?? null);
         return;
       case 'evt':
         if (op.v) this.applyEvent(op.id, deepFreeze(op.v));
@@ -1287,8 +1310,9 @@ const DELIVERY_INDEX = '\u0000deliveryIndex';
 
 /** A delivery as a write found it, for undoing that write (`LowdbStore.deliveryBefore`). */
 interface DeliveryBefore {
-  body: Delivery | null | undefined;
-  entry: DeliveryIndexEntry | null | undefined;
+  /** The pending changes of the delivery and its index row (undefined: none, the checkpoint has it). */
+  body: PendingChange | undefined;
+  entry: PendingChange | undefined;
   indexed: DeliveryIndexEntry | undefined;
 }
 

@@ -1,5 +1,7 @@
 import { compareIds } from './ids.js';
 
+const yes = () => true;
+
 /** Bucket files a checkpoint writes at once. */
 const WRITE_CONCURRENCY = 4;
 /** Bucket files a lookup reads at once: a read is partly waiting (open, read, close in libuv's pool). */
@@ -30,9 +32,17 @@ export interface BucketContent<V> {
   records: Record<string, V>;
 }
 
+/**
+ * A change not yet checkpointed, as the table keeps it: the value's JSON text (what the journal line
+ * and the bucket file hold), or null for a removal. Kept as text, not as the object: one serialisation
+ * serves both writes, a caller's later mutation cannot reach it, and a first pass's many pending
+ * records are strings that the garbage collector does not trace.
+ */
+export type PendingChange = { readonly text: string; readonly counted: boolean } | null;
+
 /** Changes taken by a checkpoint (`cut`), written by `write`, then made current by `switchTo`. */
-export interface TableCut<V> {
-  changes: Map<string, V | null>;
+export interface TableCut {
+  changes: Map<string, PendingChange>;
 }
 
 export interface RangeTableOptions<V> {
@@ -40,8 +50,8 @@ export interface RangeTableOptions<V> {
   name: string;
   /** Reads a bucket file written earlier (the codec and lowdb adapter are the caller's). */
   read: (file: string) => Promise<BucketContent<V>>;
-  /** Writes a bucket file's JSON text atomically. */
-  write: (file: string, json: string) => Promise<void>;
+  /** Writes a bucket file atomically: its JSON text is the concatenation of `pieces`. */
+  write: (file: string, pieces: string[]) => Promise<void>;
   /** A bucket is split when its JSON grows past this many bytes. */
   maxBucketBytes: number;
   /** Parsed buckets kept in memory for reads. */
@@ -62,8 +72,8 @@ export interface RangeTableOptions<V> {
  */
 export class RangeTable<V> {
   private buckets: BucketMeta[];
-  private dirty = new Map<string, V | null>();
-  private flushing = new Map<string, V | null>();
+  private dirty = new Map<string, PendingChange>();
+  private flushing = new Map<string, PendingChange>();
   private readonly cache = new Map<string, Map<string, V>>();
   /** Bucket files parsed since the table was opened (a cache hit is not a read). */
   reads = 0;
@@ -106,7 +116,7 @@ export class RangeTable<V> {
     for (const id of ids) {
       const change = this.changeOf(id);
       if (change !== undefined) {
-        if (change !== null) out.set(id, change);
+        if (change !== null) out.set(id, JSON.parse(change.text) as V);
         continue;
       }
       const b = this.bucketOf(id);
@@ -140,9 +150,9 @@ export class RangeTable<V> {
     return out;
   }
 
-  /** Sets (or with null removes) a value; durable once the journal line naming it is. */
+  /** Sets (or with null removes) a value; durable once the journal line naming it is. Serialises `value` now. */
   put(id: string, value: V | null): void {
-    this.dirty.set(id, value);
+    this.dirty.set(id, value === null ? null : { text: JSON.stringify(value), counted: (this.options.counted ?? yes)(value) });
   }
 
   /** Every id and value, in id order within each bucket, changes included. Reads every bucket. */
@@ -165,7 +175,7 @@ export class RangeTable<V> {
         const change = this.changeOf(id);
         if (change === null) continue;
         seen.add(id);
-        yield [id, change === undefined ? v : change];
+        yield [id, change === undefined ? v : (JSON.parse(change.text) as V)];
       }
     }
     for (const [id, v] of [...this.flushing, ...this.dirty]) {
@@ -173,7 +183,7 @@ export class RangeTable<V> {
       seen.add(id);
       // The latest change wins: dirty overrides flushing.
       const latest = this.changeOf(id);
-      if (latest !== null && latest !== undefined) yield [id, latest];
+      if (latest !== null && latest !== undefined) yield [id, JSON.parse(latest.text) as V];
     }
   }
 
@@ -218,10 +228,10 @@ export class RangeTable<V> {
       count += b.count;
       counted += b.counted;
     }
-    const changed = new Map<string, V | null>([...this.flushing, ...this.dirty]);
+    const changed = new Map<string, PendingChange>([...this.flushing, ...this.dirty]);
     if (changed.size === 0) return { count, counted };
     const before = await this.getFromBuckets([...changed.keys()]);
-    const isCounted = this.options.counted ?? (() => true);
+    const isCounted = this.options.counted ?? yes;
     for (const [id, now] of changed) {
       const was = before.get(id);
       if (was !== undefined) {
@@ -230,14 +240,14 @@ export class RangeTable<V> {
       }
       if (now !== null) {
         count += 1;
-        if (isCounted(now)) counted += 1;
+        if (now.counted) counted += 1;
       }
     }
     return { count, counted };
   }
 
   /** Takes the changes since the last cut for a checkpoint; later changes go to the next one. */
-  cut(): TableCut<V> {
+  cut(): TableCut {
     const changes = this.dirty;
     this.dirty = new Map();
     // Reads keep seeing these until the checkpoint's files are current.
@@ -251,8 +261,8 @@ export class RangeTable<V> {
    * codec: `npm run store -- rekey`), still a few at a time. Nothing current changes until `switchTo`.
    * @returns the bucket list to record in the manifest, and the bytes written.
    */
-  async write(cut: TableCut<V>, gen: number, everyBucket = false): Promise<{ buckets: BucketMeta[]; bytes: number }> {
-    const byBucket = new Map<number, Array<[string, V | null]>>();
+  async write(cut: TableCut, gen: number, everyBucket = false): Promise<{ buckets: BucketMeta[]; bytes: number }> {
+    const byBucket = new Map<number, Array<[string, PendingChange]>>();
     if (everyBucket) this.buckets.forEach((_, i) => byBucket.set(i, []));
     for (const entry of cut.changes) {
       const b = this.bucketOf(entry[0]);
@@ -269,7 +279,9 @@ export class RangeTable<V> {
       for (let job = jobs.shift(); job; job = jobs.shift()) {
         const [b, changes] = job;
         const meta = b >= 0 ? this.buckets[b]! : null;
-        const records = new Map(meta ? await this.load(meta, false) : []);
+        const isCounted = this.options.counted ?? yes;
+        const records = new Map<string, NonNullable<PendingChange>>();
+        if (meta) for (const [id, v] of await this.load(meta, false)) records.set(id, { text: JSON.stringify(v), counted: isCounted(v) });
         for (const [id, v] of changes) {
           if (v === null) records.delete(id);
           else records.set(id, v);
@@ -288,7 +300,7 @@ export class RangeTable<V> {
   }
 
   /** Makes a checkpoint's buckets current (after its manifest is on disk) and forgets its changes. */
-  switchTo(cut: TableCut<V>, buckets: BucketMeta[]): void {
+  switchTo(cut: TableCut, buckets: BucketMeta[]): void {
     this.buckets = buckets;
     this.cache.clear();
     for (const [id, v] of cut.changes) {
@@ -298,19 +310,26 @@ export class RangeTable<V> {
   }
 
   /** A checkpoint failed: its changes stay for the next one. */
-  abort(cut: TableCut<V>): void {
+  abort(cut: TableCut): void {
     for (const [id, v] of cut.changes) if (!this.dirty.has(id)) this.dirty.set(id, v);
     for (const [id, v] of cut.changes) if (this.flushing.get(id) === v) this.flushing.delete(id);
   }
 
-  /** The pending (uncheckpointed) value of an id: a value, null for a removal, undefined for none. */
-  peek(id: string): V | null | undefined {
+  /**
+   * The pending (uncheckpointed) change of an id: its JSON text, null for a removal, undefined for
+   * none. Handed back to `restore` to undo a later write.
+   */
+  peek(id: string): PendingChange | undefined {
     return this.changeOf(id);
   }
 
-  /** Drops a pending change (undoing a transaction): the id reads as the last checkpoint has it. */
-  forget(id: string): void {
-    this.dirty.delete(id);
+  /**
+   * Puts back a change `peek` returned (undoing a transaction); undefined drops the pending change,
+   * so the id reads as the last checkpoint has it.
+   */
+  restore(id: string, change: PendingChange | undefined): void {
+    if (change === undefined) this.dirty.delete(id);
+    else this.dirty.set(id, change);
   }
 
   /** Every file the table's current buckets use. */
@@ -318,7 +337,7 @@ export class RangeTable<V> {
     return this.buckets.map((b) => b.file);
   }
 
-  private changeOf(id: string): V | null | undefined {
+  private changeOf(id: string): PendingChange | undefined {
     const d = this.dirty.get(id);
     if (d !== undefined || this.dirty.has(id)) return d ?? null;
     const f = this.flushing.get(id);
@@ -370,13 +389,20 @@ export class RangeTable<V> {
   }
 
   /** Writes one bucket's records, split into several files when they are too large for one. */
-  private async writeBucket(lo: string | null, records: Map<string, V>, gen: number, next: () => number): Promise<BucketMeta[]> {
+  private async writeBucket(
+    lo: string | null,
+    records: Map<string, NonNullable<PendingChange>>,
+    gen: number,
+    next: () => number,
+  ): Promise<BucketMeta[]> {
     if (records.size === 0) return [];
     const ids = [...records.keys()].sort(compareIds);
-    const pieces = ids.map((id) => `${JSON.stringify(id)}:${JSON.stringify(records.get(id))}`);
+    const pieces = ids.map((id) => `${JSON.stringify(id)}:${records.get(id)!.text}`);
     const total = pieces.reduce((n, p) => n + p.length + 1, 0);
-    // Split into halves of the limit, so each new bucket has room to grow before it splits again.
-    const chunkBytes = total > this.options.maxBucketBytes ? this.options.maxBucketBytes / 2 : Infinity;
+    // Split into pieces of 7/8 of the limit: room for their records to grow a little before a
+    // bucket splits again, yet few files (a first pass appends by ascending id, and every file
+    // written costs an open, fsync, rename and later unlink).
+    const chunkBytes = total > this.options.maxBucketBytes ? (this.options.maxBucketBytes * 7) / 8 : Infinity;
     const out: BucketMeta[] = [];
     let start = 0;
     while (start < ids.length) {
@@ -385,13 +411,19 @@ export class RangeTable<V> {
       while (end < ids.length && (end === start || size + pieces[end]!.length + 1 <= chunkBytes)) size += pieces[end++]!.length + 1;
       const bucketLo = start === 0 ? lo : ids[start]!;
       const head = `{"kind":"range","table":${JSON.stringify(this.options.name)},"lo":${JSON.stringify(bucketLo)},"records":{`;
-      const json = `${head}${pieces.slice(start, end).join(',')}}}`;
+      // Pieces, not one joined string: a string past 128 KiB is a large V8 object, costly to build.
+      const parts: string[] = [head];
+      let length = head.length + 2;
+      for (let i = start; i < end; i++) {
+        parts.push(i === start ? pieces[i]! : `,${pieces[i]!}`);
+        length += pieces[i]!.length + (i === start ? 0 : 1);
+      }
+      parts.push('}}');
       const file = `${this.options.name}.${next()}.g${gen}.json`;
-      await this.options.write(file, json);
-      const isCounted = this.options.counted ?? (() => true);
+      await this.options.write(file, parts);
       let counted = 0;
-      for (let i = start; i < end; i++) if (isCounted(records.get(ids[i]!)!)) counted += 1;
-      out.push({ lo: bucketLo, file, count: end - start, counted, bytes: json.length });
+      for (let i = start; i < end; i++) if (records.get(ids[i]!)!.counted) counted += 1;
+      out.push({ lo: bucketLo, file, count: end - start, counted, bytes: length });
       start = end;
     }
     return out;
