@@ -9,6 +9,8 @@ import { startBridge, type Bridge } from '../src/bridge.js';
 import { loadConfig } from '../src/config/index.js';
 import { metrics } from '../src/metrics.js';
 import type { LowdbStore } from '../src/store/lowdb-store.js';
+import { CLINIKO_RESOURCES } from '../src/sources/cliniko/resources.js';
+import { simulatorFeeds } from '../tools/simulator/feeds.js';
 import { ask, child, stopChild } from './child.js';
 import type { BenchContext } from './live-start.js';
 
@@ -85,6 +87,7 @@ async function profiled<T>(name: string, run: () => Promise<T>): Promise<T> {
 
 interface Setup {
   proc: ChildProcess;
+  baseUrl: string;
   bridge: Bridge;
   store: LowdbStore;
   dir: string;
@@ -114,7 +117,7 @@ async function setUp(size: number): Promise<Setup> {
   // Above what CLINIKO_RATE_LIMIT_PER_MIN accepts (see the module comment).
   config.cliniko!.rateLimitPerMin = BENCH_RATE_LIMIT_PER_MIN;
   const bridge = await startBridge(config, { logger: pino({ level: 'silent' }), schedule: false });
-  return { proc, bridge, store: bridge.store as LowdbStore, dir };
+  return { proc, baseUrl: info.baseUrl, bridge, store: bridge.store as LowdbStore, dir };
 }
 
 async function tearDown({ proc, bridge, dir }: Setup): Promise<void> {
@@ -224,7 +227,8 @@ export async function idleCycle({ quick, table, log, results }: BenchContext): P
  * Initial sync of the large account through a real bridge (first start: live start, then the
  * background first pass with the budget raised out of the way): records/s, the bridge's CPU, the
  * simulator's CPU, peak RSS, and the store's journal lines (one fsync each), checkpoints and mean
- * commit time.
+ * commit time. A second row reads the same account through the bridge's Cliniko client and feed
+ * alone (no store): the CPU that reading costs, under any store.
  */
 export async function largeSync({ quick, table, log, results }: BenchContext): Promise<void> {
   const size = largeSize(quick);
@@ -257,7 +261,47 @@ export async function largeSync({ quick, table, log, results }: BenchContext): P
       target: '≥ 20000 records/s',
     },
   ];
+  // The floor under that figure: the same pages read by the bridge's own Cliniko client and feed,
+  // with no store (no diff, no snapshot, no journal): what reading alone costs the bridge's CPU.
+  const read = await readOnly(setup, size);
+  rows.push({
+    ...rows[0]!,
+    records: size,
+    'wall s': (read.wallMs / 1000).toFixed(1),
+    'records/s': Math.round((size / read.wallMs) * 1000),
+    'bridge CPU s': (read.cpuMs / 1000).toFixed(1),
+    'bridge CPU µs/record': ((read.cpuMs * 1000) / size).toFixed(0),
+    'records/s per bridge CPU s': Math.round(size / (read.cpuMs / 1000)),
+    'bridge GC s': '-',
+    'simulator CPU s': (read.simCpuMs / 1000).toFixed(1),
+    'peak RSS MB': '-',
+    'journal lines (fsyncs)': 0,
+    'mean commit ms': 'read only: client and feed, no store',
+    checkpoints: 0,
+    'load avg after': load(),
+  });
   table('2. Initial sync through a real bridge (first start, budget raised; generated simulator in its own process)', rows);
   results.largeSync = rows;
   await tearDown(setup);
+}
+
+/** Reads the whole account as the first pass does (client, feed, keyset pages) and drops the records. */
+async function readOnly(setup: Setup, size: number): Promise<{ wallMs: number; cpuMs: number; simCpuMs: number }> {
+  const { feeds } = simulatorFeeds({
+    baseUrl: setup.baseUrl,
+    userAgent: 'Bench (bench@example.com)',
+    rateLimitPerMin: BENCH_RATE_LIMIT_PER_MIN,
+    resources: CLINIKO_RESOURCES.filter((r) => r.path === RESOURCE),
+  });
+  const before = new Date(Date.now() + 86_400_000).toISOString();
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const simCpu0 = await ask<number>(setup.proc, 'cpu');
+  let n = 0;
+  for await (const page of feeds[0]!.live!.readExisting(null, before, { priority: 0 })) n += page.records.length;
+  const cpu = process.cpuUsage(cpu0);
+  const wallMs = performance.now() - t0;
+  const simCpuMs = (await ask<number>(setup.proc, 'cpu')) - simCpu0;
+  if (n !== size) throw new Error(`the read-only pass read ${n} of ${size} records`);
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, simCpuMs };
 }
