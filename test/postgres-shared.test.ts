@@ -116,6 +116,29 @@ describe.skipIf(!pg)('several processes on one PostgreSQL store', () => {
     expect(await claim(a)).toEqual(['dlv_2']);
   });
 
+  it('claims with the subscriptions as they are now, though it keeps a copy between claims', async () => {
+    await setup({}, 4);
+    expect(await claim(a, 1)).toEqual(['dlv_1']);
+    // Another process disables the subscription: a's copy still says active, its next claim must not.
+    const change = (over: Partial<Subscription>) =>
+      b.transaction(async (tx) => {
+        tx.putSubscription({ ...(await tx.getSubscription('sub_1'))!, ...over });
+      });
+    await change({ status: 'disabled' });
+    expect(await claim(a)).toEqual([]);
+    await change({ status: 'active', max_in_flight: 2 });
+    // Enabled again with a limit: dlv_1 is still claimed, so one more fits.
+    expect(await claim(a)).toEqual(['dlv_2']);
+    expect(await claim(a)).toEqual([]);
+    // The secret rotates: what is claimed carries the new one, to sign with.
+    await change({ max_in_flight: null, secret: 'whsec_rotated' });
+    const [next] = (await a.shared.claimDue('a', 60_000, 1, NOW)).claimed;
+    expect(next?.subscription.secret).toBe('whsec_rotated');
+    // Deleted with its deliveries: nothing left to claim, and no claim of a gone subscription.
+    await b.transaction((tx) => tx.deleteSubscription('sub_1'));
+    expect(await claim(a)).toEqual([]);
+  });
+
   it('counts max_in_flight and rate_limit_per_second over every process', async () => {
     await setup({ max_in_flight: 2, rate_limit_per_second: 3 }, 5);
     expect(await claim(a, 1)).toEqual(['dlv_1']);
