@@ -271,10 +271,12 @@ export class PgShared implements SharedStore {
     return new Set(written.map((r) => r.id));
   }
 
-  async releaseClaims(holder: string): Promise<void> {
+  async releaseClaims(holder: string, ids?: readonly string[]): Promise<void> {
+    if (ids?.length === 0) return;
     await this.pool.query(
-      'UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1 AND claimed_until IS NOT NULL',
-      [holder],
+      `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL
+       WHERE claimed_by = $1 AND claimed_until IS NOT NULL${ids ? ' AND id = ANY($2::text[])' : ''}`,
+      ids ? [holder, [...ids]] : [holder],
     );
   }
 
