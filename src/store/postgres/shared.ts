@@ -207,20 +207,25 @@ export class PgShared implements SharedStore {
     now: string,
   ): Promise<{ result: ClaimBatch; version: string }> {
     const list = [...subs.active.values()];
-    const { rows } = await db.query<{ doc: string; event_doc: string | null }>(CLAIM_SQL, [
-      list.map((s) => s.id),
-      list.map((s) => s.max_in_flight),
-      list.map((s) => s.rate_limit_per_second),
-      list.filter((s) => s.ordering === 'per_record').map((s) => s.id),
-      limit,
-      now,
-      holder,
-      ttlMs,
-      // Without limits every candidate is taken; with them, some subscription may have no room left
-      // and the others need candidates behind its deliveries.
-      subs.limited ? Math.max(limit * 4, 256) : limit,
-      subs.version,
-    ]);
+    // Named: each connection parses and plans the claim once, not at every batch.
+    const { rows } = await db.query<{ doc: string; event_doc: string | null }>({
+      name: 'cebridge_claim',
+      text: CLAIM_SQL,
+      values: [
+        list.map((s) => s.id),
+        list.map((s) => s.max_in_flight),
+        list.map((s) => s.rate_limit_per_second),
+        list.filter((s) => s.ordering === 'per_record').map((s) => s.id),
+        limit,
+        now,
+        holder,
+        ttlMs,
+        // Without limits every candidate is taken; with them, some subscription may have no room left
+        // and the others need candidates behind its deliveries.
+        subs.limited ? Math.max(limit * 4, 256) : limit,
+        subs.version,
+      ],
+    });
     const claimed: ClaimedDelivery[] = rows
       .map((r) => {
         const delivery = decodeDoc<Delivery>(this.codec, r.doc);
@@ -232,11 +237,12 @@ export class PgShared implements SharedStore {
       .sort((a, b) => due(a.delivery).localeCompare(due(b.delivery)) || a.delivery.event_id.localeCompare(b.delivery.event_id));
     if (claimed.length === limit) return { result: { claimed, nextAt: null }, version: subs.version };
     const [next] = (
-      await db.query<{ due: string | null; expires: number | null; version: string }>(
-        `SELECT (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())) AS due,
+      await db.query<{ due: string | null; expires: number | null; version: string }>({
+        name: 'cebridge_claim_next',
+        text: `SELECT (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())) AS due,
                 (SELECT extract(epoch FROM min(claimed_until)) * 1000 FROM deliveries WHERE claimed_until IS NOT NULL) AS expires,
                 (SELECT version FROM subscriptions_version)::text AS version`,
-      )
+      })
     ).rows;
     let nextAt: number | null = null;
     const candidates = [
@@ -250,15 +256,16 @@ export class PgShared implements SharedStore {
   async recordClaimed(holder: string, records: ReadonlyArray<{ delivery: Delivery; claimedAttemptCount: number }>): Promise<Set<string>> {
     if (records.length === 0) return new Set();
     const rows = records.map((r) => tables.deliveries.row(r.delivery, this.codec));
-    const { rows: written } = await this.pool.query<{ id: string }>(
-      `UPDATE deliveries d
+    const { rows: written } = await this.pool.query<{ id: string }>({
+      name: 'cebridge_record_claimed',
+      text: `UPDATE deliveries d
        SET status = u.status, next_attempt_at = u.next_attempt_at, attempt_count = u.attempt_count, doc = u.doc,
            claimed_by = NULL, claimed_until = NULL
        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[])
          AS u(id, status, next_attempt_at, attempt_count, doc, claimed_count)
        WHERE d.id = u.id AND d.claimed_by = $7 AND d.attempt_count = u.claimed_count
        RETURNING d.id`,
-      [
+      values: [
         rows.map((r) => r[0]),
         rows.map((r) => r[3]),
         rows.map((r) => r[4]),
@@ -267,7 +274,7 @@ export class PgShared implements SharedStore {
         records.map((r) => r.claimedAttemptCount),
         holder,
       ],
-    );
+    });
     return new Set(written.map((r) => r.id));
   }
 
