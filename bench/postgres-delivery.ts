@@ -70,7 +70,6 @@ async function child(url: string): Promise<void> {
         process.send!({
           rss_mb: Math.round(process.memoryUsage().rss / 1e6),
           cpu_s: Math.round((cpu.user + cpu.system) / 1e4) / 100,
-          sys_s: cpu.system / 1e6,
           calls,
         } satisfies ChildReport);
         await sender.close();
@@ -93,7 +92,6 @@ interface ChildReport {
   rss_mb: number;
   /** CPU seconds from 'go' to 'stop'. */
   cpu_s: number;
-  sys_s?: number;
   calls: Record<string, Timing>;
 }
 
@@ -279,7 +277,6 @@ async function main(): Promise<void> {
           receiver_cpu_s: Math.round((receiverCpu.user + receiverCpu.system) / 1e4) / 100,
           postgres_cpu_s: pgCpu0 === null || pgCpu1 === null ? null : Math.round((pgCpu1 - pgCpu0) * 100) / 100,
           calls: reports.map((r) => r.calls),
-          sys: reports.map((r) => r.sys_s),
         })}\n`,
       );
     }
