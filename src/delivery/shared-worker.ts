@@ -9,11 +9,11 @@ export interface SharedLoopOptions {
   store: Store;
   shared: SharedStore;
   logger: Logger;
-  /** Attempts of this process between claim and record, at most. */
+  /** Requests of this process in flight at once; claims it holds (ready, in flight, being recorded) are at most twice this. */
   concurrency: number;
   /** This process (`BRIDGE_INSTANCE_ID`). */
   holder: string;
-  /** How long a claim holds if this process dies mid-attempt (ms): longer than an attempt's timeout. */
+  /** How long a claim holds if this process dies mid-attempt (ms): longer than an attempt's timeout plus 1 s (`MAX_READY_MS`). */
   claimTtlMs: number;
   policy: RetryPolicy;
   now: () => number;
