@@ -104,6 +104,15 @@ describe.skipIf(!pg)('several processes on one PostgreSQL store', () => {
     expect(await claim(b)).toEqual(['dlv_1', 'dlv_2']);
   });
 
+  it('gives back only the named claims, and only the holder’s own', async () => {
+    await setup({}, 3);
+    expect(await claim(a)).toEqual(['dlv_1', 'dlv_2', 'dlv_3']);
+    await b.shared.releaseClaims('b', ['dlv_1']);
+    await a.shared.releaseClaims('a', ['dlv_2']);
+    await a.shared.releaseClaims('a', []);
+    expect(await claim(b)).toEqual(['dlv_2']);
+  });
+
   it('holds per-record ordering across processes: a later event of a record waits for the earlier one’s delivery', async () => {
     await setup({ ordering: 'per_record' }, 3);
     // evt_1..3 are the same record: only the oldest is claimable, by whoever asks, until it is final.
