@@ -1,5 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import pgClient from 'pg';
 import { pino } from 'pino';
 import { Sender } from '../src/delivery/sender.js';
 import { UrlPolicy } from '../src/delivery/ssrf.js';
@@ -20,7 +22,9 @@ import { sql, startPostgres } from '../test/helpers/postgres.js';
  * The schema holds `retained` delivered events (with their succeeded deliveries) before each run;
  * each run then commits `pending` new events with one pending delivery each, starts the processes'
  * workers together and times until every delivery succeeded. Every attempt is claimed and recorded in
- * the database. Prints one JSON line per process count.
+ * the database. Prints one JSON line per process count, with the CPU seconds each bridge process,
+ * the receiver (this process) and the PostgreSQL server used during the run, and per bridge process
+ * the calls to the store's claim and record methods and to the receiver: how many, items, average ms.
  */
 const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 const SCHEMA = 'bench';
@@ -38,6 +42,12 @@ async function child(url: string): Promise<void> {
     policy: new UrlPolicy({ allowPrivate: true }),
     userAgent: 'bench',
   });
+  const calls: Record<string, Timing> = {};
+  timed(calls, store.shared, 'claimDue', (_args, r) => r.claimed.length);
+  timed(calls, store.shared, 'recordClaimed', (args) => (args[1] as unknown[]).length);
+  timed(calls, store.shared, 'recordAttempts', (args) => (args[0] as unknown[]).length);
+  timed(calls, sender, 'post', () => 1);
+  let cpu0 = process.cpuUsage();
   const worker = new DeliveryWorker({
     store,
     sender,
@@ -48,12 +58,20 @@ async function child(url: string): Promise<void> {
     instanceId,
   });
   process.on('message', (msg: string) => {
-    if (msg === 'go') void worker.start();
+    if (msg === 'go') {
+      cpu0 = process.cpuUsage();
+      void worker.start();
+    }
     if (msg === 'stop') {
       void (async () => {
         await worker.stop();
-        const cpu = process.cpuUsage();
-        process.send!({ rss_mb: Math.round(process.memoryUsage().rss / 1e6), cpu_s: Math.round((cpu.user + cpu.system) / 1e4) / 100 });
+        const cpu = process.cpuUsage(cpu0);
+        for (const t of Object.values(calls)) t.avg_ms = Math.round((t.avg_ms / t.calls) * 100) / 100;
+        process.send!({
+          rss_mb: Math.round(process.memoryUsage().rss / 1e6),
+          cpu_s: Math.round((cpu.user + cpu.system) / 1e4) / 100,
+          calls,
+        } satisfies ChildReport);
         await sender.close();
         await store.close();
         process.exit(0);
@@ -61,6 +79,75 @@ async function child(url: string): Promise<void> {
     }
   });
   process.send!('ready');
+}
+
+/** Calls of one method during a run: how many, items they carried, average duration (ms; a sum until reported). */
+interface Timing {
+  calls: number;
+  items: number;
+  avg_ms: number;
+}
+
+interface ChildReport {
+  rss_mb: number;
+  /** CPU seconds from 'go' to 'stop'. */
+  cpu_s: number;
+  calls: Record<string, Timing>;
+}
+
+/** Wraps `obj[name]` (an async method) to count its calls, the items `items` says each carried, and their time. */
+function timed<O extends object, K extends keyof O>(
+  into: Record<string, Timing>,
+  obj: O,
+  name: K,
+  items: (args: unknown[], result: Awaited<ReturnType<Extract<O[K], (...a: never[]) => unknown>>>) => number,
+): void {
+  const f = (obj[name] as (...a: unknown[]) => Promise<never>).bind(obj);
+  (obj as Record<K, unknown>)[name] = async (...args: unknown[]) => {
+    const t0 = performance.now();
+    const result = await f(...args);
+    const t = (into[String(name)] ??= { calls: 0, items: 0, avg_ms: 0 });
+    t.calls += 1;
+    t.avg_ms += performance.now() - t0;
+    t.items += items(args, result);
+    return result;
+  };
+}
+
+/**
+ * CPU seconds the PostgreSQL server listening on `port` used so far: its postmaster with the
+ * children it reaped, plus the children alive now (Linux /proc; null elsewhere).
+ */
+function postgresCpuSeconds(port: number): number | null {
+  try {
+    const hz = 100; // USER_HZ: clock ticks per second on Linux
+    const stat = (pid: string) =>
+      readFileSync(`/proc/${pid}/stat`, 'utf8')
+        .replace(/^.*\) /, '')
+        .split(' ');
+    const master = readdirSync('/proc').find(
+      (p) =>
+        /^\d+$/.test(p) &&
+        readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').includes(`postgres -D`) &&
+        readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' ').includes(`-p ${port} `),
+    );
+    if (!master) return null;
+    // Fields after the command: state ppid … utime(12) stime(13) cutime(14) cstime(15), 0-based from state.
+    const m = stat(master);
+    let ticks = Number(m[11]) + Number(m[12]) + Number(m[13]) + Number(m[14]);
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const f = stat(p);
+        if (f[1] === master) ticks += Number(f[11]) + Number(f[12]);
+      } catch {
+        // exited meanwhile: its time is in the postmaster's cutime now
+      }
+    }
+    return ticks / hz;
+  } catch {
+    return null;
+  }
 }
 
 function event(i: number, at: string): StoredEvent {
@@ -108,6 +195,9 @@ async function main(): Promise<void> {
       [old, retained],
     );
     await sql(pg.url, `ANALYZE`);
+    // One connection for polling: a connection a poll would cost the server a backend start each time.
+    const poll = new pgClient.Client({ connectionString: pg.url });
+    await poll.connect();
     for (const n of counts) {
       const at = new Date().toISOString();
       for (let done = 0; done < pending; done += 1000) {
@@ -149,18 +239,21 @@ async function main(): Promise<void> {
       const received = receiver.received.length;
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
+      const pgCpu0 = postgresCpuSeconds(pg.port);
       for (const c of children) c.send('go');
       for (;;) {
-        const [row] = await sql<{ n: string }>(pg.url, `SELECT count(*) AS n FROM ${SCHEMA}.deliveries WHERE status = 'pending'`);
-        if (Number(row!.n) === 0) break;
+        const { rows } = await poll.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.deliveries WHERE status = 'pending'`);
+        if (Number(rows[0]!.n) === 0) break;
         await new Promise((r) => setTimeout(r, 100));
       }
       const ms = performance.now() - t0;
+      const pgCpu1 = postgresCpuSeconds(pg.port);
+      const receiverCpu = process.cpuUsage(cpu0);
       const reports = await Promise.all(
         children.map(
           (c) =>
-            new Promise<{ rss_mb: number; cpu_s: number }>((resolve) => {
-              c.once('message', (m: { rss_mb: number; cpu_s: number }) => resolve(m));
+            new Promise<ChildReport>((resolve) => {
+              c.once('message', (m: ChildReport) => resolve(m));
               c.send('stop');
             }),
         ),
@@ -178,13 +271,16 @@ async function main(): Promise<void> {
           distinct: ids.size,
           verified: got.filter((r) => r.verified).length,
           rss_mb: reports.map((r) => r.rss_mb),
-          // CPU seconds each process used (start-up included) and this process (the receiver): with
-          // the wall time they show how much of the machine the run had.
+          // CPU seconds during the run of each bridge process, this process (the receiver, and the
+          // bench's polling) and PostgreSQL: with the wall time they show where the machine went.
           cpu_s: reports.map((r) => r.cpu_s),
-          receiver_cpu_s: Math.round((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e4) / 100,
+          receiver_cpu_s: Math.round((receiverCpu.user + receiverCpu.system) / 1e4) / 100,
+          postgres_cpu_s: pgCpu0 === null || pgCpu1 === null ? null : Math.round((pgCpu1 - pgCpu0) * 100) / 100,
+          calls: reports.map((r) => r.calls),
         })}\n`,
       );
     }
+    await poll.end();
     await store.close();
   } finally {
     await receiver.close();

@@ -104,6 +104,15 @@ describe.skipIf(!pg)('several processes on one PostgreSQL store', () => {
     expect(await claim(b)).toEqual(['dlv_1', 'dlv_2']);
   });
 
+  it('gives back only the named claims, and only the holder’s own', async () => {
+    await setup({}, 3);
+    expect(await claim(a)).toEqual(['dlv_1', 'dlv_2', 'dlv_3']);
+    await b.shared.releaseClaims('b', ['dlv_1']);
+    await a.shared.releaseClaims('a', ['dlv_2']);
+    await a.shared.releaseClaims('a', []);
+    expect(await claim(b)).toEqual(['dlv_2']);
+  });
+
   it('holds per-record ordering across processes: a later event of a record waits for the earlier one’s delivery', async () => {
     await setup({ ordering: 'per_record' }, 3);
     // evt_1..3 are the same record: only the oldest is claimable, by whoever asks, until it is final.
@@ -114,6 +123,29 @@ describe.skipIf(!pg)('several processes on one PostgreSQL store', () => {
     expect(await claim(a)).toEqual([]);
     await recordAttempt(b, 'dlv_1', null, 'succeeded');
     expect(await claim(a)).toEqual(['dlv_2']);
+  });
+
+  it('claims with the subscriptions as they are now, though it keeps a copy between claims', async () => {
+    await setup({}, 4);
+    expect(await claim(a, 1)).toEqual(['dlv_1']);
+    // Another process disables the subscription: a's copy still says active, its next claim must not.
+    const change = (over: Partial<Subscription>) =>
+      b.transaction(async (tx) => {
+        tx.putSubscription({ ...(await tx.getSubscription('sub_1'))!, ...over });
+      });
+    await change({ status: 'disabled' });
+    expect(await claim(a)).toEqual([]);
+    await change({ status: 'active', max_in_flight: 2 });
+    // Enabled again with a limit: dlv_1 is still claimed, so one more fits.
+    expect(await claim(a)).toEqual(['dlv_2']);
+    expect(await claim(a)).toEqual([]);
+    // The secret rotates: what is claimed carries the new one, to sign with.
+    await change({ max_in_flight: null, secret: 'whsec_rotated' });
+    const [next] = (await a.shared.claimDue('a', 60_000, 1, NOW)).claimed;
+    expect(next?.subscription.secret).toBe('whsec_rotated');
+    // Deleted with its deliveries: nothing left to claim, and no claim of a gone subscription.
+    await b.transaction((tx) => tx.deleteSubscription('sub_1'));
+    expect(await claim(a)).toEqual([]);
   });
 
   it('counts max_in_flight and rate_limit_per_second over every process', async () => {

@@ -158,7 +158,7 @@ export class DeliveryWorker {
    */
   refresh(): Promise<void> {
     if (this.shared) {
-      // Each claim reads the subscriptions afresh: nothing to rebuild.
+      // Each claim checks, in its statement, that its copy of the subscriptions is current: nothing to rebuild.
       this.shared.wake();
       return Promise.resolve();
     }

@@ -66,10 +66,11 @@ export interface SharedStore {
    */
   claimDue(holder: string, ttlMs: number, limit: number, now: string): Promise<ClaimBatch>;
   /**
-   * Ends the claims `holder` still holds: called when a process starts, so claims a previous process
-   * of the same `BRIDGE_INSTANCE_ID` left when it died are retried at once rather than at expiry.
+   * Ends the claims `holder` still holds, or only those of the deliveries `ids`: called when a
+   * process starts, so claims a previous process of the same `BRIDGE_INSTANCE_ID` left when it died
+   * are retried at once rather than at expiry, and for claims a process will not send after all.
    */
-  releaseClaims(holder: string): Promise<void>;
+  releaseClaims(holder: string, ids?: readonly string[]): Promise<void>;
   /**
    * One transaction that first reads and locks the deliveries `ids` (one statement), then runs `fn`
    * with them (missing ids are absent: deleted meanwhile). Records a batch of attempts in one commit.

@@ -28,20 +28,25 @@ const due = (d: Delivery) => d.next_attempt_at ?? '';
 
 /**
  * One claim of up to $5 due deliveries for holder $7 (claim for $8 ms). $1–$3 are the active
- * subscriptions with their `max_in_flight` and `rate_limit_per_second`; $4 those ordered per record.
- * `room`: what each subscription may still start, counted over every process. `due`: the oldest due
- * deliveries nobody holds of subscriptions with room, whose record has no older pending delivery
- * (per-record), at most $9 candidates (walking the `deliveries_due` index), locked, skipping rows
- * another transaction holds. `pick`: per subscription no more than its room. The UPDATE marks them
- * claimed and returns them with their events.
+ * subscriptions with their `max_in_flight` and `rate_limit_per_second`; $4 those ordered per record;
+ * $10 the `subscriptions_version` they were read at: when it moved, nothing is claimed (the caller
+ * reads the subscriptions again). `room`: what each subscription may still start, counted over every
+ * process (a limit that is not set costs no count). `due`: the oldest due deliveries nobody holds of
+ * subscriptions with room, whose record has no older pending delivery (per-record), at most $9
+ * candidates (walking the `deliveries_due` index), locked, skipping rows another transaction holds.
+ * `pick`: per subscription no more than its room. The UPDATE marks them claimed and returns them
+ * with their events.
  */
 const CLAIM_SQL = `
 WITH room AS (
   SELECT l.sub, LEAST(
-    COALESCE(l.max_in_flight - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_until > now()), $5),
-    COALESCE(l.rate - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_at > now() - interval '1 second'), $5)
+    CASE WHEN l.max_in_flight IS NULL THEN $5
+      ELSE l.max_in_flight - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_until > now()) END,
+    CASE WHEN l.rate IS NULL THEN $5
+      ELSE l.rate - (SELECT count(*)::int FROM deliveries c WHERE c.subscription_id = l.sub AND c.claimed_at > now() - interval '1 second') END
   ) AS room
   FROM unnest($1::text[], $2::int[], $3::int[]) AS l(sub, max_in_flight, rate)
+  WHERE (SELECT version FROM subscriptions_version) = $10::bigint
 ), due AS (
   SELECT d.id, d.subscription_id, d.next_attempt_at, d.event_id
   FROM deliveries d
@@ -69,6 +74,19 @@ UPDATE deliveries d SET claimed_by = $7, claimed_until = now() + $8 * interval '
 FROM pick WHERE d.id = pick.id
 RETURNING d.doc, (SELECT e.doc FROM events e WHERE e.id = d.event_id) AS event_doc`;
 
+/** The subscriptions as read at one `subscriptions_version`. */
+interface SubscriptionsAt {
+  /** `subscriptions_version.version` (a bigint, as text). */
+  version: string;
+  /** Active subscriptions by id. */
+  active: Map<string, Subscription>;
+  /** Whether any active subscription has `max_in_flight` or `rate_limit_per_second`. */
+  limited: boolean;
+}
+
+/** Claims whose subscriptions changed under them are tried again with a fresh read this many times. */
+const STALE_RETRIES = 5;
+
 /**
  * `SharedStore` on PostgreSQL: leases in the `leases` table, delivery claims as columns of
  * `deliveries` taken in batches with `SELECT … FOR UPDATE SKIP LOCKED`, and new deliveries announced with
@@ -82,6 +100,8 @@ export class PgShared implements SharedStore {
   private closed = false;
   /** The advisory lock key that serialises claims of limited subscriptions in this schema. */
   private readonly claimLock: number;
+  /** The subscriptions as last read, while their version holds (`claimDue`). */
+  private subs: SubscriptionsAt | null = null;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -112,18 +132,25 @@ export class PgShared implements SharedStore {
   }
 
   async claimDue(holder: string, ttlMs: number, limit: number, now: string): Promise<ClaimBatch> {
-    const subs = await this.activeSubscriptions(this.pool);
-    const list = [...subs.values()];
-    if (list.length === 0) return { claimed: [], nextAt: null };
-    // Limits are counted over every process: claims of limited subscriptions take turns (an
-    // advisory lock held to the end of the claim's transaction), so two processes cannot both see the
-    // last free slot. Without limits SKIP LOCKED alone keeps claims apart: one statement, no transaction.
-    if (!list.some((s) => s.max_in_flight !== null || s.rate_limit_per_second !== null))
-      return this.claimWith(this.pool, subs, holder, ttlMs, limit, now);
-    return this.inTransaction(`BEGIN; SELECT pg_advisory_xact_lock(${this.claimLock})`, async (client) =>
-      // Read again under the lock: the limits as they are now.
-      this.claimWith(client, await this.activeSubscriptions(client), holder, ttlMs, limit, now),
-    );
+    for (let tries = 0; ; tries++) {
+      // An empty copy is never trusted: with nothing to claim for, the claim would not reach the
+      // database, which is where a new or re-enabled subscription shows.
+      const subs = this.subs?.active.size ? this.subs : await this.readSubscriptions();
+      if (subs.active.size === 0) return { claimed: [], nextAt: null };
+      // Limits are counted over every process: claims of limited subscriptions take turns (an
+      // advisory lock held to the end of the claim's transaction), so two processes cannot both see the
+      // last free slot. Without limits SKIP LOCKED alone keeps claims apart: one statement, no transaction.
+      const batch = subs.limited
+        ? await this.inTransaction(`BEGIN; SELECT pg_advisory_xact_lock(${this.claimLock})`, async (client) =>
+            this.claimWith(client, subs, holder, ttlMs, limit, now),
+          )
+        : await this.claimWith(this.pool, subs, holder, ttlMs, limit, now);
+      if (batch.version === subs.version) return batch.result;
+      // The subscriptions changed: this copy is dropped. A claim made under the old version is
+      // still valid (the version was checked in its statement); an empty one is asked again.
+      if (this.subs === subs) this.subs = null;
+      if (batch.result.claimed.length > 0 || tries >= STALE_RETRIES) return batch.result;
+    }
   }
 
   /**
@@ -147,51 +174,75 @@ export class PgShared implements SharedStore {
     }
   }
 
-  private async activeSubscriptions(db: pg.Pool | pg.PoolClient): Promise<Map<string, Subscription>> {
-    const { rows } = await db.query<{ doc: string }>('SELECT doc FROM subscriptions');
-    const out = new Map<string, Subscription>();
-    for (const r of rows) {
-      const sub = subscriptionFrom(this.codec, r.doc);
-      if (sub.status === 'active') out.set(sub.id, sub);
+  /** Reads every subscription and the version they are at, in one statement; keeps them until the version moves. */
+  private async readSubscriptions(): Promise<SubscriptionsAt> {
+    const { rows } = await this.pool.query<{ version: string; docs: string[] }>(
+      'SELECT (SELECT version FROM subscriptions_version)::text AS version, ARRAY(SELECT doc FROM subscriptions) AS docs',
+    );
+    const active = new Map<string, Subscription>();
+    for (const doc of rows[0]!.docs) {
+      const sub = subscriptionFrom(this.codec, doc);
+      if (sub.status === 'active') active.set(sub.id, sub);
     }
-    return out;
+    const list = [...active.values()];
+    this.subs = {
+      version: rows[0]!.version,
+      active,
+      limited: list.some((s) => s.max_in_flight !== null || s.rate_limit_per_second !== null),
+    };
+    return this.subs;
   }
 
+  /**
+   * One claim with the subscriptions `subs`, and when it is short, when the next delivery falls due.
+   * @returns the batch and the `subscriptions_version` seen after it (or `subs.version` when the batch
+   *   is full: a full batch proves the version held).
+   */
   private async claimWith(
     db: pg.Pool | pg.PoolClient,
-    subs: Map<string, Subscription>,
+    subs: SubscriptionsAt,
     holder: string,
     ttlMs: number,
     limit: number,
     now: string,
-  ): Promise<ClaimBatch> {
-    const list = [...subs.values()];
-    const { rows } = await db.query<{ doc: string; event_doc: string | null }>(CLAIM_SQL, [
-      list.map((s) => s.id),
-      list.map((s) => s.max_in_flight),
-      list.map((s) => s.rate_limit_per_second),
-      list.filter((s) => s.ordering === 'per_record').map((s) => s.id),
-      limit,
-      now,
-      holder,
-      ttlMs,
-      Math.max(limit * 4, 256),
-    ]);
+  ): Promise<{ result: ClaimBatch; version: string }> {
+    const list = [...subs.active.values()];
+    // Named: each connection parses and plans the claim once, not at every batch.
+    const { rows } = await db.query<{ doc: string; event_doc: string | null }>({
+      name: 'cebridge_claim',
+      text: CLAIM_SQL,
+      values: [
+        list.map((s) => s.id),
+        list.map((s) => s.max_in_flight),
+        list.map((s) => s.rate_limit_per_second),
+        list.filter((s) => s.ordering === 'per_record').map((s) => s.id),
+        limit,
+        now,
+        holder,
+        ttlMs,
+        // Without limits every candidate is taken; with them, some subscription may have no room left
+        // and the others need candidates behind its deliveries.
+        subs.limited ? Math.max(limit * 4, 256) : limit,
+        subs.version,
+      ],
+    });
     const claimed: ClaimedDelivery[] = rows
       .map((r) => {
         const delivery = decodeDoc<Delivery>(this.codec, r.doc);
         const event: StoredEvent | undefined = r.event_doc
           ? Object.freeze({ payload: decodeDoc<EventEnvelope>(this.codec, r.event_doc), dispatched: true })
           : undefined;
-        return { delivery, event, subscription: subs.get(delivery.subscription_id)! };
+        return { delivery, event, subscription: subs.active.get(delivery.subscription_id)! };
       })
       .sort((a, b) => due(a.delivery).localeCompare(due(b.delivery)) || a.delivery.event_id.localeCompare(b.delivery.event_id));
-    if (claimed.length === limit) return { claimed, nextAt: null };
+    if (claimed.length === limit) return { result: { claimed, nextAt: null }, version: subs.version };
     const [next] = (
-      await db.query<{ due: string | null; expires: number | null }>(
-        `SELECT (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())) AS due,
-                (SELECT extract(epoch FROM min(claimed_until)) * 1000 FROM deliveries WHERE claimed_until IS NOT NULL) AS expires`,
-      )
+      await db.query<{ due: string | null; expires: number | null; version: string }>({
+        name: 'cebridge_claim_next',
+        text: `SELECT (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending' AND (claimed_until IS NULL OR claimed_until < now())) AS due,
+                (SELECT extract(epoch FROM min(claimed_until)) * 1000 FROM deliveries WHERE claimed_until IS NOT NULL) AS expires,
+                (SELECT version FROM subscriptions_version)::text AS version`,
+      })
     ).rows;
     let nextAt: number | null = null;
     const candidates = [
@@ -199,21 +250,22 @@ export class PgShared implements SharedStore {
       next?.expires == null ? null : Number(next.expires),
     ];
     for (const c of candidates) if (c !== null && (nextAt === null || c < nextAt)) nextAt = c;
-    return { claimed, nextAt };
+    return { result: { claimed, nextAt }, version: next!.version };
   }
 
   async recordClaimed(holder: string, records: ReadonlyArray<{ delivery: Delivery; claimedAttemptCount: number }>): Promise<Set<string>> {
     if (records.length === 0) return new Set();
     const rows = records.map((r) => tables.deliveries.row(r.delivery, this.codec));
-    const { rows: written } = await this.pool.query<{ id: string }>(
-      `UPDATE deliveries d
+    const { rows: written } = await this.pool.query<{ id: string }>({
+      name: 'cebridge_record_claimed',
+      text: `UPDATE deliveries d
        SET status = u.status, next_attempt_at = u.next_attempt_at, attempt_count = u.attempt_count, doc = u.doc,
            claimed_by = NULL, claimed_until = NULL
        FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[])
          AS u(id, status, next_attempt_at, attempt_count, doc, claimed_count)
        WHERE d.id = u.id AND d.claimed_by = $7 AND d.attempt_count = u.claimed_count
        RETURNING d.id`,
-      [
+      values: [
         rows.map((r) => r[0]),
         rows.map((r) => r[3]),
         rows.map((r) => r[4]),
@@ -222,14 +274,16 @@ export class PgShared implements SharedStore {
         records.map((r) => r.claimedAttemptCount),
         holder,
       ],
-    );
+    });
     return new Set(written.map((r) => r.id));
   }
 
-  async releaseClaims(holder: string): Promise<void> {
+  async releaseClaims(holder: string, ids?: readonly string[]): Promise<void> {
+    if (ids?.length === 0) return;
     await this.pool.query(
-      'UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1 AND claimed_until IS NOT NULL',
-      [holder],
+      `UPDATE deliveries SET claimed_by = NULL, claimed_until = NULL
+       WHERE claimed_by = $1 AND claimed_until IS NOT NULL${ids ? ' AND id = ANY($2::text[])' : ''}`,
+      ids ? [holder, [...ids]] : [holder],
     );
   }
 
