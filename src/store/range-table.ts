@@ -1,6 +1,12 @@
 import { compareIds } from './ids.js';
+import { deepFreeze } from './page.js';
 
 const yes = () => true;
+
+/** A pending change's value: parsed from its text at the first read, frozen, and kept for later reads. */
+function valueOf<V>(change: NonNullable<PendingChange>): V {
+  return (change.parsed ??= deepFreeze(JSON.parse(change.text))) as V;
+}
 
 /** Bucket files a checkpoint writes at once. */
 const WRITE_CONCURRENCY = 4;
@@ -36,9 +42,10 @@ export interface BucketContent<V> {
  * A change not yet checkpointed, as the table keeps it: the value's JSON text (what the journal line
  * and the bucket file hold), or null for a removal. Kept as text, not as the object: one serialisation
  * serves both writes, a caller's later mutation cannot reach it, and a first pass's many pending
- * records are strings that the garbage collector does not trace.
+ * records are strings that the garbage collector does not trace. A value that is read is parsed once
+ * and kept (frozen) beside its text, as a delivery being attempted is read several times.
  */
-export type PendingChange = { readonly text: string; readonly counted: boolean } | null;
+export type PendingChange = { readonly text: string; readonly counted: boolean; parsed?: unknown } | null;
 
 /** Changes taken by a checkpoint (`cut`), written by `write`, then made current by `switchTo`. */
 export interface TableCut {
@@ -116,7 +123,7 @@ export class RangeTable<V> {
     for (const id of ids) {
       const change = this.changeOf(id);
       if (change !== undefined) {
-        if (change !== null) out.set(id, JSON.parse(change.text) as V);
+        if (change !== null) out.set(id, valueOf<V>(change));
         continue;
       }
       const b = this.bucketOf(id);
@@ -175,7 +182,7 @@ export class RangeTable<V> {
         const change = this.changeOf(id);
         if (change === null) continue;
         seen.add(id);
-        yield [id, change === undefined ? v : (JSON.parse(change.text) as V)];
+        yield [id, change === undefined ? v : valueOf<V>(change)];
       }
     }
     for (const [id, v] of [...this.flushing, ...this.dirty]) {
@@ -183,7 +190,7 @@ export class RangeTable<V> {
       seen.add(id);
       // The latest change wins: dirty overrides flushing.
       const latest = this.changeOf(id);
-      if (latest !== null && latest !== undefined) yield [id, JSON.parse(latest.text) as V];
+      if (latest !== null && latest !== undefined) yield [id, valueOf<V>(latest)];
     }
   }
 
