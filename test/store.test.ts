@@ -1,8 +1,9 @@
 import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { StoreCorruptError } from '../src/store/durable-file.js';
+import { Journal } from '../src/store/journal.js';
 import { LowdbStore, type StoreOptions } from '../src/store/lowdb-store.js';
 import { withSubscriptionDefaults } from '../src/store/schema.js';
 import { event } from './helpers/store-contract.js';
@@ -44,6 +45,21 @@ describe('lowdb store', () => {
     await abandon(a);
     const b = await openStore();
     expect(await eventIds(b)).toEqual(['evt_1']);
+  });
+
+  it('keeps an event undispatched after a restart when the line that marked it dispatched failed', async () => {
+    const a = await openStore();
+    await a.transaction((tx) => tx.appendEvents([event('evt_1')]));
+    // One failed write of the journal (a full disk, as test/disk-full.e2e.test.ts makes for real).
+    const append = vi.spyOn(Journal.prototype, 'append').mockRejectedValueOnce(Object.assign(new Error('ENOSPC'), { code: 'ENOSPC' }));
+    await expect(a.transaction((tx) => tx.markDispatched(['evt_1']))).rejects.toThrow('ENOSPC');
+    append.mockRestore();
+    expect((await a.listEvents({ undispatched: true })).data.map((e) => e.payload.id)).toEqual(['evt_1']);
+    // The next line (any write) must not journal the dispatch that was undone.
+    await a.transaction((tx) => tx.appendEvents([event('evt_2')]));
+    await abandon(a);
+    const b = await openStore();
+    expect((await b.listEvents({ undispatched: true })).data.map((e) => e.payload.id).sort()).toEqual(['evt_1', 'evt_2']);
   });
 
   it('groups concurrent transactions into shared journal lines', async () => {

@@ -917,6 +917,7 @@ export class LowdbStore implements Store {
         let reads = false;
         for (const k of keys) {
           const text = this.opText(k);
+          if (text === null) continue;
           if (typeof text !== 'string') reads = true;
           texts.push(text);
         }
@@ -1117,8 +1118,9 @@ export class LowdbStore implements Store {
    * The JSON text of the journal op for a changed entity. A table's pending change is spliced in as
    * the text the table already holds (serialised once, at the write); an entity changed and then
    * checkpointed before this line is read back from its bucket. Synchronous unless it must read.
+   * Null when the key has nothing to journal.
    */
-  private opText(key: string): string | Promise<string> {
+  private opText(key: string): string | null | Promise<string> {
     const [t, a, b] = key.split(SEP) as [Op['t'], string, string | undefined];
     switch (t) {
       case 'sub':
@@ -1135,7 +1137,8 @@ export class LowdbStore implements Store {
         return this.tableOpText(this.events, a, head, (payload) => `{"payload":${payload},"dispatched":${!this.undispatched.has(a)}}`);
       }
       case 'dsp':
-        return JSON.stringify({ t, id: a } satisfies Op);
+        // Undispatched again (the line that marked it failed and was undone): nothing to journal.
+        return this.undispatched.has(a) ? null : JSON.stringify({ t, id: a } satisfies Op);
       case 'dlv': {
         const head = `{"t":"dlv","id":${JSON.stringify(a)}`;
         if (this.deliveryIdx.position(a) < 0) return `${head}}`;

@@ -8,6 +8,14 @@ function valueOf<V>(change: NonNullable<PendingChange>): V {
   return (change.parsed ??= deepFreeze(JSON.parse(change.text))) as V;
 }
 
+/**
+ * A pending change's value for a whole-table walk (`entries`): the kept copy if a read made one,
+ * else parsed for this walk only, so a sweep over every snapshot does not keep them all as objects.
+ */
+function parsedOnce<V>(change: NonNullable<PendingChange>): V {
+  return (change.parsed ?? deepFreeze(JSON.parse(change.text))) as V;
+}
+
 /** Bucket files a checkpoint writes at once. */
 const WRITE_CONCURRENCY = 4;
 /** Bucket files a lookup reads at once: a read is partly waiting (open, read, close in libuv's pool). */
@@ -182,7 +190,7 @@ export class RangeTable<V> {
         const change = this.changeOf(id);
         if (change === null) continue;
         seen.add(id);
-        yield [id, change === undefined ? v : valueOf<V>(change)];
+        yield [id, change === undefined ? v : parsedOnce<V>(change)];
       }
     }
     for (const [id, v] of [...this.flushing, ...this.dirty]) {
@@ -190,7 +198,7 @@ export class RangeTable<V> {
       seen.add(id);
       // The latest change wins: dirty overrides flushing.
       const latest = this.changeOf(id);
-      if (latest !== null && latest !== undefined) yield [id, valueOf<V>(latest)];
+      if (latest !== null && latest !== undefined) yield [id, parsedOnce<V>(latest)];
     }
   }
 
