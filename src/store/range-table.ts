@@ -147,7 +147,7 @@ export class RangeTable<V> {
       const records = await this.load(this.buckets[b]!);
       for (const id of list) {
         const v = records.get(id);
-        if (v !== undefined) out.set(id, v);
+        if (v !== undefined) out.set(id, deepFreeze(v));
       }
       return out;
     }
@@ -157,7 +157,7 @@ export class RangeTable<V> {
         const records = await this.load(this.buckets[job[0]]!);
         for (const id of job[1]) {
           const v = records.get(id);
-          if (v !== undefined) out.set(id, v);
+          if (v !== undefined) out.set(id, deepFreeze(v));
         }
       }
     };
