@@ -244,12 +244,7 @@ export async function largeSync({ quick, table, log, results }: BenchContext): P
   const commitSum = countOf(after, 'bridge_store_commit_seconds_sum') - countOf(commitsBefore, 'bridge_store_commit_seconds_sum');
   const rows = [
     {
-      records: size,
-      'wall s': (sync.wallMs / 1000).toFixed(1),
-      'records/s': Math.round((size / sync.wallMs) * 1000),
-      'bridge CPU s': (sync.cpuMs / 1000).toFixed(1),
-      'bridge CPU µs/record': ((sync.cpuMs * 1000) / size).toFixed(0),
-      'records/s per bridge CPU s': Math.round(size / (sync.cpuMs / 1000)),
+      ...rateColumns(size, sync),
       'bridge GC s': (sync.gcMs / 1000).toFixed(1),
       'simulator CPU s': (sync.simCpuMs / 1000).toFixed(1),
       'peak RSS MB': (sync.peakRss / 1048576).toFixed(0),
@@ -266,12 +261,7 @@ export async function largeSync({ quick, table, log, results }: BenchContext): P
   const read = await readOnly(setup, size);
   rows.push({
     ...rows[0]!,
-    records: size,
-    'wall s': (read.wallMs / 1000).toFixed(1),
-    'records/s': Math.round((size / read.wallMs) * 1000),
-    'bridge CPU s': (read.cpuMs / 1000).toFixed(1),
-    'bridge CPU µs/record': ((read.cpuMs * 1000) / size).toFixed(0),
-    'records/s per bridge CPU s': Math.round(size / (read.cpuMs / 1000)),
+    ...rateColumns(size, read),
     'bridge GC s': '-',
     'simulator CPU s': (read.simCpuMs / 1000).toFixed(1),
     'peak RSS MB': '-',
@@ -283,6 +273,18 @@ export async function largeSync({ quick, table, log, results }: BenchContext): P
   table('2. Initial sync through a real bridge (first start, budget raised; generated simulator in its own process)', rows);
   results.largeSync = rows;
   await tearDown(setup);
+}
+
+/** The rate columns of a sync table row: `size` records in `wallMs`, costing the bridge `cpuMs`. */
+function rateColumns(size: number, { wallMs, cpuMs }: { wallMs: number; cpuMs: number }) {
+  return {
+    records: size,
+    'wall s': (wallMs / 1000).toFixed(1),
+    'records/s': Math.round((size / wallMs) * 1000),
+    'bridge CPU s': (cpuMs / 1000).toFixed(1),
+    'bridge CPU µs/record': ((cpuMs * 1000) / size).toFixed(0),
+    'records/s per bridge CPU s': Math.round(size / (cpuMs / 1000)),
+  };
 }
 
 /** Reads the whole account as the first pass does (client, feed, keyset pages) and drops the records. */
