@@ -7,9 +7,10 @@ import { Sender } from '../src/delivery/sender.js';
 import { UrlPolicy } from '../src/delivery/ssrf.js';
 import { DeliveryWorker } from '../src/delivery/worker.js';
 import { PostgresStore } from '../src/store/postgres/postgres-store.js';
-import { withSubscriptionDefaults, type Delivery, type StoredEvent } from '../src/store/schema.js';
+import { withSubscriptionDefaults, type StoredEvent } from '../src/store/schema.js';
 import { newId } from '../src/util/ids.js';
 import { Receiver } from '../tools/demo/receiver.js';
+import { pendingDelivery } from './fixtures.js';
 import { sql, startPostgres } from '../test/helpers/postgres.js';
 
 /**
@@ -205,20 +206,7 @@ async function main(): Promise<void> {
           for (let i = done; i < Math.min(pending, done + 1000); i++) {
             const e = event(i, at);
             tx.appendEvents([e]);
-            const d: Delivery = {
-              id: newId('dlv'),
-              event_id: e.payload.id,
-              subscription_id: 'sub_bench',
-              status: 'pending',
-              trigger: 'dispatch',
-              attempt_count: 0,
-              next_attempt_at: at,
-              final_attempt: false,
-              created_at: at,
-              updated_at: at,
-              attempts: [],
-            };
-            tx.putDelivery(d);
+            tx.putDelivery(pendingDelivery(e.payload.id, 'sub_bench', at));
           }
         });
       }
