@@ -1,5 +1,5 @@
 import type { Delivery } from './schema.js';
-import { Interner, lowerBound } from './event-index.js';
+import { IdColumns, Interner } from './id-columns.js';
 
 /** What finding and counting deliveries needs of one, as the delivery index table stores it: `[event_id, subscription_id, status]`. */
 export type DeliveryIndexEntry = readonly [event_id: string, subscription_id: string, status: Delivery['status']];
@@ -19,21 +19,24 @@ export function deliveryEntry(d: Pick<Delivery, 'event_id' | 'subscription_id' |
  * event (`GET /v1/events/:id`, retention).
  */
 export class DeliveryIndex {
-  private ids: string[] = [];
-  private events: string[] = [];
-  private subs: number[] = [];
-  private statuses: number[] = [];
+  private readonly events: string[] = [];
+  private readonly subs: number[] = [];
+  private readonly statuses: number[] = [];
+  private readonly rows = new IdColumns([
+    [this.events, ''],
+    [this.subs, 0],
+    [this.statuses, 0],
+  ]);
   private readonly subscriptions = new Interner();
   /** Event id → its delivery id, or ids when it has several (most events have one). */
   private readonly byEvent = new Map<string, string | string[]>();
 
   get length(): number {
-    return this.ids.length;
+    return this.rows.length;
   }
 
   position(id: string): number {
-    const i = lowerBound(this.ids, id);
-    return i < this.ids.length && this.ids[i] === id ? i : -1;
+    return this.rows.position(id);
   }
 
   /** The entry of delivery `id`, or undefined. */
@@ -47,7 +50,7 @@ export class DeliveryIndex {
   }
 
   idAt(i: number): string {
-    return this.ids[i]!;
+    return this.rows.ids[i]!;
   }
 
   eventAt(i: number): string {
@@ -76,22 +79,11 @@ export class DeliveryIndex {
 
   /** Adds or replaces a delivery's entry. */
   set(id: string, [eventId, subId, status]: DeliveryIndexEntry): void {
-    const n = this.ids.length;
-    let i = n > 0 && this.ids[n - 1]! < id ? n : lowerBound(this.ids, id);
-    if (i < n && this.ids[i] === id) {
-      if (this.events[i] !== eventId) {
-        this.unlink(this.events[i]!, id);
-        this.link(eventId, this.ids[i]!);
-      }
-    } else {
-      if (i < n) {
-        this.ids.splice(i, 0, id);
-        this.events.splice(i, 0, eventId);
-        this.subs.splice(i, 0, 0);
-        this.statuses.splice(i, 0, 0);
-      } else i = n;
-      this.ids[i] = id;
-      this.link(eventId, id);
+    const { i, existed } = this.rows.row(id);
+    if (!existed) this.link(eventId, this.rows.ids[i]!);
+    else if (this.events[i] !== eventId) {
+      this.unlink(this.events[i]!, this.rows.ids[i]!);
+      this.link(eventId, this.rows.ids[i]!);
     }
     this.events[i] = eventId;
     this.subs[i] = this.subscriptions.number(subId);
@@ -100,29 +92,7 @@ export class DeliveryIndex {
 
   /** Removes these deliveries: one pass over the columns (one splice for a single id). */
   remove(ids: ReadonlySet<string>): void {
-    if (ids.size === 0) return;
-    if (ids.size === 1) {
-      const id = ids.values().next().value!;
-      const i = this.position(id);
-      if (i < 0) return;
-      this.unlink(this.events[i]!, id);
-      for (const col of [this.ids, this.events, this.subs, this.statuses] as unknown[][]) col.splice(i, 1);
-      return;
-    }
-    let w = 0;
-    for (let r = 0; r < this.ids.length; r++) {
-      const id = this.ids[r]!;
-      if (ids.has(id)) {
-        this.unlink(this.events[r]!, id);
-        continue;
-      }
-      this.ids[w] = id;
-      this.events[w] = this.events[r]!;
-      this.subs[w] = this.subs[r]!;
-      this.statuses[w] = this.statuses[r]!;
-      w += 1;
-    }
-    for (const col of [this.ids, this.events, this.subs, this.statuses] as unknown[][]) col.length = w;
+    this.rows.remove(ids, (i) => this.unlink(this.events[i]!, this.rows.ids[i]!));
   }
 
   private link(eventId: string, id: string): void {
