@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { Poller } from '../src/poller/poller.js';
-import { ClinikoClient } from '../src/sources/cliniko/client.js';
-import { ClinikoFeed } from '../src/sources/cliniko/feed.js';
 import { clinikoResource } from '../src/sources/cliniko/resources.js';
 import { LowdbStore } from '../src/store/lowdb-store.js';
+import { simulatorFeeds } from '../tools/simulator/feeds.js';
+import { child, stopChild } from './child.js';
 
 /**
  * The first pass's own throughput: a first start on an account of N patients served by the
@@ -21,28 +19,21 @@ import { LowdbStore } from '../src/store/lowdb-store.js';
 const records = Number(process.argv[2] ?? 100_000);
 const pagesAhead = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
 
-const sim = spawn(process.execPath, ['--import', 'tsx', join('bench', 'sim-server.ts'), String(records)], {
-  stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-});
-const { baseUrl } = await new Promise<{ baseUrl: string }>((resolve, reject) => {
-  sim.once('exit', (code) => reject(new Error(`sim-server exited with ${code}`)));
-  createInterface({ input: sim.stdout! }).once('line', (line) => resolve(JSON.parse(line) as { baseUrl: string }));
-});
+const { proc: sim, info } = await child<{ baseUrl: string }>('sim-server.ts', String(records));
 const dir = await mkdtemp(join(tmpdir(), 'bench-first-pass-'));
 const store = new LowdbStore(dir);
 await store.load();
-const client = new ClinikoClient({
-  baseUrl,
-  apiKey: 'sim-key-au1',
+const { client, feeds } = simulatorFeeds({
+  baseUrl: info.baseUrl,
   userAgent: 'Bench (bench@example.com)',
   // Far above what the pass can use: the pass is never paced to the budget's spare room.
   rateLimitPerMin: 10_000_000,
   requestTimeoutMs: 60_000,
+  resources: [clinikoResource('patients')!],
 });
-const feed = new ClinikoFeed(clinikoResource('patients')!, client, { perPage: 100, overlapMs: 120_000 });
 const poller = new Poller({
   store,
-  feeds: [feed],
+  feeds,
   logger: pino({ level: 'silent' }),
   backfill: false,
   onEvents: () => undefined,
@@ -60,7 +51,7 @@ const read = poller.describe()[0]?.first_pass?.records_read ?? 0;
 await poller.stop();
 await client.close();
 await store.close();
-sim.kill('SIGTERM');
+await stopChild(sim);
 await rm(dir, { recursive: true, force: true });
 process.stdout.write(
   `${JSON.stringify({
