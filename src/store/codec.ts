@@ -13,6 +13,14 @@ export interface Codec {
 export const plainCodec: Codec = { identity: true, encode: (t) => t, decode: (t) => t };
 
 /**
+ * Text given in pieces (their concatenation), encoded with `codec`: the pieces themselves for an
+ * identity codec, so no large string is built; otherwise one piece, the joined text encoded.
+ */
+export function encodePieces(codec: Codec, pieces: readonly string[]): readonly string[] {
+  return codec.identity ? pieces : [codec.encode(pieces.join(''))];
+}
+
+/**
  * The UTF-8 bytes of the concatenation of `pieces`, written piece by piece into one buffer: joining
  * them first would build one large string (V8 allocates strings past 128 KiB in their own pages, slowly).
  */

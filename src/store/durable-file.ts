@@ -1,7 +1,7 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
-import { plainCodec, utf8Of, type Codec } from './codec.js';
+import { encodePieces, plainCodec, utf8Of, type Codec } from './codec.js';
 
 /** A store file exists but cannot be read: startup stops instead of overwriting anything. */
 export class StoreCorruptError extends Error {
@@ -76,7 +76,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
    * plain codec the pieces are encoded to bytes one by one, never joined into one large string.
    */
   async writePieces(pieces: readonly string[], options: { syncDir?: boolean } = {}): Promise<void> {
-    await this.writeText(this.codec.identity ? utf8Of(pieces) : this.codec.encode(pieces.join('')), options);
+    await this.writeText(utf8Of(encodePieces(this.codec, pieces)), options);
   }
 
   /**

@@ -2,7 +2,7 @@ import { copyFile, mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Low } from 'lowdb';
 import { metrics } from '../metrics.js';
-import { plainCodec, type Codec } from './codec.js';
+import { encodePieces, plainCodec, type Codec } from './codec.js';
 import { DurableJsonFile, StoreCorruptError, syncDir } from './durable-file.js';
 import { Journal, readJournal } from './journal.js';
 import { acquireLock } from './lock.js';
@@ -927,7 +927,7 @@ export class LowdbStore implements Store {
         const pieces = [`{"seq":${++this.seq},"ops":[`];
         for (let i = 0; i < ops.length; i++) pieces.push(i === 0 ? ops[i]! : `,${ops[i]!}`);
         pieces.push(']}');
-        write = this.journal!.append(this.codec.identity ? pieces : [this.codec.encode(pieces.join(''))]);
+        write = this.journal!.append(encodePieces(this.codec, pieces));
         await write;
         for (const u of undos) this.undoLog.settle(u);
         this.stats.commits += 1;
